@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
+
+/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+export function presentedKey(request: FastifyRequest): string | null {
+  const auth = request.headers.authorization;
+  if (typeof auth === "string") {
+    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
+    if (m?.[1]) return m[1].trim();
+  }
+  const header = request.headers["x-api-key"];
+  if (typeof header === "string" && header.trim()) return header.trim();
+  return null;
+}
+
+export const PUBLIC_PATHS = new Set(["/health"]);
+
+/** Every route but /health needs one of the keys (compared in constant time). */
+export function installApiKeyAuth(app: FastifyInstance, keys: readonly string[]): void {
+  if (keys.length === 0) return;
+  const digests = keys.map(digest);
+  app.addHook("onRequest", async (request, reply) => {
+    if (PUBLIC_PATHS.has(request.url.split("?")[0] ?? "")) return;
+    const key = presentedKey(request);
+    if (key !== null) {
+      const d = digest(key);
+      if (digests.some((k) => timingSafeEqual(k, d))) return;
+    }
+    return reply
+      .status(401)
+      .header("www-authenticate", "Bearer")
+      .send({ detail: key === null ? "Not authenticated" : "Invalid API key" });
+  });
+}

@@ -1,0 +1,155 @@
+import type { FastifyInstance } from "fastify";
+import type { Static } from "typebox";
+import type { JobQueue } from "../../queue/job-queue.js";
+import type { JobStatus, JsonObject } from "../../store/job-store.js";
+import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
+import { toJobResponse } from "../job-response.js";
+import {
+  CancelResponse,
+  ErrorResponse,
+  GenericJobBody,
+  GetJobQuery,
+  JobIdParams,
+  JobListResponse,
+  JobResponse,
+  ListJobsQuery,
+  StatsResponse,
+} from "../schemas.js";
+import { InvalidInputError, type FieldIssue } from "../../errors.js";
+
+const nowSeconds = (): number => Date.now() / 1000;
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
+
+export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void {
+  for (const ep of BATCH_ENDPOINTS) {
+    app.post(
+      ep.path,
+      {
+        schema: {
+          tags: ["batch"],
+          summary: ep.summary,
+          body: ep.body,
+          response: { 200: JobResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const body = request.body as JsonObject;
+        const rawItems = body[ep.itemsField] as JsonObject[];
+        const issues: FieldIssue[] = [];
+        const items = rawItems.map((raw, index) => {
+          if (ep.checkItem)
+            for (const issue of ep.checkItem(raw)) issues.push({ ...issue, loc: ["body", ep.itemsField, index, ...issue.loc] });
+          return pick(raw, ep.itemFields);
+        });
+        if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
+        const job = await queue.submit({
+          type: ep.type,
+          items,
+          options: pick(body, ep.optionFields),
+          chunkSize: body.chunk_size as number,
+          parallel: body.parallel as number,
+          metadata: { [ep.totalKey]: items.length },
+          itemsField: ep.itemsField,
+        });
+        return toJobResponse(job, nowSeconds());
+      },
+    );
+  }
+
+  app.post(
+    "/batch/jobs",
+    {
+      schema: {
+        tags: ["batch"],
+        summary: "Submit items of any registered job type",
+        body: GenericJobBody,
+        response: { 200: JobResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const body = request.body as Static<typeof GenericJobBody>;
+      const job = await queue.submit({
+        type: body.type,
+        items: body.items as JsonObject[],
+        options: body.options as JsonObject,
+        chunkSize: body.chunk_size,
+        parallel: body.parallel,
+        metadata: { total_items: body.items.length },
+      });
+      return toJobResponse(job, nowSeconds());
+    },
+  );
+
+  app.get(
+    "/batch/jobs/:job_id",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Status, progress and (by default) results of one job",
+        params: JobIdParams,
+        querystring: GetJobQuery,
+        response: { 200: JobResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      const { include_results } = request.query as Static<typeof GetJobQuery>;
+      const job = await queue.get(job_id);
+      const finished = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
+      const results = include_results && finished ? await queue.allResults(job.id) : undefined;
+      return toJobResponse(job, nowSeconds(), results);
+    },
+  );
+
+  app.get(
+    "/batch/jobs",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "List jobs, newest first, with the total that match",
+        querystring: ListJobsQuery,
+        response: { 200: JobListResponse, 422: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const q = request.query as Static<typeof ListJobsQuery>;
+      const { jobs, total } = await queue.list({
+        status: q.status as JobStatus | undefined,
+        type: q.job_type,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      const now = nowSeconds();
+      const out = [];
+      for (const job of jobs) {
+        const finished = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
+        const results = q.include_results && finished ? await queue.allResults(job.id) : undefined;
+        out.push(toJobResponse(job, now, results));
+      }
+      return { jobs: out, total };
+    },
+  );
+
+  app.delete(
+    "/batch/jobs/:job_id",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Cancel a queued or running job",
+        params: JobIdParams,
+        response: { 200: CancelResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      await queue.cancel(job_id);
+      return { status: "cancelled" as const, job_id };
+    },
+  );
+
+  app.get(
+    "/batch/stats",
+    { schema: { tags: ["jobs"], summary: "Jobs by status", response: { 200: StatsResponse } } },
+    async () => ({ stats: await queue.stats() }),
+  );
+}

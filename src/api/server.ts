@@ -1,0 +1,70 @@
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { JobQueue } from "../queue/job-queue.js";
+import { VERSION } from "../version.js";
+import { installApiKeyAuth, presentedKey } from "./auth.js";
+import { installErrorHandler } from "./error-handler.js";
+import { registerBatchRoutes } from "./routes/batch-routes.js";
+
+export interface ApiOptions {
+  maxBodyBytes: number;
+  apiKeys: readonly string[];
+  /** Requests per minute per key or IP; 0 = off. */
+  rateLimitPerMinute: number;
+  logLevel?: string;
+  /** Called by /health: ready when it resolves true. */
+  ready?: () => Promise<boolean>;
+}
+
+/** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
+export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: options.maxBodyBytes,
+    logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
+    ajv: { customOptions: { allErrors: true, coerceTypes: "array", useDefaults: true, removeAdditional: false } },
+    forceCloseConnections: true,
+  });
+  installErrorHandler(app, options.maxBodyBytes);
+  installApiKeyAuth(app, options.apiKeys);
+  if (options.rateLimitPerMinute > 0) {
+    await app.register(rateLimit, {
+      max: options.rateLimitPerMinute,
+      timeWindow: "1 minute",
+      keyGenerator: (req) => {
+        const key = presentedKey(req);
+        return key ? `key:${key}` : `ip:${req.ip}`;
+      },
+      allowList: (req) => req.url === "/health",
+      errorResponseBuilder: (_req, ctx) => {
+        const err = new Error(`Rate limit exceeded: ${ctx.max} requests per ${ctx.after}; retry later`);
+        return Object.assign(err, { statusCode: 429 });
+      },
+    });
+  }
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: "ollama-coder",
+        version: VERSION,
+        description: "Batch server for a local-model coding agent: agent tasks, validation, tests and MCP operations.",
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: "http", scheme: "bearer" },
+          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+        },
+      },
+      ...(options.apiKeys.length > 0 ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/health", { schema: { tags: ["meta"], summary: "Ready check" } }, async (_req, reply) => {
+    const ok = options.ready ? await options.ready() : true;
+    return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "starting", version: VERSION });
+  });
+  registerBatchRoutes(app, queue);
+  return app;
+}

@@ -1,0 +1,104 @@
+import { mkdirSync } from "node:fs";
+import { pathToFileURL } from "node:url";
+import { resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { buildApi } from "./api/server.js";
+import type { ServerConfig } from "./config/server-config.js";
+import { ConfigError, errorMessage } from "./errors.js";
+import { QueueEvents } from "./queue/events.js";
+import { JobQueue } from "./queue/job-queue.js";
+import { ProcessorRegistry } from "./queue/processor.js";
+import { WorkerPool } from "./queue/worker-pool.js";
+import type { JobStore } from "./store/job-store.js";
+import { openStore } from "./store/open-store.js";
+import { type Logger, consoleLogger } from "./util/logger.js";
+
+/** What a plugin module exports: `register(registry, config)` (named or default). */
+export type PluginRegister = (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
+
+export interface App {
+  config: ServerConfig;
+  store: JobStore;
+  queue: JobQueue;
+  registry: ProcessorRegistry;
+  events: QueueEvents;
+  pool: WorkerPool | null;
+  api: FastifyInstance;
+  /** Listens, then starts the workers (recovering what a dead process left). Returns the bound URL. */
+  start(): Promise<string>;
+  /** Graceful stop: workers first (grace period; the API keeps answering meanwhile), then HTTP, then the store. */
+  stop(): Promise<void>;
+}
+
+export async function loadPlugins(registry: ProcessorRegistry, config: ServerConfig): Promise<void> {
+  for (const spec of config.plugins) {
+    const url = spec.startsWith(".") || spec.startsWith("/") ? pathToFileURL(resolve(spec)).href : spec;
+    let mod: { register?: PluginRegister; default?: PluginRegister };
+    try {
+      mod = (await import(url)) as typeof mod;
+    } catch (e: unknown) {
+      throw new ConfigError(`cannot load plugin ${spec}: ${errorMessage(e)}`);
+    }
+    const register = mod.register ?? mod.default;
+    if (typeof register !== "function") throw new ConfigError(`plugin ${spec} exports no register(registry) function`);
+    await register(registry, config);
+  }
+}
+
+export interface CreateAppOptions {
+  log?: Logger;
+  /** Registers processors before plugins load (the built-in ones by default). */
+  registerProcessors?: (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
+  pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
+}
+
+/** The composition root: store, queue, processors, workers and HTTP, wired together. */
+export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
+  const log = options.log ?? consoleLogger;
+  mkdirSync(config.projectRoot, { recursive: true });
+  const store = await openStore(config);
+  const registry = new ProcessorRegistry();
+  const events = new QueueEvents();
+  try {
+    await options.registerProcessors?.(registry, config);
+    await loadPlugins(registry, config);
+  } catch (e: unknown) {
+    await store.close();
+    throw e;
+  }
+  const queue = new JobQueue(store, registry, events);
+  const pool =
+    config.workers > 0 ? new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool }) : null;
+  let ready = false;
+  const api = await buildApi(queue, {
+    maxBodyBytes: config.maxBodyBytes,
+    apiKeys: config.apiKeys,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
+    ready: async () => ready,
+  });
+  let stopped = false;
+  return {
+    config,
+    store,
+    queue,
+    registry,
+    events,
+    pool,
+    api,
+    async start() {
+      const url = await api.listen({ host: config.host, port: config.port });
+      await pool?.start();
+      ready = true;
+      return url;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      ready = false;
+      await pool?.stop(config.graceMs);
+      await api.close();
+      await store.close();
+    },
+  };
+}

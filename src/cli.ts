@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { addServeCommand } from "./cli/serve-command.js";
+import { errorMessage } from "./errors.js";
+import { VERSION } from "./version.js";
+
+const program = new Command();
+program
+  .name("ollama-coder")
+  .description("Batch server and CLI for a local-model coding agent")
+  .version(VERSION)
+  .showHelpAfterError();
+addServeCommand(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  console.error(`ollama-coder: ${errorMessage(e)}`);
+  process.exit(3);
+});

@@ -1,0 +1,55 @@
+import type { Command } from "commander";
+import { createApp } from "../app.js";
+import { assertSafeBind, resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
+import { registerBuiltinProcessors } from "../processors/builtin.js";
+import { consoleLogger } from "../util/logger.js";
+
+export interface ServeFlags extends ServerConfigInput {}
+
+/** `serve`: the API and (unless --workers 0) the workers, in one process. */
+export function addServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the REST API (and run items, unless --workers 0)")
+    .option("--host <host>", "address to bind (env OLLAMA_CODER_HOST)", undefined)
+    .option("--port <port>", "port (env OLLAMA_CODER_PORT)")
+    .option("--data-dir <dir>", "where batch_jobs.db lives (env OLLAMA_CODER_DATA_DIR)")
+    .option("--database-url <url>", "postgres:// URL instead of SQLite (env OLLAMA_CODER_DATABASE_URL)")
+    .option("--project-root <dir>", "sandbox root for files and commands (env OLLAMA_CODER_PROJECT_ROOT)")
+    .option("--workers <n>", "jobs run at once; 0 serves the API only (env OLLAMA_CODER_WORKERS)")
+    .option("--ollama-url <url>", "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)")
+    .option("--max-body-mb <mb>", "request body limit in MiB (env OLLAMA_CODER_MAX_BODY_MB)")
+    .option("--rate-limit <perMinute>", "requests per minute per key or IP, 0 = off (env OLLAMA_CODER_RATE_LIMIT)")
+    .option("--grace-seconds <s>", "on SIGTERM, how long running items may finish (env OLLAMA_CODER_GRACE_SECONDS)")
+    .option("--plugin <module...>", "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)")
+    .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
+    .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env OLLAMA_CODER_LOG_LEVEL)")
+    .action(async (flags: ServeFlags & { plugin?: string[] }) => {
+      const { plugin, ...rest } = flags;
+      const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
+      assertSafeBind(config);
+      const log = consoleLogger;
+      const app = await createApp(config, { log, registerProcessors: registerBuiltinProcessors });
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal}: stopping (running items get ${config.graceMs / 1000} s to finish)`);
+        app.stop().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            log.error(String(e));
+            process.exit(1);
+          },
+        );
+      };
+      process.on("SIGTERM", () => shutdown("SIGTERM"));
+      process.on("SIGINT", () => shutdown("SIGINT"));
+      const url = await app.start();
+      const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;
+      log.info(
+        `ollama-coder listening on ${url} (${store}; ${config.workers} worker(s); project root ${config.projectRoot}; ` +
+          `auth ${config.apiKeys.length > 0 ? "on" : "off"}; docs at ${url}/docs)`,
+      );
+    });
+}

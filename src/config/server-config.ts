@@ -1,0 +1,190 @@
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { ConfigError } from "../errors.js";
+
+/** What a user may set (CLI flags, their OLLAMA_CODER_* env twins, or the library API). */
+export interface ServerConfigInput {
+  host?: string;
+  port?: number | string;
+  dataDir?: string;
+  databaseUrl?: string;
+  projectRoot?: string;
+  workers?: number | string;
+  ollamaUrl?: string;
+  maxBodyMb?: number | string;
+  apiKeys?: string | string[];
+  allowUnauthenticated?: boolean | string;
+  /** Requests per minute per key or IP; 0 turns it off. Unset: off on loopback, 600 elsewhere. */
+  rateLimit?: number | string;
+  graceSeconds?: number | string;
+  plugins?: string | string[];
+  logLevel?: string;
+}
+
+/** Resolved, validated configuration. */
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  databasePath: string;
+  databaseUrl: string | null;
+  projectRoot: string;
+  workers: number;
+  ollamaUrl: string;
+  maxBodyBytes: number;
+  apiKeys: string[];
+  allowUnauthenticated: boolean;
+  rateLimitPerMinute: number;
+  graceMs: number;
+  plugins: string[];
+  logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+}
+
+export const SERVER_DEFAULTS = {
+  host: "127.0.0.1",
+  port: 8000,
+  dataDir: "data",
+  projectRoot: "project",
+  workers: 5,
+  ollamaUrl: "http://127.0.0.1:11434",
+  maxBodyMb: 16,
+  rateLimitOffLoopback: 600,
+  graceSeconds: 10,
+  logLevel: "info",
+} as const satisfies Record<string, string | number>;
+
+/** Env twin of each option: `--data-dir` <-> `OLLAMA_CODER_DATA_DIR`. */
+export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
+  host: "OLLAMA_CODER_HOST",
+  port: "OLLAMA_CODER_PORT",
+  dataDir: "OLLAMA_CODER_DATA_DIR",
+  databaseUrl: "OLLAMA_CODER_DATABASE_URL",
+  projectRoot: "OLLAMA_CODER_PROJECT_ROOT",
+  workers: "OLLAMA_CODER_WORKERS",
+  ollamaUrl: "OLLAMA_CODER_OLLAMA_URL",
+  maxBodyMb: "OLLAMA_CODER_MAX_BODY_MB",
+  apiKeys: "OLLAMA_CODER_API_KEYS",
+  allowUnauthenticated: "OLLAMA_CODER_ALLOW_UNAUTHENTICATED",
+  rateLimit: "OLLAMA_CODER_RATE_LIMIT",
+  graceSeconds: "OLLAMA_CODER_GRACE_SECONDS",
+  plugins: "OLLAMA_CODER_PLUGINS",
+  logLevel: "OLLAMA_CODER_LOG_LEVEL",
+};
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Fills unset options from the environment. */
+export function withEnv(input: ServerConfigInput, env: NodeJS.ProcessEnv = process.env): ServerConfigInput {
+  const out: Record<string, unknown> = { ...input };
+  for (const [key, name] of Object.entries(ENV_TWINS)) {
+    const v = env[name];
+    if (out[key] === undefined && v !== undefined && v !== "") out[key] = v;
+  }
+  if (out.ollamaUrl === undefined && env.OLLAMA_HOST) out.ollamaUrl = normalizeOllamaHost(env.OLLAMA_HOST);
+  return out as ServerConfigInput;
+}
+
+/** OLLAMA_HOST may be "host", "host:port" or a URL, as the ollama CLI accepts. */
+export function normalizeOllamaHost(value: string): string {
+  return value
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean)
+    .map((v) => {
+      if (/^https?:\/\//.test(v)) return v.replace(/\/+$/, "");
+      const hostPort = v.includes(":") ? v : `${v}:11434`;
+      return `http://${hostPort.replace(/^0\.0\.0\.0/, "127.0.0.1")}`;
+    })
+    .join(",");
+}
+
+function int(name: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "number" ? value : Number(value.trim());
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
+function num(name: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "number" ? value : Number(value.trim());
+  if (!Number.isFinite(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+  }
+  return n;
+}
+
+function bool(name: string, value: boolean | string | undefined): boolean {
+  if (value === undefined || typeof value === "boolean") return value ?? false;
+  const v = value.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off", ""].includes(v)) return false;
+  throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(value)})`);
+}
+
+function list(value: string | string[] | undefined): string[] {
+  if (value === undefined) return [];
+  const parts = Array.isArray(value) ? value : value.split(",");
+  return parts.map((p) => p.trim()).filter(Boolean);
+}
+
+export function isLoopback(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1" || host === "[::1]";
+}
+
+/** Validates once, with messages that name the option. */
+export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
+  const d = SERVER_DEFAULTS;
+  const host = (input.host ?? d.host).trim();
+  if (!host) throw new ConfigError("host must not be empty");
+  const dataDir = resolve(input.dataDir ?? d.dataDir);
+  const databaseUrl = input.databaseUrl?.trim() || null;
+  if (databaseUrl !== null && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`database-url must be a postgres:// URL (got ${JSON.stringify(databaseUrl)})`);
+  }
+  const ollamaUrl = (input.ollamaUrl ?? d.ollamaUrl).trim();
+  for (const u of ollamaUrl.split(",")) {
+    try {
+      const url = new URL(u.trim());
+      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("protocol");
+    } catch {
+      throw new ConfigError(`ollama-url must be an http(s) URL or a comma-separated list of them (got ${JSON.stringify(u)})`);
+    }
+  }
+  const apiKeys = list(input.apiKeys);
+  const allowUnauthenticated = bool("allow-unauthenticated", input.allowUnauthenticated);
+  const rateLimitDefault = isLoopback(host) ? 0 : d.rateLimitOffLoopback;
+  const logLevel = (input.logLevel ?? d.logLevel) as ServerConfig["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  return {
+    host,
+    port: int("port", input.port, d.port, 0, 65535),
+    dataDir,
+    databasePath: resolve(dataDir, "batch_jobs.db"),
+    databaseUrl,
+    projectRoot: resolve(input.projectRoot ?? d.projectRoot),
+    workers: int("workers", input.workers, d.workers, 0, 256),
+    ollamaUrl: ollamaUrl.replace(/\/+$/, ""),
+    maxBodyBytes: Math.round(num("max-body-mb", input.maxBodyMb, d.maxBodyMb, 0.001, 1024) * 1024 * 1024),
+    apiKeys,
+    allowUnauthenticated,
+    rateLimitPerMinute: int("rate-limit", input.rateLimit, rateLimitDefault, 0, 10_000_000),
+    graceMs: Math.round(num("grace-seconds", input.graceSeconds, d.graceSeconds, 0, 3600) * 1000),
+    plugins: list(input.plugins),
+    logLevel,
+  };
+}
+
+/** Refuses an open bind without keys unless explicitly allowed. */
+export function assertSafeBind(config: ServerConfig): void {
+  if (isLoopback(config.host) || config.apiKeys.length > 0 || config.allowUnauthenticated) return;
+  throw new ConfigError(
+    `refusing to listen on ${config.host} without authentication: anyone who can reach it could run commands ` +
+      "in your project. Set OLLAMA_CODER_API_KEYS=key1,key2 (clients send 'Authorization: Bearer <key>'), " +
+      "bind to 127.0.0.1, or pass --allow-unauthenticated if a proxy in front already authenticates.",
+  );
+}

@@ -1,0 +1,72 @@
+/** Error classes with stable string codes; wire mappings (HTTP, MCP) live in one place each. */
+export type ErrorCode =
+  | "not_found"
+  | "conflict"
+  | "invalid_input"
+  | "no_processor"
+  | "job_setup_failed"
+  | "security_block"
+  | "timeout"
+  | "cancelled"
+  | "config";
+
+export class CoderError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CoderError";
+    this.code = code;
+  }
+}
+
+export class NotFoundError extends CoderError {
+  constructor(message: string) {
+    super("not_found", message);
+    this.name = "NotFoundError";
+  }
+}
+
+export class ConflictError extends CoderError {
+  constructor(message: string) {
+    super("conflict", message);
+    this.name = "ConflictError";
+  }
+}
+
+/** One field problem, in FastAPI's validation-error shape. */
+export interface FieldIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+export class InvalidInputError extends CoderError {
+  readonly issues: FieldIssue[];
+  constructor(issues: FieldIssue[]) {
+    super("invalid_input", issues.map((i) => `${i.loc.join(".")}: ${i.msg}`).join("; "));
+    this.name = "InvalidInputError";
+    this.issues = issues;
+  }
+}
+
+export class ConfigError extends CoderError {
+  constructor(message: string) {
+    super("config", message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The one helper every `catch (e: unknown)` goes through. */
+export function errorMessage(e: unknown): string {
+  if (e instanceof Error) return e.message || e.name;
+  if (typeof e === "string") return e;
+  try {
+    return JSON.stringify(e) ?? String(e);
+  } catch {
+    return String(e);
+  }
+}
+
+export function isAbortError(e: unknown): boolean {
+  return e instanceof Error && (e.name === "AbortError" || (e as { code?: string }).code === "ABORT_ERR");
+}

@@ -1,0 +1,46 @@
+import { EventEmitter } from "node:events";
+import type { ItemFinalStatus, JobStatus } from "../store/job-store.js";
+
+/** Every event the queue emits, by namespaced name. */
+export interface QueueEventMap {
+  "job:submitted": { jobId: string; type: string };
+  "job:started": { jobId: string };
+  "job:progress": { jobId: string };
+  "job:finished": { jobId: string; status: JobStatus };
+  "job:cancelled": { jobId: string };
+  "item:completed": { jobId: string; seq: number; itemId: string; status: ItemFinalStatus };
+}
+
+export type QueueEventName = keyof QueueEventMap;
+
+/** A typed event bus: in-process now, fed from LISTEN/NOTIFY by backends that span processes. */
+export class QueueEvents {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  emit<K extends QueueEventName>(name: K, payload: QueueEventMap[K]): void {
+    this.emitter.emit(name, payload);
+  }
+
+  on<K extends QueueEventName>(name: K, listener: (payload: QueueEventMap[K]) => void): () => void {
+    this.emitter.on(name, listener);
+    return () => this.emitter.off(name, listener);
+  }
+
+  /** Resolves with the first payload that matches. */
+  waitFor<K extends QueueEventName>(
+    name: K,
+    match: (payload: QueueEventMap[K]) => boolean = () => true,
+  ): Promise<QueueEventMap[K]> {
+    return new Promise((resolve) => {
+      const off = this.on(name, (p) => {
+        if (!match(p)) return;
+        off();
+        resolve(p);
+      });
+    });
+  }
+}

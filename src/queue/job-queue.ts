@@ -1,0 +1,139 @@
+import { randomBytes } from "node:crypto";
+import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
+import type { ItemRecord, JobFilter, JobRecord, JobStatus, JobStore, JsonObject, NewItem } from "../store/job-store.js";
+import { type Clock, systemClock, toSeconds } from "./clock.js";
+import type { QueueEvents } from "./events.js";
+import type { ProcessorRegistry } from "./processor.js";
+
+export interface SubmitInput {
+  type: string;
+  items: JsonObject[];
+  options?: JsonObject;
+  chunkSize: number;
+  parallel: number;
+  /** Submit-time metadata (e.g. `total_tasks`). */
+  metadata?: JsonObject;
+  priority?: number;
+  maxAttempts?: number;
+  /** Name of the items field in the request, for error locations. */
+  itemsField?: string;
+}
+
+/** One entry of `result.results`: the item as submitted, its status and its outcome. */
+export type ResultEntry = JsonObject;
+
+export const JOB_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}-[0-9a-f]{12}$/;
+
+export function newJobId(type: string): string {
+  return `${type}-${randomBytes(6).toString("hex")}`;
+}
+
+export function resultEntry(item: ItemRecord): ResultEntry {
+  const entry: JsonObject = { ...item.payload, ...(item.result ?? {}) };
+  if (entry.status === undefined) entry.status = item.status;
+  if (item.workerId !== null) entry.worker_id = item.workerId;
+  return entry;
+}
+
+/** What the API and the CLI use: submit, look, cancel. It runs nothing itself. */
+export class JobQueue {
+  constructor(
+    readonly store: JobStore,
+    readonly registry: ProcessorRegistry,
+    readonly events: QueueEvents,
+    private readonly clock: Clock = systemClock,
+  ) {}
+
+  /** Validates, stores the job and its items in one transaction, and wakes the workers. */
+  async submit(input: SubmitInput): Promise<JobRecord> {
+    const field = input.itemsField ?? "items";
+    const options = input.options ?? {};
+    const processor = this.registry.get(input.type);
+    const issues: FieldIssue[] = [];
+    if (processor?.validateOptions) {
+      for (const issue of processor.validateOptions(options)) issues.push({ ...issue, loc: ["body", ...issue.loc] });
+    }
+    const items: NewItem[] = [];
+    const seen = new Map<string, number>();
+    input.items.forEach((raw, index) => {
+      const payload: JsonObject = { ...raw };
+      if (payload.id === undefined || payload.id === null || payload.id === "") payload.id = `op-${index}`;
+      const itemId = String(payload.id);
+      payload.id = itemId;
+      const first = seen.get(itemId);
+      if (first !== undefined) {
+        issues.push({
+          loc: ["body", field, index, "id"],
+          msg: `Duplicate id '${itemId}' (also at index ${first}); ids must be unique within a job`,
+          type: "value_error.duplicate_id",
+        });
+      } else seen.set(itemId, index);
+      if (processor?.validateItem) {
+        for (const issue of processor.validateItem(payload, index))
+          issues.push({ ...issue, loc: ["body", field, index, ...issue.loc] });
+      }
+      items.push({ itemId, payload });
+    });
+    if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
+    const id = newJobId(input.type);
+    await this.store.createJob({
+      id,
+      type: input.type,
+      options,
+      metadata: input.metadata ?? {},
+      chunkSize: input.chunkSize,
+      parallel: input.parallel,
+      priority: input.priority ?? 0,
+      maxAttempts: input.maxAttempts ?? 3,
+      createdAt: toSeconds(this.clock.now()),
+      items,
+    });
+    this.events.emit("job:submitted", { jobId: id, type: input.type });
+    const job = await this.store.getJob(id);
+    if (!job) throw new Error(`job ${id} vanished right after it was stored`);
+    return job;
+  }
+
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.store.getJob(id);
+    if (!job) throw new NotFoundError("Job not found");
+    return job;
+  }
+
+  list(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }> {
+    return this.store.listJobs(filter);
+  }
+
+  /** Every result entry of a job, in item order, read a page at a time. */
+  async *results(jobId: string, pageSize = 2000): AsyncGenerator<ResultEntry> {
+    for (let offset = 0; ; offset += pageSize) {
+      const { items } = await this.store.listItems(jobId, { withResult: true, limit: pageSize, offset });
+      for (const item of items) yield resultEntry(item);
+      if (items.length < pageSize) return;
+    }
+  }
+
+  async allResults(jobId: string): Promise<ResultEntry[]> {
+    const out: ResultEntry[] = [];
+    for await (const entry of this.results(jobId)) out.push(entry);
+    return out;
+  }
+
+  /** Cancels a queued or running job; running items are aborted by the workers that hold them. */
+  async cancel(id: string): Promise<void> {
+    const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()));
+    if (outcome === "not_found") throw new NotFoundError("Job not found");
+    if (outcome === "finished") {
+      const job = await this.store.getJob(id);
+      throw new ConflictError(`Job cannot be cancelled (status: ${job?.status ?? "unknown"})`);
+    }
+    this.events.emit("job:cancelled", { jobId: id });
+    this.events.emit("job:finished", { jobId: id, status: "cancelled" });
+  }
+
+  async stats(): Promise<Record<JobStatus, number> & { total: number }> {
+    const counts = await this.store.countJobsByStatus();
+    const total = Object.values(counts).reduce((a, b) => a + b, 0);
+    return { total, ...counts };
+  }
+}

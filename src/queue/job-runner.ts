@@ -1,0 +1,247 @@
+import { errorMessage } from "../errors.js";
+import type { ClaimedItem, ItemOutcome, JobRecord, JobStore, JsonObject } from "../store/job-store.js";
+import type { Logger } from "../util/logger.js";
+import { type Clock, toSeconds } from "./clock.js";
+import type { QueueEvents } from "./events.js";
+import { DEFAULT_LABELS, type ItemResult, type JobContext, type Processor, type ProcessorRegistry } from "./processor.js";
+import { ResultWriter } from "./result-writer.js";
+
+export interface RunnerDeps {
+  store: JobStore;
+  registry: ProcessorRegistry;
+  events: QueueEvents;
+  clock: Clock;
+  log: Logger;
+  owner: string;
+  workerId: string;
+  leaseMs: number;
+  flushMs: number;
+  flushSize: number;
+}
+
+type StopReason = "cancelled" | "shutdown";
+
+/**
+ * Runs one job's items in this process: claims chunks of up to `chunk_size`, keeps at most `parallel`
+ * items in flight, commits outcomes in batches, and ends the job when nothing is left anywhere.
+ */
+export class JobRunner {
+  private readonly controller = new AbortController();
+  private stopClaiming = false;
+  private readonly inFlight = new Map<number, ClaimedItem>();
+  private readonly slotWaiters: (() => void)[] = [];
+  private readonly toRelease: number[] = [];
+  private readonly unstarted: ClaimedItem[] = [];
+  private readonly writer: ResultWriter;
+  private readonly ctx: JobContext;
+
+  constructor(
+    private readonly d: RunnerDeps,
+    private readonly job: JobRecord,
+  ) {
+    this.ctx = { id: job.id, type: job.type, options: job.options };
+    this.writer = new ResultWriter({
+      store: d.store,
+      jobId: job.id,
+      owner: d.owner,
+      flushMs: d.flushMs,
+      flushSize: d.flushSize,
+      log: d.log,
+      onFlushed: (accepted, ids) => {
+        for (const o of accepted) {
+          const itemId = ids.get(o.seq) ?? String(o.seq);
+          d.events.emit("item:completed", { jobId: job.id, seq: o.seq, itemId, status: o.status });
+        }
+        d.events.emit("job:progress", { jobId: job.id });
+      },
+    });
+  }
+
+  get jobId(): string {
+    return this.job.id;
+  }
+
+  /** Seqs of the items this runner has started and not yet finished. */
+  get runningSeqs(): number[] {
+    return [...this.inFlight.keys()];
+  }
+
+  /** The user cancelled the job: abort running items now; claimed items never start. */
+  cancel(): void {
+    this.stopClaiming = true;
+    this.abort("cancelled");
+  }
+
+  /** Shutdown, first step: claim nothing more; running items go on. */
+  drain(): void {
+    this.stopClaiming = true;
+    this.wakeSlots();
+  }
+
+  /** Shutdown past the grace period: abort running items; they go back to the queue. */
+  interrupt(): void {
+    this.stopClaiming = true;
+    this.abort("shutdown");
+  }
+
+  /** Shutdown when items ignore their signal: give their leases back so another run picks them up. */
+  async forceRelease(): Promise<void> {
+    const seqs = this.runningSeqs;
+    this.inFlight.clear();
+    if (seqs.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, seqs);
+  }
+
+  private abort(reason: StopReason): void {
+    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.wakeSlots();
+  }
+
+  private get stopReason(): StopReason | null {
+    return this.controller.signal.aborted ? (this.controller.signal.reason as StopReason) : null;
+  }
+
+  private nowS(): number {
+    return toSeconds(this.d.clock.now());
+  }
+
+  async run(): Promise<void> {
+    const { store, registry, events } = this.d;
+    const job = this.job;
+    const processor = registry.get(job.type);
+    if (!processor) {
+      await this.fail(`No processor registered for job type: ${job.type}`);
+      return;
+    }
+    if (!(await store.startJob(job.id, this.nowS()))) return;
+    events.emit("job:started", { jobId: job.id });
+
+    let session: unknown;
+    if (processor.prepareJob) {
+      try {
+        session = await processor.prepareJob(this.ctx, this.controller.signal);
+      } catch (e: unknown) {
+        if (this.stopReason === null) await this.fail(errorMessage(e));
+        return;
+      }
+    }
+    try {
+      await this.claimAndRun(processor, session);
+    } finally {
+      await this.settleUnstarted();
+      await this.writer.close();
+      if (processor.disposeJob) {
+        await processor.disposeJob(this.ctx, session).catch((e: unknown) => {
+          this.d.log.warn(`job ${job.id}: dispose failed: ${errorMessage(e)}`);
+        });
+      }
+    }
+    if (this.stopReason === null && !this.stopClaiming) {
+      const status = await store.finalizeJob(job.id, this.nowS());
+      if (status) events.emit("job:finished", { jobId: job.id, status });
+    }
+  }
+
+  private async fail(error: string): Promise<void> {
+    if (await this.d.store.failJob(this.job.id, error, this.nowS())) {
+      this.d.log.warn(`job ${this.job.id} failed: ${error}`);
+      this.d.events.emit("job:finished", { jobId: this.job.id, status: "failed" });
+    }
+  }
+
+  private async claimAndRun(processor: Processor, session: unknown): Promise<void> {
+    const { store, clock, owner, leaseMs } = this.d;
+    while (!this.stopClaiming) {
+      const now = clock.now();
+      const chunk = await store.claimItems(this.job.id, owner, this.job.chunkSize, toSeconds(now + leaseMs), toSeconds(now));
+      if (chunk.length === 0) break;
+      for (let i = 0; i < chunk.length; i++) {
+        await this.slot();
+        if (this.stopClaiming) {
+          this.unstarted.push(...chunk.slice(i));
+          break;
+        }
+        this.start(chunk[i]!, processor, session);
+      }
+    }
+    while (this.inFlight.size > 0) await this.slotChange();
+  }
+
+  /** Items claimed but never started: cancelled with the job, or handed back on shutdown. */
+  private async settleUnstarted(): Promise<void> {
+    const items = this.unstarted.splice(0);
+    if (this.stopReason === "cancelled") {
+      const at = this.nowS();
+      const error = "Cancelled by user";
+      for (const item of items) {
+        const outcome = { seq: item.seq, attempt: item.attempt, status: "cancelled", result: null, error, finishedAt: at } as const;
+        this.writer.add(outcome, item.itemId);
+      }
+      return;
+    }
+    const seqs = [...items.map((i) => i.seq), ...this.toRelease.splice(0)];
+    if (seqs.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, seqs);
+  }
+
+  private start(item: ClaimedItem, processor: Processor, session: unknown): void {
+    this.inFlight.set(item.seq, item);
+    void this.runItem(item, processor, session).finally(() => {
+      this.inFlight.delete(item.seq);
+      this.wakeSlots();
+    });
+  }
+
+  private async runItem(item: ClaimedItem, processor: Processor, session: unknown): Promise<void> {
+    const signal = this.controller.signal;
+    let result: ItemResult | null = null;
+    let thrown: unknown = null;
+    try {
+      result = await processor.processItem(item.payload, {
+        job: this.ctx,
+        signal,
+        workerId: this.d.workerId,
+        seq: item.seq,
+        attempt: item.attempt,
+        session,
+      });
+    } catch (e: unknown) {
+      thrown = e;
+    }
+    if (!this.inFlight.has(item.seq)) return; // force-released: the lease is gone
+    const reason = this.stopReason;
+    if (reason === "shutdown") {
+      this.toRelease.push(item.seq);
+      return;
+    }
+    this.writer.add(this.outcome(item, result, thrown, reason), item.itemId);
+  }
+
+  private outcome(item: ClaimedItem, result: ItemResult | null, thrown: unknown, reason: StopReason | null): ItemOutcome {
+    const finishedAt = this.nowS();
+    const base = { seq: item.seq, attempt: item.attempt, finishedAt };
+    if (reason === "cancelled" && (thrown !== null || result === null || result.status === "failed")) {
+      const error = "Cancelled by user";
+      return { ...base, status: "cancelled", error, result: { status: DEFAULT_LABELS.cancelled, error } };
+    }
+    if (result === null) {
+      const error = errorMessage(thrown);
+      return { ...base, status: "failed", error, result: { status: DEFAULT_LABELS.failed, error } };
+    }
+    const error = result.error ?? null;
+    const fields: JsonObject = { ...(result.fields ?? {}), status: result.label ?? DEFAULT_LABELS[result.status] };
+    if (error !== null) fields.error = error;
+    return { ...base, status: result.status, error, result: fields };
+  }
+
+  private slot(): Promise<void> {
+    if (this.inFlight.size < this.job.parallel || this.stopClaiming) return Promise.resolve();
+    return this.slotChange().then(() => this.slot());
+  }
+
+  private slotChange(): Promise<void> {
+    return new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  private wakeSlots(): void {
+    for (const w of this.slotWaiters.splice(0)) w();
+  }
+}

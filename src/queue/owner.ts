@@ -1,0 +1,45 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+
+/** Lease owners are "host:pid:nonce"; results carry the "host:pid" part as worker_id. */
+const liveOwners = new Set<string>();
+
+export function newOwnerId(): string {
+  const id = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  liveOwners.add(id);
+  return id;
+}
+
+export function retireOwnerId(id: string): void {
+  liveOwners.delete(id);
+}
+
+export function workerIdOf(owner: string): string {
+  const parts = owner.split(":");
+  return parts.length >= 3 ? parts.slice(0, -1).join(":") : owner;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as { code?: string }).code === "EPERM";
+  }
+}
+
+/**
+ * Whether an owner is certainly dead: it ran on this host and its process is gone, or it carries this
+ * process's pid but is not one of this process's live owners (an earlier incarnation, e.g. a restarted
+ * container). Owners on other hosts are never judged here: their leases expire instead.
+ */
+export function ownerIsDead(owner: string): boolean {
+  if (liveOwners.has(owner)) return false;
+  const parts = owner.split(":");
+  if (parts.length < 3) return false;
+  const pid = Number(parts[parts.length - 2]);
+  const host = parts.slice(0, -2).join(":");
+  if (host !== hostname() || !Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  return !pidAlive(pid);
+}

@@ -1,0 +1,76 @@
+import { errorMessage } from "../errors.js";
+import type { ItemOutcome, JobStore } from "../store/job-store.js";
+import type { Logger } from "../util/logger.js";
+
+export interface ResultWriterOptions {
+  store: JobStore;
+  jobId: string;
+  owner: string;
+  /** Flush once this many outcomes wait. */
+  flushSize: number;
+  /** Flush at the latest this long after the first waiting outcome. */
+  flushMs: number;
+  log: Logger;
+  /** Called after each batch with the outcomes the store accepted. */
+  onFlushed: (accepted: ItemOutcome[], itemIds: Map<number, string>) => void;
+}
+
+/**
+ * Commits item outcomes in small batches: one transaction per batch, never one per item nor one per job.
+ * A failed write keeps the batch and tries again; results are never dropped while the lease holds.
+ */
+export class ResultWriter {
+  private pending: ItemOutcome[] = [];
+  private itemIds = new Map<number, string>();
+  private lastItem: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+
+  constructor(private readonly o: ResultWriterOptions) {}
+
+  add(outcome: ItemOutcome, itemId: string): void {
+    this.pending.push(outcome);
+    this.itemIds.set(outcome.seq, itemId);
+    this.lastItem = itemId;
+    if (this.pending.length >= this.o.flushSize) void this.flush();
+    else if (this.timer === null) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
+  }
+
+  /** Commits what waits; resolves when it (and every earlier batch) is written. */
+  flush(): Promise<void> {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const batch = this.pending;
+    const ids = this.itemIds;
+    const current = this.lastItem;
+    this.pending = [];
+    this.itemIds = new Map();
+    if (batch.length > 0) this.chain = this.chain.then(() => this.write(batch, ids, current));
+    return this.chain;
+  }
+
+  private async write(batch: ItemOutcome[], ids: Map<number, string>, current: string | null): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const accepted = await this.o.store.recordOutcomes(this.o.jobId, this.o.owner, batch, current);
+        this.o.onFlushed(accepted, ids);
+        return;
+      } catch (e: unknown) {
+        if (this.closed || attempt >= 5) {
+          this.o.log.error(`job ${this.o.jobId}: could not write ${batch.length} results: ${errorMessage(e)}`);
+          return;
+        }
+        this.o.log.warn(`job ${this.o.jobId}: result write failed (attempt ${attempt}), retrying: ${errorMessage(e)}`);
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+  }
+}

@@ -1,0 +1,215 @@
+import { errorMessage } from "../errors.js";
+import type { JobStore } from "../store/job-store.js";
+import { type Logger, silentLogger } from "../util/logger.js";
+import { type Clock, systemClock, toSeconds } from "./clock.js";
+import type { QueueEvents } from "./events.js";
+import { JobRunner } from "./job-runner.js";
+import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
+import type { ProcessorRegistry } from "./processor.js";
+
+export interface WorkerPoolOptions {
+  /** Jobs run at once by this process. */
+  maxWorkers: number;
+  /** How long a claimed item stays ours without a heartbeat. */
+  leaseMs: number;
+  heartbeatMs: number;
+  /** How often expired leases are looked for. */
+  sweepMs: number;
+  /** Fallback look for new work when no wake-up came (other processes, missed events). */
+  pollMs: number;
+  flushMs: number;
+  flushSize: number;
+  clock: Clock;
+  log: Logger;
+}
+
+export const DEFAULT_POOL_OPTIONS = {
+  maxWorkers: 5,
+  leaseMs: 30_000,
+  heartbeatMs: 10_000,
+  sweepMs: 5_000,
+  pollMs: 1_000,
+  flushMs: 50,
+  flushSize: 500,
+  clock: systemClock,
+  log: silentLogger,
+} satisfies WorkerPoolOptions;
+
+/**
+ * Runs up to `maxWorkers` jobs at once in this process, keeps its leases alive, recovers items of dead
+ * processes, and shuts down gracefully.
+ */
+export class WorkerPool {
+  readonly owner: string;
+  readonly workerId: string;
+  private readonly o: WorkerPoolOptions;
+  private readonly runners = new Map<string, { runner: JobRunner; done: Promise<void> }>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
+  /** Jobs whose runner crashed, kept aside until the time given (ms) so a fault cannot spin the loop. */
+  private readonly quarantine = new Map<string, number>();
+  private filling = false;
+  private fillAgain = false;
+  private stopping = false;
+  private started = false;
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly registry: ProcessorRegistry,
+    private readonly events: QueueEvents,
+    options: Partial<WorkerPoolOptions> = {},
+  ) {
+    this.o = { ...DEFAULT_POOL_OPTIONS, ...options };
+    if (!Number.isInteger(this.o.maxWorkers) || this.o.maxWorkers < 1) throw new Error("maxWorkers must be >= 1");
+    this.owner = newOwnerId();
+    this.workerId = workerIdOf(this.owner);
+  }
+
+  get activeJobIds(): string[] {
+    return [...this.runners.keys()];
+  }
+
+  /** Recovers what dead processes held, then starts taking work. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await this.sweep();
+    this.unsubscribe.push(
+      this.events.on("job:submitted", () => this.wake()),
+      this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
+    );
+    this.every(this.o.heartbeatMs, () => this.heartbeat());
+    this.every(this.o.sweepMs, () => this.sweep());
+    this.every(this.o.pollMs, async () => this.wake());
+    this.wake();
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const t = setInterval(() => {
+      fn().catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`));
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  /** Looks for work now. */
+  wake(): void {
+    if (this.stopping || !this.started) return;
+    if (this.filling) {
+      this.fillAgain = true;
+      return;
+    }
+    this.filling = true;
+    this.fill()
+      .catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`))
+      .finally(() => {
+        this.filling = false;
+        if (this.fillAgain) {
+          this.fillAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async fill(): Promise<void> {
+    while (!this.stopping && this.runners.size < this.o.maxWorkers) {
+      const now = this.o.clock.now();
+      for (const [id, until] of this.quarantine) if (until <= now) this.quarantine.delete(id);
+      const exclude = [...this.activeJobIds, ...this.quarantine.keys()];
+      const job = await this.store.nextRunnableJob(exclude, toSeconds(now));
+      if (!job || this.stopping) return;
+      const runner = new JobRunner(
+        {
+          store: this.store,
+          registry: this.registry,
+          events: this.events,
+          clock: this.o.clock,
+          log: this.o.log,
+          owner: this.owner,
+          workerId: this.workerId,
+          leaseMs: this.o.leaseMs,
+          flushMs: this.o.flushMs,
+          flushSize: this.o.flushSize,
+        },
+        job,
+      );
+      const done = runner
+        .run()
+        .catch(async (e: unknown) => {
+          this.o.log.error(`job ${job.id}: runner crashed: ${errorMessage(e)}`);
+          this.quarantine.set(job.id, this.o.clock.now() + this.o.sweepMs);
+          await this.store
+            .failJob(job.id, `internal error while running the job: ${errorMessage(e)}`, toSeconds(this.o.clock.now()))
+            .catch(() => undefined);
+        })
+        .finally(() => {
+          this.runners.delete(job.id);
+          this.wake();
+        });
+      this.runners.set(job.id, { runner, done });
+    }
+  }
+
+  /** Extends the leases of every item this process holds. */
+  async heartbeat(): Promise<void> {
+    if (this.runners.size === 0) return;
+    await this.store.renewLeases(this.owner, toSeconds(this.o.clock.now() + this.o.leaseMs));
+  }
+
+  /**
+   * Requeues items whose lease expired or whose owner died on this host, fails those out of attempts,
+   * and ends jobs left with nothing to run.
+   */
+  async sweep(): Promise<void> {
+    const now = toSeconds(this.o.clock.now());
+    const dead = (await this.store.leaseOwners()).filter((o) => o !== this.owner && ownerIsDead(o));
+    const swept = await this.store.sweepLeases(now, dead);
+    if (swept.requeued + swept.abandoned > 0) {
+      this.o.log.warn(`recovered ${swept.requeued} item(s) from lost workers; ${swept.abandoned} out of attempts`);
+    }
+    for (const jobId of await this.store.idleRunningJobs()) {
+      if (this.runners.has(jobId)) continue;
+      const status = await this.store.finalizeJob(jobId, now);
+      if (status) this.events.emit("job:finished", { jobId, status });
+    }
+    if (swept.requeued > 0) this.wake();
+  }
+
+  /**
+   * Graceful stop: claim nothing more, let running items finish for `graceMs`, then abort them and give
+   * their items back to the queue. The store stays open (its owner closes it).
+   */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    for (const off of this.unsubscribe) off();
+    const entries = [...this.runners.values()];
+    for (const { runner } of entries) runner.drain();
+    const all = Promise.all(entries.map((e) => e.done));
+    if (!(await settlesWithin(all, graceMs))) {
+      this.o.log.warn(`shutdown: ${entries.length} job(s) still running after ${graceMs} ms; releasing their items`);
+      for (const { runner } of entries) runner.interrupt();
+      if (!(await settlesWithin(all, 2_000))) {
+        for (const { runner } of entries) await runner.forceRelease();
+      }
+    }
+    retireOwnerId(this.owner);
+  }
+}
+
+function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    p.then(
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+      () => {
+        clearTimeout(t);
+        resolve(true);
+      },
+    );
+  });
+}

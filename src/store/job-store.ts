@@ -1,0 +1,166 @@
+/**
+ * The storage contract every backend implements (SQLite embedded, PostgreSQL for several nodes).
+ * It speaks in plain records: no driver types leak through it, and it knows nothing of workers or HTTP.
+ */
+export type JsonObject = Record<string, unknown>;
+
+export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
+
+/** Item lifecycle: queued -> running (leased) -> one of the final states. */
+export const ITEM_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
+export type ItemStatus = (typeof ITEM_STATUSES)[number];
+export type ItemFinalStatus = Exclude<ItemStatus, "queued" | "running">;
+
+export interface NewItem {
+  itemId: string;
+  payload: JsonObject;
+}
+
+export interface NewJob {
+  id: string;
+  type: string;
+  options: JsonObject;
+  metadata: JsonObject;
+  chunkSize: number;
+  parallel: number;
+  priority: number;
+  maxAttempts: number;
+  createdAt: number;
+  items: NewItem[];
+}
+
+export interface ItemCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+}
+
+export interface JobRecord extends ItemCounts {
+  id: string;
+  type: string;
+  status: JobStatus;
+  options: JsonObject;
+  metadata: JsonObject;
+  error: string | null;
+  chunkSize: number;
+  parallel: number;
+  priority: number;
+  maxAttempts: number;
+  currentItem: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  updatedAt: number;
+}
+
+export interface JobFilter {
+  status?: JobStatus | undefined;
+  type?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+/** An item handed to a worker under a lease; `attempt` fences its result. */
+export interface ClaimedItem {
+  jobId: string;
+  seq: number;
+  itemId: string;
+  payload: JsonObject;
+  attempt: number;
+}
+
+export interface ItemOutcome {
+  seq: number;
+  attempt: number;
+  status: ItemFinalStatus;
+  /** null for an item that never started (cancelled in a claimed chunk). */
+  result: JsonObject | null;
+  error: string | null;
+  finishedAt: number;
+}
+
+export interface ItemRecord {
+  seq: number;
+  itemId: string;
+  payload: JsonObject;
+  status: ItemStatus;
+  attempts: number;
+  result: JsonObject | null;
+  error: string | null;
+  workerId: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface ItemFilter {
+  status?: ItemStatus | undefined;
+  /** Only items that have a result (ran to an outcome). */
+  withResult?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export type CancelOutcome = "cancelled" | "not_found" | "finished";
+
+export interface LeaseSweep {
+  /** Items put back in the queue. */
+  requeued: number;
+  /** Items that used up their attempts and were failed. */
+  abandoned: number;
+  /** Jobs touched, so their runners can be woken or finalized. */
+  jobIds: string[];
+}
+
+export interface JobStore {
+  readonly backend: "sqlite" | "postgres";
+
+  // --- API side ---
+  createJob(job: NewJob): Promise<void>;
+  getJob(id: string): Promise<JobRecord | null>;
+  listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }>;
+  countJobsByStatus(): Promise<Record<JobStatus, number>>;
+  /** Marks the job cancelled (and its queued items), unless it already ended. */
+  cancelJob(id: string, now: number): Promise<CancelOutcome>;
+  listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
+
+  // --- worker side ---
+  /** The oldest (by priority, then age) job with queued items, other than those listed. */
+  nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
+  /** queued -> running (sets started_at once). False when the job is no longer queued or running. */
+  startJob(id: string, now: number): Promise<boolean>;
+  /** Fails a job that cannot run at all; never overwrites a cancelled or ended job. */
+  failJob(id: string, error: string, now: number): Promise<boolean>;
+  /** Leases up to `limit` queued items of a running job, in order. */
+  claimItems(
+    jobId: string,
+    owner: string,
+    limit: number,
+    leaseExpiresAt: number,
+    now: number,
+  ): Promise<ClaimedItem[]>;
+  /** Extends every lease the owner holds; returns how many. */
+  renewLeases(owner: string, leaseExpiresAt: number): Promise<number>;
+  /** Writes outcomes of items this owner still holds (fenced by owner and attempt); returns those accepted. */
+  recordOutcomes(
+    jobId: string,
+    owner: string,
+    outcomes: ItemOutcome[],
+    currentItem: string | null,
+  ): Promise<ItemOutcome[]>;
+  /** Gives items back to the queue without counting the attempt (graceful shutdown). */
+  releaseItems(jobId: string, owner: string, seqs: readonly number[]): Promise<number>;
+  /** Owners that currently hold leases. */
+  leaseOwners(): Promise<string[]>;
+  /** Requeues items whose lease expired or whose owner is known dead; fails those out of attempts. */
+  sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep>;
+  /** Ends a running job whose items are all final: completed, or failed with a count. Returns the end status. */
+  finalizeJob(id: string, now: number): Promise<JobStatus | null>;
+  /** Running jobs with no queued or running items left (e.g. a crash right before finalize). */
+  idleRunningJobs(): Promise<string[]>;
+
+  close(): Promise<void>;
+}

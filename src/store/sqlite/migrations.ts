@@ -1,0 +1,62 @@
+/** Versioned schema for the SQLite backend. Append new versions; never edit an applied one. */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "jobs and items",
+    sql: `
+CREATE TABLE jobs (
+  id            TEXT PRIMARY KEY,
+  type          TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  options       TEXT NOT NULL DEFAULT '{}',
+  metadata      TEXT NOT NULL DEFAULT '{}',
+  error         TEXT,
+  chunk_size    INTEGER NOT NULL,
+  parallel      INTEGER NOT NULL,
+  priority      INTEGER NOT NULL DEFAULT 0,
+  run_at        REAL,
+  max_attempts  INTEGER NOT NULL DEFAULT 3,
+  depends_on    TEXT,
+  total         INTEGER NOT NULL,
+  succeeded     INTEGER NOT NULL DEFAULT 0,
+  failed        INTEGER NOT NULL DEFAULT 0,
+  skipped       INTEGER NOT NULL DEFAULT 0,
+  cancelled     INTEGER NOT NULL DEFAULT 0,
+  current_item  TEXT,
+  created_at    REAL NOT NULL,
+  started_at    REAL,
+  completed_at  REAL,
+  updated_at    REAL NOT NULL
+);
+CREATE INDEX jobs_by_created ON jobs (created_at);
+CREATE INDEX jobs_by_status ON jobs (status, created_at);
+CREATE INDEX jobs_by_type ON jobs (type, created_at);
+
+CREATE TABLE items (
+  id                INTEGER PRIMARY KEY,
+  job_id            TEXT NOT NULL,
+  seq               INTEGER NOT NULL,
+  item_id           TEXT NOT NULL,
+  payload           TEXT NOT NULL,
+  status            TEXT NOT NULL DEFAULT 'queued',
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  lease_owner       TEXT,
+  lease_expires_at  REAL,
+  result            TEXT,
+  error             TEXT,
+  worker_id         TEXT,
+  started_at        REAL,
+  finished_at       REAL
+);
+CREATE UNIQUE INDEX items_by_job ON items (job_id, seq);
+CREATE INDEX items_queued ON items (job_id, seq) WHERE status = 'queued';
+CREATE INDEX items_leased ON items (lease_owner, lease_expires_at) WHERE status = 'running';
+`,
+  },
+];

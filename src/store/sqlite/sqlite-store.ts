@@ -1,0 +1,375 @@
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import Database from "better-sqlite3";
+import type {
+  CancelOutcome,
+  ClaimedItem,
+  ItemFilter,
+  ItemOutcome,
+  ItemRecord,
+  ItemStatus,
+  JobFilter,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  JsonObject,
+  LeaseSweep,
+  NewJob,
+} from "../job-store.js";
+import { JOB_STATUSES } from "../job-store.js";
+import { SQLITE_MIGRATIONS } from "./migrations.js";
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** File path, or ":memory:". */
+  path: string;
+  busyTimeoutMs?: number;
+}
+
+const parseJson = (text: unknown): JsonObject => (typeof text === "string" ? (JSON.parse(text) as JsonObject) : {});
+
+function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    status: r.status as JobStatus,
+    options: parseJson(r.options),
+    metadata: parseJson(r.metadata),
+    error: (r.error as string | null) ?? null,
+    chunkSize: r.chunk_size as number,
+    parallel: r.parallel as number,
+    priority: r.priority as number,
+    maxAttempts: r.max_attempts as number,
+    total: r.total as number,
+    succeeded: r.succeeded as number,
+    failed: r.failed as number,
+    skipped: r.skipped as number,
+    cancelled: r.cancelled as number,
+    currentItem: (r.current_item as string | null) ?? null,
+    createdAt: r.created_at as number,
+    startedAt: (r.started_at as number | null) ?? null,
+    completedAt: (r.completed_at as number | null) ?? null,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function toItem(r: Row): ItemRecord {
+  return {
+    seq: r.seq as number,
+    itemId: r.item_id as string,
+    payload: parseJson(r.payload),
+    status: r.status as ItemStatus,
+    attempts: r.attempts as number,
+    result: r.result == null ? null : parseJson(r.result),
+    error: (r.error as string | null) ?? null,
+    workerId: (r.worker_id as string | null) ?? null,
+    startedAt: (r.started_at as number | null) ?? null,
+    finishedAt: (r.finished_at as number | null) ?? null,
+  };
+}
+
+const COUNTER_COLUMN = { succeeded: "succeeded", failed: "failed", skipped: "skipped", cancelled: "cancelled" } as const;
+
+/** The embedded backend: one file, WAL, synchronous=NORMAL; all calls are synchronous under an async face. */
+export class SqliteJobStore implements JobStore {
+  readonly backend = "sqlite" as const;
+  readonly db: Database.Database;
+  private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.migrate();
+    this.stmts = this.prepare();
+  }
+
+  private migrate(): void {
+    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)");
+    const applied = new Set(
+      (this.db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
+    );
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db
+          .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+          .run(m.version, m.name, Date.now() / 1000);
+      }).immediate();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      insertJob: db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
+        max_attempts, total, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
+      getJob: db.prepare("SELECT * FROM jobs WHERE id = ?"),
+      countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
+      cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
+        error = COALESCE(error, 'Cancelled by user') WHERE id = ? AND status IN ('queued', 'running')`),
+      cancelQueuedItems: db.prepare(
+        "UPDATE items SET status = 'cancelled', finished_at = ? WHERE job_id = ? AND status = 'queued'",
+      ),
+      addCancelled: db.prepare("UPDATE jobs SET cancelled = cancelled + ? WHERE id = ?"),
+      nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
+        AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
+        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
+        ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`),
+      startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
+        WHERE id = ? AND status IN ('queued', 'running')`),
+      failJob: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, updated_at = ?
+        WHERE id = ? AND status IN ('queued', 'running')`),
+      failQueuedItems: db.prepare(
+        `UPDATE items SET status = 'failed', error = @error, result = json_object('status', 'failed', 'error', @error),
+        finished_at = @now WHERE job_id = @id AND status = 'queued'`,
+      ),
+      jobStatus: db.prepare("SELECT status FROM jobs WHERE id = ?").pluck(),
+      claim: db.prepare(`UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = ?,
+        lease_expires_at = ?, worker_id = ?, started_at = ?
+        WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued' ORDER BY seq LIMIT ?)
+        RETURNING seq, item_id, payload, attempts`),
+      renew: db.prepare("UPDATE items SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'"),
+      outcome: db.prepare(`UPDATE items SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL,
+        lease_expires_at = NULL WHERE job_id = ? AND seq = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
+      counters: db.prepare(`UPDATE jobs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
+        cancelled = cancelled + ?, current_item = COALESCE(?, current_item), updated_at = ? WHERE id = ?`),
+      release: db.prepare(`UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
+        lease_expires_at = NULL, worker_id = NULL, started_at = NULL
+        WHERE job_id = ? AND seq = ? AND lease_owner = ? AND status = 'running'`),
+      owners: db.prepare("SELECT DISTINCT lease_owner FROM items WHERE status = 'running'").pluck(),
+      lost: db.prepare(`SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i
+        JOIN jobs j ON j.id = i.job_id
+        WHERE i.status = 'running' AND (i.lease_expires_at < ? OR i.lease_owner IN (SELECT value FROM json_each(?)))`),
+      requeue: db.prepare(`UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
+        worker_id = NULL WHERE id = ?`),
+      abandon: db.prepare(`UPDATE items SET status = ?, error = ?, finished_at = ?, lease_owner = NULL,
+        lease_expires_at = NULL WHERE id = ?`),
+      remaining: db.prepare(
+        "SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ('queued', 'running')",
+      ).pluck(),
+      finalize: db.prepare(`UPDATE jobs SET status = ?, error = ?, completed_at = ?, current_item = NULL, updated_at = ?
+        WHERE id = ? AND status = 'running'`),
+      idle: db.prepare(`SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
+        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`).pluck(),
+    };
+  }
+
+  async createJob(job: NewJob): Promise<void> {
+    const s = this.stmts;
+    this.db.transaction(() => {
+      s.insertJob.run(
+        job.id,
+        job.type,
+        JSON.stringify(job.options),
+        JSON.stringify(job.metadata),
+        job.chunkSize,
+        job.parallel,
+        job.priority,
+        job.maxAttempts,
+        job.items.length,
+        job.createdAt,
+        job.createdAt,
+      );
+      let seq = 0;
+      for (const item of job.items) s.insertItem.run(job.id, seq++, item.itemId, JSON.stringify(item.payload));
+    }).immediate();
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const row = this.stmts.getJob.get(id) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status) {
+      where.push("status = ?");
+      args.push(filter.status);
+    }
+    if (filter.type) {
+      where.push("type = ?");
+      args.push(filter.type);
+    }
+    const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const total = this.db.prepare(`SELECT COUNT(*) FROM jobs ${clause}`).pluck().get(...args) as number;
+    const rows = this.db
+      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+      .all(...args, filter.limit, filter.offset) as Row[];
+    return { jobs: rows.map(toJob), total };
+  }
+
+  async countJobsByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const r of this.stmts.countByStatus.all() as { status: JobStatus; n: number }[]) counts[r.status] = r.n;
+    return counts;
+  }
+
+  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+    const s = this.stmts;
+    return this.db.transaction((): CancelOutcome => {
+      const status = s.jobStatus.get(id) as JobStatus | undefined;
+      if (status === undefined) return "not_found";
+      if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
+      const n = s.cancelQueuedItems.run(now, id).changes;
+      if (n > 0) s.addCancelled.run(n, id);
+      return "cancelled";
+    }).immediate();
+  }
+
+  async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
+    const where = ["job_id = ?"];
+    const args: unknown[] = [jobId];
+    if (filter.status) {
+      where.push("status = ?");
+      args.push(filter.status);
+    }
+    if (filter.withResult) where.push("result IS NOT NULL");
+    const clause = where.join(" AND ");
+    const total = this.db.prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`).pluck().get(...args) as number;
+    const rows = this.db
+      .prepare(`SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT ? OFFSET ?`)
+      .all(...args, filter.limit, filter.offset) as Row[];
+    return { items: rows.map(toItem), total };
+  }
+
+  async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {
+    const row = this.stmts.nextJob.get(JSON.stringify(excludeIds)) as Row | undefined;
+    return row ? toJob(row) : null;
+  }
+
+  async startJob(id: string, now: number): Promise<boolean> {
+    return this.stmts.startJob.run(now, now, id).changes > 0;
+  }
+
+  async failJob(id: string, error: string, now: number): Promise<boolean> {
+    const s = this.stmts;
+    return this.db.transaction(() => {
+      if (s.failJob.run(error, now, now, id).changes === 0) return false;
+      const n = s.failQueuedItems.run({ error, now, id }).changes;
+      if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
+      return true;
+    }).immediate();
+  }
+
+  async claimItems(
+    jobId: string,
+    owner: string,
+    limit: number,
+    leaseExpiresAt: number,
+    now: number,
+  ): Promise<ClaimedItem[]> {
+    const s = this.stmts;
+    const rows = this.db.transaction(() => {
+      if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
+      return s.claim.all(owner, leaseExpiresAt, owner, now, jobId, limit) as Row[];
+    }).immediate();
+    return rows
+      .map((r) => ({
+        jobId,
+        seq: r.seq as number,
+        itemId: r.item_id as string,
+        payload: parseJson(r.payload),
+        attempt: r.attempts as number,
+      }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
+    return this.stmts.renew.run(leaseExpiresAt, owner).changes;
+  }
+
+  async recordOutcomes(
+    jobId: string,
+    owner: string,
+    outcomes: ItemOutcome[],
+    currentItem: string | null,
+  ): Promise<ItemOutcome[]> {
+    const s = this.stmts;
+    return this.db.transaction(() => {
+      const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+      const accepted: ItemOutcome[] = [];
+      let last = 0;
+      for (const o of outcomes) {
+        const result = o.result === null ? null : JSON.stringify(o.result);
+        const r = s.outcome.run(o.status, result, o.error, o.finishedAt, jobId, o.seq, owner, o.attempt);
+        if (r.changes === 0) continue;
+        accepted.push(o);
+        add[COUNTER_COLUMN[o.status]]++;
+        last = Math.max(last, o.finishedAt);
+      }
+      if (accepted.length > 0)
+        s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
+      return accepted;
+    }).immediate();
+  }
+
+  async releaseItems(jobId: string, owner: string, seqs: readonly number[]): Promise<number> {
+    const s = this.stmts;
+    return this.db.transaction(() => {
+      let n = 0;
+      for (const seq of seqs) n += s.release.run(jobId, seq, owner).changes;
+      return n;
+    }).immediate();
+  }
+
+  async leaseOwners(): Promise<string[]> {
+    return (this.stmts.owners.all() as (string | null)[]).filter((x): x is string => x !== null);
+  }
+
+  async sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep> {
+    const s = this.stmts;
+    return this.db.transaction((): LeaseSweep => {
+      const lost = s.lost.all(now, JSON.stringify(deadOwners)) as Row[];
+      const jobIds = new Set<string>();
+      let requeued = 0;
+      let abandoned = 0;
+      for (const r of lost) {
+        const jobId = r.job_id as string;
+        jobIds.add(jobId);
+        const jobLive = r.job_status === "running" || r.job_status === "queued";
+        if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
+          s.requeue.run(r.id);
+          requeued++;
+          continue;
+        }
+        const status = jobLive ? "failed" : "cancelled";
+        const error = jobLive
+          ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
+          : "job ended while the item's worker was lost";
+        s.abandon.run(status, error, now, r.id);
+        s.counters.run(0, status === "failed" ? 1 : 0, 0, status === "cancelled" ? 1 : 0, null, now, jobId);
+        abandoned++;
+      }
+      return { requeued, abandoned, jobIds: [...jobIds] };
+    }).immediate();
+  }
+
+  async finalizeJob(id: string, now: number): Promise<JobStatus | null> {
+    const s = this.stmts;
+    return this.db.transaction((): JobStatus | null => {
+      if ((s.remaining.get(id) as number) > 0) return null;
+      const job = s.getJob.get(id) as Row | undefined;
+      if (!job || job.status !== "running") return null;
+      const failed = job.failed as number;
+      const status: JobStatus = failed > 0 ? "failed" : "completed";
+      const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
+      s.finalize.run(status, error, now, now, id);
+      return status;
+    }).immediate();
+  }
+
+  async idleRunningJobs(): Promise<string[]> {
+    return this.stmts.idle.all() as string[];
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
