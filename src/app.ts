@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
@@ -11,7 +11,7 @@ import { ProcessorRegistry } from "./queue/processor.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
-import { type Logger, consoleLogger } from "./util/logger.js";
+import { consoleLogger, type Logger } from "./util/logger.js";
 
 /** What a plugin module exports: `register(registry, config)` (named or default). */
 export type PluginRegister = (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
@@ -40,7 +40,8 @@ export async function loadPlugins(registry: ProcessorRegistry, config: ServerCon
       throw new ConfigError(`cannot load plugin ${spec}: ${errorMessage(e)}`);
     }
     const register = mod.register ?? mod.default;
-    if (typeof register !== "function") throw new ConfigError(`plugin ${spec} exports no register(registry) function`);
+    if (typeof register !== "function")
+      throw new ConfigError(`plugin ${spec} exports no register(registry) function`);
     await register(registry, config);
   }
 }
@@ -68,7 +69,9 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   }
   const queue = new JobQueue(store, registry, events);
   const pool =
-    config.workers > 0 ? new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool }) : null;
+    config.workers > 0
+      ? new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool })
+      : null;
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,

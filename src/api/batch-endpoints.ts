@@ -36,7 +36,9 @@ function checkOperation(op: JsonObject): FieldIssue[] {
       return issues;
     }
     case "command":
-      return nonEmptyString(op.command) ? [] : [missing("command", "Field required for a 'command' operation")];
+      return nonEmptyString(op.command)
+        ? []
+        : [missing("command", "Field required for a 'command' operation")];
     default:
       return [];
   }

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { CoderError, type FieldIssue, InvalidInputError, errorMessage } from "../errors.js";
+import { CoderError, errorMessage, type FieldIssue, InvalidInputError } from "../errors.js";
 
 /** The one place errors become HTTP answers, in FastAPI's shapes. */
 const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
@@ -8,7 +8,12 @@ const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
   invalid_input: 422,
 };
 
-const CONTEXT_LOC: Record<string, string> = { body: "body", querystring: "query", params: "path", headers: "header" };
+const CONTEXT_LOC: Record<string, string> = {
+  body: "body",
+  querystring: "query",
+  params: "path",
+  headers: "header",
+};
 
 interface AjvIssue {
   keyword: string;
@@ -35,13 +40,24 @@ export function ajvIssue(e: AjvIssue, context: string): FieldIssue {
     case "type":
       return { loc, msg: `Input should be a valid ${String(p.type)}`, type: `${String(p.type)}_type` };
     case "minLength":
-      return { loc, msg: `String should have at least ${String(p.limit)} character(s)`, type: "string_too_short" };
+      return {
+        loc,
+        msg: `String should have at least ${String(p.limit)} character(s)`,
+        type: "string_too_short",
+      };
     case "maxLength":
-      return { loc, msg: `String should have at most ${String(p.limit)} character(s)`, type: "string_too_long" };
+      return {
+        loc,
+        msg: `String should have at most ${String(p.limit)} character(s)`,
+        type: "string_too_long",
+      };
     case "pattern":
       return {
         loc,
-        msg: p.pattern === "\\S" ? "String should not be blank" : `String should match pattern '${String(p.pattern)}'`,
+        msg:
+          p.pattern === "\\S"
+            ? "String should not be blank"
+            : `String should match pattern '${String(p.pattern)}'`,
         type: "string_pattern_mismatch",
       };
     case "minimum":
@@ -52,14 +68,22 @@ export function ajvIssue(e: AjvIssue, context: string): FieldIssue {
         type: e.keyword === "minimum" ? "greater_than_equal" : "greater_than",
       };
     case "maximum":
-      return { loc, msg: `Input should be less than or equal to ${String(p.limit)}`, type: "less_than_equal" };
+      return {
+        loc,
+        msg: `Input should be less than or equal to ${String(p.limit)}`,
+        type: "less_than_equal",
+      };
     case "minItems":
       return { loc, msg: `List should have at least ${String(p.limit)} item(s)`, type: "too_short" };
     case "maxItems":
       return { loc, msg: `List should have at most ${String(p.limit)} item(s)`, type: "too_long" };
     case "const":
     case "enum":
-      return { loc, msg: `Input should be ${JSON.stringify(p.allowedValue ?? p.allowedValues)}`, type: "literal_error" };
+      return {
+        loc,
+        msg: `Input should be ${JSON.stringify(p.allowedValue ?? p.allowedValues)}`,
+        type: "literal_error",
+      };
     default:
       return { loc, msg: e.message ?? "Invalid value", type: e.keyword };
   }
@@ -110,8 +134,14 @@ export function installErrorHandler(app: FastifyInstance, maxBodyBytes: number):
         detail: `Request body is larger than the ${Number(mb.toFixed(3))} MiB limit (raise it with --max-body-mb)`,
       });
     }
-    if (error instanceof SyntaxError || error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
-      return reply.status(422).send({ detail: [{ loc: ["body"], msg: `JSON decode error: ${error.message}`, type: "json_invalid" }] });
+    if (
+      error instanceof SyntaxError ||
+      error.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+      error.code === "FST_ERR_CTP_INVALID_JSON_BODY"
+    ) {
+      return reply.status(422).send({
+        detail: [{ loc: ["body"], msg: `JSON decode error: ${error.message}`, type: "json_invalid" }],
+      });
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.status(status).send({ detail: error.message });

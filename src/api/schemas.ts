@@ -8,10 +8,18 @@ export const PARALLEL_BOUNDS = { minimum: 1, maximum: 256 } as const;
 export const MAX_ITEMS_PER_JOB = 1_000_000;
 
 const ItemId = Type.Optional(
-  Type.String({ minLength: 1, maxLength: 512, description: "Unique within the job; `op-<index>` when omitted." }),
+  Type.String({
+    minLength: 1,
+    maxLength: 512,
+    description: "Unique within the job; `op-<index>` when omitted.",
+  }),
 );
 const NonBlank = (description: string) => Type.String({ minLength: 1, pattern: "\\S", description });
-const TimeoutSeconds = Type.Number({ exclusiveMinimum: 0, maximum: 86_400, description: "Per-item time limit." });
+const TimeoutSeconds = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 86_400,
+  description: "Per-item time limit.",
+});
 
 export const TaskItem = Type.Object(
   { id: ItemId, description: NonBlank("What the coding agent should do.") },
@@ -19,16 +27,22 @@ export const TaskItem = Type.Object(
 );
 
 export const PathItem = Type.Object(
-  { id: ItemId, path: Type.String({ minLength: 1, maxLength: 4096, description: "Inside the project root." }) },
+  {
+    id: ItemId,
+    path: Type.String({ minLength: 1, maxLength: 4096, description: "Inside the project root." }),
+  },
   { additionalProperties: true, title: "PathTarget" },
 );
 
 export const OperationItem = Type.Object(
   {
     id: ItemId,
-    type: Type.Union([Type.Literal("read"), Type.Literal("write"), Type.Literal("list"), Type.Literal("command")], {
-      description: "read | write | list | command",
-    }),
+    type: Type.Union(
+      [Type.Literal("read"), Type.Literal("write"), Type.Literal("list"), Type.Literal("command")],
+      {
+        description: "read | write | list | command",
+      },
+    ),
     path: Type.Optional(Type.String({ maxLength: 4096 })),
     content: Type.Optional(Type.String()),
     command: Type.Optional(Type.String({ maxLength: 65_536 })),
@@ -95,7 +109,10 @@ export const McpOperationsBody = Type.Object(
 export const GenericJobBody = Type.Object(
   {
     type: Type.String({ pattern: "^[a-z][a-z0-9_]{0,63}$", description: "A registered job type." }),
-    items: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: MAX_ITEMS_PER_JOB }),
+    items: Type.Array(Type.Object({}, { additionalProperties: true }), {
+      minItems: 1,
+      maxItems: MAX_ITEMS_PER_JOB,
+    }),
     options: Type.Object({}, { additionalProperties: true, default: {} }),
     chunk_size: ChunkSize(100),
     parallel: Parallel(5),
@@ -137,7 +154,10 @@ export const ListJobsQuery = Type.Object({
   include_results: Type.Boolean({ default: false }),
 });
 
-export const JobListResponse = Type.Object({ jobs: Type.Array(JobResponse), total: Type.Integer() }, { title: "JobList" });
+export const JobListResponse = Type.Object(
+  { jobs: Type.Array(JobResponse), total: Type.Integer() },
+  { title: "JobList" },
+);
 
 export const CancelResponse = Type.Object({ status: Type.Literal("cancelled"), job_id: Type.String() });
 

@@ -7,6 +7,7 @@ import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
+import { installValidators } from "./validators.js";
 
 export interface ApiOptions {
   maxBodyBytes: number;
@@ -23,9 +24,9 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   const app = Fastify({
     bodyLimit: options.maxBodyBytes,
     logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
-    ajv: { customOptions: { allErrors: true, coerceTypes: "array", useDefaults: true, removeAdditional: false } },
     forceCloseConnections: true,
   });
+  installValidators(app);
   installErrorHandler(app, options.maxBodyBytes);
   installApiKeyAuth(app, options.apiKeys);
   if (options.rateLimitPerMinute > 0) {
@@ -48,7 +49,8 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
       info: {
         title: "ollama-coder",
         version: VERSION,
-        description: "Batch server for a local-model coding agent: agent tasks, validation, tests and MCP operations.",
+        description:
+          "Batch server for a local-model coding agent: agent tasks, validation, tests and MCP operations.",
       },
       components: {
         securitySchemes: {

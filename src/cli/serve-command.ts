@@ -1,6 +1,11 @@
 import type { Command } from "commander";
 import { createApp } from "../app.js";
-import { assertSafeBind, resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
+import {
+  assertSafeBind,
+  resolveServerConfig,
+  type ServerConfigInput,
+  withEnv,
+} from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
 
@@ -17,11 +22,23 @@ export function addServeCommand(program: Command): void {
     .option("--database-url <url>", "postgres:// URL instead of SQLite (env OLLAMA_CODER_DATABASE_URL)")
     .option("--project-root <dir>", "sandbox root for files and commands (env OLLAMA_CODER_PROJECT_ROOT)")
     .option("--workers <n>", "jobs run at once; 0 serves the API only (env OLLAMA_CODER_WORKERS)")
-    .option("--ollama-url <url>", "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)")
+    .option(
+      "--ollama-url <url>",
+      "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
+    )
     .option("--max-body-mb <mb>", "request body limit in MiB (env OLLAMA_CODER_MAX_BODY_MB)")
-    .option("--rate-limit <perMinute>", "requests per minute per key or IP, 0 = off (env OLLAMA_CODER_RATE_LIMIT)")
-    .option("--grace-seconds <s>", "on SIGTERM, how long running items may finish (env OLLAMA_CODER_GRACE_SECONDS)")
-    .option("--plugin <module...>", "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)")
+    .option(
+      "--rate-limit <perMinute>",
+      "requests per minute per key or IP, 0 = off (env OLLAMA_CODER_RATE_LIMIT)",
+    )
+    .option(
+      "--grace-seconds <s>",
+      "on SIGTERM, how long running items may finish (env OLLAMA_CODER_GRACE_SECONDS)",
+    )
+    .option(
+      "--plugin <module...>",
+      "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)",
+    )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env OLLAMA_CODER_LOG_LEVEL)")
     .action(async (flags: ServeFlags & { plugin?: string[] }) => {

@@ -98,16 +98,30 @@ export function normalizeOllamaHost(value: string): string {
     .join(",");
 }
 
-function int(name: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+function int(
+  name: string,
+  value: number | string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = typeof value === "number" ? value : Number(value.trim());
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`);
+    throw new ConfigError(
+      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+    );
   }
   return n;
 }
 
-function num(name: string, value: number | string | undefined, fallback: number, min: number, max: number): number {
+function num(
+  name: string,
+  value: number | string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (value === undefined) return fallback;
   const n = typeof value === "number" ? value : Number(value.trim());
   if (!Number.isFinite(n) || n < min || n > max) {
@@ -152,14 +166,17 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
       const url = new URL(u.trim());
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("protocol");
     } catch {
-      throw new ConfigError(`ollama-url must be an http(s) URL or a comma-separated list of them (got ${JSON.stringify(u)})`);
+      throw new ConfigError(
+        `ollama-url must be an http(s) URL or a comma-separated list of them (got ${JSON.stringify(u)})`,
+      );
     }
   }
   const apiKeys = list(input.apiKeys);
   const allowUnauthenticated = bool("allow-unauthenticated", input.allowUnauthenticated);
   const rateLimitDefault = isLoopback(host) ? 0 : d.rateLimitOffLoopback;
   const logLevel = (input.logLevel ?? d.logLevel) as ServerConfig["logLevel"];
-  if (!LOG_LEVELS.includes(logLevel)) throw new ConfigError(`log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    throw new ConfigError(`log-level must be one of ${LOG_LEVELS.join(", ")}`);
   return {
     host,
     port: int("port", input.port, d.port, 0, 65535),

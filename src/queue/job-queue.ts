@@ -1,6 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
-import type { ItemRecord, JobFilter, JobRecord, JobStatus, JobStore, JsonObject, NewItem } from "../store/job-store.js";
+import type {
+  ItemRecord,
+  JobFilter,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  JsonObject,
+  NewItem,
+} from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import type { ProcessorRegistry } from "./processor.js";
@@ -51,7 +59,8 @@ export class JobQueue {
     const processor = this.registry.get(input.type);
     const issues: FieldIssue[] = [];
     if (processor?.validateOptions) {
-      for (const issue of processor.validateOptions(options)) issues.push({ ...issue, loc: ["body", ...issue.loc] });
+      for (const issue of processor.validateOptions(options))
+        issues.push({ ...issue, loc: ["body", ...issue.loc] });
     }
     const items: NewItem[] = [];
     const seen = new Map<string, number>();

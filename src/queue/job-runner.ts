@@ -3,7 +3,13 @@ import type { ClaimedItem, ItemOutcome, JobRecord, JobStore, JsonObject } from "
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
-import { DEFAULT_LABELS, type ItemResult, type JobContext, type Processor, type ProcessorRegistry } from "./processor.js";
+import {
+  DEFAULT_LABELS,
+  type ItemResult,
+  type JobContext,
+  type Processor,
+  type ProcessorRegistry,
+} from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {
@@ -152,7 +158,13 @@ export class JobRunner {
     const { store, clock, owner, leaseMs } = this.d;
     while (!this.stopClaiming) {
       const now = clock.now();
-      const chunk = await store.claimItems(this.job.id, owner, this.job.chunkSize, toSeconds(now + leaseMs), toSeconds(now));
+      const chunk = await store.claimItems(
+        this.job.id,
+        owner,
+        this.job.chunkSize,
+        toSeconds(now + leaseMs),
+        toSeconds(now),
+      );
       if (chunk.length === 0) break;
       for (let i = 0; i < chunk.length; i++) {
         await this.slot();
@@ -173,7 +185,14 @@ export class JobRunner {
       const at = this.nowS();
       const error = "Cancelled by user";
       for (const item of items) {
-        const outcome = { seq: item.seq, attempt: item.attempt, status: "cancelled", result: null, error, finishedAt: at } as const;
+        const outcome = {
+          seq: item.seq,
+          attempt: item.attempt,
+          status: "cancelled",
+          result: null,
+          error,
+          finishedAt: at,
+        } as const;
         this.writer.add(outcome, item.itemId);
       }
       return;
@@ -215,7 +234,12 @@ export class JobRunner {
     this.writer.add(this.outcome(item, result, thrown, reason), item.itemId);
   }
 
-  private outcome(item: ClaimedItem, result: ItemResult | null, thrown: unknown, reason: StopReason | null): ItemOutcome {
+  private outcome(
+    item: ClaimedItem,
+    result: ItemResult | null,
+    thrown: unknown,
+    reason: StopReason | null,
+  ): ItemOutcome {
     const finishedAt = this.nowS();
     const base = { seq: item.seq, attempt: item.attempt, finishedAt };
     if (reason === "cancelled" && (thrown !== null || result === null || result.status === "failed")) {
@@ -227,7 +251,10 @@ export class JobRunner {
       return { ...base, status: "failed", error, result: { status: DEFAULT_LABELS.failed, error } };
     }
     const error = result.error ?? null;
-    const fields: JsonObject = { ...(result.fields ?? {}), status: result.label ?? DEFAULT_LABELS[result.status] };
+    const fields: JsonObject = {
+      ...(result.fields ?? {}),
+      status: result.label ?? DEFAULT_LABELS[result.status],
+    };
     if (error !== null) fields.error = error;
     return { ...base, status: result.status, error, result: fields };
   }

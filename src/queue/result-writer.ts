@@ -60,10 +60,14 @@ export class ResultWriter {
         return;
       } catch (e: unknown) {
         if (this.closed || attempt >= 5) {
-          this.o.log.error(`job ${this.o.jobId}: could not write ${batch.length} results: ${errorMessage(e)}`);
+          this.o.log.error(
+            `job ${this.o.jobId}: could not write ${batch.length} results: ${errorMessage(e)}`,
+          );
           return;
         }
-        this.o.log.warn(`job ${this.o.jobId}: result write failed (attempt ${attempt}), retrying: ${errorMessage(e)}`);
+        this.o.log.warn(
+          `job ${this.o.jobId}: result write failed (attempt ${attempt}), retrying: ${errorMessage(e)}`,
+        );
         await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }

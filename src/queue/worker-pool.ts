@@ -60,7 +60,8 @@ export class WorkerPool {
     options: Partial<WorkerPoolOptions> = {},
   ) {
     this.o = { ...DEFAULT_POOL_OPTIONS, ...options };
-    if (!Number.isInteger(this.o.maxWorkers) || this.o.maxWorkers < 1) throw new Error("maxWorkers must be >= 1");
+    if (!Number.isInteger(this.o.maxWorkers) || this.o.maxWorkers < 1)
+      throw new Error("maxWorkers must be >= 1");
     this.owner = newOwnerId();
     this.workerId = workerIdOf(this.owner);
   }
@@ -139,7 +140,11 @@ export class WorkerPool {
           this.o.log.error(`job ${job.id}: runner crashed: ${errorMessage(e)}`);
           this.quarantine.set(job.id, this.o.clock.now() + this.o.sweepMs);
           await this.store
-            .failJob(job.id, `internal error while running the job: ${errorMessage(e)}`, toSeconds(this.o.clock.now()))
+            .failJob(
+              job.id,
+              `internal error while running the job: ${errorMessage(e)}`,
+              toSeconds(this.o.clock.now()),
+            )
             .catch(() => undefined);
         })
         .finally(() => {
@@ -165,7 +170,9 @@ export class WorkerPool {
     const dead = (await this.store.leaseOwners()).filter((o) => o !== this.owner && ownerIsDead(o));
     const swept = await this.store.sweepLeases(now, dead);
     if (swept.requeued + swept.abandoned > 0) {
-      this.o.log.warn(`recovered ${swept.requeued} item(s) from lost workers; ${swept.abandoned} out of attempts`);
+      this.o.log.warn(
+        `recovered ${swept.requeued} item(s) from lost workers; ${swept.abandoned} out of attempts`,
+      );
     }
     for (const jobId of await this.store.idleRunningJobs()) {
       if (this.runners.has(jobId)) continue;
@@ -188,7 +195,9 @@ export class WorkerPool {
     for (const { runner } of entries) runner.drain();
     const all = Promise.all(entries.map((e) => e.done));
     if (!(await settlesWithin(all, graceMs))) {
-      this.o.log.warn(`shutdown: ${entries.length} job(s) still running after ${graceMs} ms; releasing their items`);
+      this.o.log.warn(
+        `shutdown: ${entries.length} job(s) still running after ${graceMs} ms; releasing their items`,
+      );
       for (const { runner } of entries) runner.interrupt();
       if (!(await settlesWithin(all, 2_000))) {
         for (const { runner } of entries) await runner.forceRelease();

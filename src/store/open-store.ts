@@ -10,7 +10,9 @@ export interface StoreLocation {
 /** SQLite file by default; PostgreSQL when a database URL is given. */
 export async function openStore(where: StoreLocation): Promise<JobStore> {
   if (where.databaseUrl) {
-    throw new ConfigError("PostgreSQL support is not built into this version yet; omit --database-url to use SQLite");
+    throw new ConfigError(
+      "PostgreSQL support is not built into this version yet; omit --database-url to use SQLite",
+    );
   }
   return new SqliteJobStore({ path: where.databasePath });
 }

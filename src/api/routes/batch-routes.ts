@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
+import { type FieldIssue, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import type { JobStatus, JsonObject } from "../../store/job-store.js";
 import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
@@ -15,7 +16,6 @@ import {
   ListJobsQuery,
   StatsResponse,
 } from "../schemas.js";
-import { InvalidInputError, type FieldIssue } from "../../errors.js";
 
 const nowSeconds = (): number => Date.now() / 1000;
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
@@ -38,7 +38,8 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
         const issues: FieldIssue[] = [];
         const items = rawItems.map((raw, index) => {
           if (ep.checkItem)
-            for (const issue of ep.checkItem(raw)) issues.push({ ...issue, loc: ["body", ep.itemsField, index, ...issue.loc] });
+            for (const issue of ep.checkItem(raw))
+              issues.push({ ...issue, loc: ["body", ep.itemsField, index, ...issue.loc] });
           return pick(raw, ep.itemFields);
         });
         if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));

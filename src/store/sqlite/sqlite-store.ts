@@ -27,7 +27,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const parseJson = (text: unknown): JsonObject => (typeof text === "string" ? (JSON.parse(text) as JsonObject) : {});
+const parseJson = (text: unknown): JsonObject =>
+  typeof text === "string" ? (JSON.parse(text) as JsonObject) : {};
 
 function toJob(r: Row): JobRecord {
   return {
@@ -69,7 +70,12 @@ function toItem(r: Row): ItemRecord {
   };
 }
 
-const COUNTER_COLUMN = { succeeded: "succeeded", failed: "failed", skipped: "skipped", cancelled: "cancelled" } as const;
+const COUNTER_COLUMN = {
+  succeeded: "succeeded",
+  failed: "failed",
+  skipped: "skipped",
+  cancelled: "cancelled",
+} as const;
 
 /** The embedded backend: one file, WAL, synchronous=NORMAL; all calls are synchronous under an async face. */
 export class SqliteJobStore implements JobStore {
@@ -88,25 +94,32 @@ export class SqliteJobStore implements JobStore {
   }
 
   private migrate(): void {
-    this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)");
+    this.db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at REAL)",
+    );
     const applied = new Set(
-      (this.db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version),
+      (this.db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+        (r) => r.version,
+      ),
     );
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
-        this.db.exec(m.sql);
-        this.db
-          .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-          .run(m.version, m.name, Date.now() / 1000);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(m.sql);
+          this.db
+            .prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+            .run(m.version, m.name, Date.now() / 1000);
+        })
+        .immediate();
     }
   }
 
   private prepare() {
     const db = this.db;
     return {
-      insertJob: db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
+      insertJob:
+        db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
         max_attempts, total, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
       getJob: db.prepare("SELECT * FROM jobs WHERE id = ?"),
@@ -121,7 +134,8 @@ export class SqliteJobStore implements JobStore {
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`),
-      startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
+      startJob:
+        db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
         WHERE id = ? AND status IN ('queued', 'running')`),
       failJob: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, updated_at = ?
         WHERE id = ? AND status IN ('queued', 'running')`),
@@ -135,9 +149,11 @@ export class SqliteJobStore implements JobStore {
         WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued' ORDER BY seq LIMIT ?)
         RETURNING seq, item_id, payload, attempts`),
       renew: db.prepare("UPDATE items SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'"),
-      outcome: db.prepare(`UPDATE items SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL,
+      outcome:
+        db.prepare(`UPDATE items SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL,
         lease_expires_at = NULL WHERE job_id = ? AND seq = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
-      counters: db.prepare(`UPDATE jobs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
+      counters:
+        db.prepare(`UPDATE jobs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
         cancelled = cancelled + ?, current_item = COALESCE(?, current_item), updated_at = ? WHERE id = ?`),
       release: db.prepare(`UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
         lease_expires_at = NULL, worker_id = NULL, started_at = NULL
@@ -150,35 +166,41 @@ export class SqliteJobStore implements JobStore {
         worker_id = NULL WHERE id = ?`),
       abandon: db.prepare(`UPDATE items SET status = ?, error = ?, finished_at = ?, lease_owner = NULL,
         lease_expires_at = NULL WHERE id = ?`),
-      remaining: db.prepare(
-        "SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ('queued', 'running')",
-      ).pluck(),
-      finalize: db.prepare(`UPDATE jobs SET status = ?, error = ?, completed_at = ?, current_item = NULL, updated_at = ?
+      remaining: db
+        .prepare("SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ('queued', 'running')")
+        .pluck(),
+      finalize:
+        db.prepare(`UPDATE jobs SET status = ?, error = ?, completed_at = ?, current_item = NULL, updated_at = ?
         WHERE id = ? AND status = 'running'`),
-      idle: db.prepare(`SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
-        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`).pluck(),
+      idle: db
+        .prepare(`SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
+        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`)
+        .pluck(),
     };
   }
 
   async createJob(job: NewJob): Promise<void> {
     const s = this.stmts;
-    this.db.transaction(() => {
-      s.insertJob.run(
-        job.id,
-        job.type,
-        JSON.stringify(job.options),
-        JSON.stringify(job.metadata),
-        job.chunkSize,
-        job.parallel,
-        job.priority,
-        job.maxAttempts,
-        job.items.length,
-        job.createdAt,
-        job.createdAt,
-      );
-      let seq = 0;
-      for (const item of job.items) s.insertItem.run(job.id, seq++, item.itemId, JSON.stringify(item.payload));
-    }).immediate();
+    this.db
+      .transaction(() => {
+        s.insertJob.run(
+          job.id,
+          job.type,
+          JSON.stringify(job.options),
+          JSON.stringify(job.metadata),
+          job.chunkSize,
+          job.parallel,
+          job.priority,
+          job.maxAttempts,
+          job.items.length,
+          job.createdAt,
+          job.createdAt,
+        );
+        let seq = 0;
+        for (const item of job.items)
+          s.insertItem.run(job.id, seq++, item.itemId, JSON.stringify(item.payload));
+      })
+      .immediate();
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
@@ -198,7 +220,10 @@ export class SqliteJobStore implements JobStore {
       args.push(filter.type);
     }
     const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
-    const total = this.db.prepare(`SELECT COUNT(*) FROM jobs ${clause}`).pluck().get(...args) as number;
+    const total = this.db
+      .prepare(`SELECT COUNT(*) FROM jobs ${clause}`)
+      .pluck()
+      .get(...args) as number;
     const rows = this.db
       .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
       .all(...args, filter.limit, filter.offset) as Row[];
@@ -207,20 +232,23 @@ export class SqliteJobStore implements JobStore {
 
   async countJobsByStatus(): Promise<Record<JobStatus, number>> {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-    for (const r of this.stmts.countByStatus.all() as { status: JobStatus; n: number }[]) counts[r.status] = r.n;
+    for (const r of this.stmts.countByStatus.all() as { status: JobStatus; n: number }[])
+      counts[r.status] = r.n;
     return counts;
   }
 
   async cancelJob(id: string, now: number): Promise<CancelOutcome> {
     const s = this.stmts;
-    return this.db.transaction((): CancelOutcome => {
-      const status = s.jobStatus.get(id) as JobStatus | undefined;
-      if (status === undefined) return "not_found";
-      if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
-      const n = s.cancelQueuedItems.run(now, id).changes;
-      if (n > 0) s.addCancelled.run(n, id);
-      return "cancelled";
-    }).immediate();
+    return this.db
+      .transaction((): CancelOutcome => {
+        const status = s.jobStatus.get(id) as JobStatus | undefined;
+        if (status === undefined) return "not_found";
+        if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
+        const n = s.cancelQueuedItems.run(now, id).changes;
+        if (n > 0) s.addCancelled.run(n, id);
+        return "cancelled";
+      })
+      .immediate();
   }
 
   async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
@@ -232,7 +260,10 @@ export class SqliteJobStore implements JobStore {
     }
     if (filter.withResult) where.push("result IS NOT NULL");
     const clause = where.join(" AND ");
-    const total = this.db.prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`).pluck().get(...args) as number;
+    const total = this.db
+      .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
+      .pluck()
+      .get(...args) as number;
     const rows = this.db
       .prepare(`SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT ? OFFSET ?`)
       .all(...args, filter.limit, filter.offset) as Row[];
@@ -250,12 +281,14 @@ export class SqliteJobStore implements JobStore {
 
   async failJob(id: string, error: string, now: number): Promise<boolean> {
     const s = this.stmts;
-    return this.db.transaction(() => {
-      if (s.failJob.run(error, now, now, id).changes === 0) return false;
-      const n = s.failQueuedItems.run({ error, now, id }).changes;
-      if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
-      return true;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        if (s.failJob.run(error, now, now, id).changes === 0) return false;
+        const n = s.failQueuedItems.run({ error, now, id }).changes;
+        if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
+        return true;
+      })
+      .immediate();
   }
 
   async claimItems(
@@ -266,10 +299,12 @@ export class SqliteJobStore implements JobStore {
     now: number,
   ): Promise<ClaimedItem[]> {
     const s = this.stmts;
-    const rows = this.db.transaction(() => {
-      if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
-      return s.claim.all(owner, leaseExpiresAt, owner, now, jobId, limit) as Row[];
-    }).immediate();
+    const rows = this.db
+      .transaction(() => {
+        if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
+        return s.claim.all(owner, leaseExpiresAt, owner, now, jobId, limit) as Row[];
+      })
+      .immediate();
     return rows
       .map((r) => ({
         jobId,
@@ -292,31 +327,35 @@ export class SqliteJobStore implements JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]> {
     const s = this.stmts;
-    return this.db.transaction(() => {
-      const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
-      const accepted: ItemOutcome[] = [];
-      let last = 0;
-      for (const o of outcomes) {
-        const result = o.result === null ? null : JSON.stringify(o.result);
-        const r = s.outcome.run(o.status, result, o.error, o.finishedAt, jobId, o.seq, owner, o.attempt);
-        if (r.changes === 0) continue;
-        accepted.push(o);
-        add[COUNTER_COLUMN[o.status]]++;
-        last = Math.max(last, o.finishedAt);
-      }
-      if (accepted.length > 0)
-        s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
-      return accepted;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+        const accepted: ItemOutcome[] = [];
+        let last = 0;
+        for (const o of outcomes) {
+          const result = o.result === null ? null : JSON.stringify(o.result);
+          const r = s.outcome.run(o.status, result, o.error, o.finishedAt, jobId, o.seq, owner, o.attempt);
+          if (r.changes === 0) continue;
+          accepted.push(o);
+          add[COUNTER_COLUMN[o.status]]++;
+          last = Math.max(last, o.finishedAt);
+        }
+        if (accepted.length > 0)
+          s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
+        return accepted;
+      })
+      .immediate();
   }
 
   async releaseItems(jobId: string, owner: string, seqs: readonly number[]): Promise<number> {
     const s = this.stmts;
-    return this.db.transaction(() => {
-      let n = 0;
-      for (const seq of seqs) n += s.release.run(jobId, seq, owner).changes;
-      return n;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        let n = 0;
+        for (const seq of seqs) n += s.release.run(jobId, seq, owner).changes;
+        return n;
+      })
+      .immediate();
   }
 
   async leaseOwners(): Promise<string[]> {
@@ -325,44 +364,48 @@ export class SqliteJobStore implements JobStore {
 
   async sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep> {
     const s = this.stmts;
-    return this.db.transaction((): LeaseSweep => {
-      const lost = s.lost.all(now, JSON.stringify(deadOwners)) as Row[];
-      const jobIds = new Set<string>();
-      let requeued = 0;
-      let abandoned = 0;
-      for (const r of lost) {
-        const jobId = r.job_id as string;
-        jobIds.add(jobId);
-        const jobLive = r.job_status === "running" || r.job_status === "queued";
-        if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
-          s.requeue.run(r.id);
-          requeued++;
-          continue;
+    return this.db
+      .transaction((): LeaseSweep => {
+        const lost = s.lost.all(now, JSON.stringify(deadOwners)) as Row[];
+        const jobIds = new Set<string>();
+        let requeued = 0;
+        let abandoned = 0;
+        for (const r of lost) {
+          const jobId = r.job_id as string;
+          jobIds.add(jobId);
+          const jobLive = r.job_status === "running" || r.job_status === "queued";
+          if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
+            s.requeue.run(r.id);
+            requeued++;
+            continue;
+          }
+          const status = jobLive ? "failed" : "cancelled";
+          const error = jobLive
+            ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
+            : "job ended while the item's worker was lost";
+          s.abandon.run(status, error, now, r.id);
+          s.counters.run(0, status === "failed" ? 1 : 0, 0, status === "cancelled" ? 1 : 0, null, now, jobId);
+          abandoned++;
         }
-        const status = jobLive ? "failed" : "cancelled";
-        const error = jobLive
-          ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
-          : "job ended while the item's worker was lost";
-        s.abandon.run(status, error, now, r.id);
-        s.counters.run(0, status === "failed" ? 1 : 0, 0, status === "cancelled" ? 1 : 0, null, now, jobId);
-        abandoned++;
-      }
-      return { requeued, abandoned, jobIds: [...jobIds] };
-    }).immediate();
+        return { requeued, abandoned, jobIds: [...jobIds] };
+      })
+      .immediate();
   }
 
   async finalizeJob(id: string, now: number): Promise<JobStatus | null> {
     const s = this.stmts;
-    return this.db.transaction((): JobStatus | null => {
-      if ((s.remaining.get(id) as number) > 0) return null;
-      const job = s.getJob.get(id) as Row | undefined;
-      if (!job || job.status !== "running") return null;
-      const failed = job.failed as number;
-      const status: JobStatus = failed > 0 ? "failed" : "completed";
-      const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
-      s.finalize.run(status, error, now, now, id);
-      return status;
-    }).immediate();
+    return this.db
+      .transaction((): JobStatus | null => {
+        if ((s.remaining.get(id) as number) > 0) return null;
+        const job = s.getJob.get(id) as Row | undefined;
+        if (job?.status !== "running") return null;
+        const failed = job.failed as number;
+        const status: JobStatus = failed > 0 ? "failed" : "completed";
+        const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
+        s.finalize.run(status, error, now, now, id);
+        return status;
+      })
+      .immediate();
   }
 
   async idleRunningJobs(): Promise<string[]> {

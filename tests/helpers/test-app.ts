@@ -1,0 +1,109 @@
+import { join } from "node:path";
+import { afterEach } from "vitest";
+import { type App, createApp } from "../../src/app.js";
+import { resolveServerConfig, type ServerConfigInput } from "../../src/config/server-config.js";
+import type { ProcessorRegistry } from "../../src/queue/processor.js";
+import type { WorkerPoolOptions } from "../../src/queue/worker-pool.js";
+import { silentLogger } from "../../src/util/logger.js";
+import { tempDir } from "./temp.js";
+
+export interface TestApp {
+  app: App;
+  url: string;
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<TestResponse>;
+}
+
+export interface TestResponse {
+  status: number;
+  body: any;
+  headers: Headers;
+  text: string;
+}
+
+const running: App[] = [];
+
+/** A real server on 127.0.0.1 with its own data dir and project root. */
+export async function startTestApp(
+  options: {
+    config?: ServerConfigInput;
+    register?: (registry: ProcessorRegistry) => void;
+    pool?: Partial<WorkerPoolOptions>;
+    dataDir?: string;
+  } = {},
+): Promise<TestApp> {
+  const dir = options.dataDir ?? tempDir();
+  const config = resolveServerConfig({
+    port: 0,
+    dataDir: join(dir, "data"),
+    projectRoot: join(dir, "project"),
+    logLevel: "silent",
+    graceSeconds: 2,
+    ...options.config,
+  });
+  const app = await createApp(config, {
+    log: silentLogger,
+    registerProcessors: (registry) => options.register?.(registry),
+    pool: { flushMs: 10, pollMs: 200, ...options.pool },
+  });
+  running.push(app);
+  const url = await app.start();
+  return {
+    app,
+    url,
+    async request(method, path, body, headers = {}) {
+      const init: RequestInit = { method, headers: { ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+      }
+      const res = await fetch(url + path, init);
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body: parsed, headers: res.headers, text };
+    },
+  };
+}
+
+afterEach(async () => {
+  for (const app of running.splice(0)) await app.stop();
+});
+
+/** Waits until a job reaches one of the end states (event-driven, with a safety timeout). */
+export async function waitForJobEnd(t: TestApp, jobId: string, timeoutMs = 20_000): Promise<any> {
+  const ended = () =>
+    t.app.queue.store
+      .getJob(jobId)
+      .then((j) => j !== null && ["completed", "failed", "cancelled"].includes(j.status));
+  if (!(await ended())) {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`job ${jobId} did not end within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = t.app.events.on("job:finished", (e) => {
+        if (e.jobId !== jobId) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+      void ended().then((done) => {
+        if (done) {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    });
+  }
+  return (await t.request("GET", `/batch/jobs/${jobId}`)).body;
+}

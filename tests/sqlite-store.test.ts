@@ -1,0 +1,177 @@
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { describe, expect, it } from "vitest";
+import { QueueEvents } from "../src/queue/events.js";
+import { ProcessorRegistry } from "../src/queue/processor.js";
+import { WorkerPool } from "../src/queue/worker-pool.js";
+import type { NewJob } from "../src/store/job-store.js";
+import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
+import { TimedProcessor } from "./fixtures/test-processors.js";
+import { FakeClock } from "./helpers/fake-clock.js";
+import { tempDir } from "./helpers/temp.js";
+
+const T0 = 1_800_000_000;
+
+function job(id: string, n: number, extra: Partial<NewJob> = {}): NewJob {
+  return {
+    id,
+    type: "noop",
+    options: {},
+    metadata: { total_items: n },
+    chunkSize: 10,
+    parallel: 2,
+    priority: 0,
+    maxAttempts: 3,
+    createdAt: T0,
+    items: Array.from({ length: n }, (_, i) => ({ itemId: `i${i}`, payload: { id: `i${i}` } })),
+    ...extra,
+  };
+}
+
+const ok = (seq: number, attempt = 1) => ({
+  seq,
+  attempt,
+  status: "succeeded" as const,
+  result: { status: "success" },
+  error: null,
+  finishedAt: T0 + 1,
+});
+
+describe("SQLite job store", () => {
+  const open = () => new SqliteJobStore({ path: join(tempDir(), "batch_jobs.db") });
+
+  it("uses WAL, synchronous=NORMAL and a busy timeout, and records its migrations", async () => {
+    const store = open();
+    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
+    expect(store.db.pragma("busy_timeout", { simple: true })).toBe(5000);
+    expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1]);
+    await store.close();
+  });
+
+  it("reopening an existing database applies no migration twice", async () => {
+    const path = join(tempDir(), "db.sqlite");
+    const a = new SqliteJobStore({ path });
+    await a.createJob(job("noop-aaaaaaaaaaaa", 2));
+    await a.close();
+    const b = new SqliteJobStore({ path });
+    expect((await b.getJob("noop-aaaaaaaaaaaa"))?.total).toBe(2);
+    await b.close();
+  });
+
+  it("claims in order, a chunk at a time, only for running jobs", async () => {
+    const store = open();
+    await store.createJob(job("noop-000000000001", 25));
+    expect(await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0)).toEqual([]); // still queued
+    await store.startJob("noop-000000000001", T0);
+    const a = await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0);
+    const b = await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0);
+    const c = await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0);
+    expect(a.map((i) => i.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(b[0]?.seq).toBe(10);
+    expect(c.map((i) => i.itemId)).toEqual(["i20", "i21", "i22", "i23", "i24"]);
+    expect(a[0]).toMatchObject({ attempt: 1, payload: { id: "i0" } });
+    await store.close();
+  });
+
+  it("fences results: a stale attempt or another owner cannot write", async () => {
+    const store = open();
+    const id = "noop-000000000002";
+    await store.createJob(job(id, 2));
+    await store.startJob(id, T0);
+    await store.claimItems(id, "old", 2, T0 + 30, T0);
+    // The lease expires; the sweep requeues; a new owner claims (attempt 2).
+    const swept = await store.sweepLeases(T0 + 31, []);
+    expect(swept).toEqual({ requeued: 2, abandoned: 0, jobIds: [id] });
+    const again = await store.claimItems(id, "new", 2, T0 + 61, T0 + 31);
+    expect(again.map((i) => i.attempt)).toEqual([2, 2]);
+    expect(await store.recordOutcomes(id, "old", [ok(0, 1)], "i0")).toEqual([]);
+    expect(await store.recordOutcomes(id, "new", [ok(0, 1)], "i0")).toEqual([]); // right owner, stale attempt
+    expect(await store.recordOutcomes(id, "new", [ok(0, 2), ok(1, 2)], "i1")).toHaveLength(2);
+    expect(await store.recordOutcomes(id, "new", [ok(0, 2)], "i0")).toEqual([]); // finished stays finished
+    const j = await store.getJob(id);
+    expect(j).toMatchObject({ succeeded: 2, failed: 0, currentItem: "i1" });
+    expect(await store.finalizeJob(id, T0 + 62)).toBe("completed");
+    await store.close();
+  });
+
+  it("an item whose worker keeps dying fails after max_attempts", async () => {
+    const store = open();
+    const id = "noop-000000000003";
+    await store.createJob(job(id, 1, { maxAttempts: 2 }));
+    await store.startJob(id, T0);
+    await store.claimItems(id, "a", 1, T0 + 30, T0);
+    expect((await store.sweepLeases(T0 + 31, [])).requeued).toBe(1);
+    await store.claimItems(id, "b", 1, T0 + 61, T0 + 31);
+    expect(await store.sweepLeases(T0 + 62, [])).toMatchObject({ requeued: 0, abandoned: 1 });
+    const items = (await store.listItems(id, { limit: 5, offset: 0 })).items;
+    expect(items[0]).toMatchObject({ status: "failed", attempts: 2 });
+    expect(items[0]?.error).toMatch(/max_attempts=2/);
+    expect(await store.idleRunningJobs()).toEqual([id]);
+    expect(await store.finalizeJob(id, T0 + 63)).toBe("failed");
+    expect((await store.getJob(id))?.error).toBe("1 of 1 items failed");
+    await store.close();
+  });
+
+  it("renewed leases do not expire; dead owners are swept at once", async () => {
+    const store = open();
+    const id = "noop-000000000004";
+    await store.createJob(job(id, 4));
+    await store.startJob(id, T0);
+    await store.claimItems(id, "alive", 2, T0 + 30, T0);
+    await store.claimItems(id, "dead", 2, T0 + 30, T0);
+    expect((await store.leaseOwners()).sort()).toEqual(["alive", "dead"]);
+    expect(await store.renewLeases("alive", T0 + 90)).toBe(2);
+    expect(await store.sweepLeases(T0 + 1, ["dead"])).toMatchObject({ requeued: 2 });
+    expect(await store.sweepLeases(T0 + 60, [])).toMatchObject({ requeued: 0 });
+    await store.close();
+  });
+
+  it("the guide's analysis query runs on the jobs table", async () => {
+    const path = join(tempDir(), "db.sqlite");
+    const store = new SqliteJobStore({ path });
+    await store.createJob(job("noop-000000000005", 1));
+    await store.startJob("noop-000000000005", T0);
+    await store.claimItems("noop-000000000005", "w", 1, T0 + 30, T0);
+    await store.recordOutcomes("noop-000000000005", "w", [ok(0)], "i0");
+    await store.finalizeJob("noop-000000000005", T0 + 4);
+    const db = new Database(path, { readonly: true });
+    const rows = db
+      .prepare(`SELECT type, COUNT(*) as total, SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) as completed,
+        AVG(completed_at - started_at) as avg_duration FROM jobs GROUP BY type`)
+      .all();
+    expect(rows).toEqual([{ type: "noop", total: 1, completed: 1, avg_duration: 4 }]);
+    db.close();
+    await store.close();
+  });
+
+  it("lease expiry under a fake clock: another pool picks the items up, each finished item runs once", async () => {
+    const path = join(tempDir(), "db.sqlite");
+    const store = new SqliteJobStore({ path });
+    const id = "timed-000000000006";
+    await store.createJob({ ...job(id, 6), type: "timed" });
+    await store.startJob(id, T0);
+    // A "lost" node holds items 0-2 under a lease that is still valid at T0.
+    await store.claimItems(id, "elsewhere:1:dead", 3, T0 + 30, T0);
+    const clock = new FakeClock(T0 * 1000);
+    const registry = new ProcessorRegistry();
+    const timed = new TimedProcessor(1);
+    registry.register("timed", timed);
+    const events = new QueueEvents();
+    const pool = new WorkerPool(store, registry, events, {
+      clock,
+      flushMs: 5,
+      sweepMs: 3_600_000,
+      pollMs: 3_600_000,
+    });
+    await pool.start();
+    await expect.poll(() => timed.runs.size).toBe(3); // only the free items
+    clock.advance(31_000);
+    const finished = events.waitFor("job:finished");
+    await pool.sweep();
+    expect(await finished).toEqual({ jobId: id, status: "completed" });
+    expect([...timed.runs.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+    await pool.stop();
+    await store.close();
+  });
+});
