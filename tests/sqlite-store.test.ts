@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { QueueEvents } from "../src/queue/events.js";
 import { ProcessorRegistry } from "../src/queue/processor.js";
 import { WorkerPool } from "../src/queue/worker-pool.js";
-import type { NewJob } from "../src/store/job-store.js";
+import type { ClaimedItem, NewJob } from "../src/store/job-store.js";
 import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { TimedProcessor } from "./fixtures/test-processors.js";
 import { FakeClock } from "./helpers/fake-clock.js";
@@ -28,8 +28,9 @@ function job(id: string, n: number, extra: Partial<NewJob> = {}): NewJob {
   };
 }
 
-const ok = (seq: number, attempt = 1) => ({
-  seq,
+const ok = (item: ClaimedItem, attempt = item.attempt) => ({
+  key: item.key,
+  seq: item.seq,
   attempt,
   status: "succeeded" as const,
   result: { status: "success" },
@@ -85,10 +86,11 @@ describe("SQLite job store", () => {
     expect(swept).toEqual({ requeued: 2, abandoned: 0, jobIds: [id] });
     const again = await store.claimItems(id, "new", 2, T0 + 61, T0 + 31);
     expect(again.map((i) => i.attempt)).toEqual([2, 2]);
-    expect(await store.recordOutcomes(id, "old", [ok(0, 1)], "i0")).toEqual([]);
-    expect(await store.recordOutcomes(id, "new", [ok(0, 1)], "i0")).toEqual([]); // right owner, stale attempt
-    expect(await store.recordOutcomes(id, "new", [ok(0, 2), ok(1, 2)], "i1")).toHaveLength(2);
-    expect(await store.recordOutcomes(id, "new", [ok(0, 2)], "i0")).toEqual([]); // finished stays finished
+    const [a, b] = again as [ClaimedItem, ClaimedItem];
+    expect(await store.recordOutcomes(id, "old", [ok(a, 1)], "i0")).toEqual([]);
+    expect(await store.recordOutcomes(id, "new", [ok(a, 1)], "i0")).toEqual([]); // right owner, stale attempt
+    expect(await store.recordOutcomes(id, "new", [ok(a), ok(b)], "i1")).toHaveLength(2);
+    expect(await store.recordOutcomes(id, "new", [ok(a)], "i0")).toEqual([]); // finished stays finished
     const j = await store.getJob(id);
     expect(j).toMatchObject({ succeeded: 2, failed: 0, currentItem: "i1" });
     expect(await store.finalizeJob(id, T0 + 62)).toBe("completed");
@@ -132,8 +134,8 @@ describe("SQLite job store", () => {
     const store = new SqliteJobStore({ path });
     await store.createJob(job("noop-000000000005", 1));
     await store.startJob("noop-000000000005", T0);
-    await store.claimItems("noop-000000000005", "w", 1, T0 + 30, T0);
-    await store.recordOutcomes("noop-000000000005", "w", [ok(0)], "i0");
+    const [item] = await store.claimItems("noop-000000000005", "w", 1, T0 + 30, T0);
+    await store.recordOutcomes("noop-000000000005", "w", [ok(item!)], "i0");
     await store.finalizeJob("noop-000000000005", T0 + 4);
     const db = new Database(path, { readonly: true });
     const rows = db

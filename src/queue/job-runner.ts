@@ -27,6 +27,9 @@ export interface RunnerDeps {
 
 type StopReason = "cancelled" | "shutdown";
 
+const YIELD_EVERY = 128;
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 /**
  * Runs one job's items in this process: claims chunks of up to `chunk_size`, keeps at most `parallel`
  * items in flight, commits outcomes in batches, and ends the job when nothing is left anywhere.
@@ -67,9 +70,9 @@ export class JobRunner {
     return this.job.id;
   }
 
-  /** Seqs of the items this runner has started and not yet finished. */
-  get runningSeqs(): number[] {
-    return [...this.inFlight.keys()];
+  /** Row keys of the items this runner has started and not yet finished. */
+  get runningKeys(): number[] {
+    return [...this.inFlight.values()].map((i) => i.key);
   }
 
   /** The user cancelled the job: abort running items now; claimed items never start. */
@@ -92,9 +95,9 @@ export class JobRunner {
 
   /** Shutdown when items ignore their signal: give their leases back so another run picks them up. */
   async forceRelease(): Promise<void> {
-    const seqs = this.runningSeqs;
+    const keys = this.runningKeys;
     this.inFlight.clear();
-    if (seqs.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, seqs);
+    if (keys.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, keys);
   }
 
   private abort(reason: StopReason): void {
@@ -167,6 +170,8 @@ export class JobRunner {
       );
       if (chunk.length === 0) break;
       for (let i = 0; i < chunk.length; i++) {
+        // Fast items settle in microtasks; yield now and then so HTTP and timers stay responsive.
+        if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
         await this.slot();
         if (this.stopClaiming) {
           this.unstarted.push(...chunk.slice(i));
@@ -186,6 +191,7 @@ export class JobRunner {
       const error = "Cancelled by user";
       for (const item of items) {
         const outcome = {
+          key: item.key,
           seq: item.seq,
           attempt: item.attempt,
           status: "cancelled",
@@ -197,8 +203,8 @@ export class JobRunner {
       }
       return;
     }
-    const seqs = [...items.map((i) => i.seq), ...this.toRelease.splice(0)];
-    if (seqs.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, seqs);
+    const keys = [...items.map((i) => i.key), ...this.toRelease.splice(0)];
+    if (keys.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, keys);
   }
 
   private start(item: ClaimedItem, processor: Processor, session: unknown): void {
@@ -228,7 +234,7 @@ export class JobRunner {
     if (!this.inFlight.has(item.seq)) return; // force-released: the lease is gone
     const reason = this.stopReason;
     if (reason === "shutdown") {
-      this.toRelease.push(item.seq);
+      this.toRelease.push(item.key);
       return;
     }
     this.writer.add(this.outcome(item, result, thrown, reason), item.itemId);
@@ -240,23 +246,31 @@ export class JobRunner {
     thrown: unknown,
     reason: StopReason | null,
   ): ItemOutcome {
-    const finishedAt = this.nowS();
-    const base = { seq: item.seq, attempt: item.attempt, finishedAt };
-    if (reason === "cancelled" && (thrown !== null || result === null || result.status === "failed")) {
-      const error = "Cancelled by user";
-      return { ...base, status: "cancelled", error, result: { status: DEFAULT_LABELS.cancelled, error } };
-    }
-    if (result === null) {
-      const error = errorMessage(thrown);
-      return { ...base, status: "failed", error, result: { status: DEFAULT_LABELS.failed, error } };
-    }
-    const error = result.error ?? null;
-    const fields: JsonObject = {
-      ...(result.fields ?? {}),
-      status: result.label ?? DEFAULT_LABELS[result.status],
+    const out: ItemOutcome = {
+      key: item.key,
+      seq: item.seq,
+      attempt: item.attempt,
+      status: "failed",
+      result: null,
+      error: null,
+      finishedAt: this.nowS(),
     };
-    if (error !== null) fields.error = error;
-    return { ...base, status: result.status, error, result: fields };
+    if (reason === "cancelled" && (result === null || result.status === "failed")) {
+      out.status = "cancelled";
+      out.error = "Cancelled by user";
+      out.result = { status: DEFAULT_LABELS.cancelled, error: out.error };
+    } else if (result === null) {
+      out.error = errorMessage(thrown);
+      out.result = { status: DEFAULT_LABELS.failed, error: out.error };
+    } else {
+      const fields: JsonObject = result.fields ? Object.assign({}, result.fields) : {};
+      fields.status = result.label ?? DEFAULT_LABELS[result.status];
+      out.status = result.status;
+      out.error = result.error ?? null;
+      if (out.error !== null) fields.error = out.error;
+      out.result = fields;
+    }
+    return out;
   }
 
   private slot(): Promise<void> {

@@ -66,6 +66,8 @@ export interface JobFilter {
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
 export interface ClaimedItem {
+  /** The backend's own row key, handed back with the outcome. */
+  key: number;
   jobId: string;
   seq: number;
   itemId: string;
@@ -74,6 +76,7 @@ export interface ClaimedItem {
 }
 
 export interface ItemOutcome {
+  key: number;
   seq: number;
   attempt: number;
   status: ItemFinalStatus;
@@ -152,7 +155,7 @@ export interface JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]>;
   /** Gives items back to the queue without counting the attempt (graceful shutdown). */
-  releaseItems(jobId: string, owner: string, seqs: readonly number[]): Promise<number>;
+  releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number>;
   /** Owners that currently hold leases. */
   leaseOwners(): Promise<string[]>;
   /** Requeues items whose lease expired or whose owner is known dead; fails those out of attempts. */

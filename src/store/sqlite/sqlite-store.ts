@@ -147,17 +147,17 @@ export class SqliteJobStore implements JobStore {
       claim: db.prepare(`UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = ?,
         lease_expires_at = ?, worker_id = ?, started_at = ?
         WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued' ORDER BY seq LIMIT ?)
-        RETURNING seq, item_id, payload, attempts`),
+        RETURNING id, seq, item_id, payload, attempts`),
       renew: db.prepare("UPDATE items SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'"),
       outcome:
         db.prepare(`UPDATE items SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL,
-        lease_expires_at = NULL WHERE job_id = ? AND seq = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
+        lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
       counters:
         db.prepare(`UPDATE jobs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
         cancelled = cancelled + ?, current_item = COALESCE(?, current_item), updated_at = ? WHERE id = ?`),
       release: db.prepare(`UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL,
         lease_expires_at = NULL, worker_id = NULL, started_at = NULL
-        WHERE job_id = ? AND seq = ? AND lease_owner = ? AND status = 'running'`),
+        WHERE id = ? AND job_id = ? AND lease_owner = ? AND status = 'running'`),
       owners: db.prepare("SELECT DISTINCT lease_owner FROM items WHERE status = 'running'").pluck(),
       lost: db.prepare(`SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i
         JOIN jobs j ON j.id = i.job_id
@@ -307,6 +307,7 @@ export class SqliteJobStore implements JobStore {
       .immediate();
     return rows
       .map((r) => ({
+        key: r.id as number,
         jobId,
         seq: r.seq as number,
         itemId: r.item_id as string,
@@ -334,7 +335,7 @@ export class SqliteJobStore implements JobStore {
         let last = 0;
         for (const o of outcomes) {
           const result = o.result === null ? null : JSON.stringify(o.result);
-          const r = s.outcome.run(o.status, result, o.error, o.finishedAt, jobId, o.seq, owner, o.attempt);
+          const r = s.outcome.run(o.status, result, o.error, o.finishedAt, o.key, owner, o.attempt);
           if (r.changes === 0) continue;
           accepted.push(o);
           add[COUNTER_COLUMN[o.status]]++;
@@ -347,12 +348,12 @@ export class SqliteJobStore implements JobStore {
       .immediate();
   }
 
-  async releaseItems(jobId: string, owner: string, seqs: readonly number[]): Promise<number> {
+  async releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number> {
     const s = this.stmts;
     return this.db
       .transaction(() => {
         let n = 0;
-        for (const seq of seqs) n += s.release.run(jobId, seq, owner).changes;
+        for (const key of keys) n += s.release.run(key, jobId, owner).changes;
         return n;
       })
       .immediate();

@@ -1,0 +1,197 @@
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { benchDir, fmt, peakRssMb, percentile, postJson, printRows, type Row, startServer } from "./lib.js";
+
+const PLUGIN = join(import.meta.dirname, "..", "..", "bench", "fixtures", "noop-plugin.mjs");
+
+/** The whole server process: submit over HTTP, no-op items, status polled from outside. */
+async function ollamaCoder(n: number, parallel: number, chunkSize: number) {
+  const dir = benchDir("queue");
+  const server = await startServer([
+    "--data-dir",
+    join(dir, "data"),
+    "--project-root",
+    join(dir, "p"),
+    "--plugin",
+    PLUGIN,
+  ]);
+  try {
+    const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
+    const body = JSON.stringify({ type: "bench_noop", items, parallel, chunk_size: chunkSize });
+    const t0 = performance.now();
+    const res = await fetch(`${server.url}/batch/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body,
+    });
+    const job = (await res.json()) as { job_id: string };
+    const submitMs = performance.now() - t0;
+    const statusMs: number[] = [];
+    let status = "queued";
+    let startedAt = 0;
+    let completedAt = 0;
+    while (status !== "completed" && status !== "failed") {
+      const s0 = performance.now();
+      const r = await fetch(`${server.url}/batch/jobs/${job.job_id}?include_results=false`);
+      const j = (await r.json()) as { status: string; started_at: number; completed_at: number };
+      statusMs.push(performance.now() - s0);
+      status = j.status;
+      startedAt = j.started_at;
+      completedAt = j.completed_at;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const rss = peakRssMb(server.child.pid!);
+    await server.stop();
+    const db = new Database(join(dir, "data", "batch_jobs.db"));
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.close();
+    const bytes = statSync(join(dir, "data", "batch_jobs.db")).size;
+    return {
+      itemsPerSecond: n / (completedAt - startedAt),
+      submitMs,
+      statusP95: percentile(statusMs, 95),
+      statusSamples: statusMs.length,
+      rss,
+      bytesPerItem: bytes / n,
+      status,
+    };
+  } finally {
+    if (server.child.exitCode === null) await server.stop();
+  }
+}
+
+/** The floor: claim a chunk with one UPDATE…RETURNING, complete it in one transaction, no JS async at all. */
+function rawSqlite(n: number, chunkSize: number) {
+  const dir = benchDir("raw");
+  const db = new Database(join(dir, "raw.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.exec(`CREATE TABLE items (id INTEGER PRIMARY KEY, job_id TEXT, seq INTEGER, payload TEXT, status TEXT, result TEXT,
+    lease_owner TEXT, lease_expires_at REAL);
+    CREATE INDEX q ON items (job_id, seq) WHERE status = 'queued';`);
+  const insert = db.prepare("INSERT INTO items (job_id, seq, payload, status) VALUES ('j', ?, ?, 'queued')");
+  db.transaction(() => {
+    for (let i = 0; i < n; i++) insert.run(i, JSON.stringify({ id: `item-${i}` }));
+  })();
+  const claim = db.prepare(`UPDATE items SET status = 'running', lease_owner = 'w', lease_expires_at = 1
+    WHERE id IN (SELECT id FROM items WHERE job_id = 'j' AND status = 'queued' ORDER BY seq LIMIT ?) RETURNING id, payload`);
+  const complete = db.prepare(
+    "UPDATE items SET status = 'succeeded', result = ?, lease_owner = NULL WHERE id = ?",
+  );
+  const t0 = performance.now();
+  for (;;) {
+    const rows = claim.all(chunkSize) as { id: number; payload: string }[];
+    if (rows.length === 0) break;
+    db.transaction(() => {
+      for (const r of rows)
+        complete.run(JSON.stringify({ status: "success", id: JSON.parse(r.payload).id }), r.id);
+    })();
+  }
+  const s = (performance.now() - t0) / 1000;
+  db.close();
+  return n / s;
+}
+
+/** BullMQ on the local Redis at the given concurrency (null when Redis is unreachable). */
+async function bullmq(n: number, concurrency: number): Promise<number | null> {
+  const { Queue, Worker } = await import("bullmq");
+  const connection = { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null, lazyConnect: false };
+  const name = `oc-bench-${process.pid}-${Date.now()}`;
+  const queue = new Queue(name, { connection });
+  try {
+    await Promise.race([
+      queue.waitUntilReady(),
+      new Promise((_, reject) => setTimeout(() => reject(new Error("timeout")), 3000)),
+    ]);
+  } catch {
+    await queue.close().catch(() => undefined);
+    return null;
+  }
+  for (let i = 0; i < n; i += 1000) {
+    await queue.addBulk(
+      Array.from({ length: Math.min(1000, n - i) }, (_, k) => ({
+        name: "noop",
+        data: { id: `item-${i + k}` },
+        opts: { removeOnComplete: true, removeOnFail: true },
+      })),
+    );
+  }
+  let done = 0;
+  let t0 = 0;
+  const finished = new Promise<number>((resolve) => {
+    const worker = new Worker(
+      name,
+      async () => {
+        if (t0 === 0) t0 = performance.now();
+        return { status: "success" };
+      },
+      { connection, concurrency, autorun: true },
+    );
+    worker.on("completed", () => {
+      done++;
+      if (done === n) {
+        const s = (performance.now() - t0) / 1000;
+        void worker.close().then(() => resolve(n / s));
+      }
+    });
+  });
+  const rate = await finished;
+  await queue.obliterate({ force: true }).catch(() => undefined);
+  await queue.close();
+  return rate;
+}
+
+export async function queueBench(): Promise<void> {
+  const n = Number(process.env.BENCH_ITEMS ?? 100_000);
+  const parallel = 8;
+  const chunk = 1000;
+  console.error(`queue bench: ${n} no-op items, parallel ${parallel}, chunk_size ${chunk}`);
+  const ours = await ollamaCoder(n, parallel, chunk);
+  const raw = rawSqlite(n, chunk);
+  const bull = await bullmq(n, 8);
+  const rows: Row[] = [
+    {
+      metric: `no-op items/s, one ${fmt(n)}-item job (parallel ${parallel})`,
+      value: fmt(ours.itemsPerSecond),
+      target: ">= 50,000",
+      ok: ours.itemsPerSecond >= 50_000,
+    },
+    { metric: "raw better-sqlite3 claim/complete loop, items/s (floor)", value: fmt(raw) },
+    { metric: "ollama-coder / raw loop", value: `${fmt(ours.itemsPerSecond / raw, 2)}x` },
+  ];
+  if (bull === null)
+    rows.push({ metric: "BullMQ (concurrency 8)", value: "skipped: Redis unreachable on 127.0.0.1:6379" });
+  else
+    rows.push(
+      { metric: "BullMQ on local Redis, concurrency 8, items/s", value: fmt(bull) },
+      {
+        metric: "ollama-coder / BullMQ",
+        value: `${fmt(ours.itemsPerSecond / bull, 2)}x`,
+        target: ">= 2x",
+        ok: ours.itemsPerSecond / bull >= 2,
+      },
+    );
+  rows.push(
+    {
+      metric: `submit ${fmt(n)} items over HTTP`,
+      value: `${fmt(ours.submitMs)} ms`,
+      target: "< 2,000 ms",
+      ok: ours.submitMs < 2000,
+    },
+    {
+      metric: `GET status p95 while running (${ours.statusSamples} samples)`,
+      value: `${fmt(ours.statusP95, 1)} ms`,
+      target: "< 50 ms",
+      ok: ours.statusP95 < 50,
+    },
+    { metric: "server peak RSS", value: `${fmt(ours.rss)} MB`, target: "< 200 MB", ok: ours.rss < 200 },
+    {
+      metric: "database bytes per item (after checkpoint)",
+      value: fmt(ours.bytesPerItem),
+      target: "<= 1,024",
+      ok: ours.bytesPerItem <= 1024,
+    },
+  );
+  printRows("Queue: no-op items (issue 2)", rows);
+}
