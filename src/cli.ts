@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { addMcpCommand } from "./cli/mcp-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { errorMessage } from "./errors.js";
 import { VERSION } from "./version.js";
@@ -11,6 +12,7 @@ program
   .version(VERSION)
   .showHelpAfterError();
 addServeCommand(program);
+addMcpCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

@@ -70,3 +70,11 @@ export function errorMessage(e: unknown): string {
 export function isAbortError(e: unknown): boolean {
   return e instanceof Error && (e.name === "AbortError" || (e as { code?: string }).code === "ABORT_ERR");
 }
+
+/** A refusal by the sandbox or the guardrail; its message always starts with "SECURITY BLOCK: ". */
+export class SecurityBlockError extends CoderError {
+  constructor(reason: string) {
+    super("security_block", `SECURITY BLOCK: ${reason}`);
+    this.name = "SecurityBlockError";
+  }
+}

@@ -40,13 +40,28 @@ export function addServeCommand(program: Command): void {
       "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)",
     )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
+    .option("--sandbox <mode>", "auto|bwrap|off: jail commands with bubblewrap (env OLLAMA_CODER_SANDBOX)")
+    .option("--deny <programs...>", "more programs the guardrail refuses (env OLLAMA_CODER_DENY)")
+    .option("--allow <programs...>", "the only programs commands may run (env OLLAMA_CODER_ALLOW)")
+    .option("--read-only", "refuse every write and command (env OLLAMA_CODER_READ_ONLY)")
+    .option(
+      "--output-cap-kb <kb>",
+      "KiB kept from the head and the tail of command output (env OLLAMA_CODER_OUTPUT_CAP_KB)",
+    )
+    .option(
+      "--env-passthrough <names...>",
+      "environment variables commands may see (env OLLAMA_CODER_ENV_PASSTHROUGH)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env OLLAMA_CODER_LOG_LEVEL)")
     .action(async (flags: ServeFlags & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
       assertSafeBind(config);
       const log = consoleLogger;
-      const app = await createApp(config, { log, registerProcessors: registerBuiltinProcessors });
+      const app = await createApp(config, {
+        log,
+        registerProcessors: (registry) => void registerBuiltinProcessors(registry, config, log),
+      });
       let stopping = false;
       const shutdown = (signal: string) => {
         if (stopping) return;

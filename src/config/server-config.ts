@@ -1,6 +1,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
+import type { SandboxMode } from "../sandbox/jail.js";
 
 /** What a user may set (CLI flags, their OLLAMA_CODER_* env twins, or the library API). */
 export interface ServerConfigInput {
@@ -19,6 +20,18 @@ export interface ServerConfigInput {
   graceSeconds?: number | string;
   plugins?: string | string[];
   logLevel?: string;
+  /** auto (bubblewrap when it works), bwrap (required), off. */
+  sandbox?: string;
+  /** Extra programs the guardrail refuses. */
+  deny?: string | string[];
+  /** When set, the only programs commands may run. */
+  allow?: string | string[];
+  /** Refuse every write and command. */
+  readOnly?: boolean | string;
+  /** KiB kept from the head and from the tail of each command output stream. */
+  outputCapKb?: number | string;
+  /** Extra environment variables commands see. */
+  envPassthrough?: string | string[];
 }
 
 /** Resolved, validated configuration. */
@@ -38,6 +51,12 @@ export interface ServerConfig {
   graceMs: number;
   plugins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  sandbox: SandboxMode;
+  deny: string[];
+  allow: string[];
+  readOnly: boolean;
+  outputCapBytes: number;
+  envPassthrough: string[];
 }
 
 export const SERVER_DEFAULTS = {
@@ -51,6 +70,8 @@ export const SERVER_DEFAULTS = {
   rateLimitOffLoopback: 600,
   graceSeconds: 10,
   logLevel: "info",
+  sandbox: "auto",
+  outputCapKb: 64,
 } as const satisfies Record<string, string | number>;
 
 /** Env twin of each option: `--data-dir` <-> `OLLAMA_CODER_DATA_DIR`. */
@@ -69,6 +90,12 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   graceSeconds: "OLLAMA_CODER_GRACE_SECONDS",
   plugins: "OLLAMA_CODER_PLUGINS",
   logLevel: "OLLAMA_CODER_LOG_LEVEL",
+  sandbox: "OLLAMA_CODER_SANDBOX",
+  deny: "OLLAMA_CODER_DENY",
+  allow: "OLLAMA_CODER_ALLOW",
+  readOnly: "OLLAMA_CODER_READ_ONLY",
+  outputCapKb: "OLLAMA_CODER_OUTPUT_CAP_KB",
+  envPassthrough: "OLLAMA_CODER_ENV_PASSTHROUGH",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -177,6 +204,9 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const logLevel = (input.logLevel ?? d.logLevel) as ServerConfig["logLevel"];
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`log-level must be one of ${LOG_LEVELS.join(", ")}`);
+  const sandbox = (input.sandbox ?? d.sandbox) as SandboxMode;
+  if (!["auto", "bwrap", "off"].includes(sandbox))
+    throw new ConfigError("sandbox must be auto, bwrap or off");
   return {
     host,
     port: int("port", input.port, d.port, 0, 65535),
@@ -193,6 +223,12 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     graceMs: Math.round(num("grace-seconds", input.graceSeconds, d.graceSeconds, 0, 3600) * 1000),
     plugins: list(input.plugins),
     logLevel,
+    sandbox,
+    deny: list(input.deny),
+    allow: list(input.allow),
+    readOnly: bool("read-only", input.readOnly),
+    outputCapBytes: int("output-cap-kb", input.outputCapKb, d.outputCapKb, 1, 1024 * 1024) * 1024,
+    envPassthrough: list(input.envPassthrough),
   };
 }
 

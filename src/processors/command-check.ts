@@ -1,0 +1,91 @@
+import { basename } from "node:path";
+import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
+import type { ItemResult } from "../queue/processor.js";
+import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
+import type { RunResult } from "../sandbox/run-command.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
+import type { JsonObject } from "../store/job-store.js";
+
+/** pytest exits 5 when it collected no tests; the original counts that as a pass. */
+export function isPytest(argv: readonly string[]): boolean {
+  const name = basename(argv[0] ?? "");
+  if (/^py\.?test/.test(name)) return true;
+  return /^python[\d.]*$/.test(name) && argv[1] === "-m" && argv[2] === "pytest";
+}
+
+/** A 422 at submit for a command that can never run (operators, substitutions). */
+export function checkCommandOption(options: JsonObject, field: string): FieldIssue[] {
+  const command = options[field];
+  if (typeof command !== "string") return [];
+  try {
+    parseCommandLine(command);
+    return [];
+  } catch (e: unknown) {
+    return [{ loc: [field], msg: errorMessage(e), type: "value_error.command" }];
+  }
+}
+
+export function timeoutMs(item: JsonObject, options: JsonObject, fallbackSeconds: number): number {
+  const seconds = Number(item.timeout_seconds ?? options.timeout_seconds ?? fallbackSeconds);
+  return Math.max(
+    1,
+    Math.round((Number.isFinite(seconds) && seconds > 0 ? seconds : fallbackSeconds) * 1000),
+  );
+}
+
+export type CheckStatus = "passed" | "failed" | "error";
+
+export interface CheckRun {
+  status: CheckStatus;
+  run: RunResult;
+  error: string | null;
+}
+
+/** Runs `<command> <path>` in the sandbox: the path checked and appended as one argument, never a shell. */
+export async function runCheck(
+  sandbox: Sandbox,
+  command: string,
+  path: string,
+  ms: number,
+  signal: AbortSignal,
+): Promise<CheckRun> {
+  if (typeof path !== "string") throw new CoderError("invalid_input", "item has no path");
+  const target = sandbox.paths.resolve(path);
+  const run = await sandbox.run({
+    command,
+    extraArgs: [pathArgument(sandbox.paths.relative(target))],
+    timeoutMs: ms,
+    signal,
+  });
+  if (run.spawn_error) return { status: "error", run, error: run.spawn_error };
+  if (run.timed_out) return { status: "error", run, error: `timed out after ${ms / 1000} s` };
+  if (run.cancelled) return { status: "error", run, error: "cancelled" };
+  if (run.exit_code === 0) return { status: "passed", run, error: null };
+  if (run.exit_code === 5 && isPytest(run.argv)) return { status: "passed", run, error: null };
+  const how = run.exit_code === null ? `killed by ${run.signal}` : `exit ${run.exit_code}`;
+  return { status: "failed", run, error: `check failed (${how})` };
+}
+
+/** The fields every command result carries. */
+export function commandFields(run: RunResult): JsonObject {
+  const fields: JsonObject = {
+    command: run.argv.join(" "),
+    exit_code: run.exit_code,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    duration_seconds: run.duration_seconds,
+  };
+  if (run.truncated) fields.truncated = true;
+  if (run.timed_out) fields.timed_out = true;
+  if (run.signal) fields.signal = run.signal;
+  return fields;
+}
+
+export function checkResult(check: CheckRun, extra: JsonObject = {}): ItemResult {
+  return {
+    status: check.status === "passed" ? "succeeded" : "failed",
+    label: check.status,
+    error: check.error,
+    fields: { ...commandFields(check.run), ...extra },
+  };
+}

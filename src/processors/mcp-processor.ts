@@ -1,0 +1,81 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { connectInMemory, type McpSession } from "../mcp/in-memory-client.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../mcp/mcp-server.js";
+import type { ItemResult, Processor } from "../queue/processor.js";
+import type { Sandbox } from "../sandbox/sandbox.js";
+import type { JsonObject } from "../store/job-store.js";
+
+const TOOL_OF = {
+  read: "read_file",
+  write: "write_file",
+  list: "list_files",
+  command: "run_command",
+} as const;
+
+function text(result: CallToolResult): string {
+  return result.content
+    .filter((c): c is { type: "text"; text: string } => c.type === "text")
+    .map((c) => c.text)
+    .join("\n");
+}
+
+/** What each operation's `result` holds: file text; entries; bytes written; exit code and output. */
+function operationResult(type: string, r: CallToolResult): JsonObject {
+  const s = (r.structuredContent ?? {}) as JsonObject;
+  switch (type) {
+    case "read":
+      return { content: s.content, bytes: s.bytes, path: s.path };
+    case "list":
+      return { entries: s.entries, path: s.path, truncated: s.truncated };
+    case "write":
+      return { bytes_written: s.bytes, path: s.path, created: s.created };
+    default:
+      return {
+        exit_code: s.exit_code,
+        stdout: s.stdout,
+        stderr: s.stderr,
+        duration_seconds: s.duration_seconds,
+        timed_out: s.timed_out,
+        truncated: s.truncated,
+      };
+  }
+}
+
+/**
+ * `batch_mcp`: each operation is a tool call through an MCP client connected (in memory) to the same MCP
+ * server `ollama-coder mcp` serves, so batch operations and MCP clients share one sandbox and guardrail.
+ */
+export function mcpProcessor(sandbox: Sandbox): Processor {
+  return {
+    prepareJob: () => connectInMemory(sandbox),
+    disposeJob: async (_job, session) => (session as McpSession).close(),
+    async processItem(item, ctx): Promise<ItemResult> {
+      const session = ctx.session as McpSession;
+      const type = String(item.type) as keyof typeof TOOL_OF;
+      const tool = TOOL_OF[type];
+      if (!tool) return { status: "failed", error: `unknown operation type '${String(item.type)}'` };
+      const args: Record<string, unknown> =
+        type === "command"
+          ? {
+              command: item.command,
+              timeout_seconds: Number(
+                item.timeout_seconds ?? ctx.job.options.timeout_seconds ?? DEFAULT_COMMAND_TIMEOUT_SECONDS,
+              ),
+            }
+          : type === "write"
+            ? { path: item.path, content: item.content }
+            : { path: item.path };
+      const r = await session.call(tool, args, ctx.signal);
+      if (r.isError) return { status: "failed", error: text(r) };
+      const result = operationResult(type, r);
+      if (type === "command" && result.exit_code !== 0) {
+        return {
+          status: "failed",
+          error: `command exited with ${String(result.exit_code)}`,
+          fields: { result },
+        };
+      }
+      return { status: "succeeded", fields: { result } };
+    },
+  };
+}

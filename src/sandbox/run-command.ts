@@ -1,0 +1,130 @@
+import { spawn } from "node:child_process";
+import { basename } from "node:path";
+import { isAbortError } from "../errors.js";
+import { OutputCapture } from "./output-capture.js";
+
+export interface RunOptions {
+  cwd: string;
+  timeoutMs: number;
+  signal?: AbortSignal | undefined;
+  env: NodeJS.ProcessEnv;
+  /** Bytes kept from the start and from the end of each stream. */
+  outputCap: number;
+  /** argv prefix that jails the command (bubblewrap), or none. */
+  jailPrefix?: readonly string[] | undefined;
+  /** How long after SIGTERM the process group gets SIGKILL. */
+  killGraceMs?: number;
+}
+
+export interface RunResult {
+  argv: string[];
+  exit_code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  timed_out: boolean;
+  cancelled: boolean;
+  duration_seconds: number;
+  jailed: boolean;
+  /** Set when the program could not start (not found, not executable). */
+  spawn_error?: string;
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* the group is gone */
+  }
+}
+
+/**
+ * Runs argv without a shell in its own process group, with a time limit, a minimal environment and capped
+ * output. On timeout or abort the whole group gets SIGTERM, then SIGKILL after a grace period; when the
+ * program exits, anything it left running in its group is killed too (no orphans).
+ */
+export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunResult> {
+  const started = performance.now();
+  const full = o.jailPrefix ? ["bwrap", ...o.jailPrefix, ...argv] : [...argv];
+  const stdout = new OutputCapture(o.outputCap);
+  const stderr = new OutputCapture(o.outputCap);
+  const killGraceMs = o.killGraceMs ?? 2000;
+  return new Promise((resolve) => {
+    const base = {
+      argv: [...argv],
+      truncated: false,
+      timed_out: false,
+      cancelled: false,
+      jailed: o.jailPrefix !== undefined,
+    };
+    if (o.signal?.aborted) {
+      resolve({
+        ...base,
+        exit_code: null,
+        signal: null,
+        stdout: "",
+        stderr: "",
+        cancelled: true,
+        duration_seconds: 0,
+      });
+      return;
+    }
+    const child = spawn(full[0]!, full.slice(1), {
+      cwd: o.cwd,
+      env: o.env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      windowsHide: true,
+    });
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: NodeJS.Timeout | null = null;
+    const stop = () => {
+      if (child.pid === undefined) return;
+      killGroup(child.pid, "SIGTERM");
+      killTimer ??= setTimeout(() => child.pid !== undefined && killGroup(child.pid, "SIGKILL"), killGraceMs);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, o.timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    o.signal?.addEventListener("abort", onAbort, { once: true });
+    child.stdout.on("data", (d: Buffer) => stdout.push(d));
+    child.stderr.on("data", (d: Buffer) => stderr.push(d));
+    let spawnError: string | undefined;
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (isAbortError(e)) return;
+      spawnError =
+        e.code === "ENOENT"
+          ? `command not found: ${basename(full[0]!)}`
+          : e.code === "EACCES"
+            ? `permission denied: ${full[0]}`
+            : e.message;
+    });
+    // The program is gone: whatever it left running in its group (and holding our pipes) goes too.
+    child.on("exit", () => child.pid !== undefined && killGroup(child.pid, "SIGKILL"));
+    child.on("close", (code, sig) => {
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      o.signal?.removeEventListener("abort", onAbort);
+      const result: RunResult = {
+        ...base,
+        exit_code: code,
+        signal: sig,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        timed_out: timedOut,
+        cancelled,
+        duration_seconds: Math.round(performance.now() - started) / 1000,
+      };
+      if (spawnError !== undefined) result.spawn_error = spawnError;
+      resolve(result);
+    });
+  });
+}

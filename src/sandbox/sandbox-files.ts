@@ -1,0 +1,141 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { lstat, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { CoderError, SecurityBlockError } from "../errors.js";
+import type { PathSandbox } from "./path-sandbox.js";
+
+export type EntryKind = "file" | "directory" | "symlink" | "other";
+
+export interface DirEntry {
+  name: string;
+  kind: EntryKind;
+  size: number | null;
+}
+
+export interface FileLimits {
+  /** Largest file read_file returns (default 10 MiB). */
+  maxReadBytes: number;
+  /** Largest content write_file accepts (default 10 MiB). */
+  maxWriteBytes: number;
+  /** Most entries list_files returns (default 10,000). */
+  maxEntries: number;
+}
+
+export const DEFAULT_FILE_LIMITS = {
+  maxReadBytes: 10 * 1024 * 1024,
+  maxWriteBytes: 10 * 1024 * 1024,
+  maxEntries: 10_000,
+} satisfies FileLimits;
+
+function kindOf(s: { isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): EntryKind {
+  if (s.isSymbolicLink()) return "symlink";
+  if (s.isDirectory()) return "directory";
+  if (s.isFile()) return "file";
+  return "other";
+}
+
+/** File operations, every one through the path sandbox. */
+export class SandboxFiles {
+  constructor(
+    readonly paths: PathSandbox,
+    private readonly limits: FileLimits = DEFAULT_FILE_LIMITS,
+    private readonly readOnly = false,
+  ) {}
+
+  async read(path: string, base?: string): Promise<{ path: string; content: string; bytes: number }> {
+    const target = this.paths.resolve(path, base);
+    // O_NOFOLLOW: the checked real path must not have become a link since.
+    const handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW).catch(
+      (e: NodeJS.ErrnoException) => {
+        throw fsError(e, path);
+      },
+    );
+    try {
+      const info = await handle.stat();
+      if (info.isDirectory()) throw new CoderError("invalid_input", `'${path}' is a directory; use list`);
+      if (info.size > this.limits.maxReadBytes) {
+        throw new CoderError(
+          "invalid_input",
+          `'${path}' is ${info.size} bytes, over the ${this.limits.maxReadBytes}-byte read limit`,
+        );
+      }
+      const content = await handle.readFile("utf8");
+      return { path: this.paths.relative(target), content, bytes: Buffer.byteLength(content) };
+    } finally {
+      await handle.close();
+    }
+  }
+
+  /** Atomic: a temp file beside the target, then rename. Creates missing parent directories. */
+  async write(
+    path: string,
+    content: string,
+    base?: string,
+  ): Promise<{ path: string; bytes: number; created: boolean }> {
+    if (this.readOnly) throw new SecurityBlockError("the sandbox is read-only: writes are refused");
+    const bytes = Buffer.byteLength(content);
+    if (bytes > this.limits.maxWriteBytes) {
+      throw new CoderError(
+        "invalid_input",
+        `content is ${bytes} bytes, over the ${this.limits.maxWriteBytes}-byte write limit`,
+      );
+    }
+    const target = this.paths.resolveForWrite(path, base);
+    const existing = await lstat(target).catch(() => null);
+    if (existing?.isDirectory()) throw new CoderError("invalid_input", `'${path}' is a directory`);
+    const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
+    const handle = await open(
+      temp,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      existing ? existing.mode & 0o777 : 0o644,
+    );
+    try {
+      await handle.writeFile(content, "utf8");
+      await handle.sync();
+    } catch (e: unknown) {
+      await handle.close();
+      await rm(temp, { force: true });
+      throw e;
+    }
+    await handle.close();
+    await rename(temp, target);
+    return { path: this.paths.relative(target), bytes, created: existing === null };
+  }
+
+  async list(
+    path: string,
+    base?: string,
+  ): Promise<{ path: string; entries: DirEntry[]; truncated: boolean }> {
+    const target = this.paths.resolve(path, base);
+    const info = await stat(target).catch((e: NodeJS.ErrnoException) => {
+      throw fsError(e, path);
+    });
+    if (!info.isDirectory()) throw new CoderError("invalid_input", `'${path}' is not a directory`);
+    const dirents = await readdir(target, { withFileTypes: true });
+    dirents.sort((a, b) => a.name.localeCompare(b.name));
+    const shown = dirents.slice(0, this.limits.maxEntries);
+    const entries = await Promise.all(
+      shown.map(async (d) => {
+        const kind = kindOf(d);
+        const size =
+          kind === "file"
+            ? await stat(join(target, d.name)).then(
+                (s) => s.size,
+                () => null,
+              )
+            : null;
+        return { name: d.name, kind, size };
+      }),
+    );
+    return { path: this.paths.relative(target), entries, truncated: dirents.length > shown.length };
+  }
+}
+
+function fsError(e: NodeJS.ErrnoException, path: string): Error {
+  if (e.code === "ENOENT") return new CoderError("not_found", `no such file or directory: '${path}'`);
+  if (e.code === "ELOOP") return new SecurityBlockError(`'${path}' is a symlink`);
+  if (e.code === "EACCES" || e.code === "EPERM")
+    return new CoderError("invalid_input", `permission denied: '${path}'`);
+  return e;
+}

@@ -1,0 +1,22 @@
+import { spawnSync } from "node:child_process";
+import { probeBubblewrap } from "../../src/sandbox/jail.js";
+
+/**
+ * Whether an optional system part is here. On a laptop without it the test skips with a clear message; under
+ * CI (CI=true) a missing part is a failure, never a silent skip.
+ */
+export function requirePart(name: string, available: boolean, hint: string): boolean {
+  if (available) return true;
+  if (process.env.CI === "true") throw new Error(`${name} is required under CI but missing: ${hint}`);
+  console.warn(`skipping ${name} tests: ${hint}`);
+  return false;
+}
+
+export const hasBubblewrap = (): boolean =>
+  requirePart(
+    "bubblewrap",
+    probeBubblewrap().ok,
+    `${probeBubblewrap().reason}; apt-get install -y bubblewrap`,
+  );
+
+export const hasPytest = (): boolean => spawnSync("pytest", ["--version"], { stdio: "ignore" }).status === 0;

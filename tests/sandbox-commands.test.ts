@@ -1,0 +1,201 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
+import { hasBubblewrap } from "./helpers/requirements.js";
+import { tempDir } from "./helpers/temp.js";
+
+/** Running (a zombie waiting for its reaper counts as gone). */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !/^\d+ \(.*\) Z/.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+const modes = [["off"], ["bwrap"]] as const;
+
+describe.each(modes)("commands (--sandbox %s)", (mode) => {
+  const enabled = mode === "off" || hasBubblewrap();
+  const make = (extra: Partial<typeof SANDBOX_DEFAULTS> = {}) => {
+    const root = join(tempDir(), "project");
+    mkdirSync(root, { recursive: true });
+    return { root, sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, ...extra, root, mode }) };
+  };
+
+  it.runIf(enabled)("runs argv without a shell: a path with spaces and ';' is one argument", async () => {
+    const { sandbox, root } = make();
+    writeFileSync(join(root, "a b;touch pwned.txt"), "x");
+    const r = await sandbox.run({ command: "ls -1", extraArgs: ["a b;touch pwned.txt"], timeoutMs: 10_000 });
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout.trim()).toBe("a b;touch pwned.txt");
+    const r2 = await sandbox.run({ command: ["echo", "$(id)", "`id`", "a|b"], timeoutMs: 10_000 });
+    expect(r2.stdout.trim()).toBe("$(id) `id` a|b");
+    expect(r.jailed).toBe(mode === "bwrap");
+  });
+
+  it.runIf(enabled)("a timeout kills the whole process group: no orphan left", async () => {
+    const { sandbox, root } = make();
+    const r = await sandbox.run({
+      command: ["sh", "-c", `sleep 300 & echo $! > ${join(root, "child.pid")}; sleep 300`],
+      timeoutMs: 500,
+    });
+    expect(r.timed_out).toBe(true);
+    expect(r.exit_code === null || r.exit_code !== 0).toBe(true);
+    const pid = Number(readFileSync(join(root, "child.pid"), "utf8"));
+    if (mode === "off") await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    else expect(pid).toBeGreaterThan(0); // a pid inside the jail's own namespace; the namespace is gone with it
+  });
+
+  it.runIf(enabled)("cancel (abort) kills the group at once", async () => {
+    const { sandbox, root } = make();
+    const ac = new AbortController();
+    const run = sandbox.run({
+      command: ["sh", "-c", `sleep 300 & echo $! > ${join(root, "bg.pid")}; echo started; sleep 300`],
+      timeoutMs: 60_000,
+      signal: ac.signal,
+    });
+    await expect
+      .poll(() => {
+        try {
+          return readFileSync(join(root, "bg.pid"), "utf8").length > 0;
+        } catch {
+          return false;
+        }
+      })
+      .toBe(true);
+    const t0 = performance.now();
+    ac.abort();
+    const r = await run;
+    expect(r.cancelled).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    if (mode === "off")
+      await expect
+        .poll(() => alive(Number(readFileSync(join(root, "bg.pid"), "utf8"))), { timeout: 5000 })
+        .toBe(false);
+  });
+
+  it.runIf(enabled)("a program that exits leaves no background process behind", async () => {
+    const { sandbox, root } = make();
+    const r = await sandbox.run({
+      command: ["sh", "-c", `sleep 300 & echo $! > ${join(root, "left.pid")}`],
+      timeoutMs: 10_000,
+    });
+    expect(r.exit_code).toBe(0);
+    if (mode === "off")
+      await expect
+        .poll(() => alive(Number(readFileSync(join(root, "left.pid"), "utf8"))), { timeout: 5000 })
+        .toBe(false);
+  });
+
+  it.runIf(enabled)("caps output, keeping head and tail and saying so", async () => {
+    const { sandbox } = make({ outputCap: 1024 });
+    const r = await sandbox.run({
+      command: [
+        "node",
+        "-e",
+        "process.stdout.write('HEAD' + 'x'.repeat(100000) + 'TAIL'); process.stderr.write('e'.repeat(10))",
+      ],
+      timeoutMs: 10_000,
+    });
+    expect(r.truncated).toBe(true);
+    expect(r.stdout.startsWith("HEAD")).toBe(true);
+    expect(r.stdout.endsWith("TAIL")).toBe(true);
+    expect(r.stdout).toMatch(/output truncated: \d+ bytes omitted of 100008/);
+    expect(r.stdout.length).toBeLessThan(2200);
+    expect(r.stderr).toBe("e".repeat(10));
+  });
+
+  it.runIf(enabled)("commands see a minimal environment", async () => {
+    process.env.OC_TEST_SECRET = "hunter2";
+    const { sandbox } = make();
+    const r = await sandbox.run({ command: ["env"], timeoutMs: 10_000 });
+    delete process.env.OC_TEST_SECRET;
+    expect(r.stdout).not.toContain("hunter2");
+    expect(r.stdout).toMatch(/^PATH=/m);
+  });
+
+  it.runIf(enabled)("a missing program is a clear error, not a crash", async () => {
+    const { sandbox } = make();
+    const r = await sandbox.run({ command: "definitely-not-a-program-xyz --version", timeoutMs: 10_000 });
+    if (mode === "off") expect(r.spawn_error).toBe("command not found: definitely-not-a-program-xyz");
+    else expect(r.exit_code).not.toBe(0);
+  });
+});
+
+describe("bubblewrap jail", () => {
+  const enabled = hasBubblewrap();
+  const make = () => {
+    const base = tempDir();
+    const root = join(base, "project");
+    const data = join(base, "data");
+    mkdirSync(root, { recursive: true });
+    mkdirSync(data, { recursive: true });
+    writeFileSync(join(data, "batch_jobs.db"), "SECRET DATABASE");
+    return {
+      base,
+      root,
+      data,
+      sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, root, hidden: [data], mode: "bwrap" }),
+    };
+  };
+
+  it.runIf(enabled)("the workspace is writable; outside it nothing is", async () => {
+    const { sandbox, root, base } = make();
+    const inside = await sandbox.run({ command: ["sh", "-c", "echo ok > inside.txt"], timeoutMs: 10_000 });
+    expect(inside.exit_code).toBe(0);
+    expect(readFileSync(join(root, "inside.txt"), "utf8")).toBe("ok\n");
+    // Beside the workspace is the jail's private /tmp: the write lands there, never on the host.
+    await sandbox.run({
+      command: ["sh", "-c", `echo pwned > ${join(base, "outside.txt")}`],
+      timeoutMs: 10_000,
+    });
+    expect(existsSync(join(base, "outside.txt"))).toBe(false);
+    const root2 = await sandbox.run({
+      command: ["sh", "-c", "echo pwned > /root/oc-pwned.txt"],
+      timeoutMs: 10_000,
+    });
+    expect(root2.exit_code).not.toBe(0);
+    expect(existsSync("/root/oc-pwned.txt")).toBe(false);
+    const home = await sandbox.run({ command: ["touch", "/usr/pwned"], timeoutMs: 10_000 });
+    expect(home.exit_code).not.toBe(0);
+    expect(home.stderr).toMatch(/Read-only file system|Permission denied/);
+    // a private /tmp: what a command writes there does not reach the host's /tmp
+    const tmp = await sandbox.run({
+      command: ["sh", "-c", "echo x > /tmp/oc-jail-probe && ls /tmp"],
+      timeoutMs: 10_000,
+    });
+    expect(tmp.stdout).toContain("oc-jail-probe");
+    expect(existsSync("/tmp/oc-jail-probe")).toBe(false);
+  });
+
+  it.runIf(enabled)("cannot connect to 127.0.0.1 (no network)", async () => {
+    const { createServer } = await import("node:net");
+    const server = createServer((s) => {
+      s.on("error", () => undefined);
+      s.end("hello");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const script = `require('net').connect(${port}, '127.0.0.1').on('connect', () => { console.log('CONNECTED'); process.exit(0) }).on('error', (e) => { console.log(e.code); process.exit(3) })`;
+    const jailed = await make().sandbox.run({ command: ["node", "-e", script], timeoutMs: 10_000 });
+    const root = join(tempDir(), "p");
+    const open = await new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" }).run({
+      command: ["node", "-e", script],
+      timeoutMs: 10_000,
+    });
+    server.close();
+    expect(open.stdout.trim()).toBe("CONNECTED"); // the same command reaches it unjailed
+    expect(jailed.exit_code).toBe(3);
+    expect(jailed.stdout.trim()).toBe("ECONNREFUSED");
+  });
+
+  it.runIf(enabled)("cannot read the server's database", async () => {
+    const { sandbox, data } = make();
+    const r = await sandbox.run({ command: ["cat", join(data, "batch_jobs.db")], timeoutMs: 10_000 });
+    expect(r.exit_code).not.toBe(0);
+    expect(r.stdout).not.toContain("SECRET");
+  });
+});
