@@ -1,7 +1,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { benchDir, fmt, peakRssMb, percentile, postJson, printRows, type Row, startServer } from "./lib.js";
+import { benchDir, fmt, peakRssMb, percentile, printRows, type Row, startServer } from "./lib.js";
 
 const PLUGIN = join(import.meta.dirname, "..", "..", "bench", "fixtures", "noop-plugin.mjs");
 

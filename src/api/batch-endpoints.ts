@@ -70,7 +70,7 @@ export const BATCH_ENDPOINTS: readonly BatchEndpoint[] = [
     body: ValidationBody,
     itemsField: "targets",
     totalKey: "total_targets",
-    itemFields: ["id", "path"],
+    itemFields: ["id", "path", "timeout_seconds"],
     optionFields: ["check_command", "timeout_seconds"],
   },
   {
@@ -80,7 +80,7 @@ export const BATCH_ENDPOINTS: readonly BatchEndpoint[] = [
     body: TestsBody,
     itemsField: "modules",
     totalKey: "total_modules",
-    itemFields: ["id", "path"],
+    itemFields: ["id", "path", "timeout_seconds"],
     optionFields: ["test_command", "timeout_seconds"],
   },
   {
