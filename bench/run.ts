@@ -1,8 +1,10 @@
 import { queueBench } from "./queue-bench.js";
+import { sandboxBench } from "./sandbox-bench.js";
 
 /** `npm run bench [-- section…]`: every section by default. */
 const SECTIONS: Record<string, () => Promise<void>> = {
   queue: queueBench,
+  sandbox: sandboxBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -37,7 +37,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 export class JobRunner {
   private readonly controller = new AbortController();
   private stopClaiming = false;
-  private readonly inFlight = new Map<number, ClaimedItem>();
+  /** Running items with their own abort controllers (one listener-free signal per item). */
+  private readonly inFlight = new Map<number, { item: ClaimedItem; controller: AbortController }>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly toRelease: number[] = [];
   private readonly unstarted: ClaimedItem[] = [];
@@ -72,7 +73,7 @@ export class JobRunner {
 
   /** Row keys of the items this runner has started and not yet finished. */
   get runningKeys(): number[] {
-    return [...this.inFlight.values()].map((i) => i.key);
+    return [...this.inFlight.values()].map((f) => f.item.key);
   }
 
   /** The user cancelled the job: abort running items now; claimed items never start. */
@@ -102,6 +103,7 @@ export class JobRunner {
 
   private abort(reason: StopReason): void {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
+    for (const f of this.inFlight.values()) if (!f.controller.signal.aborted) f.controller.abort(reason);
     this.wakeSlots();
   }
 
@@ -208,15 +210,20 @@ export class JobRunner {
   }
 
   private start(item: ClaimedItem, processor: Processor, session: unknown): void {
-    this.inFlight.set(item.seq, item);
-    void this.runItem(item, processor, session).finally(() => {
+    const controller = new AbortController();
+    this.inFlight.set(item.seq, { item, controller });
+    void this.runItem(item, processor, session, controller.signal).finally(() => {
       this.inFlight.delete(item.seq);
       this.wakeSlots();
     });
   }
 
-  private async runItem(item: ClaimedItem, processor: Processor, session: unknown): Promise<void> {
-    const signal = this.controller.signal;
+  private async runItem(
+    item: ClaimedItem,
+    processor: Processor,
+    session: unknown,
+    signal: AbortSignal,
+  ): Promise<void> {
     let result: ItemResult | null = null;
     let thrown: unknown = null;
     try {

@@ -30,10 +30,10 @@ export class PathSandbox {
   /** `hidden`: directories inside the root that stay out of reach (the server's data dir, if it is there). */
   constructor(root: string, hidden: readonly string[] = []) {
     mkdirSync(root, { recursive: true });
-    this.root = realpathSync(root);
+    this.root = realpathSync.native(root);
     this.hidden = hidden.map((h) => {
       try {
-        return realpathSync(h);
+        return realpathSync.native(h);
       } catch {
         return resolve(h);
       }
@@ -64,7 +64,7 @@ export class PathSandbox {
     if (target === this.root) throw new SecurityBlockError("cannot write over the project root");
     mkdirSync(dirname(target), { recursive: true });
     // The parents now exist: check again, in case one was swapped for a link meanwhile.
-    const parent = realpathSync(dirname(target));
+    const parent = realpathSync.native(dirname(target));
     if (!isInside(this.root, parent))
       throw new SecurityBlockError(`path '${input}' leads outside the project root`);
     return resolve(parent, target.slice(dirname(target).length + 1));
@@ -80,6 +80,12 @@ export class PathSandbox {
    * the nearest existing parent joined with the rest.
    */
   private realOf(path: string): string {
+    try {
+      return realpathSync.native(path);
+    } catch (e: unknown) {
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        throw new SecurityBlockError(`path '${path}' cannot be resolved`);
+    }
     let existing = path;
     const rest: string[] = [];
     while (!exists(existing)) {
@@ -90,7 +96,7 @@ export class PathSandbox {
     }
     let real: string;
     try {
-      real = realpathSync(existing);
+      real = realpathSync.native(existing);
     } catch {
       throw new SecurityBlockError(`path '${path}' goes through a broken symlink`);
     }

@@ -1,0 +1,159 @@
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { benchDir, fmt, postJson, printRows, type Row, startServer } from "./lib.js";
+
+async function waitJob(
+  url: string,
+  jobId: string,
+): Promise<{ started_at: number; completed_at: number; status: string; result: any }> {
+  for (;;) {
+    const j = (await (await fetch(`${url}/batch/jobs/${jobId}?include_results=false`)).json()) as any;
+    if (["completed", "failed", "cancelled"].includes(j.status)) return j;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Bare Node: the same reads with the same number in flight. */
+async function fsLoop(paths: string[], concurrency: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < paths.length) await readFile(paths[next++]!, "utf8");
+    }),
+  );
+  return paths.length / ((performance.now() - t0) / 1000);
+}
+
+/** Node's own spawn cost: the same `true <path>` with the same parallelism, nothing else. */
+async function bareSpawnLoop(cwd: string, n: number, parallel: number): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: parallel }, async () => {
+      while (next < n) {
+        const i = next++;
+        await new Promise((resolve) => {
+          const c = spawn("true", [`src/module_${i}.py`], {
+            cwd,
+            detached: true,
+            stdio: ["ignore", "pipe", "pipe"],
+          });
+          c.on("close", resolve);
+        });
+      }
+    }),
+  );
+  return n / ((performance.now() - t0) / 1000);
+}
+
+export async function sandboxBench(): Promise<void> {
+  const dir = benchDir("sandbox");
+  const root = join(dir, "project");
+  const files = 500;
+  mkdirSync(join(root, "src"), { recursive: true });
+  for (let i = 0; i < files; i++)
+    writeFileSync(join(root, "src", `module_${i}.py`), `VALUE = ${i}\n${"# padding\n".repeat(50)}`);
+  const reads = 5000;
+  const parallel = 16;
+  const rows: Row[] = [];
+
+  const server = await startServer([
+    "--data-dir",
+    join(dir, "data"),
+    "--project-root",
+    root,
+    "--sandbox",
+    "off",
+  ]);
+  try {
+    const operations = Array.from({ length: reads }, (_, i) => ({
+      type: "read",
+      path: `src/module_${i % files}.py`,
+    }));
+    const job = await postJson(`${server.url}/batch/mcp-operations`, {
+      operations,
+      parallel,
+      chunk_size: 500,
+    });
+    const done = await waitJob(server.url, job.job_id);
+    const ours = reads / (done.completed_at - done.started_at);
+    const loop = await fsLoop(
+      operations.map((o) => join(root, o.path)),
+      parallel,
+    );
+    rows.push(
+      {
+        metric: `${fmt(reads)} MCP read operations through the API (parallel ${parallel}), ops/s`,
+        value: fmt(ours),
+        target: ">= 10,000",
+        ok: ours >= 10_000,
+      },
+      { metric: `bare Node fs.readFile loop, ${parallel} in flight, ops/s`, value: fmt(loop) },
+      {
+        metric: "ollama-coder / fs loop",
+        value: `${fmt(ours / loop, 2)}x`,
+        target: ">= 0.5x",
+        ok: ours / loop >= 0.5,
+      },
+    );
+  } finally {
+    await server.stop();
+  }
+
+  const targets = 300;
+  const vpar = 8;
+  const list = join(dir, "targets.txt");
+  writeFileSync(list, Array.from({ length: targets }, (_, i) => `src/module_${i}.py`).join("\n"));
+  const t1 = performance.now();
+  const x = spawnSync("sh", ["-c", `xargs -P ${vpar} -n 1 true < ${list}`], { cwd: root, stdio: "ignore" });
+  const xargsRate = targets / ((performance.now() - t1) / 1000);
+  if (x.status !== 0) throw new Error("xargs failed");
+  rows.push({ metric: `xargs -P ${vpar} running \`true <path>\`, validations/s`, value: fmt(xargsRate) });
+  const spawnRate = await bareSpawnLoop(root, targets, vpar);
+  rows.push({
+    metric: `bare Node child_process.spawn loop, ${vpar} at once, /s (Node's own ceiling)`,
+    value: fmt(spawnRate),
+  });
+  rows.push({ metric: "bare Node spawn / xargs -P", value: `${fmt(spawnRate / xargsRate, 2)}x` });
+  for (const mode of ["off", "bwrap"] as const) {
+    const s = await startServer([
+      "--data-dir",
+      join(dir, `data-${mode}`),
+      "--project-root",
+      root,
+      "--sandbox",
+      mode,
+    ]).catch(() => null);
+    if (!s) {
+      rows.push({ metric: `validations (--sandbox ${mode})`, value: "skipped: bubblewrap unavailable" });
+      continue;
+    }
+    try {
+      const job = await postJson(`${s.url}/batch/validation`, {
+        targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),
+        check_command: "true",
+        parallel: vpar,
+      });
+      const done = await waitJob(s.url, job.job_id);
+      const rate = targets / (done.completed_at - done.started_at);
+      rows.push(
+        {
+          metric: `${targets} validations of \`true\`, parallel ${vpar}, ${mode === "off" ? "unjailed" : "jailed (bwrap)"}, /s`,
+          value: fmt(rate),
+        },
+        {
+          metric: `ollama-coder ${mode === "off" ? "unjailed" : "jailed"} / xargs -P`,
+          value: `${fmt(rate / xargsRate, 2)}x`,
+          target: mode === "off" ? ">= 0.8x" : "",
+          ok: mode === "off" ? rate / xargsRate >= 0.8 : undefined,
+        },
+      );
+    } finally {
+      await s.stop();
+    }
+  }
+  printRows("Sandbox: MCP reads and validations (issue 3)", rows);
+}
