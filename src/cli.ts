@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { addMcpCommand } from "./cli/mcp-command.js";
+import { addRunCommand } from "./cli/run-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { errorMessage } from "./errors.js";
 import { VERSION } from "./version.js";
@@ -13,6 +14,7 @@ program
   .showHelpAfterError();
 addServeCommand(program);
 addMcpCommand(program);
+addRunCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

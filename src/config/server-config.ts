@@ -32,6 +32,8 @@ export interface ServerConfigInput {
   outputCapKb?: number | string;
   /** Extra environment variables commands see. */
   envPassthrough?: string | string[];
+  /** Requests in flight per Ollama host, shared by all jobs. */
+  ollamaMaxConcurrency?: number | string;
 }
 
 /** Resolved, validated configuration. */
@@ -57,6 +59,7 @@ export interface ServerConfig {
   readOnly: boolean;
   outputCapBytes: number;
   envPassthrough: string[];
+  ollamaMaxConcurrency: number;
 }
 
 export const SERVER_DEFAULTS = {
@@ -72,6 +75,7 @@ export const SERVER_DEFAULTS = {
   logLevel: "info",
   sandbox: "auto",
   outputCapKb: 64,
+  ollamaMaxConcurrency: 4,
 } as const satisfies Record<string, string | number>;
 
 /** Env twin of each option: `--data-dir` <-> `OLLAMA_CODER_DATA_DIR`. */
@@ -96,6 +100,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   readOnly: "OLLAMA_CODER_READ_ONLY",
   outputCapKb: "OLLAMA_CODER_OUTPUT_CAP_KB",
   envPassthrough: "OLLAMA_CODER_ENV_PASSTHROUGH",
+  ollamaMaxConcurrency: "OLLAMA_CODER_OLLAMA_MAX_CONCURRENCY",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -229,6 +234,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     readOnly: bool("read-only", input.readOnly),
     outputCapBytes: int("output-cap-kb", input.outputCapKb, d.outputCapKb, 1, 1024 * 1024) * 1024,
     envPassthrough: list(input.envPassthrough),
+    ollamaMaxConcurrency: int("ollama-max-concurrency", input.ollamaMaxConcurrency, d.ollamaMaxConcurrency, 1, 1024),
   };
 }
 

@@ -1,7 +1,9 @@
+import { OllamaClient, parseOllamaUrls } from "../agent/ollama-client.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { ProcessorRegistry } from "../queue/processor.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../sandbox/sandbox.js";
 import type { Logger } from "../util/logger.js";
+import { agentProcessor } from "./agent-processor.js";
 import { mcpProcessor } from "./mcp-processor.js";
 import { testsProcessor } from "./tests-processor.js";
 import { validationProcessor } from "./validation-processor.js";

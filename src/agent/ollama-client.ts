@@ -1,0 +1,221 @@
+import { errorMessage, isAbortError } from "../errors.js";
+import { type Host, HostPool, normalizeModel } from "./host-pool.js";
+import { modelMissing, OllamaError, unreachable } from "./ollama-errors.js";
+import type { ChatRequest, ChatResult, OllamaToolCall } from "./ollama-types.js";
+
+export interface OllamaClientOptions {
+  /** One or more base URLs. */
+  urls: readonly string[];
+  /** Requests in flight per host, shared by every job (default 4). */
+  maxConcurrencyPerHost: number;
+  /** Retries of a 503 "busy" answer, with exponential backoff and jitter. */
+  busyRetries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  fetch: typeof fetch;
+}
+
+export const OLLAMA_CLIENT_DEFAULTS = {
+  maxConcurrencyPerHost: 4,
+  busyRetries: 6,
+  backoffBaseMs: 250,
+  backoffMaxMs: 8_000,
+  fetch: globalThis.fetch,
+} satisfies Omit<OllamaClientOptions, "urls">;
+
+/** Parses "url1,url2" into base URLs. */
+export function parseOllamaUrls(value: string): string[] {
+  return value
+    .split(",")
+    .map((u) => u.trim().replace(/\/+$/, ""))
+    .filter(Boolean);
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function connectionCause(e: unknown): string | null {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code;
+  if (code === "ECONNREFUSED") return "connection refused";
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
+  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return "connection reset";
+  if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "connection timed out";
+  return e instanceof TypeError && /fetch failed/.test(e.message) ? (cause?.message ?? "fetch failed") : null;
+}
+
+interface Accumulated {
+  content: string;
+  tool_calls: OllamaToolCall[];
+  model: string;
+  prompt_eval_count: number;
+  eval_count: number;
+  total_duration: number;
+}
+
+function absorb(acc: Accumulated, chunk: Record<string, unknown>, url: string): void {
+  if (typeof chunk.error === "string") throw new OllamaError("stream", `Ollama at ${url} reported: ${chunk.error}`);
+  const message = chunk.message as { content?: string; tool_calls?: OllamaToolCall[] } | undefined;
+  if (message?.content) acc.content += message.content;
+  if (Array.isArray(message?.tool_calls)) acc.tool_calls.push(...message.tool_calls);
+  if (typeof chunk.model === "string") acc.model = chunk.model;
+  if (typeof chunk.prompt_eval_count === "number") acc.prompt_eval_count = chunk.prompt_eval_count;
+  if (typeof chunk.eval_count === "number") acc.eval_count = chunk.eval_count;
+  if (typeof chunk.total_duration === "number") acc.total_duration = chunk.total_duration;
+}
+
+/**
+ * A thin Ollama client on Node's fetch: every request carries its own AbortSignal, streams NDJSON (or not),
+ * spreads load over several hosts with a per-host limit, and retries 503 "busy" with backoff.
+ */
+export class OllamaClient {
+  readonly pool: HostPool;
+  private readonly o: OllamaClientOptions;
+
+  constructor(options: Partial<OllamaClientOptions> & { urls: readonly string[] }) {
+    this.o = { ...OLLAMA_CLIENT_DEFAULTS, ...options };
+    this.pool = new HostPool(this.o.urls, this.o.maxConcurrencyPerHost);
+  }
+
+  get urls(): string[] {
+    return this.pool.hosts.map((h) => h.url);
+  }
+
+  /** Lists each host's models (GET /api/tags); unreachable hosts are reported by URL. */
+  async refreshModels(signal?: AbortSignal): Promise<void> {
+    const failures: OllamaError[] = [];
+    await Promise.all(
+      this.pool.hosts.map(async (host) => {
+        try {
+          const res = await this.o.fetch(`${host.url}/api/tags`, { signal: signal ?? null });
+          if (!res.ok) throw new OllamaError("http", `Ollama at ${host.url} answered ${res.status} to /api/tags`, res.status);
+          const body = (await res.json()) as { models?: { name?: string; model?: string }[] };
+          host.models = new Set((body.models ?? []).map((m) => normalizeModel(m.name ?? m.model ?? "")));
+        } catch (e: unknown) {
+          if (isAbortError(e)) throw e;
+          host.models = new Set();
+          const cause = connectionCause(e);
+          failures.push(cause ? unreachable(host.url, cause) : e instanceof OllamaError ? e : unreachable(host.url, errorMessage(e)));
+        }
+      }),
+    );
+    if (failures.length === this.pool.hosts.length) throw failures[0]!;
+  }
+
+  /** Fails at once, naming the URL(s) and the fix, when a model is on no host. */
+  async ensureModels(models: readonly string[], signal?: AbortSignal): Promise<void> {
+    await this.refreshModels(signal);
+    for (const model of models) {
+      const m = normalizeModel(model);
+      if (!this.pool.hosts.some((h) => h.models?.has(m))) throw modelMissing(model, this.urls);
+    }
+  }
+
+  async chat(req: ChatRequest, signal?: AbortSignal): Promise<ChatResult> {
+    const started = performance.now();
+    for (let attempt = 0; ; attempt++) {
+      const host = await this.pool.acquire(req.model, signal);
+      try {
+        const result = await this.chatOnce(host, req, signal);
+        return { ...result, wall_seconds: (performance.now() - started) / 1000 };
+      } catch (e: unknown) {
+        if (!(e instanceof OllamaError && e.kind === "busy" && attempt < this.o.busyRetries)) throw e;
+      } finally {
+        this.pool.release(host);
+      }
+      const backoff = Math.min(this.o.backoffMaxMs, this.o.backoffBaseMs * 2 ** attempt);
+      await sleep(backoff / 2 + Math.random() * (backoff / 2), signal);
+    }
+  }
+
+  private async chatOnce(
+    host: Host,
+    req: ChatRequest,
+    signal?: AbortSignal,
+  ): Promise<Omit<ChatResult, "wall_seconds">> {
+    const stream = req.stream ?? true;
+    let res: Response;
+    try {
+      res = await this.o.fetch(`${host.url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...req, stream }),
+        signal: signal ?? null,
+      });
+    } catch (e: unknown) {
+      if (isAbortError(e) || signal?.aborted) throw e;
+      const cause = connectionCause(e);
+      throw cause ? unreachable(host.url, cause) : e;
+    }
+    try {
+      if (res.status === 503 || res.status === 429) {
+        await res.body?.cancel();
+        throw new OllamaError("busy", `Ollama at ${host.url} is busy (${res.status})`, res.status);
+      }
+      if (!res.ok) {
+        const text = await res.text();
+        let detail = text;
+        try {
+          detail = (JSON.parse(text) as { error?: string }).error ?? text;
+        } catch {
+          /* not JSON */
+        }
+        if (res.status === 404 && /not found/i.test(detail)) throw modelMissing(req.model, [host.url]);
+        throw new OllamaError("http", `Ollama at ${host.url} answered ${res.status}: ${detail.slice(0, 500)}`, res.status);
+      }
+      const acc: Accumulated = { content: "", tool_calls: [], model: req.model, prompt_eval_count: 0, eval_count: 0, total_duration: 0 };
+      if (!stream) absorb(acc, (await res.json()) as Record<string, unknown>, host.url);
+      else await this.readStream(res, acc, host.url);
+      return {
+        model: acc.model,
+        message: { role: "assistant", content: acc.content, tool_calls: acc.tool_calls },
+        prompt_eval_count: acc.prompt_eval_count,
+        eval_count: acc.eval_count,
+        total_duration_seconds: acc.total_duration / 1e9,
+        host: host.url,
+      };
+    } catch (e: unknown) {
+      await res.body?.cancel().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async readStream(res: Response, acc: Accumulated, url: string): Promise<void> {
+    if (!res.body) throw new OllamaError("stream", `Ollama at ${url} sent no body`);
+    const decoder = new TextDecoder();
+    let buffer = "";
+    const handle = (line: string) => {
+      const trimmed = line.trim();
+      if (!trimmed) return;
+      let chunk: Record<string, unknown>;
+      try {
+        chunk = JSON.parse(trimmed) as Record<string, unknown>;
+      } catch {
+        throw new OllamaError("stream", `Ollama at ${url} sent a line that is not JSON: ${trimmed.slice(0, 200)}`);
+      }
+      absorb(acc, chunk, url);
+    };
+    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+      buffer += decoder.decode(part, { stream: true });
+      let nl = buffer.indexOf("\n");
+      while (nl >= 0) {
+        handle(buffer.slice(0, nl));
+        buffer = buffer.slice(nl + 1);
+        nl = buffer.indexOf("\n");
+      }
+    }
+    handle(buffer + decoder.decode());
+  }
+}
