@@ -21,14 +21,18 @@ export function sandboxFromConfig(config: ServerConfig): Sandbox {
   });
 }
 
+/** The Ollama client every job of the process shares (and with it the per-host limits). */
+export function ollamaFromConfig(config: ServerConfig): OllamaClient {
+  return new OllamaClient({ urls: parseOllamaUrls(config.ollamaUrl), maxConcurrencyPerHost: config.ollamaMaxConcurrency });
+}
+
 /** Registers the processors that ship with ollama-coder. */
-export function registerBuiltinProcessors(
-  registry: ProcessorRegistry,
-  config: ServerConfig,
-  log?: Logger,
-): Sandbox {
+export function registerBuiltinProcessors(registry: ProcessorRegistry, config: ServerConfig, log?: Logger): Sandbox {
   const sandbox = sandboxFromConfig(config);
   log?.info(`sandbox: root ${sandbox.root}; ${sandbox.jailNote}${config.readOnly ? "; read-only" : ""}`);
+  const ollama = ollamaFromConfig(config);
+  log?.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
+  registry.register("batch_agent_tasks", agentProcessor(sandbox, ollama));
   registry.register("batch_validation", validationProcessor(sandbox));
   registry.register("batch_tests", testsProcessor(sandbox));
   registry.register("batch_mcp", mcpProcessor(sandbox));
