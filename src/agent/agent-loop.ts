@@ -4,7 +4,13 @@ import type { Sandbox } from "../sandbox/sandbox.js";
 import { AgentTools, CODER_TOOL_NAMES, CODER_TOOL_SPECS } from "./agent-tools.js";
 import type { OllamaClient } from "./ollama-client.js";
 import type { ChatMessage, ChatResult, ToolSpec } from "./ollama-types.js";
-import { checkFailedMessage, coderSystemPrompt, malformedCallMessage, REVIEWER_SYSTEM_PROMPT, reviewRequest } from "./prompts.js";
+import {
+  checkFailedMessage,
+  coderSystemPrompt,
+  malformedCallMessage,
+  REVIEWER_SYSTEM_PROMPT,
+  reviewRequest,
+} from "./prompts.js";
 import type { RunConfig } from "./run-config.js";
 import { parseToolCalls } from "./tool-call-parser.js";
 
@@ -66,7 +72,14 @@ export interface TaskResult {
 
 /** What happens, as it happens (the CLI prints these). */
 export type AgentEvent =
-  | { type: "model"; role: "coder" | "reviewer"; loop: number; model: string; content: string; calls: string[] }
+  | {
+      type: "model";
+      role: "coder" | "reviewer";
+      loop: number;
+      model: string;
+      content: string;
+      calls: string[];
+    }
   | { type: "tool"; name: string; arguments: Record<string, unknown>; ok: boolean; content: string }
   | { type: "malformed"; problem: string }
   | { type: "check"; passed: boolean; exit_code: number | null; output: string }
@@ -123,10 +136,17 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
   const call = async (model: string, msgs: ChatMessage[], specs: ToolSpec[]): Promise<ChatResult> => {
     loops++;
     const r = await client.chat(
-      { model, messages: msgs, tools: specs, options: config.modelOptions, ...(config.keepAlive !== undefined ? { keep_alive: config.keepAlive } : {}) },
+      {
+        model,
+        messages: msgs,
+        tools: specs,
+        options: config.modelOptions,
+        ...(config.keepAlive !== undefined ? { keep_alive: config.keepAlive } : {}),
+      },
       signal,
     );
-    const u = (usage[model] ??= { calls: 0, prompt_tokens: 0, completion_tokens: 0, seconds: 0 });
+    usage[model] ??= { calls: 0, prompt_tokens: 0, completion_tokens: 0, seconds: 0 };
+    const u = usage[model];
     u.calls++;
     u.prompt_tokens += r.prompt_eval_count;
     u.completion_tokens += r.eval_count;
@@ -135,10 +155,24 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
   };
 
   const runCheck = async (): Promise<CheckOutcome> => {
-    const run = await sandbox.run({ command: config.checkCommand, cwd: workspace, timeoutMs: config.checkTimeoutMs, signal });
+    const run = await sandbox.run({
+      command: config.checkCommand,
+      cwd: workspace,
+      timeoutMs: config.checkTimeoutMs,
+      signal,
+    });
     const passed = run.exit_code === 0 || (run.exit_code === 5 && isPytest(run.argv));
-    const output = cap([run.spawn_error, run.stdout, run.stderr].filter(Boolean).join("\n").trim(), config.outputCapBytes);
-    return { command: config.checkCommand, passed, exit_code: run.exit_code, output, duration_seconds: run.duration_seconds };
+    const output = cap(
+      [run.spawn_error, run.stdout, run.stderr].filter(Boolean).join("\n").trim(),
+      config.outputCapBytes,
+    );
+    return {
+      command: config.checkCommand,
+      passed,
+      exit_code: run.exit_code,
+      output,
+      duration_seconds: run.duration_seconds,
+    };
   };
 
   parseCommandLine(config.checkCommand); // a check that can never run fails the task before any model call
@@ -147,12 +181,21 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
     // Coder turn.
     const r = await call(config.coderModel, messages, CODER_TOOL_SPECS);
     const turn = parseToolCalls(r.message.content, r.message.tool_calls, CODER_TOOL_NAMES);
-    emit({ type: "model", role: "coder", loop: loops, model: config.coderModel, content: r.message.content, calls: turn.calls.map((c) => c.name) });
+    emit({
+      type: "model",
+      role: "coder",
+      loop: loops,
+      model: config.coderModel,
+      content: r.message.content,
+      calls: turn.calls.map((c) => c.name),
+    });
     transcript.push({
       role: "assistant",
       model: config.coderModel,
       content: cap(r.message.content, 8192),
-      ...(turn.calls.length ? { tool_calls: turn.calls.map((c) => ({ name: c.name, arguments: c.arguments })) } : {}),
+      ...(turn.calls.length
+        ? { tool_calls: turn.calls.map((c) => ({ name: c.name, arguments: c.arguments })) }
+        : {}),
     });
     messages.push({
       role: "assistant",
@@ -179,7 +222,10 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
     // The coder's turn ended: check.
     check = await runCheck();
     emit({ type: "check", passed: check.passed, exit_code: check.exit_code, output: check.output });
-    transcript.push({ role: "check", content: `${check.passed ? "passed" : "failed"} (exit ${check.exit_code}): ${cap(check.output, 4096)}` });
+    transcript.push({
+      role: "check",
+      content: `${check.passed ? "passed" : "failed"} (exit ${check.exit_code}): ${cap(check.output, 4096)}`,
+    });
     if (!check.passed) {
       const exit = check.exit_code === null ? "killed" : `exit ${check.exit_code}`;
       const msg = checkFailedMessage(config.checkCommand, exit, check.output);
@@ -196,17 +242,31 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
       config.reviewerModel,
       [
         { role: "system", content: REVIEWER_SYSTEM_PROMPT },
-        { role: "user", content: reviewRequest(task, tools.diff(config.diffCapBytes), config.checkCommand, check.output) },
+        {
+          role: "user",
+          content: reviewRequest(task, tools.diff(config.diffCapBytes), config.checkCommand, check.output),
+        },
       ],
       REVIEWER_TOOLS,
     );
     const verdict = parseToolCalls(rv.message.content, rv.message.tool_calls, ["approve", "request_changes"]);
-    emit({ type: "model", role: "reviewer", loop: loops, model: config.reviewerModel, content: rv.message.content, calls: verdict.calls.map((c) => c.name) });
+    emit({
+      type: "model",
+      role: "reviewer",
+      loop: loops,
+      model: config.reviewerModel,
+      content: rv.message.content,
+      calls: verdict.calls.map((c) => c.name),
+    });
     const decision = verdict.calls.find((c) => c.name === "approve" || c.name === "request_changes");
     if (decision?.name === "approve") {
       approved = true;
       review = String(decision.arguments.summary ?? rv.message.content ?? "").trim() || "approved";
-      transcript.push({ role: "reviewer", model: config.reviewerModel, content: `approve: ${cap(review, 4096)}` });
+      transcript.push({
+        role: "reviewer",
+        model: config.reviewerModel,
+        content: `approve: ${cap(review, 4096)}`,
+      });
       emit({ type: "review", approved: true, feedback: review });
       break;
     }
@@ -216,7 +276,11 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
       verdict.problem ||
       "The reviewer did not approve; look at the task again.";
     review = feedback;
-    transcript.push({ role: "reviewer", model: config.reviewerModel, content: `request_changes: ${cap(feedback, 4096)}` });
+    transcript.push({
+      role: "reviewer",
+      model: config.reviewerModel,
+      content: `request_changes: ${cap(feedback, 4096)}`,
+    });
     emit({ type: "review", approved: false, feedback });
     messages.push({ role: "user", content: `The reviewer requested changes:\n${feedback}` });
   }
@@ -224,7 +288,8 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
   const validatorOk = check?.passed ?? false;
   if (!(validatorOk && approved)) {
     if (check === null) error = `max_loops (${config.maxLoops}) reached before the coder finished`;
-    else if (!validatorOk) error = `check \`${config.checkCommand}\` still failing after ${loops} loop(s) (max_loops ${config.maxLoops})`;
+    else if (!validatorOk)
+      error = `check \`${config.checkCommand}\` still failing after ${loops} loop(s) (max_loops ${config.maxLoops})`;
     else error = `not approved by the reviewer within max_loops (${config.maxLoops})`;
   }
   const result: TaskResult = {

@@ -6,7 +6,11 @@ import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ToolSpec } from "./ollama-types.js";
 import type { ParsedCall } from "./tool-call-parser.js";
 
-const obj = (properties: Record<string, unknown>, required: string[]) => ({ type: "object", properties, required });
+const obj = (properties: Record<string, unknown>, required: string[]) => ({
+  type: "object",
+  properties,
+  required,
+});
 
 /** The coder's tools, described for Ollama's `tools` field. */
 export const CODER_TOOL_SPECS: ToolSpec[] = [
@@ -23,10 +27,10 @@ export const CODER_TOOL_SPECS: ToolSpec[] = [
     function: {
       name: "write_file",
       description: "Create or overwrite a text file of the workspace with the whole new content.",
-      parameters: obj({ path: { type: "string" }, content: { type: "string", description: "The full file content" } }, [
-        "path",
-        "content",
-      ]),
+      parameters: obj(
+        { path: { type: "string" }, content: { type: "string", description: "The full file content" } },
+        ["path", "content"],
+      ),
     },
   },
   {
@@ -41,7 +45,8 @@ export const CODER_TOOL_SPECS: ToolSpec[] = [
     type: "function",
     function: {
       name: "run_command",
-      description: "Run one program in the workspace without a shell (no pipes or redirections), e.g. 'python hello.py'.",
+      description:
+        "Run one program in the workspace without a shell (no pipes or redirections), e.g. 'python hello.py'.",
       parameters: obj({ command: { type: "string" } }, ["command"]),
     },
   },
@@ -82,7 +87,8 @@ export class AgentTools {
         case "write_file": {
           const path = str("path");
           const content = str("content");
-          if (!path || content === undefined) return { ok: false, content: "write_file needs 'path' and 'content' (strings)" };
+          if (!path || content === undefined)
+            return { ok: false, content: "write_file needs 'path' and 'content' (strings)" };
           const target = this.sandbox.paths.resolve(path, this.workspace);
           const rel = this.sandbox.paths.relative(target);
           if (!this.originals.has(rel)) this.originals.set(rel, readOrNull(target));
@@ -97,7 +103,12 @@ export class AgentTools {
         case "run_command": {
           const command = str("command");
           if (!command) return { ok: false, content: "run_command needs a 'command'" };
-          const run = await this.sandbox.run({ command, cwd: this.workspace, timeoutMs: this.commandTimeoutMs, signal: this.signal });
+          const run = await this.sandbox.run({
+            command,
+            cwd: this.workspace,
+            timeoutMs: this.commandTimeoutMs,
+            signal: this.signal,
+          });
           if (run.spawn_error) return { ok: false, content: run.spawn_error };
           return { ok: run.exit_code === 0, content: describeRun(run) };
         }
@@ -122,7 +133,9 @@ export class AgentTools {
       const before = this.originals.get(rel) ?? "";
       const after = readOrNull(this.abs(rel)) ?? "";
       const from = this.originals.get(rel) === null ? "/dev/null" : `a/${rel}`;
-      out += createTwoFilesPatch(from, `b/${rel}`, before, after, undefined, undefined, { context: 3 }).replace(/^=+\n/, "");
+      out += createTwoFilesPatch(from, `b/${rel}`, before, after, undefined, undefined, {
+        context: 3,
+      }).replace(/^=+\n/, "");
     }
     if (Buffer.byteLength(out) <= capBytes) return out;
     return `${out.slice(0, capBytes)}\n… [diff truncated: ${Buffer.byteLength(out)} bytes in all]\n`;

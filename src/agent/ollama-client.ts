@@ -66,7 +66,8 @@ interface Accumulated {
 }
 
 function absorb(acc: Accumulated, chunk: Record<string, unknown>, url: string): void {
-  if (typeof chunk.error === "string") throw new OllamaError("stream", `Ollama at ${url} reported: ${chunk.error}`);
+  if (typeof chunk.error === "string")
+    throw new OllamaError("stream", `Ollama at ${url} reported: ${chunk.error}`);
   const message = chunk.message as { content?: string; tool_calls?: OllamaToolCall[] } | undefined;
   if (message?.content) acc.content += message.content;
   if (Array.isArray(message?.tool_calls)) acc.tool_calls.push(...message.tool_calls);
@@ -100,14 +101,25 @@ export class OllamaClient {
       this.pool.hosts.map(async (host) => {
         try {
           const res = await this.o.fetch(`${host.url}/api/tags`, { signal: signal ?? null });
-          if (!res.ok) throw new OllamaError("http", `Ollama at ${host.url} answered ${res.status} to /api/tags`, res.status);
+          if (!res.ok)
+            throw new OllamaError(
+              "http",
+              `Ollama at ${host.url} answered ${res.status} to /api/tags`,
+              res.status,
+            );
           const body = (await res.json()) as { models?: { name?: string; model?: string }[] };
           host.models = new Set((body.models ?? []).map((m) => normalizeModel(m.name ?? m.model ?? "")));
         } catch (e: unknown) {
           if (isAbortError(e)) throw e;
           host.models = new Set();
           const cause = connectionCause(e);
-          failures.push(cause ? unreachable(host.url, cause) : e instanceof OllamaError ? e : unreachable(host.url, errorMessage(e)));
+          failures.push(
+            cause
+              ? unreachable(host.url, cause)
+              : e instanceof OllamaError
+                ? e
+                : unreachable(host.url, errorMessage(e)),
+          );
         }
       }),
     );
@@ -173,9 +185,20 @@ export class OllamaClient {
           /* not JSON */
         }
         if (res.status === 404 && /not found/i.test(detail)) throw modelMissing(req.model, [host.url]);
-        throw new OllamaError("http", `Ollama at ${host.url} answered ${res.status}: ${detail.slice(0, 500)}`, res.status);
+        throw new OllamaError(
+          "http",
+          `Ollama at ${host.url} answered ${res.status}: ${detail.slice(0, 500)}`,
+          res.status,
+        );
       }
-      const acc: Accumulated = { content: "", tool_calls: [], model: req.model, prompt_eval_count: 0, eval_count: 0, total_duration: 0 };
+      const acc: Accumulated = {
+        content: "",
+        tool_calls: [],
+        model: req.model,
+        prompt_eval_count: 0,
+        eval_count: 0,
+        total_duration: 0,
+      };
       if (!stream) absorb(acc, (await res.json()) as Record<string, unknown>, host.url);
       else await this.readStream(res, acc, host.url);
       return {
@@ -203,7 +226,10 @@ export class OllamaClient {
       try {
         chunk = JSON.parse(trimmed) as Record<string, unknown>;
       } catch {
-        throw new OllamaError("stream", `Ollama at ${url} sent a line that is not JSON: ${trimmed.slice(0, 200)}`);
+        throw new OllamaError(
+          "stream",
+          `Ollama at ${url} sent a line that is not JSON: ${trimmed.slice(0, 200)}`,
+        );
       }
       absorb(acc, chunk, url);
     };

@@ -15,7 +15,10 @@ export class OllamaError extends CoderError {
 }
 
 export const modelMissing = (model: string, urls: readonly string[]): OllamaError =>
-  new OllamaError("model_missing", `model '${model}' not found on ${urls.join(", ")}; run \`ollama pull ${model}\``);
+  new OllamaError(
+    "model_missing",
+    `model '${model}' not found on ${urls.join(", ")}; run \`ollama pull ${model}\``,
+  );
 
 export const unreachable = (url: string, cause: string): OllamaError =>
   new OllamaError(

@@ -45,7 +45,8 @@ export const RUN_DEFAULTS = {
 
 export function resolveRunConfig(input: RunConfigInput): RunConfig {
   const maxLoops = input.max_loops ?? RUN_DEFAULTS.max_loops;
-  if (!Number.isInteger(maxLoops) || maxLoops < 1) throw new ConfigError("max_loops must be a whole number >= 1");
+  if (!Number.isInteger(maxLoops) || maxLoops < 1)
+    throw new ConfigError("max_loops must be a whole number >= 1");
   const checkCommand = (input.check_command ?? RUN_DEFAULTS.check_command).trim();
   if (!checkCommand) throw new ConfigError("check_command must not be empty");
   const timeout = input.timeout_seconds;

@@ -18,7 +18,9 @@ function asArgs(value: unknown): Record<string, unknown> | null {
   if (typeof value === "string") {
     try {
       const parsed = JSON.parse(value) as unknown;
-      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : null;
+      return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : null;
     } catch {
       return null;
     }
@@ -28,9 +30,11 @@ function asArgs(value: unknown): Record<string, unknown> | null {
 
 /** `{name, arguments|args|parameters}`, `{function: {name, arguments}}`, `{tool, …}` → a call, or why not. */
 function toCall(value: unknown): ParsedCall | string {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return "a tool call must be a JSON object";
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    return "a tool call must be a JSON object";
   const v = value as Record<string, unknown>;
-  const inner = typeof v.function === "object" && v.function !== null ? (v.function as Record<string, unknown>) : v;
+  const inner =
+    typeof v.function === "object" && v.function !== null ? (v.function as Record<string, unknown>) : v;
   const name = inner.name ?? inner.tool ?? inner.tool_name;
   if (typeof name !== "string" || !name.trim()) return 'a tool call needs a "name"';
   const args = asArgs(inner.arguments ?? inner.args ?? inner.parameters ?? inner.input);
@@ -68,7 +72,8 @@ function balancedJson(text: string, start: number): string | null {
 /** JSON candidates written in text: <tool_call> tags, fenced blocks, then bare objects/arrays. */
 function textCandidates(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.matchAll(/<tool_call>([\s\S]*?)(?:<\/tool_call>|$)/g)) if (m[1]?.trim()) out.push(m[1].trim());
+  for (const m of text.matchAll(/<tool_call>([\s\S]*?)(?:<\/tool_call>|$)/g))
+    if (m[1]?.trim()) out.push(m[1].trim());
   if (out.length) return out;
   for (const m of text.matchAll(/```(?:json|tool_call|tool|javascript|js)?\s*\n?([\s\S]*?)```/g)) {
     const body = m[1]?.trim();
@@ -89,12 +94,20 @@ function textCandidates(text: string): string[] {
  * The tool calls of one model turn: native `tool_calls` first; else tool calls written as JSON text (fenced,
  * bare, or in <tool_call> tags), as small models often do. Names are checked against the tools offered.
  */
-export function parseToolCalls(content: string, native: readonly OllamaToolCall[], offered: readonly string[]): ParsedTurn {
+export function parseToolCalls(
+  content: string,
+  native: readonly OllamaToolCall[],
+  offered: readonly string[],
+): ParsedTurn {
   const known = new Set(offered);
   const check = (calls: ParsedCall[], fromText: boolean): ParsedTurn => {
     const unknown = calls.find((c) => !known.has(c.name));
     if (unknown) {
-      return { calls: [], fromText, problem: `unknown tool '${unknown.name}'; the tools are: ${offered.join(", ")}` };
+      return {
+        calls: [],
+        fromText,
+        problem: `unknown tool '${unknown.name}'; the tools are: ${offered.join(", ")}`,
+      };
     }
     return { calls, fromText, problem: null };
   };

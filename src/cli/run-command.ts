@@ -18,16 +18,22 @@ function printEvent(e: AgentEvent): void {
       );
       break;
     case "tool":
-      console.log(`    ${e.ok ? "✓" : "✗"} ${e.name} ${oneLine(JSON.stringify(e.arguments), 100)} — ${oneLine(e.content, 120)}`);
+      console.log(
+        `    ${e.ok ? "✓" : "✗"} ${e.name} ${oneLine(JSON.stringify(e.arguments), 100)} — ${oneLine(e.content, 120)}`,
+      );
       break;
     case "malformed":
       console.log(`    ! unusable tool call: ${e.problem}`);
       break;
     case "check":
-      console.log(`    check ${e.passed ? "passed" : "FAILED"} (exit ${e.exit_code})${e.passed ? "" : `: ${oneLine(e.output, 200)}`}`);
+      console.log(
+        `    check ${e.passed ? "passed" : "FAILED"} (exit ${e.exit_code})${e.passed ? "" : `: ${oneLine(e.output, 200)}`}`,
+      );
       break;
     case "review":
-      console.log(`    review: ${e.approved ? "approved" : "changes requested"} — ${oneLine(e.feedback, 200)}`);
+      console.log(
+        `    review: ${e.approved ? "approved" : "changes requested"} — ${oneLine(e.feedback, 200)}`,
+      );
       break;
   }
 }
@@ -46,7 +52,10 @@ export function addRunCommand(program: Command): void {
     .option("--max-loops <n>", "model calls at most", "16")
     .option("--timeout-seconds <s>", "time limit for the whole task")
     .option("--no-apply", "leave the files as they were (show the diff only)")
-    .option("--ollama-url <url>", "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)")
+    .option(
+      "--ollama-url <url>",
+      "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
+    )
     .option("--sandbox <mode>", "auto|bwrap|off (env OLLAMA_CODER_SANDBOX)")
     .action(async (task: string, flags: Record<string, string | boolean | undefined>) => {
       const server = resolveServerConfig(
@@ -70,11 +79,16 @@ export function addRunCommand(program: Command): void {
       const client = ollamaFromConfig(server);
       const controller = new AbortController();
       process.once("SIGINT", () => controller.abort(new Error("interrupted")));
-      const signal = config.timeoutMs ? AbortSignal.any([controller.signal, AbortSignal.timeout(config.timeoutMs)]) : controller.signal;
+      const signal = config.timeoutMs
+        ? AbortSignal.any([controller.signal, AbortSignal.timeout(config.timeoutMs)])
+        : controller.signal;
       console.log(`task: ${oneLine(task, 200)}`);
       console.log(`root: ${sandbox.root} (${sandbox.jailNote}); ollama: ${client.urls.join(", ")}`);
       try {
-        await client.ensureModels([config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])], signal);
+        await client.ensureModels(
+          [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])],
+          signal,
+        );
         const r = await runAgentTask(task, config, {
           client,
           sandbox,

@@ -26,7 +26,10 @@ export function addServeCommand(program: Command): void {
       "--ollama-url <url>",
       "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
     )
-    .option("--ollama-max-concurrency <n>", "requests in flight per Ollama host, all jobs together (default 4)")
+    .option(
+      "--ollama-max-concurrency <n>",
+      "requests in flight per Ollama host, all jobs together (default 4)",
+    )
     .option("--max-body-mb <mb>", "request body limit in MiB (env OLLAMA_CODER_MAX_BODY_MB)")
     .option(
       "--rate-limit <perMinute>",

@@ -234,7 +234,13 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     readOnly: bool("read-only", input.readOnly),
     outputCapBytes: int("output-cap-kb", input.outputCapKb, d.outputCapKb, 1, 1024 * 1024) * 1024,
     envPassthrough: list(input.envPassthrough),
-    ollamaMaxConcurrency: int("ollama-max-concurrency", input.ollamaMaxConcurrency, d.ollamaMaxConcurrency, 1, 1024),
+    ollamaMaxConcurrency: int(
+      "ollama-max-concurrency",
+      input.ollamaMaxConcurrency,
+      d.ollamaMaxConcurrency,
+      1,
+      1024,
+    ),
   };
 }
 

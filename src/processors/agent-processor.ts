@@ -35,11 +35,22 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient): Processo
       const timeout = config.timeoutMs === null ? null : AbortSignal.timeout(config.timeoutMs);
       const signal = timeout ? AbortSignal.any([ctx.signal, timeout]) : ctx.signal;
       try {
-        const r = await runAgentTask(String(item.description), config, { client, sandbox, workspace, signal });
-        return { status: r.status === "completed" ? "succeeded" : "failed", label: r.status, error: r.error, fields: fields(r) };
+        const r = await runAgentTask(String(item.description), config, {
+          client,
+          sandbox,
+          workspace,
+          signal,
+        });
+        return {
+          status: r.status === "completed" ? "succeeded" : "failed",
+          label: r.status,
+          error: r.error,
+          fields: fields(r),
+        };
       } catch (e: unknown) {
         if (ctx.signal.aborted) throw e;
-        if (timeout?.aborted) return { status: "failed", error: `task timed out after ${config.timeoutMs! / 1000} s` };
+        if (timeout?.aborted)
+          return { status: "failed", error: `task timed out after ${config.timeoutMs! / 1000} s` };
         return { status: "failed", error: errorMessage(e) };
       }
     },

@@ -23,11 +23,18 @@ export function sandboxFromConfig(config: ServerConfig): Sandbox {
 
 /** The Ollama client every job of the process shares (and with it the per-host limits). */
 export function ollamaFromConfig(config: ServerConfig): OllamaClient {
-  return new OllamaClient({ urls: parseOllamaUrls(config.ollamaUrl), maxConcurrencyPerHost: config.ollamaMaxConcurrency });
+  return new OllamaClient({
+    urls: parseOllamaUrls(config.ollamaUrl),
+    maxConcurrencyPerHost: config.ollamaMaxConcurrency,
+  });
 }
 
 /** Registers the processors that ship with ollama-coder. */
-export function registerBuiltinProcessors(registry: ProcessorRegistry, config: ServerConfig, log?: Logger): Sandbox {
+export function registerBuiltinProcessors(
+  registry: ProcessorRegistry,
+  config: ServerConfig,
+  log?: Logger,
+): Sandbox {
   const sandbox = sandboxFromConfig(config);
   log?.info(`sandbox: root ${sandbox.root}; ${sandbox.jailNote}${config.readOnly ? "; read-only" : ""}`);
   const ollama = ollamaFromConfig(config);
