@@ -1,3 +1,4 @@
+import { agentBench } from "./agent-bench.js";
 import { queueBench } from "./queue-bench.js";
 import { sandboxBench } from "./sandbox-bench.js";
 
@@ -5,6 +6,7 @@ import { sandboxBench } from "./sandbox-bench.js";
 const SECTIONS: Record<string, () => Promise<void>> = {
   queue: queueBench,
   sandbox: sandboxBench,
+  agent: agentBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

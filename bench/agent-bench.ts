@@ -1,0 +1,115 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { runAgentTask } from "../src/agent/agent-loop.js";
+import { OllamaClient } from "../src/agent/ollama-client.js";
+import { resolveRunConfig } from "../src/agent/run-config.js";
+import { agentProcessor } from "../src/processors/agent-processor.js";
+import { QueueEvents } from "../src/queue/events.js";
+import { JobQueue } from "../src/queue/job-queue.js";
+import { ProcessorRegistry } from "../src/queue/processor.js";
+import { WorkerPool } from "../src/queue/worker-pool.js";
+import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
+import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
+import { FakeOllama, toolResults, userTask } from "../tests/fixtures/fake-ollama.js";
+import { benchDir, fmt, printRows, type Row } from "./lib.js";
+
+/**
+ * Agent overhead per loop: a zero-latency model asking for `list_files` again and again, `loops` model calls
+ * per task, `tasks` tasks one after the other; the check command's own time is taken out.
+ */
+async function overheadPerLoop(loops: number, tasks: number): Promise<{ perLoopMs: number; loops: number }> {
+  const fake = new FakeOllama();
+  await fake.start();
+  fake.script("qwen2.5-coder:7b", (b) =>
+    toolResults(b).length < loops - 1
+      ? { toolCalls: [{ name: "list_files", arguments: { path: "." } }] }
+      : { content: "done" },
+  );
+  const root = join(benchDir("agent"), "project");
+  mkdirSync(root, { recursive: true });
+  const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });
+  const client = new OllamaClient({ urls: [fake.url] });
+  const config = resolveRunConfig({ check_command: "true", reviewer_model: null, max_loops: loops });
+  let total = 0;
+  let totalLoops = 0;
+  for (let i = 0; i < tasks; i++) {
+    const t0 = performance.now();
+    const r = await runAgentTask("list forever", config, {
+      client,
+      sandbox,
+      workspace: root,
+      signal: new AbortController().signal,
+    });
+    total += performance.now() - t0 - (r.check?.duration_seconds ?? 0) * 1000;
+    totalLoops += r.loops;
+  }
+  await fake.close();
+  return { perLoopMs: total / totalLoops, loops: totalLoops };
+}
+
+/** 64 tasks against a model that takes 100 ms per call, at a given `parallel`; seconds. */
+async function scaling(parallel: number): Promise<number> {
+  const fake = new FakeOllama();
+  await fake.start();
+  fake.defaultDelayMs = 100;
+  fake.script("qwen2.5-coder:7b", (b) =>
+    toolResults(b).length === 0
+      ? { toolCalls: [{ name: "write_file", arguments: { path: `out/${userTask(b)}.txt`, content: "x" } }] }
+      : { content: "done" },
+  );
+  const dir = benchDir("scale");
+  const root = join(dir, "project");
+  const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });
+  const client = new OllamaClient({ urls: [fake.url], maxConcurrencyPerHost: 64 });
+  const store = new SqliteJobStore({ path: join(dir, "db.sqlite") });
+  const registry = new ProcessorRegistry();
+  registry.register("batch_agent_tasks", agentProcessor(sandbox, client));
+  const events = new QueueEvents();
+  const queue = new JobQueue(store, registry, events);
+  const pool = new WorkerPool(store, registry, events, { maxWorkers: 1 });
+  await pool.start();
+  const finished = events.waitFor("job:finished");
+  const job = await queue.submit({
+    type: "batch_agent_tasks",
+    items: Array.from({ length: 64 }, (_, i) => ({ id: `t${i}`, description: `task${i}` })),
+    options: { check_command: "true", reviewer_model: null, max_loops: 4 },
+    chunkSize: 64,
+    parallel,
+  });
+  const end = await finished;
+  const done = await store.getJob(job.id);
+  await pool.stop();
+  await store.close();
+  await fake.close();
+  if (end.status !== "completed" || !done?.startedAt || !done.completedAt)
+    throw new Error(`scaling job ${end.status}`);
+  return done.completedAt - done.startedAt;
+}
+
+export async function agentBench(): Promise<void> {
+  const o = await overheadPerLoop(16, 20);
+  const long = await overheadPerLoop(200, 1);
+  const one = await scaling(1);
+  const eight = await scaling(8);
+  const rows: Row[] = [
+    {
+      metric: `agent overhead per loop (zero-latency model, 20 tasks x 16 loops, check excluded)`,
+      value: `${fmt(o.perLoopMs, 2)} ms`,
+      target: "< 5 ms",
+      ok: o.perLoopMs < 5,
+    },
+    {
+      metric: "the same, one 200-loop task (the conversation, resent each call, grows to 400 messages)",
+      value: `${fmt(long.perLoopMs, 2)} ms`,
+    },
+    { metric: "64 tasks, 100 ms model, parallel 1", value: `${fmt(one, 2)} s` },
+    { metric: "64 tasks, 100 ms model, parallel 8", value: `${fmt(eight, 2)} s` },
+    {
+      metric: "speed-up parallel 8 / parallel 1",
+      value: `${fmt(one / eight, 2)}x`,
+      target: ">= 7x",
+      ok: one / eight >= 7,
+    },
+  ];
+  printRows("Agent: loop overhead and scaling (issue 4)", rows);
+}
