@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import { bridgeEvents } from "./queue/event-bridge.js";
 import { QueueEvents } from "./queue/events.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
@@ -72,6 +73,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     config.workers > 0
       ? new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool })
       : null;
+  const unbridge = await bridgeEvents(store, events, log);
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -101,6 +103,60 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       ready = false;
       await pool?.stop(config.graceMs);
       await api.close();
+      await unbridge();
+      await store.close();
+    },
+  };
+}
+
+export interface WorkerNode {
+  config: ServerConfig;
+  store: JobStore;
+  registry: ProcessorRegistry;
+  events: QueueEvents;
+  pool: WorkerPool;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A node that only runs items (no HTTP), for more machines on a shared PostgreSQL store. */
+export async function createWorkerNode(
+  config: ServerConfig,
+  options: CreateAppOptions = {},
+): Promise<WorkerNode> {
+  const log = options.log ?? consoleLogger;
+  if (!config.databaseUrl) {
+    throw new ConfigError(
+      "worker needs --database-url (PostgreSQL); with SQLite, `serve` runs the workers itself",
+    );
+  }
+  if (config.workers < 1) throw new ConfigError("worker needs --workers >= 1");
+  mkdirSync(config.projectRoot, { recursive: true });
+  const store = await openStore(config);
+  const registry = new ProcessorRegistry();
+  const events = new QueueEvents();
+  try {
+    await options.registerProcessors?.(registry, config);
+    await loadPlugins(registry, config);
+  } catch (e: unknown) {
+    await store.close();
+    throw e;
+  }
+  const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
+  const unbridge = await bridgeEvents(store, events, log);
+  let stopped = false;
+  return {
+    config,
+    store,
+    registry,
+    events,
+    pool,
+    start: () => pool.start(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await pool.stop(config.graceMs);
+      await unbridge();
       await store.close();
     },
   };

@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { addMcpCommand } from "./cli/mcp-command.js";
 import { addRunCommand } from "./cli/run-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
+import { addWorkerCommand } from "./cli/worker-command.js";
 import { errorMessage } from "./errors.js";
 import { VERSION } from "./version.js";
 
@@ -13,6 +14,7 @@ program
   .version(VERSION)
   .showHelpAfterError();
 addServeCommand(program);
+addWorkerCommand(program);
 addMcpCommand(program);
 addRunCommand(program);
 

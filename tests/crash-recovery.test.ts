@@ -1,9 +1,27 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { BACKEND, freshDatabaseUrl, postgresAvailable, querySql } from "./helpers/backend.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
+
+/** Server args on the backend under test, and where its database is. */
+function serverArgs(dir: string) {
+  const databaseUrl = BACKEND === "postgres" ? freshDatabaseUrl() : null;
+  const args = [
+    "serve",
+    "--port",
+    "0",
+    "--data-dir",
+    join(dir, "data"),
+    "--project-root",
+    join(dir, "p"),
+    "--plugin",
+    PLUGIN,
+  ];
+  if (databaseUrl) args.push("--database-url", databaseUrl);
+  return { args, where: { databasePath: join(dir, "data", "batch_jobs.db"), databaseUrl } };
+}
 
 const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
@@ -11,106 +29,92 @@ async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
 }
 
-describe("crash recovery (real server process)", () => {
-  it("kill -9 mid-job, restart on the same data: the job finishes, one result per item, no finished item re-run", async () => {
+describe(`crash recovery (real server process, ${BACKEND})`, async () => {
+  const enabled = BACKEND === "sqlite" || (await postgresAvailable());
+  it.runIf(enabled)(
+    "kill -9 mid-job, restart on the same data: the job finishes, one result per item, no finished item re-run",
+    async () => {
+      const dir = tempDir();
+      const log = join(dir, "runs.log");
+      writeFileSync(log, "");
+      const { args, where } = serverArgs(dir);
+      const first = await startServerProcess(args);
+      const total = 120;
+      const submit = await fetch(`${first.url}/batch/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "test_sleep",
+          items: Array.from({ length: total }, (_, i) => ({ id: `item-${i}` })),
+          options: { log_file: log, sleep_ms: 20 },
+          parallel: 4,
+          chunk_size: 8,
+        }),
+      });
+      const { job_id } = (await submit.json()) as { job_id: string };
+      // Wait until a good part has been committed, then kill -9.
+      await expect
+        .poll(
+          async () =>
+            (await getJson(`${first.url}/batch/jobs/${job_id}?include_results=false`)).metadata.progress
+              ?.processed ?? 0,
+          {
+            timeout: 20_000,
+            interval: 20,
+          },
+        )
+        .toBeGreaterThanOrEqual(30);
+      first.child.kill("SIGKILL");
+      expect(await first.exited).toBe("SIGKILL");
+
+      const finishedBefore = (
+        await querySql(where, "SELECT item_id FROM items WHERE job_id = ? AND status = 'succeeded'", [job_id])
+      ).map((r) => r.item_id as string);
+      const [running] = await querySql(
+        where,
+        "SELECT COUNT(*) AS n FROM items WHERE job_id = ? AND status = 'running'",
+        [job_id],
+      );
+      const runningBefore = Number(running?.n);
+      expect(finishedBefore.length).toBeGreaterThanOrEqual(30);
+      expect(finishedBefore.length).toBeLessThan(total);
+      expect(runningBefore).toBeGreaterThan(0); // leases the dead process held
+
+      const second = await startServerProcess(args);
+      await expect
+        .poll(
+          async () => (await getJson(`${second.url}/batch/jobs/${job_id}?include_results=false`)).status,
+          {
+            timeout: 30_000,
+            interval: 50,
+          },
+        )
+        .toBe("completed");
+      const job = await getJson(`${second.url}/batch/jobs/${job_id}`);
+      expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
+      const ids = job.result.results.map((r: { id: string }) => r.id);
+      expect(ids).toHaveLength(total);
+      expect(new Set(ids).size).toBe(total);
+
+      const starts = new Map<string, number>();
+      for (const line of readFileSync(log, "utf8").split("\n")) {
+        const m = /^start (\S+)/.exec(line);
+        if (m?.[1]) starts.set(m[1], (starts.get(m[1]) ?? 0) + 1);
+      }
+      for (const id of finishedBefore) expect(starts.get(id), id).toBe(1);
+      expect(starts.size).toBe(total);
+      // The second process did the rest.
+      expect(job.result.results.some((r: { pid: number }) => r.pid === second.child.pid)).toBe(true);
+      second.child.kill("SIGTERM");
+      expect(await second.exited).toBe(0);
+    },
+  );
+
+  it.runIf(enabled)("SIGTERM: stops claiming, lets running items finish, exits 0", async () => {
     const dir = tempDir();
     const log = join(dir, "runs.log");
     writeFileSync(log, "");
-    const args = [
-      "serve",
-      "--port",
-      "0",
-      "--data-dir",
-      join(dir, "data"),
-      "--project-root",
-      join(dir, "p"),
-      "--plugin",
-      PLUGIN,
-    ];
-    const first = await startServerProcess(args);
-    const total = 120;
-    const submit = await fetch(`${first.url}/batch/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "test_sleep",
-        items: Array.from({ length: total }, (_, i) => ({ id: `item-${i}` })),
-        options: { log_file: log, sleep_ms: 20 },
-        parallel: 4,
-        chunk_size: 8,
-      }),
-    });
-    const { job_id } = (await submit.json()) as { job_id: string };
-    // Wait until a good part has been committed, then kill -9.
-    await expect
-      .poll(
-        async () =>
-          (await getJson(`${first.url}/batch/jobs/${job_id}?include_results=false`)).metadata.progress
-            ?.processed ?? 0,
-        {
-          timeout: 20_000,
-          interval: 20,
-        },
-      )
-      .toBeGreaterThanOrEqual(30);
-    first.child.kill("SIGKILL");
-    expect(await first.exited).toBe("SIGKILL");
-
-    const db = new Database(join(dir, "data", "batch_jobs.db"), { readonly: true });
-    const finishedBefore = db
-      .prepare("SELECT item_id FROM items WHERE job_id = ? AND status = 'succeeded'")
-      .pluck()
-      .all(job_id) as string[];
-    const runningBefore = db
-      .prepare("SELECT COUNT(*) FROM items WHERE job_id = ? AND status = 'running'")
-      .pluck()
-      .get(job_id);
-    db.close();
-    expect(finishedBefore.length).toBeGreaterThanOrEqual(30);
-    expect(finishedBefore.length).toBeLessThan(total);
-    expect(runningBefore).toBeGreaterThan(0); // leases the dead process held
-
-    const second = await startServerProcess(args);
-    await expect
-      .poll(async () => (await getJson(`${second.url}/batch/jobs/${job_id}?include_results=false`)).status, {
-        timeout: 30_000,
-        interval: 50,
-      })
-      .toBe("completed");
-    const job = await getJson(`${second.url}/batch/jobs/${job_id}`);
-    expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
-    const ids = job.result.results.map((r: { id: string }) => r.id);
-    expect(ids).toHaveLength(total);
-    expect(new Set(ids).size).toBe(total);
-
-    const starts = new Map<string, number>();
-    for (const line of readFileSync(log, "utf8").split("\n")) {
-      const m = /^start (\S+)/.exec(line);
-      if (m?.[1]) starts.set(m[1], (starts.get(m[1]) ?? 0) + 1);
-    }
-    for (const id of finishedBefore) expect(starts.get(id), id).toBe(1);
-    expect(starts.size).toBe(total);
-    // The second process did the rest.
-    expect(job.result.results.some((r: { pid: number }) => r.pid === second.child.pid)).toBe(true);
-    second.child.kill("SIGTERM");
-    expect(await second.exited).toBe(0);
-  });
-
-  it("SIGTERM: stops claiming, lets running items finish, exits 0", async () => {
-    const dir = tempDir();
-    const log = join(dir, "runs.log");
-    writeFileSync(log, "");
-    const args = [
-      "serve",
-      "--port",
-      "0",
-      "--data-dir",
-      join(dir, "data"),
-      "--project-root",
-      join(dir, "p"),
-      "--plugin",
-      PLUGIN,
-    ];
+    const { args, where } = serverArgs(dir);
     const server = await startServerProcess(args);
     const res = await fetch(`${server.url}/batch/jobs`, {
       method: "POST",
@@ -138,16 +142,13 @@ describe("crash recovery (real server process)", () => {
     expect(lines.filter((l) => l.startsWith("done"))).toHaveLength(
       lines.filter((l) => l.startsWith("start")).length,
     );
-    const db = new Database(join(dir, "data", "batch_jobs.db"), { readonly: true });
-    const counts = Object.fromEntries(
+    const counts: Record<string, number> = Object.fromEntries(
       (
-        db.prepare("SELECT status, COUNT(*) n FROM items WHERE job_id = ? GROUP BY status").all(job_id) as {
-          status: string;
-          n: number;
-        }[]
-      ).map((r) => [r.status, r.n]),
+        await querySql(where, "SELECT status, COUNT(*) AS n FROM items WHERE job_id = ? GROUP BY status", [
+          job_id,
+        ])
+      ).map((r) => [r.status, Number(r.n)]),
     );
-    db.close();
     expect(counts.running).toBeUndefined();
     expect(counts.succeeded).toBe(lines.filter((l) => l.startsWith("done")).length);
     expect(counts.queued).toBe(50 - (counts.succeeded ?? 0));

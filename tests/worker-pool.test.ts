@@ -1,13 +1,12 @@
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { QueueEvents } from "../src/queue/events.js";
 import { JobQueue } from "../src/queue/job-queue.js";
 import { ProcessorRegistry } from "../src/queue/processor.js";
 import { WorkerPool } from "../src/queue/worker-pool.js";
-import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { GateProcessor, TimedProcessor } from "./fixtures/test-processors.js";
+import { openTestStore } from "./helpers/backend.js";
 import { tempDir } from "./helpers/temp.js";
-import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
+import { locationOf, startTestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 const items = (n: number, prefix = "i") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}` }));
 
@@ -115,7 +114,7 @@ describe("worker pool", () => {
     });
     await expect.poll(() => timed.inFlight).toBe(2);
     await t.app.stop();
-    const store = new SqliteJobStore({ path: join(dir, "data", "batch_jobs.db") });
+    const store = await openTestStore(locationOf(t.app));
     const rows = (await store.listItems(res.body.job_id, { limit: 10, offset: 0 })).items;
     expect(rows.filter((r) => r.status === "succeeded")).toHaveLength(2);
     expect(rows.filter((r) => r.status === "queued")).toHaveLength(4);
@@ -140,7 +139,7 @@ describe("worker pool", () => {
     await gate.startedAtLeast(2);
     await t.app.stop();
     expect(gate.aborted.sort()).toEqual(["i0", "i1"]);
-    const store = new SqliteJobStore({ path: join(dir, "data", "batch_jobs.db") });
+    const store = await openTestStore(locationOf(t.app));
     const rows = (await store.listItems(res.body.job_id, { limit: 10, offset: 0 })).items;
     expect(rows.map((r) => [r.status, r.attempts, r.result])).toEqual(Array(5).fill(["queued", 0, null]));
     expect((await store.getJob(res.body.job_id))?.status).toBe("running");
@@ -198,7 +197,7 @@ describe("worker pool", () => {
 
 describe("worker pool without HTTP (library API)", () => {
   it("a pool on its own store runs a submitted job", async () => {
-    const store = new SqliteJobStore({ path: join(tempDir(), "db.sqlite") });
+    const store = await openTestStore();
     const registry = new ProcessorRegistry();
     const timed = new TimedProcessor(1);
     registry.register("timed", timed);

@@ -8,6 +8,7 @@ import {
 } from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
+import { onShutdownSignals } from "./shutdown.js";
 
 export interface ServeFlags extends ServerConfigInput {}
 
@@ -66,21 +67,7 @@ export function addServeCommand(program: Command): void {
         log,
         registerProcessors: (registry) => void registerBuiltinProcessors(registry, config, log),
       });
-      let stopping = false;
-      const shutdown = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info(`${signal}: stopping (running items get ${config.graceMs / 1000} s to finish)`);
-        app.stop().then(
-          () => process.exit(0),
-          (e: unknown) => {
-            log.error(String(e));
-            process.exit(1);
-          },
-        );
-      };
-      process.on("SIGTERM", () => shutdown("SIGTERM"));
-      process.on("SIGINT", () => shutdown("SIGINT"));
+      onShutdownSignals(log, config.graceMs, () => app.stop());
       const url = await app.start();
       const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;
       log.info(

@@ -8,6 +8,7 @@ import type {
   JobStore,
   JsonObject,
   NewItem,
+  NewJob,
 } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
@@ -84,9 +85,8 @@ export class JobQueue {
       items.push({ itemId, payload });
     });
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
-    const id = newJobId(input.type);
-    await this.store.createJob({
-      id,
+    const job: NewJob = {
+      id: newJobId(input.type),
       type: input.type,
       options,
       metadata: input.metadata ?? {},
@@ -96,11 +96,24 @@ export class JobQueue {
       maxAttempts: input.maxAttempts ?? 3,
       createdAt: toSeconds(this.clock.now()),
       items,
-    });
-    this.events.emit("job:submitted", { jobId: id, type: input.type });
-    const job = await this.store.getJob(id);
-    if (!job) throw new Error(`job ${id} vanished right after it was stored`);
-    return job;
+    };
+    await this.store.createJob(job);
+    this.events.emit("job:submitted", { jobId: job.id, type: input.type });
+    // The job as stored, before any worker touched it (a worker elsewhere may already be starting it).
+    return {
+      ...job,
+      status: "queued",
+      error: null,
+      total: items.length,
+      succeeded: 0,
+      failed: 0,
+      skipped: 0,
+      cancelled: 0,
+      currentItem: null,
+      startedAt: null,
+      completedAt: null,
+      updatedAt: job.createdAt,
+    };
   }
 
   async get(id: string): Promise<JobRecord> {

@@ -170,7 +170,13 @@ export class JobRunner {
         toSeconds(now + leaseMs),
         toSeconds(now),
       );
-      if (chunk.length === 0) break;
+      if (chunk.length === 0) {
+        // Nothing to claim now: none left, or (on a shared store) every slot of the job is taken. While our own
+        // items run, wait for one to finish and look again; otherwise this runner is done.
+        if (this.inFlight.size === 0) break;
+        await this.slotChange();
+        continue;
+      }
       for (let i = 0; i < chunk.length; i++) {
         // Fast items settle in microtasks; yield now and then so HTTP and timers stay responsive.
         if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();

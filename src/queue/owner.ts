@@ -14,10 +14,7 @@ export function retireOwnerId(id: string): void {
   liveOwners.delete(id);
 }
 
-export function workerIdOf(owner: string): string {
-  const parts = owner.split(":");
-  return parts.length >= 3 ? parts.slice(0, -1).join(":") : owner;
-}
+export { workerIdOf } from "../store/owner-id.js";
 
 function pidAlive(pid: number): boolean {
   try {

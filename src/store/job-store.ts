@@ -118,8 +118,24 @@ export interface LeaseSweep {
   jobIds: string[];
 }
 
+/** A cross-process notice (PostgreSQL LISTEN/NOTIFY): which event, its payload, and the process it came from. */
+export interface StoreNotice {
+  event: string;
+  payload: Record<string, unknown>;
+  origin: string;
+}
+
 export interface JobStore {
   readonly backend: "sqlite" | "postgres";
+  /**
+   * Whether several processes share this store. Then claims honour `parallel` across all of them (at most
+   * `parallel` items leased per job in all), and notices carry wake-ups, cancels and progress between them.
+   */
+  readonly shared: boolean;
+  /** Sends a notice to every process on this store (absent on single-process backends). */
+  publish?(notice: StoreNotice): Promise<void>;
+  /** Receives other processes' notices; resolves to an unsubscribe function. */
+  subscribe?(listener: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
 
   // --- API side ---
   createJob(job: NewJob): Promise<void>;

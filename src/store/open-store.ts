@@ -1,5 +1,5 @@
-import { ConfigError } from "../errors.js";
 import type { JobStore } from "./job-store.js";
+import { PostgresJobStore } from "./postgres/pg-store.js";
 import { SqliteJobStore } from "./sqlite/sqlite-store.js";
 
 export interface StoreLocation {
@@ -9,10 +9,6 @@ export interface StoreLocation {
 
 /** SQLite file by default; PostgreSQL when a database URL is given. */
 export async function openStore(where: StoreLocation): Promise<JobStore> {
-  if (where.databaseUrl) {
-    throw new ConfigError(
-      "PostgreSQL support is not built into this version yet; omit --database-url to use SQLite",
-    );
-  }
+  if (where.databaseUrl) return PostgresJobStore.open({ url: where.databaseUrl });
   return new SqliteJobStore({ path: where.databasePath });
 }

@@ -14,7 +14,7 @@ export interface ServerProcess {
 
 const children: ChildProcess[] = [];
 
-/** Starts `node dist/cli.js <args>` and waits for its "listening on" line. */
+/** Starts `node dist/cli.js <args>` and waits for its "listening on" (or worker "ready") line. */
 export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, [CLI, ...args], {
     env: { ...process.env, ...env },
@@ -30,6 +30,7 @@ export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}):
       out += d.toString();
       const m = /listening on (http:\/\/[^\s]+)/.exec(out);
       if (m?.[1]) resolve({ child, url: m[1], output: () => out, exited });
+      else if (/worker ready/.test(out)) resolve({ child, url: "", output: () => out, exited });
     };
     child.stdout?.on("data", onData);
     child.stderr?.on("data", onData);

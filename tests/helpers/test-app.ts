@@ -5,7 +5,24 @@ import { resolveServerConfig, type ServerConfigInput } from "../../src/config/se
 import type { ProcessorRegistry } from "../../src/queue/processor.js";
 import type { WorkerPoolOptions } from "../../src/queue/worker-pool.js";
 import { silentLogger } from "../../src/util/logger.js";
+import { BACKEND, freshDatabaseUrl, postgresAvailable, type TestLocation } from "./backend.js";
 import { tempDir } from "./temp.js";
+
+/** One PostgreSQL schema per data dir, so a restart on the same dir finds the same database. */
+const urls = new Map<string, string>();
+function databaseUrlFor(dir: string): string {
+  let url = urls.get(dir);
+  if (!url) {
+    url = freshDatabaseUrl();
+    urls.set(dir, url);
+  }
+  return url;
+}
+
+/** Where an app's store lives (to inspect or reopen it). */
+export function locationOf(app: App): TestLocation {
+  return { databasePath: app.config.databasePath, databaseUrl: app.config.databaseUrl };
+}
 
 export interface TestApp {
   app: App;
@@ -37,12 +54,14 @@ export async function startTestApp(
   } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ?? tempDir();
+  if (BACKEND === "postgres" && !(await postgresAvailable())) throw new Error("PostgreSQL is not available");
   const config = resolveServerConfig({
     port: 0,
     dataDir: join(dir, "data"),
     projectRoot: join(dir, "project"),
     logLevel: "silent",
     graceSeconds: 2,
+    ...(BACKEND === "postgres" ? { databaseUrl: databaseUrlFor(dir) } : {}),
     ...options.config,
   });
   const app = await createApp(config, {

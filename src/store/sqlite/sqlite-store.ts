@@ -17,6 +17,7 @@ import type {
   NewJob,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
+import { workerIdOf } from "../owner-id.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 
 type Row = Record<string, unknown>;
@@ -80,6 +81,7 @@ const COUNTER_COLUMN = {
 /** The embedded backend: one file, WAL, synchronous=NORMAL; all calls are synchronous under an async face. */
 export class SqliteJobStore implements JobStore {
   readonly backend = "sqlite" as const;
+  readonly shared = false;
   readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
 
@@ -302,7 +304,7 @@ export class SqliteJobStore implements JobStore {
     const rows = this.db
       .transaction(() => {
         if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
-        return s.claim.all(owner, leaseExpiresAt, owner, now, jobId, limit) as Row[];
+        return s.claim.all(owner, leaseExpiresAt, workerIdOf(owner), now, jobId, limit) as Row[];
       })
       .immediate();
     return rows

@@ -1,14 +1,12 @@
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { QueueEvents } from "../src/queue/events.js";
 import { ProcessorRegistry } from "../src/queue/processor.js";
 import { WorkerPool } from "../src/queue/worker-pool.js";
 import type { ClaimedItem, NewJob } from "../src/store/job-store.js";
-import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
+import type { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { TimedProcessor } from "./fixtures/test-processors.js";
+import { BACKEND, freshLocation, openTestStore, postgresAvailable, querySql } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
-import { tempDir } from "./helpers/temp.js";
 
 const T0 = 1_800_000_000;
 
@@ -38,31 +36,35 @@ const ok = (item: ClaimedItem, attempt = item.attempt) => ({
   finishedAt: T0 + 1,
 });
 
-describe("SQLite job store", () => {
-  const open = () => new SqliteJobStore({ path: join(tempDir(), "batch_jobs.db") });
+describe(`job store (${BACKEND})`, async () => {
+  const enabled = BACKEND === "sqlite" || (await postgresAvailable());
+  const open = () => openTestStore();
 
-  it("uses WAL, synchronous=NORMAL and a busy timeout, and records its migrations", async () => {
-    const store = open();
-    expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
-    expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
-    expect(store.db.pragma("busy_timeout", { simple: true })).toBe(5000);
-    expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1]);
-    await store.close();
-  });
+  it.runIf(BACKEND === "sqlite")(
+    "uses WAL, synchronous=NORMAL and a busy timeout, and records its migrations",
+    async () => {
+      const store = (await open()) as SqliteJobStore;
+      expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
+      expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
+      expect(store.db.pragma("busy_timeout", { simple: true })).toBe(5000);
+      expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1]);
+      await store.close();
+    },
+  );
 
-  it("reopening an existing database applies no migration twice", async () => {
-    const path = join(tempDir(), "db.sqlite");
-    const a = new SqliteJobStore({ path });
+  it.runIf(enabled)("reopening an existing database applies no migration twice", async () => {
+    const where = freshLocation();
+    const a = await openTestStore(where);
     await a.createJob(job("noop-aaaaaaaaaaaa", 2));
     await a.close();
-    const b = new SqliteJobStore({ path });
+    const b = await openTestStore(where);
     expect((await b.getJob("noop-aaaaaaaaaaaa"))?.total).toBe(2);
     await b.close();
   });
 
-  it("claims in order, a chunk at a time, only for running jobs", async () => {
-    const store = open();
-    await store.createJob(job("noop-000000000001", 25));
+  it.runIf(enabled)("claims in order, a chunk at a time, only for running jobs", async () => {
+    const store = await open();
+    await store.createJob(job("noop-000000000001", 25, { parallel: 100 }));
     expect(await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0)).toEqual([]); // still queued
     await store.startJob("noop-000000000001", T0);
     const a = await store.claimItems("noop-000000000001", "w", 10, T0 + 30, T0);
@@ -75,8 +77,8 @@ describe("SQLite job store", () => {
     await store.close();
   });
 
-  it("fences results: a stale attempt or another owner cannot write", async () => {
-    const store = open();
+  it.runIf(enabled)("fences results: a stale attempt or another owner cannot write", async () => {
+    const store = await open();
     const id = "noop-000000000002";
     await store.createJob(job(id, 2));
     await store.startJob(id, T0);
@@ -97,8 +99,8 @@ describe("SQLite job store", () => {
     await store.close();
   });
 
-  it("an item whose worker keeps dying fails after max_attempts", async () => {
-    const store = open();
+  it.runIf(enabled)("an item whose worker keeps dying fails after max_attempts", async () => {
+    const store = await open();
     const id = "noop-000000000003";
     await store.createJob(job(id, 1, { maxAttempts: 2 }));
     await store.startJob(id, T0);
@@ -115,10 +117,10 @@ describe("SQLite job store", () => {
     await store.close();
   });
 
-  it("renewed leases do not expire; dead owners are swept at once", async () => {
-    const store = open();
+  it.runIf(enabled)("renewed leases do not expire; dead owners are swept at once", async () => {
+    const store = await open();
     const id = "noop-000000000004";
-    await store.createJob(job(id, 4));
+    await store.createJob(job(id, 4, { parallel: 4 }));
     await store.startJob(id, T0);
     await store.claimItems(id, "alive", 2, T0 + 30, T0);
     await store.claimItems(id, "dead", 2, T0 + 30, T0);
@@ -129,51 +131,70 @@ describe("SQLite job store", () => {
     await store.close();
   });
 
-  it("the guide's analysis query runs on the jobs table", async () => {
-    const path = join(tempDir(), "db.sqlite");
-    const store = new SqliteJobStore({ path });
+  it.runIf(enabled)("the guide's analysis query runs on the jobs table", async () => {
+    const where = freshLocation();
+    const store = await openTestStore(where);
     await store.createJob(job("noop-000000000005", 1));
     await store.startJob("noop-000000000005", T0);
     const [item] = await store.claimItems("noop-000000000005", "w", 1, T0 + 30, T0);
     await store.recordOutcomes("noop-000000000005", "w", [ok(item!)], "i0");
     await store.finalizeJob("noop-000000000005", T0 + 4);
-    const db = new Database(path, { readonly: true });
-    const rows = db
-      .prepare(`SELECT type, COUNT(*) as total, SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) as completed,
-        AVG(completed_at - started_at) as avg_duration FROM jobs GROUP BY type`)
-      .all();
-    expect(rows).toEqual([{ type: "noop", total: 1, completed: 1, avg_duration: 4 }]);
-    db.close();
     await store.close();
+    const rows = await querySql(
+      where,
+      `SELECT type, COUNT(*) as total, SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) as completed,
+        AVG(completed_at - started_at) as avg_duration FROM jobs GROUP BY type`,
+    );
+    expect(rows.map((r) => ({ ...r, total: Number(r.total), completed: Number(r.completed) }))).toEqual([
+      { type: "noop", total: 1, completed: 1, avg_duration: 4 },
+    ]);
   });
 
-  it("lease expiry under a fake clock: another pool picks the items up, each finished item runs once", async () => {
-    const path = join(tempDir(), "db.sqlite");
-    const store = new SqliteJobStore({ path });
-    const id = "timed-000000000006";
-    await store.createJob({ ...job(id, 6), type: "timed" });
-    await store.startJob(id, T0);
-    // A "lost" node holds items 0-2 under a lease that is still valid at T0.
-    await store.claimItems(id, "elsewhere:1:dead", 3, T0 + 30, T0);
-    const clock = new FakeClock(T0 * 1000);
-    const registry = new ProcessorRegistry();
-    const timed = new TimedProcessor(1);
-    registry.register("timed", timed);
-    const events = new QueueEvents();
-    const pool = new WorkerPool(store, registry, events, {
-      clock,
-      flushMs: 5,
-      sweepMs: 3_600_000,
-      pollMs: 3_600_000,
-    });
-    await pool.start();
-    await expect.poll(() => timed.runs.size).toBe(3); // only the free items
-    clock.advance(31_000);
-    const finished = events.waitFor("job:finished");
-    await pool.sweep();
-    expect(await finished).toEqual({ jobId: id, status: "completed" });
-    expect([...timed.runs.values()]).toEqual([1, 1, 1, 1, 1, 1]);
-    await pool.stop();
-    await store.close();
-  });
+  it.runIf(enabled)(
+    "lease expiry under a fake clock: another pool picks the items up, each finished item runs once",
+    async () => {
+      const store = await open();
+      const id = "timed-000000000006";
+      await store.createJob({ ...job(id, 6, { parallel: 6 }), type: "timed" });
+      await store.startJob(id, T0);
+      // A "lost" node holds items 0-2 under a lease that is still valid at T0.
+      await store.claimItems(id, "elsewhere:1:dead", 3, T0 + 30, T0);
+      const clock = new FakeClock(T0 * 1000);
+      const registry = new ProcessorRegistry();
+      const timed = new TimedProcessor(1);
+      registry.register("timed", timed);
+      const events = new QueueEvents();
+      const pool = new WorkerPool(store, registry, events, {
+        clock,
+        flushMs: 5,
+        sweepMs: 3_600_000,
+        pollMs: 3_600_000,
+      });
+      await pool.start();
+      await expect.poll(() => timed.runs.size).toBe(3); // only the free items
+      clock.advance(31_000);
+      const finished = events.waitFor("job:finished");
+      await pool.sweep();
+      expect(await finished).toEqual({ jobId: id, status: "completed" });
+      expect([...timed.runs.values()]).toEqual([1, 1, 1, 1, 1, 1]);
+      await pool.stop();
+      await store.close();
+    },
+  );
+
+  it.runIf(BACKEND === "postgres" && enabled)(
+    "a shared store caps leased items per job at parallel, across owners",
+    async () => {
+      const store = await open();
+      const id = "noop-000000000007";
+      await store.createJob(job(id, 10, { parallel: 3 }));
+      await store.startJob(id, T0);
+      expect(await store.claimItems(id, "node-a", 10, T0 + 30, T0)).toHaveLength(3);
+      expect(await store.claimItems(id, "node-b", 10, T0 + 30, T0)).toHaveLength(0);
+      expect(await store.nextRunnableJob([], T0)).toBeNull(); // every slot taken: not runnable elsewhere
+      const [first] = (await store.listItems(id, { status: "running", limit: 1, offset: 0 })).items;
+      expect(first?.workerId).toBe("node-a");
+      await store.close();
+    },
+  );
 });

@@ -1,0 +1,59 @@
+import type { Migration } from "../sqlite/migrations.js";
+
+/** Versioned schema for PostgreSQL: the same tables and columns as SQLite (times are epoch seconds). */
+export const PG_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "jobs and items",
+    sql: `
+CREATE TABLE jobs (
+  id            TEXT PRIMARY KEY,
+  type          TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  options       JSONB NOT NULL DEFAULT '{}',
+  metadata      JSONB NOT NULL DEFAULT '{}',
+  error         TEXT,
+  chunk_size    INTEGER NOT NULL,
+  parallel      INTEGER NOT NULL,
+  priority      INTEGER NOT NULL DEFAULT 0,
+  run_at        DOUBLE PRECISION,
+  max_attempts  INTEGER NOT NULL DEFAULT 3,
+  depends_on    JSONB,
+  total         INTEGER NOT NULL,
+  succeeded     INTEGER NOT NULL DEFAULT 0,
+  failed        INTEGER NOT NULL DEFAULT 0,
+  skipped       INTEGER NOT NULL DEFAULT 0,
+  cancelled     INTEGER NOT NULL DEFAULT 0,
+  current_item  TEXT,
+  created_at    DOUBLE PRECISION NOT NULL,
+  started_at    DOUBLE PRECISION,
+  completed_at  DOUBLE PRECISION,
+  updated_at    DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX jobs_by_created ON jobs (created_at);
+CREATE INDEX jobs_by_status ON jobs (status, created_at);
+CREATE INDEX jobs_by_type ON jobs (type, created_at);
+
+CREATE TABLE items (
+  id                BIGSERIAL PRIMARY KEY,
+  job_id            TEXT NOT NULL,
+  seq               INTEGER NOT NULL,
+  item_id           TEXT NOT NULL,
+  payload           JSONB NOT NULL,
+  status            TEXT NOT NULL DEFAULT 'queued',
+  attempts          INTEGER NOT NULL DEFAULT 0,
+  lease_owner       TEXT,
+  lease_expires_at  DOUBLE PRECISION,
+  result            JSONB,
+  error             TEXT,
+  worker_id         TEXT,
+  started_at        DOUBLE PRECISION,
+  finished_at       DOUBLE PRECISION
+);
+CREATE UNIQUE INDEX items_by_job ON items (job_id, seq);
+CREATE INDEX items_queued ON items (job_id, seq) WHERE status = 'queued';
+CREATE INDEX items_leased ON items (lease_owner, lease_expires_at) WHERE status = 'running';
+CREATE INDEX items_running_by_job ON items (job_id) WHERE status = 'running';
+`,
+  },
+];

@@ -1,0 +1,546 @@
+import pg from "pg";
+import type {
+  CancelOutcome,
+  ClaimedItem,
+  ItemFilter,
+  ItemOutcome,
+  ItemRecord,
+  ItemStatus,
+  JobFilter,
+  JobRecord,
+  JobStatus,
+  JobStore,
+  JsonObject,
+  LeaseSweep,
+  NewJob,
+  StoreNotice,
+} from "../job-store.js";
+import { JOB_STATUSES } from "../job-store.js";
+import { workerIdOf } from "../owner-id.js";
+import { PG_MIGRATIONS } from "./pg-migrations.js";
+
+type Row = Record<string, unknown>;
+type Db = pg.Pool | pg.PoolClient;
+
+const CHANNEL = "ollama_coder";
+const INSERT_BATCH = 10_000;
+
+/** bigint and count(*) as JS numbers (ids and counts stay far below 2^53). */
+const types = new pg.TypeOverrides();
+types.setTypeParser(20, (v: string) => Number(v));
+
+function toJob(r: Row): JobRecord {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    status: r.status as JobStatus,
+    options: (r.options as JsonObject) ?? {},
+    metadata: (r.metadata as JsonObject) ?? {},
+    error: (r.error as string | null) ?? null,
+    chunkSize: r.chunk_size as number,
+    parallel: r.parallel as number,
+    priority: r.priority as number,
+    maxAttempts: r.max_attempts as number,
+    total: r.total as number,
+    succeeded: r.succeeded as number,
+    failed: r.failed as number,
+    skipped: r.skipped as number,
+    cancelled: r.cancelled as number,
+    currentItem: (r.current_item as string | null) ?? null,
+    createdAt: r.created_at as number,
+    startedAt: (r.started_at as number | null) ?? null,
+    completedAt: (r.completed_at as number | null) ?? null,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+function toItem(r: Row): ItemRecord {
+  return {
+    seq: r.seq as number,
+    itemId: r.item_id as string,
+    payload: (r.payload as JsonObject) ?? {},
+    status: r.status as ItemStatus,
+    attempts: r.attempts as number,
+    result: (r.result as JsonObject | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    workerId: (r.worker_id as string | null) ?? null,
+    startedAt: (r.started_at as number | null) ?? null,
+    finishedAt: (r.finished_at as number | null) ?? null,
+  };
+}
+
+export interface PgStoreOptions {
+  /** postgres:// URL; an extra `schema=NAME` query parameter puts the tables in that schema. */
+  url: string;
+  poolSize?: number;
+}
+
+/** Splits our `schema` parameter off a connection URL. */
+export function parseDatabaseUrl(url: string): { connectionString: string; schema: string } {
+  const u = new URL(url);
+  const schema = u.searchParams.get("schema") ?? "public";
+  u.searchParams.delete("schema");
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
+    throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  return { connectionString: u.toString(), schema };
+}
+
+/**
+ * The backend for several API and worker processes on several machines: claims with FOR UPDATE SKIP LOCKED,
+ * `parallel` honoured per job across all of them, wake-ups and cancels by LISTEN/NOTIFY.
+ */
+export class PostgresJobStore implements JobStore {
+  readonly backend = "postgres" as const;
+  readonly shared = true;
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  private readonly connectionString: string;
+  private readonly listeners = new Set<pg.Client>();
+
+  private constructor(options: PgStoreOptions) {
+    const { connectionString, schema } = parseDatabaseUrl(options.url);
+    this.connectionString = connectionString;
+    this.schema = schema;
+    this.pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? 10,
+      types,
+      options: `-c search_path=${schema}`,
+    });
+    this.pool.on("error", () => undefined); // an idle client lost: the pool replaces it
+  }
+
+  /** Connects and migrates (several nodes may start at once: an advisory lock serialises migrations). */
+  static async open(options: PgStoreOptions): Promise<PostgresJobStore> {
+    const store = new PostgresJobStore(options);
+    try {
+      await store.migrate();
+    } catch (e: unknown) {
+      await store.pool.end();
+      throw e;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("SELECT pg_advisory_lock(hashtext($1))", [`ollama_coder_migrate:${this.schema}`]);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(this.schema)}`);
+        await client.query(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at DOUBLE PRECISION)",
+        );
+        const applied = new Set(
+          (await client.query("SELECT version FROM schema_migrations")).rows.map(
+            (r: Row) => r.version as number,
+          ),
+        );
+        for (const m of PG_MIGRATIONS) {
+          if (applied.has(m.version)) continue;
+          await client.query("BEGIN");
+          try {
+            await client.query(m.sql);
+            await client.query(
+              "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+              [m.version, m.name, Date.now() / 1000],
+            );
+            await client.query("COMMIT");
+          } catch (e: unknown) {
+            await client.query("ROLLBACK");
+            throw e;
+          }
+        }
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(hashtext($1))", [
+          `ollama_coder_migrate:${this.schema}`,
+        ]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const out = await fn(client);
+      await client.query("COMMIT");
+      return out;
+    } catch (e: unknown) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  private async rows(db: Db, sql: string, args: unknown[] = []): Promise<Row[]> {
+    return (await db.query(sql, args)).rows as Row[];
+  }
+
+  async createJob(job: NewJob): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority, max_attempts, total,
+          created_at, updated_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+        [
+          job.id,
+          job.type,
+          job.options,
+          job.metadata,
+          job.chunkSize,
+          job.parallel,
+          job.priority,
+          job.maxAttempts,
+          job.items.length,
+          job.createdAt,
+        ],
+      );
+      for (let start = 0; start < job.items.length; start += INSERT_BATCH) {
+        const batch = job.items.slice(start, start + INSERT_BATCH);
+        await c.query(
+          `INSERT INTO items (job_id, seq, item_id, payload)
+           SELECT $1, s, i, p::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) AS t(s, i, p)`,
+          [
+            job.id,
+            batch.map((_, k) => start + k),
+            batch.map((it) => it.itemId),
+            batch.map((it) => JSON.stringify(it.payload)),
+          ],
+        );
+      }
+    });
+  }
+
+  async getJob(id: string): Promise<JobRecord | null> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM jobs WHERE id = $1", [id]);
+    return row ? toJob(row) : null;
+  }
+
+  async listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.status) where.push(`status = $${args.push(filter.status)}`);
+    if (filter.type) where.push(`type = $${args.push(filter.type)}`);
+    const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
+    const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM jobs ${clause}`, args);
+    const rows = await this.rows(
+      this.pool,
+      `SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      [...args, filter.limit, filter.offset],
+    );
+    return { jobs: rows.map(toJob), total: count?.n as number };
+  }
+
+  async countJobsByStatus(): Promise<Record<JobStatus, number>> {
+    const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
+    for (const r of await this.rows(this.pool, "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"))
+      counts[r.status as JobStatus] = r.n as number;
+    return counts;
+  }
+
+  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+    return this.tx(async (c) => {
+      const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
+      if (!job) return "not_found";
+      if (job.status !== "queued" && job.status !== "running") return "finished";
+      const cancelled = await c.query(
+        "UPDATE items SET status = 'cancelled', finished_at = $2 WHERE job_id = $1 AND status = 'queued'",
+        [id, now],
+      );
+      await c.query(
+        `UPDATE jobs SET status = 'cancelled', completed_at = $2, updated_at = $2, error = COALESCE(error, 'Cancelled by user'),
+          cancelled = cancelled + $3 WHERE id = $1`,
+        [id, now, cancelled.rowCount ?? 0],
+      );
+      return "cancelled";
+    });
+  }
+
+  async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
+    const where = ["job_id = $1"];
+    const args: unknown[] = [jobId];
+    if (filter.status) where.push(`status = $${args.push(filter.status)}`);
+    if (filter.withResult) where.push("result IS NOT NULL");
+    const clause = where.join(" AND ");
+    const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM items WHERE ${clause}`, args);
+    const rows = await this.rows(
+      this.pool,
+      `SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      [...args, filter.limit, filter.offset],
+    );
+    return { items: rows.map(toItem), total: count?.n as number };
+  }
+
+  async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {
+    const [row] = await this.rows(
+      this.pool,
+      `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
+        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
+        AND (SELECT COUNT(*) FROM items i WHERE i.job_id = j.id AND i.status = 'running') < j.parallel
+        ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
+      [excludeIds],
+    );
+    return row ? toJob(row) : null;
+  }
+
+  async startJob(id: string, now: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, $2), updated_at = $2
+        WHERE id = $1 AND status IN ('queued', 'running')`,
+      [id, now],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async failJob(id: string, error: string, now: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const r = await c.query(
+        "UPDATE jobs SET status = 'failed', error = $2, completed_at = $3, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'running')",
+        [id, error, now],
+      );
+      if ((r.rowCount ?? 0) === 0) return false;
+      const items = await c.query(
+        `UPDATE items SET status = 'failed', error = $2, result = jsonb_build_object('status', 'failed', 'error', $2::text),
+          finished_at = $3 WHERE job_id = $1 AND status = 'queued'`,
+        [id, error, now],
+      );
+      await c.query("UPDATE jobs SET failed = failed + $2 WHERE id = $1", [id, items.rowCount ?? 0]);
+      return true;
+    });
+  }
+
+  async claimItems(
+    jobId: string,
+    owner: string,
+    limit: number,
+    leaseExpiresAt: number,
+    now: number,
+  ): Promise<ClaimedItem[]> {
+    const rows = await this.tx(async (c) => {
+      // The job row lock serialises claims of one job across nodes, so `parallel` holds in all.
+      const [job] = await this.rows(c, "SELECT status, parallel FROM jobs WHERE id = $1 FOR UPDATE", [jobId]);
+      if (job?.status !== "running") return [];
+      const [leased] = await this.rows(
+        c,
+        "SELECT COUNT(*) AS n FROM items WHERE job_id = $1 AND status = 'running'",
+        [jobId],
+      );
+      const n = Math.min(limit, (job.parallel as number) - (leased?.n as number));
+      if (n <= 0) return [];
+      return this.rows(
+        c,
+        `UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
+          worker_id = $4, started_at = $5
+          WHERE id IN (SELECT id FROM items WHERE job_id = $1 AND status = 'queued' ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
+          RETURNING id, seq, item_id, payload, attempts`,
+        [jobId, owner, leaseExpiresAt, workerIdOf(owner), now, n],
+      );
+    });
+    return rows
+      .map((r) => ({
+        key: r.id as number,
+        jobId,
+        seq: r.seq as number,
+        itemId: r.item_id as string,
+        payload: (r.payload as JsonObject) ?? {},
+        attempt: r.attempts as number,
+      }))
+      .sort((a, b) => a.seq - b.seq);
+  }
+
+  async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
+    const r = await this.pool.query(
+      "UPDATE items SET lease_expires_at = $2 WHERE lease_owner = $1 AND status = 'running'",
+      [owner, leaseExpiresAt],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async recordOutcomes(
+    jobId: string,
+    owner: string,
+    outcomes: ItemOutcome[],
+    currentItem: string | null,
+  ): Promise<ItemOutcome[]> {
+    if (outcomes.length === 0) return [];
+    return this.tx(async (c) => {
+      const accepted = await this.rows(
+        c,
+        `UPDATE items i SET status = u.status, result = u.result::jsonb, error = u.error, finished_at = u.fin,
+          lease_owner = NULL, lease_expires_at = NULL
+          FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[]) AS u(id, attempt, status, result, error, fin)
+          WHERE i.id = u.id AND i.lease_owner = $7 AND i.attempts = u.attempt AND i.status = 'running'
+          RETURNING i.id`,
+        [
+          outcomes.map((o) => o.key),
+          outcomes.map((o) => o.attempt),
+          outcomes.map((o) => o.status),
+          outcomes.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
+          outcomes.map((o) => o.error),
+          outcomes.map((o) => o.finishedAt),
+          owner,
+        ],
+      );
+      const ids = new Set(accepted.map((r) => r.id as number));
+      const ok = outcomes.filter((o) => ids.has(o.key));
+      if (ok.length > 0) {
+        const count = (s: string) => ok.filter((o) => o.status === s).length;
+        await c.query(
+          `UPDATE jobs SET succeeded = succeeded + $2, failed = failed + $3, skipped = skipped + $4, cancelled = cancelled + $5,
+            current_item = COALESCE($6, current_item), updated_at = $7 WHERE id = $1`,
+          [
+            jobId,
+            count("succeeded"),
+            count("failed"),
+            count("skipped"),
+            count("cancelled"),
+            currentItem,
+            Math.max(...ok.map((o) => o.finishedAt)),
+          ],
+        );
+      }
+      return ok;
+    });
+  }
+
+  async releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number> {
+    if (keys.length === 0) return 0;
+    const r = await this.pool.query(
+      `UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL,
+        worker_id = NULL, started_at = NULL
+        WHERE id = ANY($1::bigint[]) AND job_id = $2 AND lease_owner = $3 AND status = 'running'`,
+      [keys, jobId, owner],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async leaseOwners(): Promise<string[]> {
+    const rows = await this.rows(
+      this.pool,
+      "SELECT DISTINCT lease_owner FROM items WHERE status = 'running' AND lease_owner IS NOT NULL",
+    );
+    return rows.map((r) => r.lease_owner as string);
+  }
+
+  async sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep> {
+    return this.tx(async (c) => {
+      const lost = await this.rows(
+        c,
+        `SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i JOIN jobs j ON j.id = i.job_id
+          WHERE i.status = 'running' AND (i.lease_expires_at < $1 OR i.lease_owner = ANY($2::text[]))
+          FOR UPDATE OF i SKIP LOCKED`,
+        [now, deadOwners],
+      );
+      const requeue: number[] = [];
+      const abandon: { id: number; job: string; status: "failed" | "cancelled"; error: string }[] = [];
+      for (const r of lost) {
+        const live = r.job_status === "running" || r.job_status === "queued";
+        if (live && (r.attempts as number) < (r.max_attempts as number)) requeue.push(r.id as number);
+        else
+          abandon.push({
+            id: r.id as number,
+            job: r.job_id as string,
+            status: live ? "failed" : "cancelled",
+            error: live
+              ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
+              : "job ended while the item's worker was lost",
+          });
+      }
+      if (requeue.length)
+        await c.query(
+          "UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL WHERE id = ANY($1::bigint[])",
+          [requeue],
+        );
+      for (const a of abandon) {
+        await c.query(
+          "UPDATE items SET status = $2, error = $3, finished_at = $4, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+          [a.id, a.status, a.error, now],
+        );
+        await c.query(
+          `UPDATE jobs SET ${a.status === "failed" ? "failed = failed + 1" : "cancelled = cancelled + 1"}, updated_at = $2 WHERE id = $1`,
+          [a.job, now],
+        );
+      }
+      return {
+        requeued: requeue.length,
+        abandoned: abandon.length,
+        jobIds: [...new Set(lost.map((r) => r.job_id as string))],
+      };
+    });
+  }
+
+  async finalizeJob(id: string, now: number): Promise<JobStatus | null> {
+    return this.tx(async (c) => {
+      const [job] = await this.rows(c, "SELECT * FROM jobs WHERE id = $1 FOR UPDATE", [id]);
+      if (job?.status !== "running") return null;
+      const [left] = await this.rows(
+        c,
+        "SELECT COUNT(*) AS n FROM items WHERE job_id = $1 AND status IN ('queued', 'running')",
+        [id],
+      );
+      if ((left?.n as number) > 0) return null;
+      const failed = job.failed as number;
+      const status: JobStatus = failed > 0 ? "failed" : "completed";
+      await c.query(
+        "UPDATE jobs SET status = $2, error = $3, completed_at = $4, current_item = NULL, updated_at = $4 WHERE id = $1",
+        [id, status, failed > 0 ? `${failed} of ${job.total as number} items failed` : null, now],
+      );
+      return status;
+    });
+  }
+
+  async idleRunningJobs(): Promise<string[]> {
+    const rows = await this.rows(
+      this.pool,
+      `SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
+        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`,
+    );
+    return rows.map((r) => r.id as string);
+  }
+
+  async publish(notice: StoreNotice): Promise<void> {
+    await this.pool.query("SELECT pg_notify($1, $2)", [`${CHANNEL}_${this.schema}`, JSON.stringify(notice)]);
+  }
+
+  async subscribe(listener: (notice: StoreNotice) => void): Promise<() => Promise<void>> {
+    let closed = false;
+    let client: pg.Client | null = null;
+    const channel = pg.escapeIdentifier(`${CHANNEL}_${this.schema}`);
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.connectionString, types });
+      c.on("notification", (msg) => {
+        if (!msg.payload) return;
+        try {
+          listener(JSON.parse(msg.payload) as StoreNotice);
+        } catch {
+          /* not ours */
+        }
+      });
+      c.on("error", () => {
+        this.listeners.delete(c);
+        if (!closed) setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+      });
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      client = c;
+      this.listeners.add(c);
+    };
+    await connect();
+    return async () => {
+      closed = true;
+      if (client) {
+        this.listeners.delete(client);
+        await client.end().catch(() => undefined);
+      }
+    };
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.listeners) await c.end().catch(() => undefined);
+    this.listeners.clear();
+    await this.pool.end();
+  }
+}
