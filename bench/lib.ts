@@ -61,6 +61,31 @@ export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   });
 }
 
+/** `node dist/cli.js worker <args>`, ready when it says so. */
+export function startWorker(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, [CLI, "worker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (/worker ready/.test(out))
+        resolve({
+          child,
+          url: "",
+          stop: () =>
+            new Promise<void>((r) => {
+              if (child.exitCode !== null) return r();
+              child.once("exit", () => r());
+              child.kill("SIGTERM");
+            }),
+        });
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`worker exited ${code}: ${out}`)));
+  });
+}
+
 export async function postJson(url: string, body: unknown): Promise<any> {
   const res = await fetch(url, {
     method: "POST",

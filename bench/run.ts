@@ -1,4 +1,5 @@
 import { agentBench } from "./agent-bench.js";
+import { postgresBench } from "./postgres-bench.js";
 import { queueBench } from "./queue-bench.js";
 import { sandboxBench } from "./sandbox-bench.js";
 
@@ -7,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<void>> = {
   queue: queueBench,
   sandbox: sandboxBench,
   agent: agentBench,
+  postgres: postgresBench,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith("-"));

@@ -52,18 +52,16 @@ describe(`crash recovery (real server process, ${BACKEND})`, async () => {
         }),
       });
       const { job_id } = (await submit.json()) as { job_id: string };
-      // Wait until a good part has been committed, then kill -9.
-      await expect
-        .poll(
-          async () =>
-            (await getJson(`${first.url}/batch/jobs/${job_id}?include_results=false`)).metadata.progress
-              ?.processed ?? 0,
-          {
-            timeout: 20_000,
-            interval: 20,
-          },
-        )
-        .toBeGreaterThanOrEqual(30);
+      // Wait until a good part has been committed while the process holds leases, then kill -9.
+      const leasedAndProgressed = async () => {
+        const [row] = await querySql(
+          where,
+          "SELECT SUM(CASE WHEN status = 'succeeded' THEN 1 ELSE 0 END) AS done, SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END) AS leased FROM items WHERE job_id = ?",
+          [job_id],
+        );
+        return Number(row?.done) >= 30 && Number(row?.leased) > 0;
+      };
+      await expect.poll(leasedAndProgressed, { timeout: 20_000, interval: 10 }).toBe(true);
       first.child.kill("SIGKILL");
       expect(await first.exited).toBe("SIGKILL");
 

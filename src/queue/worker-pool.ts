@@ -79,6 +79,8 @@ export class WorkerPool {
       this.events.on("job:submitted", () => this.wake()),
       this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
     );
+    // On a shared store, another node's progress means its slots of a job free up: look for work then.
+    if (this.store.shared) this.unsubscribe.push(this.events.on("job:progress", () => this.wake()));
     this.every(this.o.heartbeatMs, () => this.heartbeat());
     this.every(this.o.sweepMs, () => this.sweep());
     this.every(this.o.pollMs, async () => this.wake());
