@@ -58,11 +58,17 @@ async function withCluster<T>(workers: number, fn: (api: Server, dbUrl: string) 
   }
 }
 
-async function throughput(workers: number, n: number): Promise<number> {
+async function throughput(
+  workers: number,
+  n: number,
+  type = "bench_noop",
+  options: Record<string, unknown> = {},
+): Promise<number> {
   return withCluster(workers, async (api) => {
     const job = await postJson(`${api.url}/batch/jobs`, {
-      type: "bench_noop",
+      type,
       items: Array.from({ length: n }, (_, i) => ({ id: `i${i}` })),
+      options,
       parallel: 256,
       chunk_size: 200,
     });
@@ -113,11 +119,15 @@ export async function postgresBench(): Promise<void> {
   const r1 = await throughput(1, n);
   const r2 = await throughput(2, n);
   const r4 = await throughput(4, n);
+  const c1 = await throughput(1, 600, "bench_cpu", { cpu_ms: 5 });
+  const c2 = await throughput(2, 600, "bench_cpu", { cpu_ms: 5 });
   const lat = await claimToStart(20);
   const rows: Row[] = [
     { metric: `no-op items/s, ${fmt(n)} items, 1 worker process`, value: fmt(r1) },
     { metric: "… 2 worker processes", value: `${fmt(r2)} (${fmt(r2 / r1, 2)}x of 1)` },
     { metric: "… 4 worker processes", value: `${fmt(r4)} (${fmt(r4 / r1, 2)}x of 1)` },
+    { metric: "CPU-bound items (5 ms of CPU each, 600 items), 1 worker process, items/s", value: fmt(c1) },
+    { metric: "… 2 worker processes", value: `${fmt(c2)} (${fmt(c2 / c1, 2)}x of 1)` },
     {
       metric: "claim-to-start latency, submit on the API node -> item started on an idle worker, p50",
       value: `${fmt(percentile(lat, 50), 1)} ms`,
