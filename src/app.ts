@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
+import { Metrics, type ModelCallObservation } from "./api/metrics.js";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -47,10 +48,19 @@ export async function loadPlugins(registry: ProcessorRegistry, config: ServerCon
   }
 }
 
+/** What the composition root hands to processor registration (for their telemetry). */
+export interface ProcessorHooks {
+  observeModelCall?: (o: ModelCallObservation) => void;
+}
+
 export interface CreateAppOptions {
   log?: Logger;
   /** Registers processors before plugins load (the built-in ones by default). */
-  registerProcessors?: (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
+  registerProcessors?: (
+    registry: ProcessorRegistry,
+    config: ServerConfig,
+    hooks: ProcessorHooks,
+  ) => void | Promise<void>;
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
 }
 
@@ -61,24 +71,28 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const store = await openStore(config);
   const registry = new ProcessorRegistry();
   const events = new QueueEvents();
+  let pool: WorkerPool | null = null;
+  const metrics = new Metrics(store, events, () => pool?.activeJobIds.length ?? 0);
   try {
-    await options.registerProcessors?.(registry, config);
+    await options.registerProcessors?.(registry, config, {
+      observeModelCall: (o) => metrics.observeModelCall(o),
+    });
     await loadPlugins(registry, config);
   } catch (e: unknown) {
     await store.close();
     throw e;
   }
   const queue = new JobQueue(store, registry, events);
-  const pool =
-    config.workers > 0
-      ? new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool })
-      : null;
+  if (config.workers > 0) {
+    pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
+  }
   const unbridge = await bridgeEvents(store, events, log);
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
     apiKeys: config.apiKeys,
     rateLimitPerMinute: config.rateLimitPerMinute,
+    metrics,
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
   });
@@ -136,7 +150,7 @@ export async function createWorkerNode(
   const registry = new ProcessorRegistry();
   const events = new QueueEvents();
   try {
-    await options.registerProcessors?.(registry, config);
+    await options.registerProcessors?.(registry, config, {});
     await loadPlugins(registry, config);
   } catch (e: unknown) {
     await store.close();

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { addClientCommands } from "./cli/client-commands.js";
 import { addMcpCommand } from "./cli/mcp-command.js";
 import { addRunCommand } from "./cli/run-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
@@ -17,6 +18,7 @@ addServeCommand(program);
 addWorkerCommand(program);
 addMcpCommand(program);
 addRunCommand(program);
+addClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof CommanderError) process.exit(e.exitCode);

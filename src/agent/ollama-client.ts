@@ -13,6 +13,15 @@ export interface OllamaClientOptions {
   backoffBaseMs: number;
   backoffMaxMs: number;
   fetch: typeof fetch;
+  /** Told of every /api/chat request (for metrics). */
+  observe?: (o: {
+    model: string;
+    host: string;
+    seconds: number;
+    promptTokens: number;
+    completionTokens: number;
+    outcome: "ok" | "error";
+  }) => void;
 }
 
 export const OLLAMA_CLIENT_DEFAULTS = {
@@ -139,10 +148,28 @@ export class OllamaClient {
     const started = performance.now();
     for (let attempt = 0; ; attempt++) {
       const host = await this.pool.acquire(req.model, signal);
+      const t0 = performance.now();
       try {
         const result = await this.chatOnce(host, req, signal);
+        this.o.observe?.({
+          model: req.model,
+          host: host.url,
+          seconds: (performance.now() - t0) / 1000,
+          promptTokens: result.prompt_eval_count,
+          completionTokens: result.eval_count,
+          outcome: "ok",
+        });
         return { ...result, wall_seconds: (performance.now() - started) / 1000 };
       } catch (e: unknown) {
+        const seconds = (performance.now() - t0) / 1000;
+        this.o.observe?.({
+          model: req.model,
+          host: host.url,
+          seconds,
+          promptTokens: 0,
+          completionTokens: 0,
+          outcome: "error",
+        });
         if (!(e instanceof OllamaError && e.kind === "busy" && attempt < this.o.busyRetries)) throw e;
       } finally {
         this.pool.release(host);

@@ -15,7 +15,8 @@ export function presentedKey(request: FastifyRequest): string | null {
   return null;
 }
 
-export const PUBLIC_PATHS = new Set(["/health"]);
+/** /health for load balancers; / is the dashboard page itself (it asks for the key and sends it on every call). */
+export const PUBLIC_PATHS = new Set(["/health", "/"]);
 
 /** Every route but /health needs one of the keys (compared in constant time). */
 export function installApiKeyAuth(app: FastifyInstance, keys: readonly string[]): void {

@@ -1,12 +1,17 @@
 import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installErrorHandler } from "./error-handler.js";
+import type { Metrics } from "./metrics.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
+import { registerDashboardRoute } from "./routes/dashboard-route.js";
+import { registerItemRoutes } from "./routes/item-routes.js";
+import { registerStreamRoutes } from "./routes/stream-routes.js";
 import { installValidators } from "./validators.js";
 
 export interface ApiOptions {
@@ -17,6 +22,8 @@ export interface ApiOptions {
   logLevel?: string;
   /** Called by /health: ready when it resolves true. */
   ready?: () => Promise<boolean>;
+  /** Served at /metrics (Prometheus text). */
+  metrics?: Metrics;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -67,6 +74,21 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     const ok = options.ready ? await options.ready() : true;
     return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "starting", version: VERSION });
   });
+  await app.register(websocket);
   registerBatchRoutes(app, queue);
+  registerItemRoutes(app, queue);
+  registerStreamRoutes(app, queue);
+  registerDashboardRoute(app);
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get(
+      "/metrics",
+      { schema: { tags: ["meta"], summary: "Prometheus metrics" } },
+      async (_req, reply) => {
+        reply.header("content-type", metrics.registry.contentType);
+        return metrics.registry.metrics();
+      },
+    );
+  }
   return app;
 }

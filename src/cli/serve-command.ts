@@ -65,7 +65,8 @@ export function addServeCommand(program: Command): void {
       const log = consoleLogger;
       const app = await createApp(config, {
         log,
-        registerProcessors: (registry) => void registerBuiltinProcessors(registry, config, log),
+        registerProcessors: (registry, _config, hooks) =>
+          void registerBuiltinProcessors(registry, config, log, hooks),
       });
       onShutdownSignals(log, config.graceMs, () => app.stop());
       const url = await app.start();

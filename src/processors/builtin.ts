@@ -1,4 +1,5 @@
 import { OllamaClient, parseOllamaUrls } from "../agent/ollama-client.js";
+import type { ProcessorHooks } from "../app.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { ProcessorRegistry } from "../queue/processor.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../sandbox/sandbox.js";
@@ -22,10 +23,11 @@ export function sandboxFromConfig(config: ServerConfig): Sandbox {
 }
 
 /** The Ollama client every job of the process shares (and with it the per-host limits). */
-export function ollamaFromConfig(config: ServerConfig): OllamaClient {
+export function ollamaFromConfig(config: ServerConfig, hooks: ProcessorHooks = {}): OllamaClient {
   return new OllamaClient({
     urls: parseOllamaUrls(config.ollamaUrl),
     maxConcurrencyPerHost: config.ollamaMaxConcurrency,
+    ...(hooks.observeModelCall ? { observe: hooks.observeModelCall } : {}),
   });
 }
 
@@ -34,10 +36,11 @@ export function registerBuiltinProcessors(
   registry: ProcessorRegistry,
   config: ServerConfig,
   log?: Logger,
+  hooks: ProcessorHooks = {},
 ): Sandbox {
   const sandbox = sandboxFromConfig(config);
   log?.info(`sandbox: root ${sandbox.root}; ${sandbox.jailNote}${config.readOnly ? "; read-only" : ""}`);
-  const ollama = ollamaFromConfig(config);
+  const ollama = ollamaFromConfig(config, hooks);
   log?.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
   registry.register("batch_agent_tasks", agentProcessor(sandbox, ollama));
   registry.register("batch_validation", validationProcessor(sandbox));

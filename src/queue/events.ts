@@ -8,7 +8,15 @@ export interface QueueEventMap {
   "job:progress": { jobId: string };
   "job:finished": { jobId: string; status: JobStatus };
   "job:cancelled": { jobId: string };
-  "item:completed": { jobId: string; seq: number; itemId: string; status: ItemFinalStatus };
+  "item:completed": {
+    jobId: string;
+    jobType: string;
+    seq: number;
+    itemId: string;
+    status: ItemFinalStatus;
+    /** Seconds the item ran in this process (absent when it never started). */
+    durationSeconds?: number;
+  };
 }
 
 export type QueueEventName = keyof QueueEventMap;

@@ -153,6 +153,45 @@ export class JobQueue {
     this.events.emit("job:finished", { jobId: id, status: "cancelled" });
   }
 
+  /**
+   * Submits the failed items of an ended job as a new job with the same type and options (the guide's
+   * recovery recipe, built in); the two jobs link to each other in their metadata.
+   */
+  async retry(id: string): Promise<JobRecord> {
+    const job = await this.get(id);
+    if (job.status === "queued" || job.status === "running") {
+      throw new ConflictError(
+        `Job cannot be retried while it is ${job.status}; cancel it or wait for it to end`,
+      );
+    }
+    const items: JsonObject[] = [];
+    for (let offset = 0; ; offset += 5000) {
+      const page = await this.store.listItems(id, { status: "failed", limit: 5000, offset });
+      items.push(...page.items.map((i) => i.payload));
+      if (page.items.length < 5000) break;
+    }
+    if (items.length === 0) throw new ConflictError("Job has no failed items to retry");
+    const metadata: JsonObject = {};
+    for (const [k, v] of Object.entries(job.metadata)) {
+      if (k === "progress" || k === "retried_by" || k === "retry_of") continue;
+      metadata[k] = k.startsWith("total_") ? items.length : v;
+    }
+    metadata.retry_of = id;
+    const retried = await this.submit({
+      type: job.type,
+      items,
+      options: job.options,
+      chunkSize: job.chunkSize,
+      parallel: job.parallel,
+      priority: job.priority,
+      maxAttempts: job.maxAttempts,
+      metadata,
+    });
+    const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];
+    await this.store.mergeJobMetadata(id, { retried_by: [...previous, retried.id] });
+    return retried;
+  }
+
   async stats(): Promise<Record<JobStatus, number> & { total: number }> {
     const counts = await this.store.countJobsByStatus();
     const total = Object.values(counts).reduce((a, b) => a + b, 0);

@@ -42,6 +42,8 @@ export class JobRunner {
   private readonly slotWaiters: (() => void)[] = [];
   private readonly toRelease: number[] = [];
   private readonly unstarted: ClaimedItem[] = [];
+  /** How long each finished item ran, until its outcome is committed. */
+  private readonly durations = new Map<number, number>();
   private readonly writer: ResultWriter;
   private readonly ctx: JobContext;
 
@@ -60,7 +62,16 @@ export class JobRunner {
       onFlushed: (accepted, ids) => {
         for (const o of accepted) {
           const itemId = ids.get(o.seq) ?? String(o.seq);
-          d.events.emit("item:completed", { jobId: job.id, seq: o.seq, itemId, status: o.status });
+          const durationSeconds = this.durations.get(o.seq);
+          this.durations.delete(o.seq);
+          d.events.emit("item:completed", {
+            jobId: job.id,
+            jobType: job.type,
+            seq: o.seq,
+            itemId,
+            status: o.status,
+            durationSeconds,
+          });
         }
         d.events.emit("job:progress", { jobId: job.id });
       },
@@ -230,6 +241,7 @@ export class JobRunner {
     session: unknown,
     signal: AbortSignal,
   ): Promise<void> {
+    const started = performance.now();
     let result: ItemResult | null = null;
     let thrown: unknown = null;
     try {
@@ -250,6 +262,7 @@ export class JobRunner {
       this.toRelease.push(item.key);
       return;
     }
+    this.durations.set(item.seq, (performance.now() - started) / 1000);
     this.writer.add(this.outcome(item, result, thrown, reason), item.itemId);
   }
 

@@ -101,6 +101,8 @@ export interface ItemRecord {
 
 export interface ItemFilter {
   status?: ItemStatus | undefined;
+  /** Failed items first, then by position. */
+  failedFirst?: boolean;
   /** Only items that have a result (ran to an outcome). */
   withResult?: boolean;
   limit: number;
@@ -145,6 +147,10 @@ export interface JobStore {
   /** Marks the job cancelled (and its queued items), unless it already ended. */
   cancelJob(id: string, now: number): Promise<CancelOutcome>;
   listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
+  /** Shallow-merges keys into a job's metadata (e.g. links between a job and its retry). */
+  mergeJobMetadata(id: string, patch: JsonObject): Promise<void>;
+  /** Items waiting in the queue, all jobs together. */
+  queueDepth(): Promise<number>;
 
   // --- worker side ---
   /** The oldest (by priority, then age) job with queued items, other than those listed. */

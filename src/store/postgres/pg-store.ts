@@ -268,10 +268,22 @@ export class PostgresJobStore implements JobStore {
     const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM items WHERE ${clause}`, args);
     const rows = await this.rows(
       this.pool,
-      `SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, filter.limit, filter.offset],
     );
     return { items: rows.map(toItem), total: count?.n as number };
+  }
+
+  async mergeJobMetadata(id: string, patch: JsonObject): Promise<void> {
+    await this.pool.query("UPDATE jobs SET metadata = metadata || $2::jsonb WHERE id = $1", [
+      id,
+      JSON.stringify(patch),
+    ]);
+  }
+
+  async queueDepth(): Promise<number> {
+    const [row] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM items WHERE status = 'queued'");
+    return row?.n as number;
   }
 
   async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {

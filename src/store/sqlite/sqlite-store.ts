@@ -267,9 +267,21 @@ export class SqliteJobStore implements JobStore {
       .pluck()
       .get(...args) as number;
     const rows = this.db
-      .prepare(`SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT ? OFFSET ?`)
+      .prepare(
+        `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT ? OFFSET ?`,
+      )
       .all(...args, filter.limit, filter.offset) as Row[];
     return { items: rows.map(toItem), total };
+  }
+
+  async mergeJobMetadata(id: string, patch: JsonObject): Promise<void> {
+    this.db
+      .prepare("UPDATE jobs SET metadata = json_patch(metadata, ?) WHERE id = ?")
+      .run(JSON.stringify(patch), id);
+  }
+
+  async queueDepth(): Promise<number> {
+    return this.db.prepare("SELECT COUNT(*) FROM items WHERE status = 'queued'").pluck().get() as number;
   }
 
   async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {

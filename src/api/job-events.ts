@@ -1,0 +1,93 @@
+import type { JobQueue } from "../queue/job-queue.js";
+import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
+import { toJobResponse } from "./job-response.js";
+
+/** One message of the event streams (SSE and WebSocket alike). */
+export interface StreamMessage {
+  event: string;
+  data: unknown;
+}
+
+export interface JobEventOptions {
+  /** One job, or every job (null). */
+  jobId: string | null;
+  /** Minimum time between two progress messages of one job. */
+  progressIntervalMs?: number;
+  send: (m: StreamMessage) => void;
+  /** Called after the final event of a one-job subscription. */
+  onEnd?: () => void;
+}
+
+const now = () => Date.now() / 1000;
+
+/**
+ * Follows the queue's typed event bus for one job or all: `progress` (the JobResponse without results) at
+ * most every 250 ms per job, `item` as items finish, and a final event named after the end status.
+ */
+export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void {
+  const interval = o.progressIntervalMs ?? 250;
+  const lastSent = new Map<string, number>();
+  const pending = new Map<string, NodeJS.Timeout>();
+  let closed = false;
+  const matches = (jobId: string) => o.jobId === null || o.jobId === jobId;
+  const snapshot = async (jobId: string): Promise<JobRecord | null> =>
+    closed ? null : queue.store.getJob(jobId);
+
+  const sendProgress = async (jobId: string) => {
+    const job = await snapshot(jobId);
+    if (!job || closed || FINAL_JOB_STATUSES.includes(job.status)) return;
+    lastSent.set(jobId, Date.now());
+    o.send({ event: "progress", data: toJobResponse(job, now()) });
+  };
+  const progress = ({ jobId }: { jobId: string }) => {
+    if (!matches(jobId) || pending.has(jobId)) return;
+    const wait = Math.max(0, interval - (Date.now() - (lastSent.get(jobId) ?? 0)));
+    pending.set(
+      jobId,
+      setTimeout(() => {
+        pending.delete(jobId);
+        void sendProgress(jobId);
+      }, wait),
+    );
+  };
+  const finished = async ({ jobId }: { jobId: string }) => {
+    if (!matches(jobId)) return;
+    const t = pending.get(jobId);
+    if (t) clearTimeout(t);
+    pending.delete(jobId);
+    const job = await snapshot(jobId);
+    if (!job || closed) return;
+    o.send({ event: job.status, data: toJobResponse(job, now()) });
+    if (o.jobId !== null) {
+      stop();
+      o.onEnd?.();
+    }
+  };
+  const offs = [
+    queue.events.on("job:submitted", ({ jobId }) => matches(jobId) && void sendProgress(jobId)),
+    queue.events.on("job:started", progress),
+    queue.events.on("job:progress", progress),
+    queue.events.on("job:finished", (p) => void finished(p)),
+    queue.events.on("item:completed", (p) => {
+      if (!matches(p.jobId) || closed) return;
+      o.send({ event: "item", data: { job_id: p.jobId, seq: p.seq, id: p.itemId, status: p.status } });
+    }),
+  ];
+  const stop = () => {
+    if (closed) return;
+    closed = true;
+    for (const off of offs) off();
+    for (const t of pending.values()) clearTimeout(t);
+    pending.clear();
+  };
+  // Where the job stands now; a job that already ended gets its final event at once.
+  if (o.jobId !== null) {
+    const id = o.jobId;
+    void snapshot(id).then((job) => {
+      if (!job || closed) return;
+      if (FINAL_JOB_STATUSES.includes(job.status)) void finished({ jobId: id });
+      else o.send({ event: "progress", data: toJobResponse(job, now()) });
+    });
+  }
+  return stop;
+}

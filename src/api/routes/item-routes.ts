@@ -1,0 +1,116 @@
+import { Readable } from "node:stream";
+import type { FastifyInstance } from "fastify";
+import { type Static, Type } from "typebox";
+import { type JobQueue, resultEntry } from "../../queue/job-queue.js";
+import { ITEM_STATUSES, type ItemStatus } from "../../store/job-store.js";
+import { toJobResponse } from "../job-response.js";
+import { ErrorResponse, JobIdParams, JobResponse } from "../schemas.js";
+
+const ItemsQuery = Type.Object({
+  status: Type.Optional(Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s)))),
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
+  offset: Type.Integer({ minimum: 0, default: 0 }),
+  failed_first: Type.Boolean({ default: false }),
+});
+
+const ItemView = Type.Object(
+  {
+    seq: Type.Integer(),
+    id: Type.String(),
+    status: Type.String(),
+    attempts: Type.Integer(),
+    item: Type.Object({}, { additionalProperties: true }),
+    result: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+    error: Type.Union([Type.String(), Type.Null()]),
+    worker_id: Type.Union([Type.String(), Type.Null()]),
+    started_at: Type.Union([Type.Number(), Type.Null()]),
+    finished_at: Type.Union([Type.Number(), Type.Null()]),
+  },
+  { title: "Item" },
+);
+
+export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void {
+  app.get(
+    "/batch/jobs/:job_id/items",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "A job's items, paginated, with the total that match",
+        params: JobIdParams,
+        querystring: ItemsQuery,
+        response: {
+          200: Type.Object({ items: Type.Array(ItemView), total: Type.Integer() }),
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      const q = request.query as Static<typeof ItemsQuery>;
+      await queue.get(job_id);
+      const page = await queue.store.listItems(job_id, {
+        status: q.status as ItemStatus | undefined,
+        limit: q.limit,
+        offset: q.offset,
+        failedFirst: q.failed_first,
+      });
+      return {
+        total: page.total,
+        items: page.items.map((i) => ({
+          seq: i.seq,
+          id: i.itemId,
+          status: i.status,
+          attempts: i.attempts,
+          item: i.payload,
+          result: i.result,
+          error: i.error,
+          worker_id: i.workerId,
+          started_at: i.startedAt,
+          finished_at: i.finishedAt,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    "/batch/jobs/:job_id/results.jsonl",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Every result as JSON lines, streamed (like OpenAI's batch output file)",
+        params: JobIdParams,
+        response: { 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      await queue.get(job_id);
+      async function* lines() {
+        for (let offset = 0; ; offset += 1000) {
+          const { items } = await queue.store.listItems(job_id, { withResult: true, limit: 1000, offset });
+          if (items.length > 0) yield `${items.map((i) => JSON.stringify(resultEntry(i))).join("\n")}\n`;
+          if (items.length < 1000) return;
+        }
+      }
+      reply.header("content-type", "application/x-ndjson; charset=utf-8");
+      reply.header("content-disposition", `attachment; filename="${job_id}-results.jsonl"`);
+      return reply.send(Readable.from(lines()));
+    },
+  );
+
+  app.post(
+    "/batch/jobs/:job_id/retry",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Submit the failed items of an ended job as a new job with the same options",
+        params: JobIdParams,
+        response: { 200: JobResponse, 400: ErrorResponse, 404: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      return toJobResponse(await queue.retry(job_id), Date.now() / 1000);
+    },
+  );
+}

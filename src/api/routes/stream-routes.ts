@@ -1,0 +1,109 @@
+import type {} from "@fastify/websocket";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { type Static, Type } from "typebox";
+import type { JobQueue } from "../../queue/job-queue.js";
+import { followJobEvents, type StreamMessage } from "../job-events.js";
+import { ErrorResponse, JobIdParams } from "../schemas.js";
+
+const KEEPALIVE_MS = 15_000;
+
+/** Serves a subscription as Server-Sent Events until the client leaves (or the job ends). */
+function serveSse(queue: JobQueue, request: FastifyRequest, reply: FastifyReply, jobId: string | null): void {
+  reply.hijack();
+  const res = reply.raw;
+  res.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  res.write(": connected\n\n");
+  const send = (m: StreamMessage) => {
+    if (!res.writableEnded) res.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`);
+  };
+  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+  const end = () => {
+    clearInterval(keepAlive);
+    stop();
+    if (!res.writableEnded) res.end();
+  };
+  const stop = followJobEvents(queue, { jobId, send, onEnd: end });
+  request.raw.on("close", end);
+}
+
+const WsQuery = Type.Object({
+  job_id: Type.Optional(Type.String({ maxLength: 200 })),
+  all: Type.Optional(Type.Boolean()),
+});
+
+export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): void {
+  app.get(
+    "/batch/jobs/:job_id/events",
+    {
+      schema: {
+        tags: ["events"],
+        summary: "Server-Sent Events for one job: progress (≤4/s), item, then completed | failed | cancelled",
+        params: JobIdParams,
+        response: { 404: ErrorResponse },
+      },
+    },
+    async (request, reply) => {
+      const { job_id } = request.params as Static<typeof JobIdParams>;
+      await queue.get(job_id); // 404 before the stream starts
+      serveSse(queue, request, reply, job_id);
+    },
+  );
+
+  app.get(
+    "/batch/events",
+    { schema: { tags: ["events"], summary: "Server-Sent Events for every job (never ends on its own)" } },
+    async (request, reply) => {
+      serveSse(queue, request, reply, null);
+    },
+  );
+
+  app.get(
+    "/batch/ws",
+    {
+      websocket: true,
+      schema: {
+        tags: ["events"],
+        summary: 'WebSocket with the same messages ({"event","data"}); send {"subscribe": "<job_id>" | "*"}',
+        querystring: WsQuery,
+      },
+    },
+    (socket, request) => {
+      const subs = new Map<string, () => void>();
+      const send = (m: StreamMessage) => {
+        if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(m));
+      };
+      const subscribe = (target: string) => {
+        if (subs.has(target)) return;
+        const jobId = target === "*" ? null : target;
+        subs.set(target, followJobEvents(queue, { jobId, send, onEnd: () => subs.delete(target) }));
+        send({ event: "subscribed", data: { job_id: jobId } });
+      };
+      const q = request.query as Static<typeof WsQuery>;
+      if (q.job_id) subscribe(q.job_id);
+      if (q.all) subscribe("*");
+      socket.on("message", (raw: Buffer) => {
+        let msg: { subscribe?: unknown; unsubscribe?: unknown };
+        try {
+          msg = JSON.parse(raw.toString()) as typeof msg;
+        } catch {
+          send({ event: "error", data: { detail: 'messages are JSON: {"subscribe": "<job_id>" | "*"}' } });
+          return;
+        }
+        if (typeof msg.subscribe === "string") subscribe(msg.subscribe);
+        if (typeof msg.unsubscribe === "string") {
+          subs.get(msg.unsubscribe)?.();
+          subs.delete(msg.unsubscribe);
+        }
+      });
+      socket.on("close", () => {
+        for (const stop of subs.values()) stop();
+        subs.clear();
+      });
+    },
+  );
+}

@@ -1,0 +1,271 @@
+import { readFileSync } from "node:fs";
+import { Presets, SingleBar } from "cli-progress";
+import type { Command } from "commander";
+import { errorMessage } from "../errors.js";
+import { ApiClient } from "./api-client.js";
+
+/** Exit codes of the client commands. */
+export const EXIT = { completed: 0, failed: 1, cancelled: 2, error: 3 } as const;
+
+const KINDS: Record<string, { path: string; field: string }> = {
+  "agent-tasks": { path: "/batch/agent-tasks", field: "tasks" },
+  validation: { path: "/batch/validation", field: "targets" },
+  tests: { path: "/batch/tests", field: "modules" },
+  "mcp-operations": { path: "/batch/mcp-operations", field: "operations" },
+};
+
+interface Globals {
+  server: string;
+  apiKey?: string;
+  json?: boolean;
+}
+
+function client(cmd: Command): { api: ApiClient; json: boolean } {
+  const g = cmd.optsWithGlobals() as Globals;
+  return { api: new ApiClient({ server: g.server, apiKey: g.apiKey }), json: g.json === true };
+}
+
+function readInput(file: string): unknown {
+  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (e: unknown) {
+    throw new Error(`${file === "-" ? "standard input" : file} is not JSON: ${errorMessage(e)}`);
+  }
+}
+
+const fmtEta = (s: number | null | undefined): string =>
+  s == null
+    ? "?"
+    : s < 90
+      ? `${Math.round(s)}s`
+      : s < 5400
+        ? `${Math.round(s / 60)}m`
+        : `${(s / 3600).toFixed(1)}h`;
+
+function line(job: any): string {
+  const p = job.metadata?.progress ?? {};
+  return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
+}
+
+function exitFor(status: string): number {
+  return status === "completed"
+    ? EXIT.completed
+    : status === "cancelled"
+      ? EXIT.cancelled
+      : status === "failed"
+        ? EXIT.failed
+        : EXIT.error;
+}
+
+/** Follows a job to its end: a progress bar on a terminal, plain lines otherwise. Returns the exit code. */
+async function follow(api: ApiClient, jobId: string, json: boolean): Promise<number> {
+  const tty = process.stderr.isTTY && !json;
+  const bar = tty
+    ? new SingleBar(
+        {
+          format: "{bar} {percentage}% | {value}/{total} | {rate} items/s | ETA {eta_h} | {status}",
+          hideCursor: true,
+        },
+        Presets.shades_classic,
+      )
+    : null;
+  let started = false;
+  let lastLine = 0;
+  let final: any = null;
+  for await (const { event, data } of api.events(`/batch/jobs/${encodeURIComponent(jobId)}/events`)) {
+    if (event === "item") continue;
+    const p = data.metadata?.progress ?? {};
+    if (bar) {
+      const payload = {
+        rate: p.items_per_second ?? 0,
+        eta_h: fmtEta(p.estimated_remaining_seconds),
+        status: data.status,
+      };
+      if (!started) bar.start(p.total ?? 0, p.processed ?? 0, payload);
+      else bar.update(p.processed ?? 0, payload);
+      started = true;
+    } else if (
+      !json &&
+      (Date.now() - lastLine > 1000 || ["completed", "failed", "cancelled"].includes(event))
+    ) {
+      console.error(line(data));
+      lastLine = Date.now();
+    }
+    if (["completed", "failed", "cancelled"].includes(event)) final = data;
+  }
+  bar?.stop();
+  if (!final)
+    final = await api.request("GET", `/batch/jobs/${encodeURIComponent(jobId)}?include_results=false`);
+  if (json) console.log(JSON.stringify(final));
+  else {
+    const s = final.result?.summary;
+    console.log(
+      `${final.job_id}: ${final.status}${s ? ` — ${s.successful} ok, ${s.failed} failed, ${s.skipped} skipped, ${s.cancelled ?? 0} cancelled` : ""}${final.error ? ` (${final.error})` : ""}`,
+    );
+  }
+  return exitFor(final.status);
+}
+
+async function run(fn: () => Promise<number | undefined>): Promise<void> {
+  try {
+    process.exitCode = (await fn()) ?? 0;
+  } catch (e: unknown) {
+    console.error(`ollama-coder: ${errorMessage(e)}`);
+    process.exitCode = EXIT.error;
+  }
+}
+
+/** submit, jobs, job, watch, cancel, retry, stats: a client of a running server. */
+export function addClientCommands(program: Command): void {
+  program
+    .option(
+      "--server <url>",
+      "server URL (env OLLAMA_CODER_URL)",
+      process.env.OLLAMA_CODER_URL ?? "http://127.0.0.1:8000",
+    )
+    .option("--api-key <key>", "API key (env OLLAMA_CODER_API_KEY)", process.env.OLLAMA_CODER_API_KEY)
+    .option("--json", "print JSON");
+
+  program
+    .command("submit")
+    .description(
+      "submit a batch: <agent-tasks|validation|tests|mcp-operations> <file.json|-> (a request body, or a list of items)",
+    )
+    .argument("<kind>", Object.keys(KINDS).join(" | "))
+    .argument("<file>", "JSON file, or - for standard input")
+    .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
+    .option("--parallel <n>", "items at once")
+    .option("--chunk-size <n>", "items claimed at a time")
+    .action(
+      (
+        kind: string,
+        file: string,
+        opts: { wait?: boolean; parallel?: string; chunkSize?: string },
+        cmd: Command,
+      ) =>
+        run(async () => {
+          const target = KINDS[kind];
+          if (!target) throw new Error(`unknown kind '${kind}'; use one of ${Object.keys(KINDS).join(", ")}`);
+          const input = readInput(file);
+          const body: Record<string, unknown> = Array.isArray(input)
+            ? { [target.field]: input }
+            : { ...(input as object) };
+          if (opts.parallel) body.parallel = Number(opts.parallel);
+          if (opts.chunkSize) body.chunk_size = Number(opts.chunkSize);
+          const { api, json } = client(cmd);
+          const job = await api.request("POST", target.path, body);
+          if (!opts.wait) {
+            console.log(json ? JSON.stringify(job) : job.job_id);
+            return EXIT.completed;
+          }
+          if (!json) console.error(`submitted ${job.job_id}`);
+          return follow(api, job.job_id, json);
+        }),
+    );
+
+  program
+    .command("jobs")
+    .description("list jobs (newest first)")
+    .option("--status <status>", "queued|running|completed|failed|cancelled")
+    .option("--type <type>", "job type, e.g. batch_agent_tasks")
+    .option("--limit <n>", "how many", "20")
+    .action((opts: { status?: string; type?: string; limit: string }, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const q = new URLSearchParams({ limit: opts.limit });
+        if (opts.status) q.set("status", opts.status);
+        if (opts.type) q.set("job_type", opts.type);
+        const res = await api.request("GET", `/batch/jobs?${q}`);
+        if (json) console.log(JSON.stringify(res));
+        else {
+          for (const j of res.jobs) console.log(line(j));
+          console.log(`${res.jobs.length} of ${res.total} job(s)`);
+        }
+        return EXIT.completed;
+      }),
+    );
+
+  program
+    .command("job")
+    .description("one job's status and summary")
+    .argument("<id>")
+    .option("--results", "include every result")
+    .action((id: string, opts: { results?: boolean }, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const job = await api.request(
+          "GET",
+          `/batch/jobs/${encodeURIComponent(id)}?include_results=${opts.results === true}`,
+        );
+        if (json) console.log(JSON.stringify(job));
+        else {
+          console.log(line(job));
+          if (job.error) console.log(`error: ${job.error}`);
+          if (job.result?.summary) console.log(`summary: ${JSON.stringify(job.result.summary)}`);
+          for (const r of job.result?.results ?? [])
+            console.log(`  ${r.id}: ${r.status}${r.error ? ` — ${r.error}` : ""}`);
+        }
+        return EXIT.completed;
+      }),
+    );
+
+  program
+    .command("watch")
+    .description("follow a job to its end (exit 0 completed, 1 failed, 2 cancelled)")
+    .argument("<id>")
+    .action((id: string, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        return follow(api, id, json);
+      }),
+    );
+
+  program
+    .command("cancel")
+    .description("cancel a queued or running job")
+    .argument("<id>")
+    .action((id: string, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const r = await api.request("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
+        console.log(json ? JSON.stringify(r) : `cancelled ${r.job_id}`);
+        return EXIT.completed;
+      }),
+    );
+
+  program
+    .command("retry")
+    .description("submit the failed items of an ended job as a new job")
+    .argument("<id>")
+    .option("--wait", "follow the new job to its end")
+    .action((id: string, opts: { wait?: boolean }, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const job = await api.request("POST", `/batch/jobs/${encodeURIComponent(id)}/retry`);
+        if (!opts.wait) {
+          console.log(json ? JSON.stringify(job) : job.job_id);
+          return EXIT.completed;
+        }
+        return follow(api, job.job_id, json);
+      }),
+    );
+
+  program
+    .command("stats")
+    .description("jobs by status")
+    .action((_opts: unknown, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const { stats } = await api.request("GET", "/batch/stats");
+        console.log(
+          json
+            ? JSON.stringify(stats)
+            : Object.entries(stats)
+                .map(([k, v]) => `${k}: ${v}`)
+                .join("\n"),
+        );
+        return EXIT.completed;
+      }),
+    );
+}
