@@ -58,7 +58,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   <h1><a href="#/">ollama-coder</a></h1>
   <div class="chips" id="stats"></div>
   <span class="live" id="live">connecting…</span>
-  <button id="keyButton" title="API key">🔑</button>
+  <button id="keyButton" title="API key">API key</button>
 </header>
 <main>
   <section id="listView">

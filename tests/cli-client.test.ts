@@ -1,0 +1,147 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli, startServerProcess } from "./helpers/server-process.js";
+import { tempDir } from "./helpers/temp.js";
+
+const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
+
+async function server(extraEnv: Record<string, string> = {}) {
+  const dir = tempDir();
+  const s = await startServerProcess(
+    [
+      "serve",
+      "--port",
+      "0",
+      "--data-dir",
+      join(dir, "data"),
+      "--project-root",
+      join(dir, "project"),
+      "--plugin",
+      PLUGIN,
+      "--sandbox",
+      "off",
+    ],
+    extraEnv,
+  );
+  return { ...s, dir, root: join(dir, "project") };
+}
+
+describe("CLI client against a real server", () => {
+  it("submit --wait: exit 0 when completed, 1 when failed; plain lines when not a terminal; --json", async () => {
+    const s = await server();
+    writeFileSync(join(s.root, "a.txt"), "hello");
+    const ops = join(s.dir, "ops.json");
+    writeFileSync(
+      ops,
+      JSON.stringify([
+        { type: "read", path: "a.txt" },
+        { type: "list", path: "." },
+      ]),
+    );
+    const ok = await runCli(["submit", "mcp-operations", ops, "--wait", "--server", s.url]);
+    expect(ok.code).toBe(0);
+    expect(ok.stderr).toMatch(/submitted batch_mcp-[0-9a-f]{12}/);
+    expect(ok.stderr).toMatch(/batch_mcp-[0-9a-f]{12} completed 100\.0% \(2\/2, 0 failed/);
+    expect(ok.stdout).toMatch(/completed — 2 ok, 0 failed/);
+
+    const bad = join(s.dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ operations: [{ type: "read", path: "missing.txt" }], parallel: 2 }));
+    const failed = await runCli(["submit", "mcp-operations", bad, "--wait", "--json", "--server", s.url]);
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ status: "failed", error: "1 of 1 items failed" });
+
+    const fromStdin = await runCli(
+      ["submit", "validation", "-", "--server", s.url],
+      {},
+      JSON.stringify({ targets: [{ path: "a.txt" }], check_command: "true" }),
+    );
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.stdout.trim()).toMatch(/^batch_validation-[0-9a-f]{12}$/);
+  });
+
+  it("exit 2 when the job is cancelled while watching; cancel, job, jobs, stats, retry", async () => {
+    const s = await server();
+    const log = join(s.dir, "runs.log");
+    writeFileSync(log, "");
+    const res = await fetch(`${s.url}/batch/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "test_sleep",
+        items: [{ id: "slow" }],
+        options: { log_file: log, sleep_ms: 60_000 },
+      }),
+    });
+    const { job_id } = (await res.json()) as { job_id: string };
+    const watching = runCli(["watch", job_id, "--server", s.url]);
+    await expect
+      .poll(async () => ((await (await fetch(`${s.url}/batch/jobs/${job_id}`)).json()) as any).status)
+      .toBe("running");
+    const cancel = await runCli(["cancel", job_id, "--server", s.url]);
+    expect(cancel).toMatchObject({ code: 0 });
+    expect(cancel.stdout.trim()).toBe(`cancelled ${job_id}`);
+    const watched = await watching;
+    expect(watched.code).toBe(2);
+    expect(watched.stdout).toContain(`${job_id}: cancelled`);
+    const again = await runCli(["cancel", job_id, "--server", s.url]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/400: Job cannot be cancelled/);
+
+    const job = await runCli(["job", job_id, "--json", "--server", s.url]);
+    expect(JSON.parse(job.stdout)).toMatchObject({ job_id, status: "cancelled" });
+    const jobs = await runCli(["jobs", "--status", "cancelled", "--server", s.url]);
+    expect(jobs.stdout).toContain(job_id);
+    expect(jobs.stdout).toMatch(/1 of 1 job\(s\)/);
+    const stats = await runCli(["stats", "--json", "--server", s.url]);
+    expect(JSON.parse(stats.stdout)).toMatchObject({ total: 1, cancelled: 1 });
+    const retry = await runCli(["retry", job_id, "--server", s.url]);
+    expect(retry.code).toBe(3);
+    expect(retry.stderr).toMatch(/no failed items/);
+    const missing = await runCli(["job", "nope", "--server", s.url]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/404: Job not found/);
+  });
+
+  it("retry --wait runs the failed items again; API keys via --api-key or OLLAMA_CODER_API_KEY", async () => {
+    const s = await server({ OLLAMA_CODER_API_KEYS: "sekret" });
+    const body = join(s.dir, "ops.json");
+    writeFileSync(body, JSON.stringify({ operations: [{ type: "read", path: "later.txt" }] }));
+    const noKey = await runCli(["submit", "mcp-operations", body, "--server", s.url]);
+    expect(noKey.code).toBe(3);
+    expect(noKey.stderr).toMatch(/401: Not authenticated/);
+    const first = await runCli([
+      "submit",
+      "mcp-operations",
+      body,
+      "--wait",
+      "--json",
+      "--server",
+      s.url,
+      "--api-key",
+      "sekret",
+    ]);
+    expect(first.code).toBe(1);
+    const jobId = JSON.parse(first.stdout).job_id;
+    writeFileSync(join(s.root, "later.txt"), "now it exists");
+    const retried = await runCli(["retry", jobId, "--wait", "--server", s.url], {
+      OLLAMA_CODER_API_KEY: "sekret",
+    });
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/completed — 1 ok/);
+  });
+
+  it("bad input: unknown kind, unreadable JSON, unreachable server — exit 3 with a message", async () => {
+    const dir = tempDir();
+    const notJson = join(dir, "x.json");
+    writeFileSync(notJson, "{nope");
+    const kind = await runCli(["submit", "bananas", notJson]);
+    expect(kind).toMatchObject({ code: 3 });
+    expect(kind.stderr).toMatch(/unknown kind 'bananas'/);
+    const parse = await runCli(["submit", "tests", notJson]);
+    expect(parse.stderr).toMatch(/is not JSON/);
+    const down = await runCli(["stats", "--server", "http://127.0.0.1:9"]);
+    expect(down.code).toBe(3);
+    expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
+  });
+});
