@@ -83,7 +83,9 @@ describe("dashboard in headless Chromium", () => {
       const row = page.locator(`tr[data-job="${running.body.job_id}"]`);
       await row.waitFor();
       await expect.poll(() => page.locator("#live").textContent()).toBe("live");
-      expect(await page.evaluate(() => sessionStorage.getItem("ollama-coder-key"))).toBe("dash-key");
+      expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem("ollama-coder-key"))).toBe(
+        "dash-key",
+      );
       expect(await row.locator("td").nth(4).textContent()).toBe("0 / 20");
 
       // Live progress: items finish on the server; the row follows without a reload.
@@ -122,9 +124,11 @@ describe("dashboard in headless Chromium", () => {
       expect(await page.locator("#itemRows tr").first().getAttribute("data-item")).toBe("bad"); // failed first
       await page.click("#retryButton");
       await expect
-        .poll(() => page.evaluate(() => location.hash), { timeout: 10_000 })
+        .poll(() => page.evaluate(() => (globalThis as any).location.hash as string), { timeout: 10_000 })
         .toMatch(/^#\/jobs\/batch_tests-[0-9a-f]{12}$/);
-      const retryId = (await page.evaluate(() => location.hash)).slice("#/jobs/".length);
+      const retryId = (await page.evaluate(() => (globalThis as any).location.hash as string)).slice(
+        "#/jobs/".length,
+      );
       expect(retryId).not.toBe(tests.body.job_id);
       await waitForJobEnd(t, retryId);
       const retried = (await t.request("GET", `/batch/jobs/${retryId}`, undefined, auth)).body;
