@@ -172,6 +172,8 @@ describe(`job store (${BACKEND})`, async () => {
       });
       await pool.start();
       await expect.poll(() => timed.runs.size).toBe(3); // only the free items
+      // … and their results committed (a lease that expires before its result is written is re-run: at least once).
+      await expect.poll(async () => (await store.getJob(id))?.succeeded).toBe(3);
       clock.advance(31_000);
       const finished = events.waitFor("job:finished");
       await pool.sweep();

@@ -97,7 +97,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
 <div class="modal hidden" id="keyModal"><div>
   <h3 style="margin-top:0">API key</h3>
   <p class="muted">This server needs a key. It is kept in this tab only (sessionStorage).</p>
-  <input id="keyInput" type="password" placeholder="key" style="width:100%">
+  <input id="keyInput" type="password" aria-label="API key" style="width:100%">
   <div class="toolbar" style="margin-top:12px;justify-content:flex-end"><button id="keySave">Use key</button></div>
 </div></div>
 <script>
