@@ -1,4 +1,5 @@
 import { errorMessage, isAbortError } from "../errors.js";
+import type { ModelCallObservation } from "../util/telemetry.js";
 import { type Host, HostPool, normalizeModel } from "./host-pool.js";
 import { modelMissing, OllamaError, unreachable } from "./ollama-errors.js";
 import type { ChatRequest, ChatResult, OllamaToolCall } from "./ollama-types.js";
@@ -14,14 +15,7 @@ export interface OllamaClientOptions {
   backoffMaxMs: number;
   fetch: typeof fetch;
   /** Told of every /api/chat request (for metrics). */
-  observe?: (o: {
-    model: string;
-    host: string;
-    seconds: number;
-    promptTokens: number;
-    completionTokens: number;
-    outcome: "ok" | "error";
-  }) => void;
+  observe?: (o: ModelCallObservation) => void;
 }
 
 export const OLLAMA_CLIENT_DEFAULTS = {

@@ -1,16 +1,9 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { QueueEvents } from "../queue/events.js";
 import type { JobStore } from "../store/job-store.js";
+import type { ModelCallObservation } from "../util/telemetry.js";
 
-/** What an Ollama call reports, for metrics. */
-export interface ModelCallObservation {
-  model: string;
-  host: string;
-  seconds: number;
-  promptTokens: number;
-  completionTokens: number;
-  outcome: "ok" | "error";
-}
+export type { ModelCallObservation };
 
 /** Prometheus metrics of one process (its own registry). */
 export class Metrics {

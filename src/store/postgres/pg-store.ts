@@ -5,7 +5,6 @@ import type {
   ItemFilter,
   ItemOutcome,
   ItemRecord,
-  ItemStatus,
   JobFilter,
   JobRecord,
   JobStatus,
@@ -17,9 +16,9 @@ import type {
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
+import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
-type Row = Record<string, unknown>;
 type Db = pg.Pool | pg.PoolClient;
 
 const CHANNEL = "ollama_coder";
@@ -29,45 +28,10 @@ const INSERT_BATCH = 10_000;
 const types = new pg.TypeOverrides();
 types.setTypeParser(20, (v: string) => Number(v));
 
-function toJob(r: Row): JobRecord {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    status: r.status as JobStatus,
-    options: (r.options as JsonObject) ?? {},
-    metadata: (r.metadata as JsonObject) ?? {},
-    error: (r.error as string | null) ?? null,
-    chunkSize: r.chunk_size as number,
-    parallel: r.parallel as number,
-    priority: r.priority as number,
-    maxAttempts: r.max_attempts as number,
-    total: r.total as number,
-    succeeded: r.succeeded as number,
-    failed: r.failed as number,
-    skipped: r.skipped as number,
-    cancelled: r.cancelled as number,
-    currentItem: (r.current_item as string | null) ?? null,
-    createdAt: r.created_at as number,
-    startedAt: (r.started_at as number | null) ?? null,
-    completedAt: (r.completed_at as number | null) ?? null,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toItem(r: Row): ItemRecord {
-  return {
-    seq: r.seq as number,
-    itemId: r.item_id as string,
-    payload: (r.payload as JsonObject) ?? {},
-    status: r.status as ItemStatus,
-    attempts: r.attempts as number,
-    result: (r.result as JsonObject | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    workerId: (r.worker_id as string | null) ?? null,
-    startedAt: (r.started_at as number | null) ?? null,
-    finishedAt: (r.finished_at as number | null) ?? null,
-  };
-}
+/** jsonb arrives parsed. */
+const jsonbJson: JsonColumn = (v) => (v === null || v === undefined ? null : (v as JsonObject));
+const toJob = (r: Row): JobRecord => toJobRecord(r, jsonbJson);
+const toItem = (r: Row): ItemRecord => toItemRecord(r, jsonbJson);
 
 export interface PgStoreOptions {
   /** postgres:// URL; an extra `schema=NAME` query parameter puts the tables in that schema. */

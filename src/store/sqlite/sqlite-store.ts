@@ -7,7 +7,6 @@ import type {
   ItemFilter,
   ItemOutcome,
   ItemRecord,
-  ItemStatus,
   JobFilter,
   JobRecord,
   JobStatus,
@@ -18,9 +17,8 @@ import type {
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
+import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
-
-type Row = Record<string, unknown>;
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -28,48 +26,10 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-const parseJson = (text: unknown): JsonObject =>
-  typeof text === "string" ? (JSON.parse(text) as JsonObject) : {};
-
-function toJob(r: Row): JobRecord {
-  return {
-    id: r.id as string,
-    type: r.type as string,
-    status: r.status as JobStatus,
-    options: parseJson(r.options),
-    metadata: parseJson(r.metadata),
-    error: (r.error as string | null) ?? null,
-    chunkSize: r.chunk_size as number,
-    parallel: r.parallel as number,
-    priority: r.priority as number,
-    maxAttempts: r.max_attempts as number,
-    total: r.total as number,
-    succeeded: r.succeeded as number,
-    failed: r.failed as number,
-    skipped: r.skipped as number,
-    cancelled: r.cancelled as number,
-    currentItem: (r.current_item as string | null) ?? null,
-    createdAt: r.created_at as number,
-    startedAt: (r.started_at as number | null) ?? null,
-    completedAt: (r.completed_at as number | null) ?? null,
-    updatedAt: r.updated_at as number,
-  };
-}
-
-function toItem(r: Row): ItemRecord {
-  return {
-    seq: r.seq as number,
-    itemId: r.item_id as string,
-    payload: parseJson(r.payload),
-    status: r.status as ItemStatus,
-    attempts: r.attempts as number,
-    result: r.result == null ? null : parseJson(r.result),
-    error: (r.error as string | null) ?? null,
-    workerId: (r.worker_id as string | null) ?? null,
-    startedAt: (r.started_at as number | null) ?? null,
-    finishedAt: (r.finished_at as number | null) ?? null,
-  };
-}
+/** SQLite stores JSON as text. */
+const textJson: JsonColumn = (v) => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : null);
+const toJob = (r: Row): JobRecord => toJobRecord(r, textJson);
+const toItem = (r: Row): ItemRecord => toItemRecord(r, textJson);
 
 const COUNTER_COLUMN = {
   succeeded: "succeeded",
@@ -325,7 +285,7 @@ export class SqliteJobStore implements JobStore {
         jobId,
         seq: r.seq as number,
         itemId: r.item_id as string,
-        payload: parseJson(r.payload),
+        payload: textJson(r.payload) ?? {},
         attempt: r.attempts as number,
       }))
       .sort((a, b) => a.seq - b.seq);

@@ -1,0 +1,48 @@
+import type { ItemRecord, ItemStatus, JobRecord, JobStatus, JsonObject } from "./job-store.js";
+
+export type Row = Record<string, unknown>;
+
+/** How a backend turns a JSON column into an object (SQLite stores text, PostgreSQL's jsonb arrives parsed). */
+export type JsonColumn = (value: unknown) => JsonObject | null;
+
+/** A `jobs` row as a JobRecord, on any backend. */
+export function toJobRecord(r: Row, json: JsonColumn): JobRecord {
+  return {
+    id: r.id as string,
+    type: r.type as string,
+    status: r.status as JobStatus,
+    options: json(r.options) ?? {},
+    metadata: json(r.metadata) ?? {},
+    error: (r.error as string | null) ?? null,
+    chunkSize: r.chunk_size as number,
+    parallel: r.parallel as number,
+    priority: r.priority as number,
+    maxAttempts: r.max_attempts as number,
+    total: r.total as number,
+    succeeded: r.succeeded as number,
+    failed: r.failed as number,
+    skipped: r.skipped as number,
+    cancelled: r.cancelled as number,
+    currentItem: (r.current_item as string | null) ?? null,
+    createdAt: r.created_at as number,
+    startedAt: (r.started_at as number | null) ?? null,
+    completedAt: (r.completed_at as number | null) ?? null,
+    updatedAt: r.updated_at as number,
+  };
+}
+
+/** An `items` row as an ItemRecord, on any backend. */
+export function toItemRecord(r: Row, json: JsonColumn): ItemRecord {
+  return {
+    seq: r.seq as number,
+    itemId: r.item_id as string,
+    payload: json(r.payload) ?? {},
+    status: r.status as ItemStatus,
+    attempts: r.attempts as number,
+    result: json(r.result),
+    error: (r.error as string | null) ?? null,
+    workerId: (r.worker_id as string | null) ?? null,
+    startedAt: (r.started_at as number | null) ?? null,
+    finishedAt: (r.finished_at as number | null) ?? null,
+  };
+}
