@@ -24,7 +24,7 @@ export class ApiClient {
     return { ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}), ...extra };
   }
 
-  async request<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(this.server + path, {
@@ -62,7 +62,7 @@ export class ApiClient {
   }
 
   /** Server-Sent Events of one job, until its final event; yields each event. */
-  async *events(path: string): AsyncGenerator<{ event: string; data: any }> {
+  async *events(path: string): AsyncGenerator<{ event: string; data: unknown }> {
     const res = await fetch(this.server + path, { headers: this.headers() });
     if (!res.ok || !res.body) throw new ApiError(res.status, `${res.status}: ${await res.text()}`);
     const decoder = new TextDecoder();

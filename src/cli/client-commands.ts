@@ -14,6 +14,27 @@ const KINDS: Record<string, { path: string; field: string }> = {
   "mcp-operations": { path: "/batch/mcp-operations", field: "operations" },
 };
 
+/** The parts of a JobResponse the CLI shows. */
+interface JobView {
+  job_id: string;
+  status: string;
+  progress?: number;
+  error?: string | null;
+  metadata?: {
+    progress?: {
+      total?: number;
+      processed?: number;
+      failed?: number;
+      items_per_second?: number;
+      estimated_remaining_seconds?: number | null;
+    };
+  };
+  result?: {
+    summary?: { successful: number; failed: number; skipped: number; cancelled?: number };
+    results?: { id: string; status: string; error?: string }[];
+  } | null;
+}
+
 interface Globals {
   server: string;
   apiKey?: string;
@@ -43,7 +64,7 @@ const fmtEta = (s: number | null | undefined): string =>
         ? `${Math.round(s / 60)}m`
         : `${(s / 3600).toFixed(1)}h`;
 
-function line(job: any): string {
+function line(job: JobView): string {
   const p = job.metadata?.progress ?? {};
   return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
 }
@@ -72,9 +93,10 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
     : null;
   let started = false;
   let lastLine = 0;
-  let final: any = null;
-  for await (const { event, data } of api.events(`/batch/jobs/${encodeURIComponent(jobId)}/events`)) {
+  let final: JobView | null = null;
+  for await (const { event, data: raw } of api.events(`/batch/jobs/${encodeURIComponent(jobId)}/events`)) {
     if (event === "item") continue;
+    const data = raw as JobView;
     const p = data.metadata?.progress ?? {};
     if (bar) {
       const payload = {
@@ -96,7 +118,10 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
   }
   bar?.stop();
   if (!final)
-    final = await api.request("GET", `/batch/jobs/${encodeURIComponent(jobId)}?include_results=false`);
+    final = await api.request<JobView>(
+      "GET",
+      `/batch/jobs/${encodeURIComponent(jobId)}?include_results=false`,
+    );
   if (json) console.log(JSON.stringify(final));
   else {
     const s = final.result?.summary;
@@ -154,7 +179,7 @@ export function addClientCommands(program: Command): void {
           if (opts.parallel) body.parallel = Number(opts.parallel);
           if (opts.chunkSize) body.chunk_size = Number(opts.chunkSize);
           const { api, json } = client(cmd);
-          const job = await api.request("POST", target.path, body);
+          const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
             console.log(json ? JSON.stringify(job) : job.job_id);
             return EXIT.completed;
@@ -176,7 +201,7 @@ export function addClientCommands(program: Command): void {
         const q = new URLSearchParams({ limit: opts.limit });
         if (opts.status) q.set("status", opts.status);
         if (opts.type) q.set("job_type", opts.type);
-        const res = await api.request("GET", `/batch/jobs?${q}`);
+        const res = await api.request<{ jobs: JobView[]; total: number }>("GET", `/batch/jobs?${q}`);
         if (json) console.log(JSON.stringify(res));
         else {
           for (const j of res.jobs) console.log(line(j));
@@ -194,7 +219,7 @@ export function addClientCommands(program: Command): void {
     .action((id: string, opts: { results?: boolean }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const job = await api.request(
+        const job = await api.request<JobView>(
           "GET",
           `/batch/jobs/${encodeURIComponent(id)}?include_results=${opts.results === true}`,
         );
@@ -228,7 +253,7 @@ export function addClientCommands(program: Command): void {
     .action((id: string, _opts: unknown, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const r = await api.request("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
+        const r = await api.request<{ job_id: string }>("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
         console.log(json ? JSON.stringify(r) : `cancelled ${r.job_id}`);
         return EXIT.completed;
       }),
@@ -242,7 +267,7 @@ export function addClientCommands(program: Command): void {
     .action((id: string, opts: { wait?: boolean }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const job = await api.request("POST", `/batch/jobs/${encodeURIComponent(id)}/retry`);
+        const job = await api.request<JobView>("POST", `/batch/jobs/${encodeURIComponent(id)}/retry`);
         if (!opts.wait) {
           console.log(json ? JSON.stringify(job) : job.job_id);
           return EXIT.completed;
@@ -257,7 +282,7 @@ export function addClientCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const { stats } = await api.request("GET", "/batch/stats");
+        const { stats } = await api.request<{ stats: Record<string, number> }>("GET", "/batch/stats");
         console.log(
           json
             ? JSON.stringify(stats)
