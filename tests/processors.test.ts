@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolveServerConfig } from "../src/config/server-config.js";
@@ -15,6 +15,10 @@ async function sampleServer(sandbox: "off" | "bwrap") {
   const dir = tempDir();
   const config = { sandbox, projectRoot: join(dir, "project"), dataDir: join(dir, "data") };
   writeSampleProject(config.projectRoot);
+  // The linter lives in the project: under the jail only the workspace (and the read-only system) is visible,
+  // and a checkout under /tmp is hidden by the jail's private /tmp.
+  mkdirSync(join(config.projectRoot, "tools"), { recursive: true });
+  copyFileSync(LINT, join(config.projectRoot, "tools", "lint.mjs"));
   const t = await startTestApp({
     dataDir: dir,
     config,
@@ -34,7 +38,7 @@ describe.each([["off"], ["bwrap"]] as const)("processors against a sample projec
     }));
     const res = await t.request("POST", "/batch/validation", {
       targets,
-      check_command: `node ${LINT}`,
+      check_command: "node tools/lint.mjs",
       parallel: 10,
     });
     expect(res.status).toBe(200);
