@@ -203,13 +203,7 @@ describe.each([["off"], ["bwrap"]] as const)("processors against a sample projec
 
 describe("processor options", () => {
   it("a check_command with shell operators is a 422 at submit", async () => {
-    const dir = tempDir();
-    const config = { sandbox: "off", projectRoot: join(dir, "p"), dataDir: join(dir, "d") };
-    const t = await startTestApp({
-      dataDir: dir,
-      config,
-      register: (r) => registerBuiltinProcessors(r, resolveServerConfig({ ...config, port: 0 })),
-    });
+    const { t } = await sampleServer("off");
     const res = await t.request("POST", "/batch/validation", {
       targets: [{ path: "a" }],
       check_command: "ruff check; rm -rf /",
@@ -220,13 +214,7 @@ describe("processor options", () => {
   });
 
   it("a per-item timeout fails that item only", async () => {
-    const dir = tempDir();
-    const config = { sandbox: "off", projectRoot: join(dir, "p"), dataDir: join(dir, "d") };
-    const t = await startTestApp({
-      dataDir: dir,
-      config,
-      register: (r) => registerBuiltinProcessors(r, resolveServerConfig({ ...config, port: 0 })),
-    });
+    const { t } = await sampleServer("off");
     const res = await t.request("POST", "/batch/mcp-operations", {
       operations: [
         { id: "slow", type: "command", command: "sleep 30", timeout_seconds: 0.3 },

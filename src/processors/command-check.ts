@@ -1,6 +1,6 @@
 import { basename } from "node:path";
 import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
-import type { ItemResult } from "../queue/processor.js";
+import type { ItemResult, Processor } from "../queue/processor.js";
 import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
 import type { RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
@@ -87,5 +87,23 @@ export function checkResult(check: CheckRun, extra: JsonObject = {}): ItemResult
     label: check.status,
     error: check.error,
     fields: { ...commandFields(check.run), ...extra },
+  };
+}
+
+/**
+ * A processor that runs `<command option> <item path>` in the sandbox (validation, tests): the command is
+ * checked at submit, each run gets the item's or job's timeout, and `finish` turns the run into the result.
+ */
+export function commandCheckProcessor(
+  sandbox: Sandbox,
+  o: { option: string; defaultCommand: string; finish: (check: CheckRun) => ItemResult },
+): Processor {
+  return {
+    validateOptions: (options) => checkCommandOption(options, o.option),
+    async processItem(item, ctx) {
+      const command = String(ctx.job.options[o.option] ?? o.defaultCommand);
+      const ms = timeoutMs(item, ctx.job.options, 300);
+      return o.finish(await runCheck(sandbox, command, item.path as string, ms, ctx.signal));
+    },
   };
 }
