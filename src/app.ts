@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
@@ -34,7 +34,9 @@ export interface App {
 
 export async function loadPlugins(registry: ProcessorRegistry, config: ServerConfig): Promise<void> {
   for (const spec of config.plugins) {
-    const url = spec.startsWith(".") || spec.startsWith("/") ? pathToFileURL(resolve(spec)).href : spec;
+    // A path (relative or absolute, or any file that exists) is loaded as a file; anything else as a package.
+    const isPath = spec.startsWith(".") || spec.startsWith("/") || existsSync(spec);
+    const url = isPath ? pathToFileURL(resolve(spec)).href : spec;
     let mod: { register?: PluginRegister; default?: PluginRegister };
     try {
       mod = (await import(url)) as typeof mod;

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { errorMessage } from "../errors.js";
-import { describeRun } from "../mcp/mcp-server.js";
+import { describeRun } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ToolSpec } from "./ollama-types.js";
 import type { ParsedCall } from "./tool-call-parser.js";

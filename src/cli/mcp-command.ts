@@ -1,7 +1,5 @@
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Command } from "commander";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
-import { createMcpServer } from "../mcp/mcp-server.js";
 import { sandboxFromConfig } from "../processors/builtin.js";
 
 /** `mcp`: the sandboxed file and command tools as an MCP server on stdio, for any MCP client. */
@@ -21,6 +19,8 @@ export function addMcpCommand(program: Command): void {
       const sandbox = sandboxFromConfig(config);
       // stdout carries the protocol: every human word goes to stderr.
       console.error(`ollama-coder mcp: root ${sandbox.root}; ${sandbox.jailNote}`);
+      const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+      const { createMcpServer } = await import("../mcp/mcp-server.js");
       const server = createMcpServer(sandbox);
       await server.connect(new StdioServerTransport());
       const close = () => {

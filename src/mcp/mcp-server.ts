@@ -2,11 +2,9 @@ import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { errorMessage } from "../errors.js";
-import type { RunResult } from "../sandbox/run-command.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS, describeRun } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import { VERSION } from "../version.js";
-
-export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 60;
 
 function ok(text: string, structured: Record<string, unknown>): CallToolResult {
   return { content: [{ type: "text", text }], structuredContent: structured };
@@ -23,19 +21,6 @@ async function guarded(fn: () => Promise<CallToolResult>): Promise<CallToolResul
   } catch (e: unknown) {
     return refused(e);
   }
-}
-
-export function describeRun(run: RunResult): string {
-  const parts = [
-    run.timed_out
-      ? "timed out"
-      : run.exit_code === null
-        ? `killed by ${run.signal ?? "signal"}`
-        : `exit code ${run.exit_code}`,
-  ];
-  if (run.stdout) parts.push(`--- stdout ---\n${run.stdout}`);
-  if (run.stderr) parts.push(`--- stderr ---\n${run.stderr}`);
-  return parts.join("\n");
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { connectInMemory, type McpSession } from "../mcp/in-memory-client.js";
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../mcp/mcp-server.js";
+import type { McpSession } from "../mcp/in-memory-client.js";
 import type { ItemResult, Processor } from "../queue/processor.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JsonObject } from "../store/job-store.js";
 
@@ -47,7 +47,8 @@ function operationResult(type: string, r: CallToolResult): JsonObject {
  */
 export function mcpProcessor(sandbox: Sandbox): Processor {
   return {
-    prepareJob: () => connectInMemory(sandbox),
+    // The MCP SDK loads with the first MCP job, not at start-up.
+    prepareJob: async () => (await import("../mcp/in-memory-client.js")).connectInMemory(sandbox),
     disposeJob: async (_job, session) => (session as McpSession).close(),
     async processItem(item, ctx): Promise<ItemResult> {
       const session = ctx.session as McpSession;

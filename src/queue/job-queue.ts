@@ -66,10 +66,10 @@ export class JobQueue {
     const items: NewItem[] = [];
     const seen = new Map<string, number>();
     input.items.forEach((raw, index) => {
-      const payload: JsonObject = { ...raw };
-      if (payload.id === undefined || payload.id === null || payload.id === "") payload.id = `op-${index}`;
-      const itemId = String(payload.id);
-      payload.id = itemId;
+      // Copy an item only when its id must be filled in or normalised (large submits stay one copy).
+      const missing = raw.id === undefined || raw.id === null || raw.id === "";
+      const itemId = missing ? `op-${index}` : String(raw.id);
+      const payload: JsonObject = raw.id === itemId ? raw : { ...raw, id: itemId };
       const first = seen.get(itemId);
       if (first !== undefined) {
         issues.push({

@@ -27,6 +27,11 @@ export interface RunnerDeps {
 
 type StopReason = "cancelled" | "shutdown";
 
+interface InFlight {
+  item: ClaimedItem;
+  controller: AbortController | null;
+}
+
 const YIELD_EVERY = 128;
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -37,8 +42,11 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 export class JobRunner {
   private readonly controller = new AbortController();
   private stopClaiming = false;
-  /** Running items with their own abort controllers (one listener-free signal per item). */
-  private readonly inFlight = new Map<number, { item: ClaimedItem; controller: AbortController }>();
+  /**
+   * Running items, each with its own abort controller, made the first time the processor reads its signal
+   * (a shared job signal would collect one listener per item from libraries that never remove theirs).
+   */
+  private readonly inFlight = new Map<number, InFlight>();
   private readonly slotWaiters: (() => void)[] = [];
   private readonly toRelease: number[] = [];
   private readonly unstarted: ClaimedItem[] = [];
@@ -114,7 +122,8 @@ export class JobRunner {
 
   private abort(reason: StopReason): void {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
-    for (const f of this.inFlight.values()) if (!f.controller.signal.aborted) f.controller.abort(reason);
+    for (const f of this.inFlight.values())
+      if (f.controller && !f.controller.signal.aborted) f.controller.abort(reason);
     this.wakeSlots();
   }
 
@@ -227,27 +236,30 @@ export class JobRunner {
   }
 
   private start(item: ClaimedItem, processor: Processor, session: unknown): void {
-    const controller = new AbortController();
-    this.inFlight.set(item.seq, { item, controller });
-    void this.runItem(item, processor, session, controller.signal).finally(() => {
+    const entry: InFlight = { item, controller: null };
+    this.inFlight.set(item.seq, entry);
+    void this.runItem(entry, processor, session).finally(() => {
       this.inFlight.delete(item.seq);
       this.wakeSlots();
     });
   }
 
-  private async runItem(
-    item: ClaimedItem,
-    processor: Processor,
-    session: unknown,
-    signal: AbortSignal,
-  ): Promise<void> {
+  private async runItem(entry: InFlight, processor: Processor, session: unknown): Promise<void> {
+    const item = entry.item;
+    const jobSignal = this.controller.signal;
     const started = performance.now();
     let result: ItemResult | null = null;
     let thrown: unknown = null;
     try {
       result = await processor.processItem(item.payload, {
         job: this.ctx,
-        signal,
+        get signal() {
+          if (entry.controller === null) {
+            entry.controller = new AbortController();
+            if (jobSignal.aborted) entry.controller.abort(jobSignal.reason);
+          }
+          return entry.controller.signal;
+        },
         workerId: this.d.workerId,
         seq: item.seq,
         attempt: item.attempt,

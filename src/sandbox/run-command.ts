@@ -128,3 +128,20 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
     });
   });
 }
+
+/** Default time limit of a command operation or tool call, in seconds. */
+export const DEFAULT_COMMAND_TIMEOUT_SECONDS = 60;
+
+/** A run as text for a model or a person: how it ended, then its output. */
+export function describeRun(run: RunResult): string {
+  const parts = [
+    run.timed_out
+      ? "timed out"
+      : run.exit_code === null
+        ? `killed by ${run.signal ?? "signal"}`
+        : `exit code ${run.exit_code}`,
+  ];
+  if (run.stdout) parts.push(`--- stdout ---\n${run.stdout}`);
+  if (run.stderr) parts.push(`--- stderr ---\n${run.stderr}`);
+  return parts.join("\n");
+}

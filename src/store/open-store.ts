@@ -1,5 +1,4 @@
 import type { JobStore } from "./job-store.js";
-import { PostgresJobStore } from "./postgres/pg-store.js";
 import { SqliteJobStore } from "./sqlite/sqlite-store.js";
 
 export interface StoreLocation {
@@ -9,6 +8,9 @@ export interface StoreLocation {
 
 /** SQLite file by default; PostgreSQL when a database URL is given. */
 export async function openStore(where: StoreLocation): Promise<JobStore> {
-  if (where.databaseUrl) return PostgresJobStore.open({ url: where.databaseUrl });
+  if (where.databaseUrl) {
+    const { PostgresJobStore } = await import("./postgres/pg-store.js"); // pg loads only when it is used
+    return PostgresJobStore.open({ url: where.databaseUrl });
+  }
   return new SqliteJobStore({ path: where.databasePath });
 }
