@@ -66,9 +66,24 @@ export class Metrics {
       labelNames: ["model", "kind"],
       registers: [registry],
     });
+    // Label children are cached: this runs once per item, on the hot path.
+    const counters = new Map<string, ReturnType<typeof this.items.labels>>();
+    const histograms = new Map<string, ReturnType<typeof this.itemSeconds.labels>>();
     events.on("item:completed", (e) => {
-      this.items.inc({ type: e.jobType, status: e.status });
-      if (e.durationSeconds !== undefined) this.itemSeconds.observe({ type: e.jobType }, e.durationSeconds);
+      const key = `${e.jobType}\u0000${e.status}`;
+      let counter = counters.get(key);
+      if (!counter) {
+        counter = this.items.labels({ type: e.jobType, status: e.status });
+        counters.set(key, counter);
+      }
+      counter.inc();
+      if (e.durationSeconds === undefined) return;
+      let histogram = histograms.get(e.jobType);
+      if (!histogram) {
+        histogram = this.itemSeconds.labels({ type: e.jobType });
+        histograms.set(e.jobType, histogram);
+      }
+      histogram.observe(e.durationSeconds);
     });
   }
 
