@@ -1,5 +1,20 @@
 /** The public library API of ollama-coder (named exports only). */
-export { type App, type CreateAppOptions, createApp, loadPlugins, type PluginRegister } from "./app.js";
+
+export { type AgentEvent, runAgentTask, type TaskResult } from "./agent/agent-loop.js";
+export { OllamaClient, type OllamaClientOptions, parseOllamaUrls } from "./agent/ollama-client.js";
+export { OllamaError } from "./agent/ollama-errors.js";
+export { type RunConfig, type RunConfigInput, resolveRunConfig } from "./agent/run-config.js";
+export { parseToolCalls } from "./agent/tool-call-parser.js";
+export {
+  type App,
+  type CreateAppOptions,
+  createApp,
+  createWorkerNode,
+  loadPlugins,
+  type PluginRegister,
+  type ProcessorHooks,
+  type WorkerNode,
+} from "./app.js";
 export {
   assertSafeBind,
   resolveServerConfig,
@@ -14,7 +29,9 @@ export {
   errorMessage,
   InvalidInputError,
   NotFoundError,
+  SecurityBlockError,
 } from "./errors.js";
+export { ollamaFromConfig, registerBuiltinProcessors, sandboxFromConfig } from "./processors/builtin.js";
 export { type Clock, systemClock } from "./queue/clock.js";
 export { type QueueEventMap, type QueueEventName, QueueEvents } from "./queue/events.js";
 export { JobQueue, type ResultEntry, type SubmitInput } from "./queue/job-queue.js";
@@ -22,6 +39,10 @@ export type { ItemContext, ItemResult, JobContext, Processor } from "./queue/pro
 export { ProcessorRegistry } from "./queue/processor.js";
 export { type ProgressSnapshot, progressSnapshot } from "./queue/progress.js";
 export { WorkerPool, type WorkerPoolOptions } from "./queue/worker-pool.js";
+export { Guardrail, type GuardrailOptions } from "./sandbox/guardrail.js";
+export { PathSandbox } from "./sandbox/path-sandbox.js";
+export type { RunResult } from "./sandbox/run-command.js";
+export { SANDBOX_DEFAULTS, Sandbox, type SandboxOptions } from "./sandbox/sandbox.js";
 export type { ItemRecord, JobRecord, JobStatus, JobStore } from "./store/job-store.js";
 export { openStore } from "./store/open-store.js";
 export { SqliteJobStore } from "./store/sqlite/sqlite-store.js";
