@@ -244,7 +244,12 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
         { role: "system", content: REVIEWER_SYSTEM_PROMPT },
         {
           role: "user",
-          content: reviewRequest(task, tools.diff(config.diffCapBytes), config.checkCommand, check.output),
+          content: reviewRequest(
+            task,
+            AgentTools.diff(tools.changes(), config.diffCapBytes),
+            config.checkCommand,
+            check.output,
+          ),
         },
       ],
       REVIEWER_TOOLS,
@@ -292,13 +297,14 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
       error = `check \`${config.checkCommand}\` still failing after ${loops} loop(s) (max_loops ${config.maxLoops})`;
     else error = `not approved by the reviewer within max_loops (${config.maxLoops})`;
   }
+  const changes = tools.changes();
   const result: TaskResult = {
     status: validatorOk && approved ? "completed" : "failed",
     validator_ok: validatorOk,
     approved,
     loops,
-    files_changed: tools.filesChanged(),
-    diff: tools.diff(config.diffCapBytes),
+    files_changed: changes.map((c) => c.rel),
+    diff: AgentTools.diff(changes, config.diffCapBytes),
     check,
     usage,
     transcript: capTranscript(transcript, config.transcriptCapBytes),

@@ -54,6 +54,14 @@ export const CODER_TOOL_SPECS: ToolSpec[] = [
 
 export const CODER_TOOL_NAMES = CODER_TOOL_SPECS.map((t) => t.function.name);
 
+export interface FileChange {
+  rel: string;
+  /** null: the task created the file. */
+  before: string | null;
+  /** null: the file is gone now. */
+  after: string | null;
+}
+
 export interface ToolOutcome {
   content: string;
   ok: boolean;
@@ -121,19 +129,22 @@ export class AgentTools {
     }
   }
 
-  /** Files this task wrote, relative to the project root. */
-  filesChanged(): string[] {
-    return [...this.originals.keys()].filter((rel) => this.originals.get(rel) !== readOrNull(this.abs(rel)));
+  /** Files this task wrote and left different, each read once: relative path, content before and now. */
+  changes(): FileChange[] {
+    const out: FileChange[] = [];
+    for (const [rel, before] of this.originals) {
+      const after = readOrNull(this.abs(rel));
+      if (after !== before) out.push({ rel, before, after });
+    }
+    return out;
   }
 
-  /** Unified diff of this task's changes, capped at `capBytes`. */
-  diff(capBytes: number): string {
+  /** Unified diff of `changes`, capped at `capBytes`. */
+  static diff(changes: readonly FileChange[], capBytes: number): string {
     let out = "";
-    for (const rel of this.filesChanged()) {
-      const before = this.originals.get(rel) ?? "";
-      const after = readOrNull(this.abs(rel)) ?? "";
-      const from = this.originals.get(rel) === null ? "/dev/null" : `a/${rel}`;
-      out += createTwoFilesPatch(from, `b/${rel}`, before, after, undefined, undefined, {
+    for (const { rel, before, after } of changes) {
+      const from = before === null ? "/dev/null" : `a/${rel}`;
+      out += createTwoFilesPatch(from, `b/${rel}`, before ?? "", after ?? "", undefined, undefined, {
         context: 3,
       }).replace(/^=+\n/, "");
     }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
 import type {
+  ItemFilter,
   ItemRecord,
   JobFilter,
   JobRecord,
@@ -30,8 +31,6 @@ export interface SubmitInput {
 
 /** One entry of `result.results`: the item as submitted, its status and its outcome. */
 export type ResultEntry = JsonObject;
-
-export const JOB_ID_PATTERN = /^[a-z][a-z0-9_]{0,63}-[0-9a-f]{12}$/;
 
 export function newJobId(type: string): string {
   return `${type}-${randomBytes(6).toString("hex")}`;
@@ -126,18 +125,28 @@ export class JobQueue {
     return this.store.listJobs(filter);
   }
 
-  /** Every result entry of a job, in item order, read a page at a time. */
-  async *results(jobId: string, pageSize = 2000): AsyncGenerator<ResultEntry> {
+  /** A job's items matching `filter`, in item order, a page at a time (never the whole job in memory). */
+  async *itemPages(
+    jobId: string,
+    filter: Omit<ItemFilter, "limit" | "offset">,
+    pageSize = 2000,
+  ): AsyncGenerator<ItemRecord[]> {
     for (let offset = 0; ; offset += pageSize) {
-      const { items } = await this.store.listItems(jobId, { withResult: true, limit: pageSize, offset });
-      for (const item of items) yield resultEntry(item);
+      const { items } = await this.store.listItems(jobId, { ...filter, limit: pageSize, offset });
+      if (items.length > 0) yield items;
       if (items.length < pageSize) return;
     }
   }
 
+  /** Every result entry of a job (items that ran), in item order, a page at a time. */
+  async *resultPages(jobId: string, pageSize = 2000): AsyncGenerator<ResultEntry[]> {
+    for await (const items of this.itemPages(jobId, { withResult: true }, pageSize))
+      yield items.map(resultEntry);
+  }
+
   async allResults(jobId: string): Promise<ResultEntry[]> {
     const out: ResultEntry[] = [];
-    for await (const entry of this.results(jobId)) out.push(entry);
+    for await (const page of this.resultPages(jobId)) out.push(...page);
     return out;
   }
 
@@ -165,11 +174,8 @@ export class JobQueue {
       );
     }
     const items: JsonObject[] = [];
-    for (let offset = 0; ; offset += 5000) {
-      const page = await this.store.listItems(id, { status: "failed", limit: 5000, offset });
-      items.push(...page.items.map((i) => i.payload));
-      if (page.items.length < 5000) break;
-    }
+    for await (const page of this.itemPages(id, { status: "failed" }))
+      items.push(...page.map((i) => i.payload));
     if (items.length === 0) throw new ConflictError("Job has no failed items to retry");
     const metadata: JsonObject = {};
     for (const [k, v] of Object.entries(job.metadata)) {

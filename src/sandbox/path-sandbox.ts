@@ -45,12 +45,13 @@ export class PathSandbox {
     if (typeof input !== "string" || input.length === 0) throw new SecurityBlockError("empty path");
     if (input.includes("\0")) throw new SecurityBlockError("path contains a NUL byte");
     const lexical = isAbsolute(input) ? resolve(input) : resolve(base, input);
-    if (!isInside(this.root, lexical) && !isInside(this.root, this.realOf(lexical))) {
-      throw new SecurityBlockError(`path '${input}' is outside the project root`);
-    }
     const real = this.realOf(lexical);
     if (!isInside(this.root, real)) {
-      throw new SecurityBlockError(`path '${input}' leads outside the project root through a symlink`);
+      throw new SecurityBlockError(
+        isInside(this.root, lexical)
+          ? `path '${input}' leads outside the project root through a symlink`
+          : `path '${input}' is outside the project root`,
+      );
     }
     if (this.hidden.some((h) => isInside(h, real))) {
       throw new SecurityBlockError(`path '${input}' is inside the server's data directory`);

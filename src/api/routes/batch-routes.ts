@@ -2,7 +2,12 @@ import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
 import { type FieldIssue, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import type { JobStatus, JsonObject } from "../../store/job-store.js";
+import {
+  FINAL_JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type JsonObject,
+} from "../../store/job-store.js";
 import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
 import { toJobResponse } from "../job-response.js";
 import {
@@ -18,6 +23,12 @@ import {
 } from "../schemas.js";
 
 const nowSeconds = (): number => Date.now() / 1000;
+
+/** A JobResponse, with `result.results` when asked for and the job has ended. */
+async function withResults(queue: JobQueue, job: JobRecord, include: boolean, now: number) {
+  const ended = FINAL_JOB_STATUSES.includes(job.status);
+  return toJobResponse(job, now, include && ended ? await queue.allResults(job.id) : undefined);
+}
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
 export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void {
@@ -95,10 +106,7 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const { include_results } = request.query as Static<typeof GetJobQuery>;
-      const job = await queue.get(job_id);
-      const finished = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
-      const results = include_results && finished ? await queue.allResults(job.id) : undefined;
-      return toJobResponse(job, nowSeconds(), results);
+      return withResults(queue, await queue.get(job_id), include_results, nowSeconds());
     },
   );
 
@@ -122,11 +130,7 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
       });
       const now = nowSeconds();
       const out = [];
-      for (const job of jobs) {
-        const finished = job.status === "completed" || job.status === "failed" || job.status === "cancelled";
-        const results = q.include_results && finished ? await queue.allResults(job.id) : undefined;
-        out.push(toJobResponse(job, now, results));
-      }
+      for (const job of jobs) out.push(await withResults(queue, job, q.include_results, now));
       return { jobs: out, total };
     },
   );

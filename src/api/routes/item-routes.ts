@@ -1,7 +1,7 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
-import { type JobQueue, resultEntry } from "../../queue/job-queue.js";
+import type { JobQueue } from "../../queue/job-queue.js";
 import { ITEM_STATUSES, type ItemStatus } from "../../store/job-store.js";
 import { toJobResponse } from "../job-response.js";
 import { ErrorResponse, JobIdParams, JobResponse } from "../schemas.js";
@@ -86,11 +86,8 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       await queue.get(job_id);
       async function* lines() {
-        for (let offset = 0; ; offset += 1000) {
-          const { items } = await queue.store.listItems(job_id, { withResult: true, limit: 1000, offset });
-          if (items.length > 0) yield `${items.map((i) => JSON.stringify(resultEntry(i))).join("\n")}\n`;
-          if (items.length < 1000) return;
-        }
+        for await (const page of queue.resultPages(job_id, 1000))
+          yield `${page.map((e) => JSON.stringify(e)).join("\n")}\n`;
       }
       reply.header("content-type", "application/x-ndjson; charset=utf-8");
       reply.header("content-disposition", `attachment; filename="${job_id}-results.jsonl"`);
