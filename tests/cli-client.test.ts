@@ -1,29 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli, startServerProcess } from "./helpers/server-process.js";
+import { runCli, serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
-
-const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
 async function server(extraEnv: Record<string, string> = {}) {
   const dir = tempDir();
-  const s = await startServerProcess(
-    [
-      "serve",
-      "--port",
-      "0",
-      "--data-dir",
-      join(dir, "data"),
-      "--project-root",
-      join(dir, "project"),
-      "--plugin",
-      PLUGIN,
-      "--sandbox",
-      "off",
-    ],
-    extraEnv,
-  );
+  const s = await startServerProcess(serveArgs(dir, "--sandbox", "off"), extraEnv);
   return { ...s, dir, root: join(dir, "project") };
 }
 

@@ -2,28 +2,16 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BACKEND, freshDatabaseUrl, postgresAvailable, querySql } from "./helpers/backend.js";
-import { startServerProcess } from "./helpers/server-process.js";
+import { serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 /** Server args on the backend under test, and where its database is. */
 function serverArgs(dir: string) {
   const databaseUrl = BACKEND === "postgres" ? freshDatabaseUrl() : null;
-  const args = [
-    "serve",
-    "--port",
-    "0",
-    "--data-dir",
-    join(dir, "data"),
-    "--project-root",
-    join(dir, "p"),
-    "--plugin",
-    PLUGIN,
-  ];
+  const args = serveArgs(dir);
   if (databaseUrl) args.push("--database-url", databaseUrl);
   return { args, where: { databasePath: join(dir, "data", "batch_jobs.db"), databaseUrl } };
 }
-
-const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
 async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();

@@ -1,9 +1,8 @@
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { GateProcessor, noopProcessor } from "./fixtures/test-processors.js";
-import { startServerProcess } from "./helpers/server-process.js";
+import { serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
 
@@ -169,20 +168,7 @@ describe("items, exports and retry", () => {
   it("results.jsonl streams every result of a large job as JSON lines, with bounded server memory", async () => {
     const dir = tempDir();
     // A server whose heap cannot hold the export: it must stream it.
-    const server = await startServerProcess(
-      [
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        join(dir, "data"),
-        "--project-root",
-        join(dir, "p"),
-        "--plugin",
-        join(import.meta.dirname, "fixtures", "sleep-plugin.mjs"),
-      ],
-      { NODE_OPTIONS: "--max-old-space-size=64" },
-    );
+    const server = await startServerProcess(serveArgs(dir), { NODE_OPTIONS: "--max-old-space-size=64" });
     const n = 40_000;
     const submit = await fetch(`${server.url}/batch/jobs`, {
       method: "POST",

@@ -3,6 +3,23 @@ import { join } from "node:path";
 import { afterEach } from "vitest";
 
 export const CLI = join(import.meta.dirname, "..", "..", "dist", "cli.js");
+export const TEST_PLUGIN = join(import.meta.dirname, "..", "fixtures", "sleep-plugin.mjs");
+
+/** `serve` on a free port with its data and project under `dir` and the test plugin loaded. */
+export function serveArgs(dir: string, ...extra: string[]): string[] {
+  return [
+    "serve",
+    "--port",
+    "0",
+    "--data-dir",
+    join(dir, "data"),
+    "--project-root",
+    join(dir, "project"),
+    "--plugin",
+    TEST_PLUGIN,
+    ...extra,
+  ];
+}
 
 export interface ServerProcess {
   child: ChildProcess;
