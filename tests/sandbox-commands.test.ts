@@ -1,8 +1,10 @@
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
-import { hasBubblewrap } from "./helpers/requirements.js";
+import { sharedSpawnHelper } from "../src/sandbox/spawn-helper.js";
+import { hasBubblewrap, hasSpawnHelper } from "./helpers/requirements.js";
 import { tempDir } from "./helpers/temp.js";
 
 /** Running (a zombie waiting for its reaper counts as gone). */
@@ -15,14 +17,19 @@ function alive(pid: number): boolean {
   }
 }
 
-const modes = [["off"], ["bwrap"]] as const;
+const modes = [
+  ["off", "helper"],
+  ["off", "node"],
+  ["bwrap", "helper"],
+  ["bwrap", "node"],
+] as const;
 
-describe.each(modes)("commands (--sandbox %s)", (mode) => {
-  const enabled = mode === "off" || hasBubblewrap();
+describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) => {
+  const enabled = (mode === "off" || hasBubblewrap()) && (spawner === "node" || hasSpawnHelper());
   const make = (extra: Partial<typeof SANDBOX_DEFAULTS> = {}) => {
     const root = join(tempDir(), "project");
     mkdirSync(root, { recursive: true });
-    return { root, sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, ...extra, root, mode }) };
+    return { root, sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, ...extra, root, mode, spawner }) };
   };
 
   it.runIf(enabled)("runs argv without a shell: a path with spaces and ';' is one argument", async () => {
@@ -122,6 +129,115 @@ describe.each(modes)("commands (--sandbox %s)", (mode) => {
     const r = await sandbox.run({ command: "definitely-not-a-program-xyz --version", timeoutMs: 10_000 });
     if (mode === "off") expect(r.spawn_error).toBe("command not found: definitely-not-a-program-xyz");
     else expect(r.exit_code).not.toBe(0);
+  });
+  it.runIf(enabled)("a cancel that comes before the program has started still kills it", async () => {
+    const { sandbox, root } = make();
+    const ac = new AbortController();
+    const run = sandbox.run({
+      command: ["sh", "-c", `echo $$ > ${join(root, "early.pid")}; sleep 300`],
+      timeoutMs: 60_000,
+      signal: ac.signal,
+    });
+    ac.abort();
+    const r = await run;
+    expect(r.cancelled).toBe(true);
+    expect(r.exit_code).not.toBe(0);
+  });
+
+  it.runIf(enabled)("many commands at once each get their own output, whole", async () => {
+    const { sandbox } = make({ outputCap: 4 * 1024 * 1024 });
+    const runs = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        sandbox.run({
+          command: [
+            "node",
+            "-e",
+            `process.stdout.write(String(${i}).repeat(200000)); console.error('e${i}')`,
+          ],
+          timeoutMs: 30_000,
+        }),
+      ),
+    );
+    runs.forEach((r, i) => {
+      expect(r.exit_code).toBe(0);
+      expect(r.truncated).toBe(false);
+      expect(r.stdout).toBe(String(i).repeat(200000));
+      expect(r.stderr).toBe(`e${i}\n`);
+    });
+  });
+
+  it.runIf(enabled)("stdin is empty, the exit code and a killing signal come back", async () => {
+    const { sandbox } = make();
+    const cat = await sandbox.run({ command: ["cat"], timeoutMs: 10_000 });
+    expect(cat.exit_code).toBe(0);
+    expect(cat.stdout).toBe("");
+    const code = await sandbox.run({ command: ["sh", "-c", "exit 7"], timeoutMs: 10_000 });
+    expect(code.exit_code).toBe(7);
+    const killed = await sandbox.run({ command: ["sh", "-c", "kill -USR1 $$"], timeoutMs: 10_000 });
+    if (mode === "off") {
+      expect(killed.exit_code).toBeNull();
+      expect(killed.signal).toBe("SIGUSR1");
+    } else expect(killed.exit_code).not.toBe(0); // bubblewrap reports its child's death as an exit code
+  });
+
+  it.runIf(enabled && mode === "off")("a file that is not executable is a clear error", async () => {
+    const { sandbox, root } = make();
+    writeFileSync(join(root, "script.sh"), "#!/bin/sh\necho hi\n", { mode: 0o644 });
+    const r = await sandbox.run({ command: "./script.sh", timeoutMs: 10_000 });
+    expect(r.spawn_error).toBe("permission denied: ./script.sh");
+  });
+});
+
+describe("oc-spawner", () => {
+  const enabled = hasSpawnHelper();
+  const make = () => {
+    const root = join(tempDir(), "project");
+    mkdirSync(root, { recursive: true });
+    return { root, sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off", spawner: "helper" }) };
+  };
+  const readPid = (file: string) => {
+    try {
+      return Number(readFileSync(file, "utf8")) || 0;
+    } catch {
+      return 0;
+    }
+  };
+
+  it.runIf(enabled)("when the server process dies, everything it started dies with it", async () => {
+    const { root } = make();
+    const sandboxModule = new URL("../dist/sandbox/sandbox.js", import.meta.url).href;
+    const script = `
+      const { Sandbox, SANDBOX_DEFAULTS } = await import(${JSON.stringify(sandboxModule)});
+      const sb = new Sandbox({ ...SANDBOX_DEFAULTS, root: ${JSON.stringify(root)}, mode: "off", spawner: "helper" });
+      sb.run({ command: ["sh", "-c", "sleep 300 & echo $! > bg.pid; echo $$ > fg.pid; sleep 300"], timeoutMs: 600000 });
+    `;
+    const server = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: "ignore" });
+    await expect
+      .poll(() => readPid(join(root, "bg.pid")) > 0 && readPid(join(root, "fg.pid")) > 0)
+      .toBe(true);
+    const bg = readPid(join(root, "bg.pid"));
+    const fg = readPid(join(root, "fg.pid"));
+    expect(alive(bg) && alive(fg)).toBe(true);
+    server.kill("SIGKILL");
+    await expect.poll(() => alive(bg) || alive(fg), { timeout: 5000 }).toBe(false);
+  });
+
+  it.runIf(enabled)("if the helper dies mid-run, the run fails clearly and the next one works", async () => {
+    const { sandbox, root } = make();
+    const run = sandbox.run({
+      command: ["sh", "-c", "echo $$ > fg.pid; sleep 300"],
+      timeoutMs: 60_000,
+    });
+    await expect.poll(() => readPid(join(root, "fg.pid")) > 0).toBe(true);
+    const helper = sharedSpawnHelper();
+    expect(helper?.pid).toBeGreaterThan(0);
+    process.kill(helper!.pid!, "SIGKILL");
+    const r = await run;
+    expect(r.spawn_error).toBe("the command spawner exited before the command ended");
+    await expect.poll(() => alive(readPid(join(root, "fg.pid"))), { timeout: 5000 }).toBe(false);
+    const next = await sandbox.run({ command: "echo again", timeoutMs: 10_000 });
+    expect(next.stdout).toBe("again\n");
+    expect(sharedSpawnHelper()?.pid).not.toBe(helper!.pid);
   });
 });
 

@@ -46,6 +46,10 @@ export function addServeCommand(program: Command): void {
     )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
     .option("--sandbox <mode>", "auto|bwrap|off: jail commands with bubblewrap (env OLLAMA_CODER_SANDBOX)")
+    .option(
+      "--spawner <mode>",
+      "auto|helper|node: start commands through oc-spawner or Node's spawn (env OLLAMA_CODER_SPAWNER)",
+    )
     .option("--deny <programs...>", "more programs the guardrail refuses (env OLLAMA_CODER_DENY)")
     .option("--allow <programs...>", "the only programs commands may run (env OLLAMA_CODER_ALLOW)")
     .option("--read-only", "refuse every write and command (env OLLAMA_CODER_READ_ONLY)")

@@ -22,6 +22,7 @@ export function addWorkerCommand(program: Command): void {
     .option("--grace-seconds <s>", "on SIGTERM, how long running items may finish")
     .option("--plugin <module...>", "load processors from a module exporting register(registry)")
     .option("--sandbox <mode>", "auto|bwrap|off")
+    .option("--spawner <mode>", "auto|helper|node")
     .option("--deny <programs...>", "more programs the guardrail refuses")
     .option("--allow <programs...>", "the only programs commands may run")
     .option("--read-only", "refuse every write and command")

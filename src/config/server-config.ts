@@ -2,6 +2,7 @@ import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
 import type { SandboxMode } from "../sandbox/jail.js";
+import type { SpawnerMode } from "../sandbox/sandbox.js";
 
 /** What a user may set (CLI flags, their OLLAMA_CODER_* env twins, or the library API). */
 export interface ServerConfigInput {
@@ -22,6 +23,8 @@ export interface ServerConfigInput {
   logLevel?: string;
   /** auto (bubblewrap when it works), bwrap (required), off. */
   sandbox?: string;
+  /** auto (oc-spawner where built), helper (required), node (Node's spawn). */
+  spawner?: string;
   /** Extra programs the guardrail refuses. */
   deny?: string | string[];
   /** When set, the only programs commands may run. */
@@ -54,6 +57,7 @@ export interface ServerConfig {
   plugins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   sandbox: SandboxMode;
+  spawner: SpawnerMode;
   deny: string[];
   allow: string[];
   readOnly: boolean;
@@ -74,6 +78,7 @@ export const SERVER_DEFAULTS = {
   graceSeconds: 10,
   logLevel: "info",
   sandbox: "auto",
+  spawner: "auto",
   outputCapKb: 64,
   ollamaMaxConcurrency: 4,
 } as const satisfies Record<string, string | number>;
@@ -95,6 +100,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   plugins: "OLLAMA_CODER_PLUGINS",
   logLevel: "OLLAMA_CODER_LOG_LEVEL",
   sandbox: "OLLAMA_CODER_SANDBOX",
+  spawner: "OLLAMA_CODER_SPAWNER",
   deny: "OLLAMA_CODER_DENY",
   allow: "OLLAMA_CODER_ALLOW",
   readOnly: "OLLAMA_CODER_READ_ONLY",
@@ -212,6 +218,9 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   const sandbox = (input.sandbox ?? d.sandbox) as SandboxMode;
   if (!["auto", "bwrap", "off"].includes(sandbox))
     throw new ConfigError("sandbox must be auto, bwrap or off");
+  const spawner = (input.spawner ?? d.spawner) as SpawnerMode;
+  if (!["auto", "helper", "node"].includes(spawner))
+    throw new ConfigError("spawner must be auto, helper or node");
   return {
     host,
     port: int("port", input.port, d.port, 0, 65535),
@@ -229,6 +238,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     plugins: list(input.plugins),
     logLevel,
     sandbox,
+    spawner,
     deny: list(input.deny),
     allow: list(input.allow),
     readOnly: bool("read-only", input.readOnly),

@@ -16,6 +16,7 @@ export function sandboxFromConfig(config: ServerConfig): Sandbox {
     root: config.projectRoot,
     hidden: [config.dataDir],
     mode: config.sandbox,
+    spawner: config.spawner,
     guardrail: { deny: config.deny, allow: config.allow, readOnly: config.readOnly },
     outputCap: config.outputCapBytes,
     envPassthrough: config.envPassthrough,
@@ -39,7 +40,9 @@ export function registerBuiltinProcessors(
   hooks: ProcessorHooks = {},
 ): Sandbox {
   const sandbox = sandboxFromConfig(config);
-  log?.info(`sandbox: root ${sandbox.root}; ${sandbox.jailNote}${config.readOnly ? "; read-only" : ""}`);
+  log?.info(
+    `sandbox: root ${sandbox.root}; ${sandbox.jailNote}; ${sandbox.spawnerNote}${config.readOnly ? "; read-only" : ""}`,
+  );
   const ollama = ollamaFromConfig(config, hooks);
   log?.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
   registry.register("batch_agent_tasks", agentProcessor(sandbox, ollama));

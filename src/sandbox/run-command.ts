@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import { isAbortError } from "../errors.js";
 import { OutputCapture } from "./output-capture.js";
+import type { LaunchEvents, SpawnHelper } from "./spawn-helper.js";
 
 export interface RunOptions {
   cwd: string;
@@ -14,6 +15,8 @@ export interface RunOptions {
   jailPrefix?: readonly string[] | undefined;
   /** How long after SIGTERM the process group gets SIGKILL. */
   killGraceMs?: number;
+  /** Starts commands; Node's spawn when absent or dead. */
+  helper?: SpawnHelper | null | undefined;
 }
 
 export interface RunResult {
@@ -39,10 +42,44 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** Starts argv with Node's own spawn, in a new process group (the fallback where oc-spawner is not built). */
+function launchWithNode(
+  argv: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  ev: LaunchEvents,
+): void {
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd,
+    env,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    windowsHide: true,
+  });
+  if (child.pid !== undefined) ev.onStart(child.pid);
+  child.stdout.on("data", (d: Buffer) => ev.onStdout(d));
+  child.stderr.on("data", (d: Buffer) => ev.onStderr(d));
+  let error: string | undefined;
+  child.on("error", (e: NodeJS.ErrnoException) => {
+    if (!isAbortError(e)) error = e.code ?? e.message;
+  });
+  // The program is gone: whatever it left running in its group (and holding our pipes) goes too.
+  child.on("exit", () => child.pid !== undefined && killGroup(child.pid, "SIGKILL"));
+  child.on("close", (code, sig) => ev.onEnd(error ? null : code, sig, error));
+}
+
+function spawnErrorText(error: string, program: string): string {
+  if (error === "ENOENT") return `command not found: ${basename(program)}`;
+  if (error === "EACCES") return `permission denied: ${program}`;
+  if (error === "ESPAWNER") return "the command spawner exited before the command ended";
+  return `cannot start ${program}: ${error}`;
+}
+
 /**
  * Runs argv without a shell in its own process group, with a time limit, a minimal environment and capped
  * output. On timeout or abort the whole group gets SIGTERM, then SIGKILL after a grace period; when the
- * program exits, anything it left running in its group is killed too (no orphans).
+ * program exits, anything it left running in its group is killed too (no orphans). Commands start through
+ * `helper` (oc-spawner) when one is given and alive, else with Node's spawn.
  */
 export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunResult> {
   const started = performance.now();
@@ -70,20 +107,17 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       });
       return;
     }
-    const child = spawn(full[0]!, full.slice(1), {
-      cwd: o.cwd,
-      env: o.env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-      windowsHide: true,
-    });
+    let pid: number | undefined;
+    let stopping = false;
     let timedOut = false;
     let cancelled = false;
     let killTimer: NodeJS.Timeout | null = null;
     const stop = () => {
-      if (child.pid === undefined) return;
-      killGroup(child.pid, "SIGTERM");
-      killTimer ??= setTimeout(() => child.pid !== undefined && killGroup(child.pid, "SIGKILL"), killGraceMs);
+      stopping = true;
+      if (pid === undefined) return; // killed as soon as it has started
+      const group = pid;
+      killGroup(group, "SIGTERM");
+      killTimer ??= setTimeout(() => killGroup(group, "SIGKILL"), killGraceMs);
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -94,38 +128,34 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       stop();
     };
     o.signal?.addEventListener("abort", onAbort, { once: true });
-    child.stdout.on("data", (d: Buffer) => stdout.push(d));
-    child.stderr.on("data", (d: Buffer) => stderr.push(d));
-    let spawnError: string | undefined;
-    child.on("error", (e: NodeJS.ErrnoException) => {
-      if (isAbortError(e)) return;
-      spawnError =
-        e.code === "ENOENT"
-          ? `command not found: ${basename(full[0]!)}`
-          : e.code === "EACCES"
-            ? `permission denied: ${full[0]}`
-            : e.message;
-    });
-    // The program is gone: whatever it left running in its group (and holding our pipes) goes too.
-    child.on("exit", () => child.pid !== undefined && killGroup(child.pid, "SIGKILL"));
-    child.on("close", (code, sig) => {
-      clearTimeout(timer);
-      if (killTimer) clearTimeout(killTimer);
-      o.signal?.removeEventListener("abort", onAbort);
-      const result: RunResult = {
-        ...base,
-        exit_code: code,
-        signal: sig,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-        truncated: stdout.truncated || stderr.truncated,
-        timed_out: timedOut,
-        cancelled,
-        duration_seconds: Math.round(performance.now() - started) / 1000,
-      };
-      if (spawnError !== undefined) result.spawn_error = spawnError;
-      resolve(result);
-    });
+    const events: LaunchEvents = {
+      onStart(p) {
+        pid = p;
+        if (stopping) stop();
+      },
+      onStdout: (d) => stdout.push(d),
+      onStderr: (d) => stderr.push(d),
+      onEnd(code, sig, error) {
+        clearTimeout(timer);
+        if (killTimer) clearTimeout(killTimer);
+        o.signal?.removeEventListener("abort", onAbort);
+        const result: RunResult = {
+          ...base,
+          exit_code: code,
+          signal: sig,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.truncated || stderr.truncated,
+          timed_out: timedOut,
+          cancelled,
+          duration_seconds: Math.round(performance.now() - started) / 1000,
+        };
+        if (error !== undefined) result.spawn_error = spawnErrorText(error, full[0]!);
+        resolve(result);
+      },
+    };
+    if (o.helper?.alive) o.helper.launch(full, o.cwd, o.env, events);
+    else launchWithNode(full, o.cwd, o.env, events);
   });
 }
 

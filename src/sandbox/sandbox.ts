@@ -6,6 +6,7 @@ import { bwrapArgs, probeBubblewrap, type SandboxMode } from "./jail.js";
 import { PathSandbox } from "./path-sandbox.js";
 import { type RunResult, runCommand } from "./run-command.js";
 import { DEFAULT_FILE_LIMITS, type FileLimits, SandboxFiles } from "./sandbox-files.js";
+import { sharedSpawnHelper, spawnHelperPath } from "./spawn-helper.js";
 
 export interface SandboxOptions {
   root: string;
@@ -18,7 +19,11 @@ export interface SandboxOptions {
   /** Environment variables passed to commands besides the minimal set. */
   envPassthrough: readonly string[];
   fileLimits: FileLimits;
+  /** How commands start: oc-spawner where built (auto), oc-spawner required (helper), Node's spawn (node). */
+  spawner: SpawnerMode;
 }
+
+export type SpawnerMode = "auto" | "helper" | "node";
 
 export const SANDBOX_DEFAULTS = {
   hidden: [] as string[],
@@ -27,6 +32,7 @@ export const SANDBOX_DEFAULTS = {
   outputCap: 64 * 1024,
   envPassthrough: [] as string[],
   fileLimits: DEFAULT_FILE_LIMITS,
+  spawner: "auto",
 } satisfies Omit<SandboxOptions, "root">;
 
 /** What toolchains need to be found, and nothing else of the server's environment. */
@@ -67,6 +73,9 @@ export class Sandbox {
   readonly jailed: boolean;
   /** Why the sandbox is (not) jailed, for the start-up log. */
   readonly jailNote: string;
+  /** How commands start, for the start-up log. */
+  readonly spawnerNote: string;
+  private readonly useHelper: boolean;
   private readonly env: NodeJS.ProcessEnv;
 
   constructor(private readonly o: SandboxOptions) {
@@ -84,6 +93,17 @@ export class Sandbox {
         ? "commands run in a bubblewrap jail (read-only system, writable workspace, private /tmp, no network)"
         : `commands run unjailed: ${probe.reason} (install bubblewrap for a jail)`;
     }
+    const helperPath = o.spawner === "node" ? null : spawnHelperPath();
+    if (o.spawner === "helper" && !helperPath)
+      throw new ConfigError(
+        "--spawner helper: oc-spawner is not built (it needs Linux and a C compiler when `npm ci` builds)",
+      );
+    this.useHelper = helperPath !== null;
+    this.spawnerNote = helperPath
+      ? "commands start through oc-spawner (posix_spawn)"
+      : o.spawner === "node"
+        ? "commands start with Node's spawn (--spawner node)"
+        : "commands start with Node's spawn (oc-spawner is not built: it needs Linux and a C compiler)";
     const env: NodeJS.ProcessEnv = { LANG: "C.UTF-8", TERM: "dumb", TMPDIR: "/tmp" };
     for (const name of [...BASE_ENV, ...o.envPassthrough])
       if (process.env[name] !== undefined) env[name] = process.env[name];
@@ -121,6 +141,7 @@ export class Sandbox {
       env: this.env,
       outputCap: this.o.outputCap,
       jailPrefix,
+      helper: this.useHelper ? sharedSpawnHelper() : null,
     });
   }
 }

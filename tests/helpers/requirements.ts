@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { probeBubblewrap } from "../../src/sandbox/jail.js";
+import { spawnHelperPath } from "../../src/sandbox/spawn-helper.js";
 
 /**
  * Whether an optional system part is here. On a laptop without it the test skips with a clear message; under
@@ -20,3 +21,10 @@ export const hasBubblewrap = (): boolean =>
   );
 
 export const hasPytest = (): boolean => spawnSync("pytest", ["--version"], { stdio: "ignore" }).status === 0;
+
+export const hasSpawnHelper = (): boolean =>
+  requirePart(
+    "oc-spawner",
+    spawnHelperPath() !== null,
+    "dist/native/oc-spawner is not built (`npm run build` builds it on Linux with a C compiler)",
+  );

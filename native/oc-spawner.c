@@ -1,0 +1,332 @@
+/*
+ * oc-spawner: a small long-lived process that starts commands for the ollama-coder server.
+ *
+ * Why: Node's child_process.spawn forks the whole server process and blocks its event loop until the child
+ * has exec'd. This helper is tiny and uses posix_spawn (clone with CLONE_VM|CLONE_VFORK in glibc), so
+ * starting a command costs what it costs xargs, and the server's event loop never waits on it.
+ *
+ * Protocol (all integers little-endian u32 unless noted). The server writes requests on our stdin:
+ *   u32 length of the rest | u8 'S' | u32 id | u32 argc | u32 envc | cwd\0 argv[0]\0 ... env[0]\0 ...
+ * We write events on our stdout:
+ *   u8 type | u32 id | u32 length | payload
+ *   'P' started        payload: i32 pid (the child leads its own process group: pgid == pid)
+ *   'F' failed to start payload: i32 errno
+ *   'O' / 'R'          stdout / stderr bytes
+ *   'X' ended          payload: i32 exit code (-1 if killed), i32 signal (0 if exited); sent once the child
+ *                      has been reaped and both of its pipes are closed
+ * When the child exits, whatever it left in its process group is killed (no orphans holding the pipes).
+ * On EOF of stdin (the server is gone) every running group is killed and we exit.
+ * Timeouts and cancellation are the server's: it signals the group (-pid) itself.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct {
+  uint32_t id;
+  pid_t pid;
+  int out_fd; /* -1 once closed */
+  int err_fd;
+  int exited;
+  int32_t code;
+  int32_t sig;
+} child_t;
+
+static child_t *children;
+static size_t n_children, cap_children;
+
+static void die(const char *what) {
+  fprintf(stderr, "oc-spawner: %s: %s\n", what, strerror(errno));
+  exit(2);
+}
+
+static void write_all(const void *buf, size_t len) {
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t w = write(1, p, len);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      exit(0); /* the server is gone */
+    }
+    p += w;
+    len -= (size_t)w;
+  }
+}
+
+static void put_u32(unsigned char *b, uint32_t v) {
+  b[0] = v & 0xff;
+  b[1] = (v >> 8) & 0xff;
+  b[2] = (v >> 16) & 0xff;
+  b[3] = (v >> 24) & 0xff;
+}
+
+static uint32_t get_u32(const unsigned char *b) {
+  return (uint32_t)b[0] | ((uint32_t)b[1] << 8) | ((uint32_t)b[2] << 16) | ((uint32_t)b[3] << 24);
+}
+
+static void emit(char type, uint32_t id, const void *payload, uint32_t len) {
+  unsigned char head[9];
+  head[0] = (unsigned char)type;
+  put_u32(head + 1, id);
+  put_u32(head + 5, len);
+  write_all(head, sizeof head);
+  if (len) write_all(payload, len);
+}
+
+static void emit_i32(char type, uint32_t id, int32_t a) {
+  unsigned char b[4];
+  put_u32(b, (uint32_t)a);
+  emit(type, id, b, 4);
+}
+
+/* Like execvpe: a name without a slash is looked up on the PATH of the child's environment. */
+static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                      const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
+  if (strchr(file, '/')) return posix_spawn(pid, file, fa, attr, argv, envp);
+  const char *path = NULL;
+  for (char *const *e = envp; *e; e++)
+    if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
+  if (!path) path = "/usr/local/bin:/usr/bin:/bin";
+  size_t flen = strlen(file);
+  int err = ENOENT, seen_eacces = 0;
+  const char *p = path;
+  for (;;) {
+    const char *end = strchr(p, ':');
+    size_t dlen = end ? (size_t)(end - p) : strlen(p);
+    char *full = malloc(dlen + flen + 3);
+    if (!full) return ENOMEM;
+    if (dlen == 0) {
+      full[0] = '.';
+      dlen = 1;
+    } else {
+      memcpy(full, p, dlen);
+    }
+    full[dlen] = '/';
+    memcpy(full + dlen + 1, file, flen + 1);
+    err = posix_spawn(pid, full, fa, attr, argv, envp);
+    free(full);
+    if (err == 0) return 0;
+    if (err == EACCES) seen_eacces = 1;
+    else if (err != ENOENT && err != ENOTDIR) return err;
+    if (!end) break;
+    p = end + 1;
+  }
+  return seen_eacces ? EACCES : err;
+}
+
+static void start(uint32_t id, const char *cwd, char **argv, char **envp) {
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) < 0) {
+    emit_i32('F', id, errno);
+    return;
+  }
+  if (pipe2(err, O_CLOEXEC) < 0) {
+    int e = errno;
+    close(out[0]);
+    close(out[1]);
+    emit_i32('F', id, e);
+    return;
+  }
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  posix_spawn_file_actions_addchdir_np(&fa, cwd);
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  pid_t pid;
+  int rc = spawn_path(&pid, argv[0], &fa, &attr, argv, envp);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(out[1]);
+  close(err[1]);
+  if (rc != 0) {
+    close(out[0]);
+    close(err[0]);
+    emit_i32('F', id, rc);
+    return;
+  }
+  if (n_children == cap_children) {
+    cap_children = cap_children ? cap_children * 2 : 16;
+    children = realloc(children, cap_children * sizeof *children);
+    if (!children) die("realloc");
+  }
+  fcntl(out[0], F_SETFL, O_NONBLOCK);
+  fcntl(err[0], F_SETFL, O_NONBLOCK);
+  children[n_children++] = (child_t){id, pid, out[0], err[0], 0, -1, 0};
+  emit_i32('P', id, pid);
+}
+
+/* Parses one request frame (without its length prefix). */
+static void handle_request(unsigned char *msg, uint32_t len) {
+  if (len < 13 || msg[0] != 'S') {
+    fprintf(stderr, "oc-spawner: bad request\n");
+    exit(2);
+  }
+  uint32_t id = get_u32(msg + 1), argc = get_u32(msg + 5), envc = get_u32(msg + 9);
+  if (argc == 0 || argc > len || envc > len) {
+    emit_i32('F', id, EINVAL);
+    return;
+  }
+  char **argv = calloc(argc + 1, sizeof(char *));
+  char **envp = calloc(envc + 1, sizeof(char *));
+  if (!argv || !envp) die("calloc");
+  char *p = (char *)msg + 13, *end = (char *)msg + len;
+  char *cwd = NULL;
+  uint32_t want = 1 + argc + envc, got = 0;
+  while (p < end && got < want) {
+    char *z = memchr(p, 0, (size_t)(end - p));
+    if (!z) break;
+    if (got == 0) cwd = p;
+    else if (got <= argc) argv[got - 1] = p;
+    else envp[got - 1 - argc] = p;
+    got++;
+    p = z + 1;
+  }
+  if (got == want) start(id, cwd, argv, envp);
+  else emit_i32('F', id, EINVAL);
+  free(argv);
+  free(envp);
+}
+
+static void finish_if_done(size_t i) {
+  child_t *c = &children[i];
+  if (!c->exited || c->out_fd >= 0 || c->err_fd >= 0) return;
+  unsigned char b[8];
+  put_u32(b, (uint32_t)c->code);
+  put_u32(b + 4, (uint32_t)c->sig);
+  emit('X', c->id, b, 8);
+  children[i] = children[--n_children];
+}
+
+/* Reads what a pipe holds now (a bounded amount, so that one chatty child cannot starve the others). */
+static void drain(child_t *c, int *fd, char type) {
+  static char buf[65536];
+  for (int round = 0; round < 16; round++) {
+    ssize_t r = read(*fd, buf, sizeof buf);
+    if (r > 0) {
+      emit(type, c->id, buf, (uint32_t)r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && errno == EAGAIN) return;
+    close(*fd); /* EOF or error */
+    *fd = -1;
+    return;
+  }
+}
+
+static void reap(void) {
+  for (;;) {
+    int status;
+    pid_t pid = waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) return;
+    for (size_t i = 0; i < n_children; i++) {
+      if (children[i].pid != pid) continue;
+      children[i].exited = 1;
+      if (WIFEXITED(status)) {
+        children[i].code = WEXITSTATUS(status);
+        children[i].sig = 0;
+      } else {
+        children[i].code = -1;
+        children[i].sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+      }
+      kill(-pid, SIGKILL); /* whatever it left behind in its group */
+      break;
+    }
+  }
+}
+
+int main(void) {
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  if (sigprocmask(SIG_BLOCK, &chld, NULL) < 0) die("sigprocmask");
+  int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (sfd < 0) die("signalfd");
+  signal(SIGPIPE, SIG_IGN);
+  fcntl(0, F_SETFD, FD_CLOEXEC);
+  fcntl(1, F_SETFD, FD_CLOEXEC);
+
+  size_t in_cap = 1 << 16, in_len = 0;
+  unsigned char *in = malloc(in_cap);
+  if (!in) die("malloc");
+  struct pollfd *pfds = NULL;
+  size_t pfd_cap = 0;
+
+  for (;;) {
+    size_t need = 2 + 2 * n_children;
+    if (need > pfd_cap) {
+      pfd_cap = need * 2;
+      pfds = realloc(pfds, pfd_cap * sizeof *pfds);
+      if (!pfds) die("realloc");
+    }
+    pfds[0] = (struct pollfd){0, POLLIN, 0};
+    pfds[1] = (struct pollfd){sfd, POLLIN, 0};
+    size_t n = 2;
+    for (size_t i = 0; i < n_children; i++) {
+      pfds[n++] = (struct pollfd){children[i].out_fd, POLLIN, 0}; /* fd -1 is ignored by poll */
+      pfds[n++] = (struct pollfd){children[i].err_fd, POLLIN, 0};
+    }
+    if (poll(pfds, n, -1) < 0) {
+      if (errno == EINTR) continue;
+      die("poll");
+    }
+    /* Output first, so that a child's last bytes go out before its end. */
+    for (size_t i = 0; i < n_children; i++) {
+      short ro = pfds[2 + 2 * i].revents, re = pfds[3 + 2 * i].revents;
+      if (ro && children[i].out_fd >= 0) drain(&children[i], &children[i].out_fd, 'O');
+      if (re && children[i].err_fd >= 0) drain(&children[i], &children[i].err_fd, 'R');
+    }
+    if (pfds[1].revents) {
+      struct signalfd_siginfo si;
+      while (read(sfd, &si, sizeof si) == sizeof si) {
+      }
+      reap();
+    }
+    for (size_t i = n_children; i-- > 0;) finish_if_done(i);
+    if (pfds[0].revents) {
+      if (in_len == in_cap) {
+        in_cap *= 2;
+        in = realloc(in, in_cap);
+        if (!in) die("realloc");
+      }
+      ssize_t r = read(0, in + in_len, in_cap - in_len);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) { /* the server is gone: so is everything it started */
+        for (size_t i = 0; i < n_children; i++) kill(-children[i].pid, SIGKILL);
+        return 0;
+      }
+      in_len += (size_t)r;
+      size_t off = 0;
+      while (in_len - off >= 4) {
+        uint32_t len = get_u32(in + off);
+        if (in_len - off - 4 < len) break; /* the rest comes with a later read */
+        handle_request(in + off + 4, len);
+        off += 4 + len;
+      }
+      memmove(in, in + off, in_len - off);
+      in_len -= off;
+    }
+  }
+}
