@@ -1,5 +1,8 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { runAgentTask } from "../src/agent/agent-loop.js";
 import { OllamaClient } from "../src/agent/ollama-client.js";
 import { resolveRunConfig } from "../src/agent/run-config.js";
@@ -10,7 +13,7 @@ import { ProcessorRegistry } from "../src/queue/processor.js";
 import { WorkerPool } from "../src/queue/worker-pool.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
-import { FakeOllama, toolResults, userTask } from "../tests/fixtures/fake-ollama.js";
+import { FakeOllama, toolResults } from "../tests/fixtures/fake-ollama.js";
 import { benchDir, fmt, printRows, type Row } from "./lib.js";
 
 /**
@@ -47,16 +50,29 @@ async function overheadPerLoop(loops: number, tasks: number): Promise<{ perLoopM
   return { perLoopMs: total / totalLoops, loops: totalLoops };
 }
 
-/** 64 tasks against a model that takes 100 ms per call, at a given `parallel`; seconds. */
-async function scaling(parallel: number): Promise<number> {
-  const fake = new FakeOllama();
-  await fake.start();
-  fake.defaultDelayMs = 100;
-  fake.script("qwen2.5-coder:7b", (b) =>
-    toolResults(b).length === 0
-      ? { toolCalls: [{ name: "write_file", arguments: { path: `out/${userTask(b)}.txt`, content: "x" } }] }
-      : { content: "done" },
+/** The model server of the scaling runs, in its own process (as Ollama is): its URL and a way to stop it. */
+async function modelServer(delayMs: number): Promise<{ url: string; close: () => Promise<void> }> {
+  const child = spawn(
+    process.execPath,
+    [join(import.meta.dirname, "fixtures", "model-server.js"), String(delayMs)],
+    {
+      stdio: ["pipe", "pipe", "inherit"],
+    },
   );
+  const [line] = (await once(createInterface({ input: child.stdout! }), "line")) as [string];
+  return {
+    url: line.trim(),
+    close: async () => {
+      const exited = once(child, "exit");
+      child.stdin!.end();
+      await exited;
+    },
+  };
+}
+
+/** 64 tasks against a model that takes 100 ms per call, at a given `parallel`; seconds. */
+export async function scaling(parallel: number): Promise<number> {
+  const fake = await modelServer(100);
   const dir = benchDir("scale");
   const root = join(dir, "project");
   const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });

@@ -1,7 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { bwrapArgs, probeBubblewrap } from "../src/sandbox/jail.js";
 import { benchDir, fmt, postJson, printRows, type Row, startServer } from "./lib.js";
 
 async function waitJob(
@@ -107,52 +108,71 @@ export async function sandboxBench(): Promise<void> {
   const vpar = 8;
   const list = join(dir, "targets.txt");
   writeFileSync(list, Array.from({ length: targets }, (_, i) => `src/module_${i}.py`).join("\n"));
-  const t1 = performance.now();
-  const x = spawnSync("sh", ["-c", `xargs -P ${vpar} -n 1 true < ${list}`], { cwd: root, stdio: "ignore" });
-  const xargsRate = targets / ((performance.now() - t1) / 1000);
-  if (x.status !== 0) throw new Error("xargs failed");
-  rows.push({ metric: `xargs -P ${vpar} running \`true <path>\`, validations/s`, value: fmt(xargsRate) });
+  const xargs = (prefix: string[]): number => {
+    const t = performance.now();
+    const x = spawnSync("xargs", ["-P", String(vpar), "-n", "1", ...prefix, "true"], {
+      cwd: root,
+      stdio: ["pipe", "ignore", "ignore"],
+      input: readFileSync(list),
+    });
+    if (x.status !== 0) throw new Error(`xargs failed (${x.status})`);
+    return targets / ((performance.now() - t) / 1000);
+  };
   const spawnRate = await bareSpawnLoop(root, targets, vpar);
-  rows.push({
-    metric: `bare Node child_process.spawn loop, ${vpar} at once, /s (Node's own ceiling)`,
-    value: fmt(spawnRate),
-  });
-  rows.push({ metric: "bare Node spawn / xargs -P", value: `${fmt(spawnRate / xargsRate, 2)}x` });
+  const plainXargs = xargs([]);
+  rows.push(
+    { metric: `xargs -P ${vpar} running \`true <path>\`, validations/s`, value: fmt(plainXargs) },
+    { metric: `bare Node child_process.spawn loop, ${vpar} at once, /s`, value: fmt(spawnRate) },
+    { metric: "bare Node spawn / xargs -P", value: `${fmt(spawnRate / plainXargs, 2)}x` },
+  );
   for (const mode of ["off", "bwrap"] as const) {
-    const s = await startServer([
-      "--data-dir",
-      join(dir, `data-${mode}`),
-      "--project-root",
-      root,
-      "--sandbox",
-      mode,
-    ]).catch(() => null);
-    if (!s) {
-      rows.push({ metric: `validations (--sandbox ${mode})`, value: "skipped: bubblewrap unavailable" });
+    if (mode === "bwrap" && !probeBubblewrap().ok) {
+      rows.push({ metric: "validations (--sandbox bwrap)", value: "skipped: bubblewrap unavailable" });
       continue;
     }
-    try {
-      const job = await postJson(`${s.url}/batch/validation`, {
-        targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),
-        check_command: "true",
-        parallel: vpar,
-      });
-      const done = await waitJob(s.url, job.job_id);
-      const rate = targets / (done.completed_at - done.started_at);
-      rows.push(
-        {
-          metric: `${targets} validations of \`true\`, parallel ${vpar}, ${mode === "off" ? "unjailed" : "jailed (bwrap)"}, /s`,
-          value: fmt(rate),
-        },
-        {
-          metric: `ollama-coder ${mode === "off" ? "unjailed" : "jailed"} / xargs -P`,
-          value: `${fmt(rate / xargsRate, 2)}x`,
-          target: mode === "off" ? ">= 0.8x" : "",
-          ok: mode === "off" ? rate / xargsRate >= 0.8 : undefined,
-        },
-      );
-    } finally {
-      await s.stop();
+    for (const spawner of ["helper", "node"] as const) {
+      const dataDir = join(dir, `data-${mode}-${spawner}`);
+      mkdirSync(dataDir, { recursive: true });
+      const s = await startServer([
+        "--data-dir",
+        dataDir,
+        "--project-root",
+        root,
+        "--sandbox",
+        mode,
+        "--spawner",
+        spawner,
+      ]);
+      try {
+        // The comparator runs the very same command line: bare `true`, or bubblewrap with the server's jail.
+        const jail =
+          mode === "bwrap" ? ["bwrap", ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root })] : [];
+        const job = await postJson(`${s.url}/batch/validation`, {
+          targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),
+          check_command: "true",
+          parallel: vpar,
+        });
+        const done = await waitJob(s.url, job.job_id);
+        const rate = targets / (done.completed_at - done.started_at);
+        const comparator = mode === "off" ? plainXargs : xargs(jail);
+        const how = `${mode === "off" ? "unjailed" : "jailed (bwrap)"}, --spawner ${spawner}`;
+        if (mode === "bwrap" && spawner === "helper")
+          rows.push({
+            metric: `xargs -P ${vpar} running the same bubblewrap jail around \`true <path>\`, /s`,
+            value: fmt(comparator),
+          });
+        rows.push(
+          { metric: `${targets} validations of \`true\`, parallel ${vpar}, ${how}, /s`, value: fmt(rate) },
+          {
+            metric: `ollama-coder ${how} / xargs -P (same command)`,
+            value: `${fmt(rate / comparator, 2)}x`,
+            target: spawner === "helper" ? ">= 0.8x" : "",
+            ok: spawner === "helper" ? rate / comparator >= 0.8 : undefined,
+          },
+        );
+      } finally {
+        await s.stop();
+      }
     }
   }
   printRows("Sandbox: MCP reads and validations (issue 3)", rows);

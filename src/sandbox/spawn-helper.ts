@@ -19,10 +19,18 @@ const signalNames = new Map<number, NodeJS.Signals>(
 );
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
-/** Where the build put the helper (next to dist/sandbox when built; dist/ when running from sources). */
+/**
+ * Where the build put the helper: dist/native beside dist/sandbox when running the build, or the package's
+ * dist/native when running from sources (tests, benchmarks).
+ */
 export function spawnHelperPath(): string | null {
   if (process.platform !== "linux") return null;
-  for (const rel of ["../native/oc-spawner", "../../dist/native/oc-spawner"]) {
+  const candidates = [
+    "../native/oc-spawner",
+    "../../dist/native/oc-spawner",
+    "../../../dist/native/oc-spawner",
+  ];
+  for (const rel of candidates) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
   }
