@@ -66,7 +66,9 @@ export function mcpProcessor(sandbox: Sandbox): Processor {
           : type === "write"
             ? { path: item.path, content: item.content }
             : { path: item.path };
-      const r = await session.call(tool, args, ctx.signal);
+      // Only a command runs long enough to be worth cancelling mid-call (a cancelled job stops taking items
+      // anyway); file operations take microseconds and skip the per-call signal and its listener.
+      const r = await session.call(tool, args, type === "command" ? ctx.signal : undefined);
       if (r.isError) return { status: "failed", error: text(r) };
       const result = operationResult(type, r);
       if (type === "command" && result.exit_code !== 0) {
