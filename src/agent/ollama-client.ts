@@ -1,6 +1,7 @@
 import { errorMessage, isAbortError } from "../errors.js";
 import type { ModelCallObservation } from "../util/telemetry.js";
 import { type Host, HostPool, normalizeModel } from "./host-pool.js";
+import { type HttpAnswer, httpRequest } from "./http-request.js";
 import { modelMissing, OllamaError, unreachable } from "./ollama-errors.js";
 import type { ChatRequest, ChatResult, OllamaToolCall } from "./ollama-types.js";
 
@@ -13,7 +14,6 @@ export interface OllamaClientOptions {
   busyRetries: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
-  fetch: typeof fetch;
   /** Told of every /api/chat request (for metrics). */
   observe?: (o: ModelCallObservation) => void;
 }
@@ -23,7 +23,6 @@ export const OLLAMA_CLIENT_DEFAULTS = {
   busyRetries: 6,
   backoffBaseMs: 250,
   backoffMaxMs: 8_000,
-  fetch: globalThis.fetch,
 } satisfies Omit<OllamaClientOptions, "urls">;
 
 /** Parses "url1,url2" into base URLs. */
@@ -51,12 +50,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function connectionCause(e: unknown): string | null {
   const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-  const code = cause?.code;
+  const code = (e as { code?: string }).code ?? cause?.code;
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "host not found";
-  if (code === "ECONNRESET" || code === "UND_ERR_SOCKET") return "connection reset";
-  if (code === "ETIMEDOUT" || code === "UND_ERR_CONNECT_TIMEOUT") return "connection timed out";
-  return e instanceof TypeError && /fetch failed/.test(e.message) ? (cause?.message ?? "fetch failed") : null;
+  if (code === "ECONNRESET" || code === "EPIPE") return "connection reset";
+  if (code === "ETIMEDOUT" || code === "EHOSTUNREACH" || code === "ENETUNREACH")
+    return "connection timed out";
+  return null;
 }
 
 interface Accumulated {
@@ -81,7 +81,7 @@ function absorb(acc: Accumulated, chunk: Record<string, unknown>, url: string): 
 }
 
 /**
- * A thin Ollama client on Node's fetch: every request carries its own AbortSignal, streams NDJSON (or not),
+ * A thin Ollama client on Node's http client: every request carries its own AbortSignal, streams NDJSON (or not),
  * spreads load over several hosts with a per-host limit, and retries 503 "busy" with backoff.
  */
 export class OllamaClient {
@@ -103,13 +103,15 @@ export class OllamaClient {
     await Promise.all(
       this.pool.hosts.map(async (host) => {
         try {
-          const res = await this.o.fetch(`${host.url}/api/tags`, { signal: signal ?? null });
-          if (!res.ok)
+          const res = await httpRequest(`${host.url}/api/tags`, { signal });
+          if (!res.ok) {
+            res.discard();
             throw new OllamaError(
               "http",
               `Ollama at ${host.url} answered ${res.status} to /api/tags`,
               res.status,
             );
+          }
           const body = (await res.json()) as { models?: { name?: string; model?: string }[] };
           host.models = new Set((body.models ?? []).map((m) => normalizeModel(m.name ?? m.model ?? "")));
         } catch (e: unknown) {
@@ -179,14 +181,9 @@ export class OllamaClient {
     signal?: AbortSignal,
   ): Promise<Omit<ChatResult, "wall_seconds">> {
     const stream = req.stream ?? true;
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await this.o.fetch(`${host.url}/api/chat`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ ...req, stream }),
-        signal: signal ?? null,
-      });
+      res = await httpRequest(`${host.url}/api/chat`, { json: { ...req, stream }, signal });
     } catch (e: unknown) {
       if (isAbortError(e) || signal?.aborted) throw e;
       const cause = connectionCause(e);
@@ -194,7 +191,7 @@ export class OllamaClient {
     }
     try {
       if (res.status === 503 || res.status === 429) {
-        await res.body?.cancel();
+        res.discard();
         throw new OllamaError("busy", `Ollama at ${host.url} is busy (${res.status})`, res.status);
       }
       if (!res.ok) {
@@ -231,13 +228,12 @@ export class OllamaClient {
         host: host.url,
       };
     } catch (e: unknown) {
-      await res.body?.cancel().catch(() => undefined);
+      res.body.destroy();
       throw e;
     }
   }
 
-  private async readStream(res: Response, acc: Accumulated, url: string): Promise<void> {
-    if (!res.body) throw new OllamaError("stream", `Ollama at ${url} sent no body`);
+  private async readStream(res: HttpAnswer, acc: Accumulated, url: string): Promise<void> {
     const decoder = new TextDecoder();
     let buffer = "";
     const handle = (line: string) => {
@@ -254,7 +250,7 @@ export class OllamaClient {
       }
       absorb(acc, chunk, url);
     };
-    for await (const part of res.body as unknown as AsyncIterable<Uint8Array>) {
+    for await (const part of res.body as AsyncIterable<Buffer>) {
       buffer += decoder.decode(part, { stream: true });
       let nl = buffer.indexOf("\n");
       while (nl >= 0) {
