@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bwrapArgs, probeBubblewrap } from "../src/sandbox/jail.js";
-import { benchDir, fmt, postJson, printRows, type Row, startServer } from "./lib.js";
+import { benchDir, fmt, median, postJson, printRows, type Row, startServer } from "./lib.js";
 
 async function waitJob(
   url: string,
@@ -74,27 +74,43 @@ export async function sandboxBench(): Promise<void> {
       type: "read",
       path: `src/module_${i % files}.py`,
     }));
-    const job = await postJson(`${server.url}/batch/mcp-operations`, {
-      operations,
-      parallel,
-      chunk_size: 500,
-    });
-    const done = await waitJob(server.url, job.job_id);
-    const ours = reads / (done.completed_at - done.started_at);
-    const loop = await fsLoop(
-      operations.map((o) => join(root, o.path)),
-      parallel,
-    );
+    const readJob = async (): Promise<number> => {
+      const job = await postJson(`${server.url}/batch/mcp-operations`, {
+        operations,
+        parallel,
+        chunk_size: 500,
+      });
+      const done = await waitJob(server.url, job.job_id);
+      if (done.status !== "completed") throw new Error(`read job ${done.status}`);
+      return reads / (done.completed_at - done.started_at);
+    };
+    // The first job of a fresh process also loads the MCP SDK and runs cold code; a server runs for long.
+    const cold = await readJob();
+    const warm: number[] = [];
+    const loops: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      warm.push(await readJob());
+      loops.push(
+        await fsLoop(
+          operations.map((o) => join(root, o.path)),
+          parallel,
+        ),
+      );
+    }
+    const ours = median(warm);
+    const loop = median(loops);
     rows.push(
       {
-        metric: `${fmt(reads)} MCP read operations through the API (parallel ${parallel}), ops/s`,
+        metric: `${fmt(reads)} MCP read operations through the API (parallel ${parallel}), warm server, median of 5 jobs, ops/s`,
         value: fmt(ours),
         target: ">= 10,000",
         ok: ours >= 10_000,
       },
-      { metric: `bare Node fs.readFile loop, ${parallel} in flight, ops/s`, value: fmt(loop) },
+      { metric: "… the 5 warm jobs, ops/s", value: warm.map((w) => fmt(w)).join(" / ") },
+      { metric: "… the first job of a fresh server (loads the MCP SDK), ops/s", value: fmt(cold) },
+      { metric: `bare Node fs.readFile loop, ${parallel} in flight, median of 5, ops/s`, value: fmt(loop) },
       {
-        metric: "ollama-coder / fs loop",
+        metric: "ollama-coder / fs loop (medians)",
         value: `${fmt(ours / loop, 2)}x`,
         target: ">= 0.5x",
         ok: ours / loop >= 0.5,

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -52,6 +53,31 @@ describe("path sandbox: real attacks", () => {
     const { files, root } = setup();
     expect((await files.read(join(root, "src", "a.py"))).content).toBe("print('a')\n");
     expect((await files.read("link-in/a.py")).path).toBe("src/a.py");
+  });
+
+  it("reads only regular files: a FIFO inside or linked from outside neither hangs nor is read", async () => {
+    const { files, root, outside } = setup();
+    execFileSync("mkfifo", [join(root, "pipe"), join(outside, "pipe")]);
+    symlinkSync(join(outside, "pipe"), join(root, "pipe-out"));
+    await expect(files.read("pipe")).rejects.toThrow(/not a regular file/);
+    await expect(files.read("pipe-out")).rejects.toThrow(/SECURITY BLOCK: .*symlink/);
+  });
+
+  it("says not found inside the root and outside the root for a missing name; reads large files whole", async () => {
+    const { files, root } = setup();
+    await expect(files.read("src/missing.py")).rejects.toThrow(
+      /no such file or directory: 'src\/missing.py'/,
+    );
+    await expect(files.read("../nowhere/missing.py")).rejects.toThrow(
+      /SECURITY BLOCK: .*outside the project root/,
+    );
+    const big = `${"x".repeat(300 * 1024)}END`;
+    writeFileSync(join(root, "big.txt"), big);
+    const r = await files.read("big.txt");
+    expect(r.content).toBe(big);
+    expect(r.bytes).toBe(big.length);
+    writeFileSync(join(root, "utf8.txt"), "héllo ✓\n");
+    expect(await files.read("utf8.txt")).toEqual({ path: "utf8.txt", content: "héllo ✓\n", bytes: 11 });
   });
 
   it("refuses writes through a symlink out (directory, file and dangling) and leaves the outside untouched", async () => {

@@ -42,10 +42,24 @@ export class PathSandbox {
 
   /** The checked absolute path (its real path when it exists). */
   resolve(input: string, base: string = this.root): string {
+    const lexical = this.lexical(input, base);
+    return this.check(input, lexical, this.realOf(lexical));
+  }
+
+  /** The absolute path an input names, before any link is followed; refuses empty paths and NUL bytes. */
+  lexical(input: string, base: string = this.root): string {
     if (typeof input !== "string" || input.length === 0) throw new SecurityBlockError("empty path");
     if (input.includes("\0")) throw new SecurityBlockError("path contains a NUL byte");
-    const lexical = isAbsolute(input) ? resolve(input) : resolve(base, input);
-    const real = this.realOf(lexical);
+    return isAbsolute(input) ? resolve(input) : resolve(base, input);
+  }
+
+  /** Whether a lexical path stays inside the root before links are followed (no system call). */
+  lexicallyInside(lexical: string): boolean {
+    return isInside(this.root, lexical);
+  }
+
+  /** Refuses a real path outside the root or inside a hidden directory; returns it otherwise. */
+  check(input: string, lexical: string, real: string): string {
     if (!isInside(this.root, real)) {
       throw new SecurityBlockError(
         isInside(this.root, lexical)
