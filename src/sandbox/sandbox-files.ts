@@ -126,7 +126,7 @@ export class SandboxFiles {
       if (info.isDirectory()) throw new CoderError("invalid_input", `'${path}' is a directory; use list`);
       if (!info.isFile()) throw new CoderError("invalid_input", `'${path}' is not a regular file`);
       if (info.size > SYNC_READ_MAX) return null;
-      // One read of the size fstat gave, and one more to see the end (the file may have grown meanwhile).
+      // One read of a byte more than fstat gave: a short read is the end (unless the file grew meanwhile).
       let buf = Buffer.allocUnsafe(info.size + 1);
       let length = 0;
       for (;;) {
@@ -136,9 +136,10 @@ export class SandboxFiles {
           buf.copy(bigger, 0, 0, length);
           buf = bigger;
         }
-        const n = readSync(fd, buf, length, buf.length - length, null);
-        if (n === 0) break;
+        const want = buf.length - length;
+        const n = readSync(fd, buf, length, want, null);
         length += n;
+        if (n < want) break; // a short read of a regular file is its end
       }
       return { real, content: buf.toString("utf8", 0, length), bytes: length };
     } finally {
