@@ -14,7 +14,7 @@ import { WorkerPool } from "../src/queue/worker-pool.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { FakeOllama, toolResults } from "../tests/fixtures/fake-ollama.js";
-import { benchDir, fmt, printRows, type Row } from "./lib.js";
+import { benchDir, fmt, median, printRows, type Row } from "./lib.js";
 
 /**
  * Agent overhead per loop: a zero-latency model asking for `list_files` again and again, `loops` model calls
@@ -105,8 +105,11 @@ export async function scaling(parallel: number): Promise<number> {
 export async function agentBench(): Promise<void> {
   const o = await overheadPerLoop(16, 20);
   const long = await overheadPerLoop(200, 1);
-  const one = await scaling(1);
-  const eight = await scaling(8);
+  // Parallel 1 and 8 alternate, three rounds; each round's ratio compares two runs made next to each other.
+  const rounds: { one: number; eight: number }[] = [];
+  for (let i = 0; i < 3; i++) rounds.push({ one: await scaling(1), eight: await scaling(8) });
+  const ratios = rounds.map((r) => r.one / r.eight);
+  const ratio = median(ratios);
   const rows: Row[] = [
     {
       metric: `agent overhead per loop (zero-latency model, 20 tasks x 16 loops, check excluded)`,
@@ -118,13 +121,23 @@ export async function agentBench(): Promise<void> {
       metric: "the same, one 200-loop task (the conversation, resent each call, grows to 400 messages)",
       value: `${fmt(long.perLoopMs, 2)} ms`,
     },
-    { metric: "64 tasks, 100 ms model, parallel 1", value: `${fmt(one, 2)} s` },
-    { metric: "64 tasks, 100 ms model, parallel 8", value: `${fmt(eight, 2)} s` },
     {
-      metric: "speed-up parallel 8 / parallel 1",
-      value: `${fmt(one / eight, 2)}x`,
+      metric: "64 tasks, 100 ms model, parallel 1, three rounds",
+      value: rounds.map((r) => `${fmt(r.one, 2)} s`).join(" / "),
+    },
+    {
+      metric: "64 tasks, 100 ms model, parallel 8, three rounds",
+      value: rounds.map((r) => `${fmt(r.eight, 2)} s`).join(" / "),
+    },
+    {
+      metric: "speed-up parallel 8 / parallel 1, each round",
+      value: ratios.map((r) => `${fmt(r, 2)}x`).join(" / "),
+    },
+    {
+      metric: "speed-up parallel 8 / parallel 1, median of the rounds",
+      value: `${fmt(ratio, 2)}x`,
       target: ">= 7x",
-      ok: one / eight >= 7,
+      ok: ratio >= 7,
     },
   ];
   printRows("Agent: loop overhead and scaling (issue 4)", rows);
