@@ -14,7 +14,8 @@
  *   'O' / 'R'          stdout / stderr bytes
  *   'X' ended          payload: i32 exit code (-1 if killed), i32 signal (0 if exited); sent once the child
  *                      has been reaped and both of its pipes are closed
- * When the child exits, whatever it left in its process group is killed (no orphans holding the pipes).
+ * When the child exits, whatever it left in its process group is killed (no orphans holding the pipes); if
+ * something that left the group still holds them, the end is reported DRAIN_MS later anyway.
  * On EOF of stdin (the server is gone) every running group is killed and we exit.
  * Timeouts and cancellation are the server's: it signals the group (-pid) itself.
  */
@@ -30,7 +31,18 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+/* How long the pipes may stay open after the program exited: something that left its process group (setsid)
+ * and kept them must not hold the command's end forever. */
+#define DRAIN_MS 2000
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 typedef struct {
   uint32_t id;
@@ -38,6 +50,7 @@ typedef struct {
   int out_fd; /* -1 once closed */
   int err_fd;
   int exited;
+  long long drain_deadline; /* after exit: when to stop waiting for the pipes (ms, monotonic) */
   int32_t code;
   int32_t sig;
 } child_t;
@@ -173,7 +186,7 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp) {
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
   fcntl(err[0], F_SETFL, O_NONBLOCK);
-  children[n_children++] = (child_t){id, pid, out[0], err[0], 0, -1, 0};
+  children[n_children++] = (child_t){id, pid, out[0], err[0], 0, 0, -1, 0};
   emit_i32('P', id, pid);
 }
 
@@ -244,6 +257,7 @@ static void reap(void) {
     for (size_t i = 0; i < n_children; i++) {
       if (children[i].pid != pid) continue;
       children[i].exited = 1;
+      children[i].drain_deadline = now_ms() + DRAIN_MS;
       if (WIFEXITED(status)) {
         children[i].code = WEXITSTATUS(status);
         children[i].sig = 0;
@@ -288,7 +302,15 @@ int main(void) {
       pfds[n++] = (struct pollfd){children[i].out_fd, POLLIN, 0}; /* fd -1 is ignored by poll */
       pfds[n++] = (struct pollfd){children[i].err_fd, POLLIN, 0};
     }
-    if (poll(pfds, n, -1) < 0) {
+    int timeout = -1;
+    long long now = now_ms();
+    for (size_t i = 0; i < n_children; i++) {
+      if (!children[i].exited) continue;
+      long long left = children[i].drain_deadline - now;
+      int t = left < 0 ? 0 : (int)left;
+      if (timeout < 0 || t < timeout) timeout = t;
+    }
+    if (poll(pfds, n, timeout) < 0) {
       if (errno == EINTR) continue;
       die("poll");
     }
@@ -303,6 +325,14 @@ int main(void) {
       while (read(sfd, &si, sizeof si) == sizeof si) {
       }
       reap();
+    }
+    now = now_ms();
+    for (size_t i = 0; i < n_children; i++) {
+      child_t *c = &children[i];
+      if (!c->exited || now < c->drain_deadline) continue;
+      if (c->out_fd >= 0) close(c->out_fd);
+      if (c->err_fd >= 0) close(c->err_fd);
+      c->out_fd = c->err_fd = -1;
     }
     for (size_t i = n_children; i-- > 0;) finish_if_done(i);
     if (pfds[0].revents) {

@@ -97,6 +97,28 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
         .toBe(false);
   });
 
+  it.runIf(enabled)("a process that left the group and holds the output does not hold the end", async () => {
+    const { sandbox, root } = make();
+    const t0 = performance.now();
+    const r = await sandbox.run({
+      command: [
+        "sh",
+        "-c",
+        // the pid file is written from inside the new session, so the escape has happened before sh exits
+        `setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' & while [ ! -s escaped.pid ]; do sleep 0.05; done; echo started`,
+      ],
+      timeoutMs: 60_000,
+    });
+    const escaped = Number(readFileSync(join(root, "escaped.pid"), "utf8"));
+    try {
+      expect(r.exit_code).toBe(0);
+      expect(r.stdout).toBe("started\n");
+      expect(performance.now() - t0).toBeLessThan(15_000); // the end comes ~2 s after the exit, not after 300 s
+    } finally {
+      if (mode === "off" && escaped > 0) process.kill(escaped, "SIGKILL");
+    }
+  });
+
   it.runIf(enabled)("caps output, keeping head and tail and saying so", async () => {
     const { sandbox } = make({ outputCap: 1024 });
     const r = await sandbox.run({

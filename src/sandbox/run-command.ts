@@ -42,6 +42,9 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** How long the output pipes may stay open after the program exited (as in native/oc-spawner.c). */
+const DRAIN_MS = 2000;
+
 /** Starts argv with Node's own spawn, in a new process group (the fallback where oc-spawner is not built). */
 function launchWithNode(
   argv: readonly string[],
@@ -63,9 +66,20 @@ function launchWithNode(
   child.on("error", (e: NodeJS.ErrnoException) => {
     if (!isAbortError(e)) error = e.code ?? e.message;
   });
-  // The program is gone: whatever it left running in its group (and holding our pipes) goes too.
-  child.on("exit", () => child.pid !== undefined && killGroup(child.pid, "SIGKILL"));
-  child.on("close", (code, sig) => ev.onEnd(error ? null : code, sig, error));
+  // The program is gone: whatever it left running in its group (and holding our pipes) goes too; something
+  // that left the group (setsid) and still holds them does not hold the command's end for more than a moment.
+  let drain: NodeJS.Timeout | null = null;
+  child.on("exit", () => {
+    if (child.pid !== undefined) killGroup(child.pid, "SIGKILL");
+    drain = setTimeout(() => {
+      child.stdout.destroy();
+      child.stderr.destroy();
+    }, DRAIN_MS);
+  });
+  child.on("close", (code, sig) => {
+    if (drain) clearTimeout(drain);
+    ev.onEnd(error ? null : code, sig, error);
+  });
 }
 
 function spawnErrorText(error: string, program: string): string {
