@@ -2,8 +2,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runCommand } from "../src/sandbox/run-command.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
-import { sharedSpawnHelper } from "../src/sandbox/spawn-helper.js";
+import { SpawnHelper, sharedSpawnHelper } from "../src/sandbox/spawn-helper.js";
 import { hasBubblewrap, hasSpawnHelper } from "./helpers/requirements.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -188,6 +189,22 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     });
   });
 
+  it.runIf(enabled)("long arguments pass through whole (a 400 kB request)", async () => {
+    const { sandbox } = make();
+    const parts = ["a", "b", "c", "d"].map((c) => c.repeat(100_000)); // 400 kB in one request
+    const r = await sandbox.run({
+      command: [
+        "node",
+        "-e",
+        "console.log(process.argv.slice(1).map((a) => a.length + a[0]).join(' '))",
+        ...parts,
+      ],
+      timeoutMs: 30_000,
+    });
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout).toBe("100000a 100000b 100000c 100000d\n");
+  });
+
   it.runIf(enabled)("stdin is empty, the exit code and a killing signal come back", async () => {
     const { sandbox } = make();
     const cat = await sandbox.run({ command: ["cat"], timeoutMs: 10_000 });
@@ -248,6 +265,25 @@ describe("oc-spawner", () => {
     expect(alive(bg) && alive(fg)).toBe(true);
     server.kill("SIGKILL");
     await expect.poll(() => alive(bg) || alive(fg), { timeout: 5000 }).toBe(false);
+  });
+
+  it("a helper that cannot start costs nothing: the command starts with Node's spawn", async () => {
+    const root = tempDir();
+    let why = "";
+    const broken = new SpawnHelper(join(root, "no-such-spawner"), (w) => {
+      why = w;
+    });
+    const r = await runCommand(["sh", "-c", "echo ran"], {
+      cwd: root,
+      timeoutMs: 10_000,
+      env: { PATH: process.env.PATH },
+      outputCap: 1024,
+      helper: broken,
+    });
+    expect(r.exit_code).toBe(0);
+    expect(r.stdout).toBe("ran\n");
+    expect(why).toMatch(/spawner/);
+    expect(broken.alive).toBe(false);
   });
 
   it.runIf(enabled)("if the helper dies mid-run, the run fails clearly and the next one works", async () => {

@@ -150,6 +150,11 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       onStdout: (d) => stdout.push(d),
       onStderr: (d) => stderr.push(d),
       onEnd(code, sig, error) {
+        if (error === "ESPAWNER" && pid === undefined && !stopping) {
+          // The helper went away before it started the program: nothing ran, so start it here instead.
+          launchWithNode(full, o.cwd, o.env, events);
+          return;
+        }
         clearTimeout(timer);
         if (killTimer) clearTimeout(killTimer);
         o.signal?.removeEventListener("abort", onAbort);
