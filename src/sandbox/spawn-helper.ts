@@ -51,6 +51,7 @@ export class SpawnHelper {
   private exited = false;
   private closing = false;
   private referenced = true;
+  private corked = false;
 
   constructor(
     binary: string,
@@ -96,7 +97,17 @@ export class SpawnHelper {
     head.writeUInt32LE(envList.length, 13);
     this.runs.set(id, { events });
     if (this.runs.size === 1) this.busy();
-    this.child.stdin!.write(Buffer.concat([head, strings]));
+    // Requests made in the same tick go out in one write (one wake-up of the helper).
+    const stdin = this.child.stdin!;
+    if (!this.corked) {
+      this.corked = true;
+      stdin.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        stdin.uncork();
+      });
+    }
+    stdin.write(Buffer.concat([head, strings]));
   }
 
   /** Stops the helper (it kills whatever it still runs). */
