@@ -10,8 +10,11 @@ async function readSse(
   url: string,
   headers: Record<string, string> = {},
   until?: (events: { event: string; data: any }[]) => boolean,
+  /** Called once the server has answered: its subscription is in place from then on. */
+  onOpen?: () => void,
 ) {
   const res = await fetch(url, { headers });
+  onOpen?.();
   expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
   const events: { event: string; data: any }[] = [];
   const decoder = new TextDecoder();
@@ -50,7 +53,12 @@ describe("live events", () => {
       parallel: 2,
     });
     const id = res.body.job_id;
-    const stream = readSse(`${t.url}/batch/jobs/${id}/events`);
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
+    const stream = readSse(`${t.url}/batch/jobs/${id}/events`, {}, undefined, opened);
+    await open; // no item may finish before the stream listens
     await gate.startedAtLeast(2);
     // Let items finish in steps so that progress moves while the stream watches.
     for (let step = 0; step < 6; step++) {
@@ -89,12 +97,17 @@ describe("live events", () => {
 
   it("GET /batch/events streams every job", async () => {
     const t = await startTestApp({ register: (r) => r.register("noop", noopProcessor) });
+    let opened!: () => void;
+    const open = new Promise<void>((resolve) => {
+      opened = resolve;
+    });
     const stream = readSse(
       `${t.url}/batch/events`,
       {},
       (evs) => evs.filter((e) => e.event === "completed").length === 2,
+      opened,
     );
-    await new Promise((r) => setTimeout(r, 50)); // the subscription is registered when the headers arrive
+    await open; // the subscription is registered when the headers arrive
     const a = await t.request("POST", "/batch/jobs", { type: "noop", items: [{ id: "a" }] });
     const b = await t.request("POST", "/batch/jobs", { type: "noop", items: [{ id: "b" }] });
     const { events } = await stream;
