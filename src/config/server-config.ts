@@ -136,37 +136,29 @@ export function normalizeOllamaHost(value: string): string {
     .join(",");
 }
 
-function int(
+/** A numeric option within [min, max]; `whole` refuses fractions. */
+function numberOption(
   name: string,
   value: number | string | undefined,
   fallback: number,
   min: number,
   max: number,
+  whole: boolean,
 ): number {
   if (value === undefined) return fallback;
   const n = typeof value === "number" ? value : Number(value.trim());
-  if (!Number.isInteger(n) || n < min || n > max) {
+  if (!(whole ? Number.isInteger(n) : Number.isFinite(n)) || n < min || n > max) {
     throw new ConfigError(
-      `${name} must be a whole number from ${min} to ${max} (got ${JSON.stringify(value)})`,
+      `${name} must be a ${whole ? "whole number" : "number"} from ${min} to ${max} (got ${JSON.stringify(value)})`,
     );
   }
   return n;
 }
 
-function num(
-  name: string,
-  value: number | string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === "number" ? value : Number(value.trim());
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new ConfigError(`${name} must be a number from ${min} to ${max} (got ${JSON.stringify(value)})`);
-  }
-  return n;
-}
+const int = (name: string, value: number | string | undefined, fallback: number, min: number, max: number) =>
+  numberOption(name, value, fallback, min, max, true);
+const num = (name: string, value: number | string | undefined, fallback: number, min: number, max: number) =>
+  numberOption(name, value, fallback, min, max, false);
 
 function bool(name: string, value: boolean | string | undefined): boolean {
   if (value === undefined || typeof value === "boolean") return value ?? false;

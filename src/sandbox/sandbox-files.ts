@@ -26,8 +26,8 @@ const writeFileAsync = promisify(writeFile);
 /** Whether the real path of an open descriptor can be read from /proc (Linux). */
 const PROC_FD = process.platform === "linux" && existsSync("/proc/self/fd");
 
-/** Files up to this size are read without the thread pool. */
-const SYNC_READ_MAX = 256 * 1024;
+/** Files up to this size are read and written without the thread pool (but for the fsync). */
+const SYNC_IO_MAX = 256 * 1024;
 
 export type EntryKind = "file" | "directory" | "symlink" | "other";
 
@@ -143,13 +143,13 @@ export class SandboxFiles {
       const info = fstatSync(fd);
       if (info.isDirectory()) throw new CoderError("invalid_input", `'${path}' is a directory; use list`);
       if (!info.isFile()) throw new CoderError("invalid_input", `'${path}' is not a regular file`);
-      if (info.size > SYNC_READ_MAX) return null;
+      if (info.size > SYNC_IO_MAX) return null;
       // One read of a byte more than fstat gave: a short read is the end (unless the file grew meanwhile).
       let buf = Buffer.allocUnsafe(info.size + 1);
       let length = 0;
       for (;;) {
         if (length === buf.length) {
-          if (length > SYNC_READ_MAX) return null;
+          if (length > SYNC_IO_MAX) return null;
           const bigger = Buffer.allocUnsafe(buf.length * 2);
           buf.copy(bigger, 0, 0, length);
           buf = bigger;
@@ -191,7 +191,7 @@ export class SandboxFiles {
       existing ? existing.mode & 0o777 : 0o644,
     );
     try {
-      if (bytes <= SYNC_READ_MAX) writeFileSync(fd, content, "utf8");
+      if (bytes <= SYNC_IO_MAX) writeFileSync(fd, content, "utf8");
       else await writeFileAsync(fd, content, "utf8");
       await fsyncAsync(fd);
     } catch (e: unknown) {
