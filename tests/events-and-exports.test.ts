@@ -10,11 +10,24 @@ async function readSse(
   url: string,
   headers: Record<string, string> = {},
   until?: (events: { event: string; data: any }[]) => boolean,
-  /** Called once the server has answered: its subscription is in place from then on. */
-  onOpen?: () => void,
+) {
+  return (await openSse(url, headers, until)).done;
+}
+
+/**
+ * Opens an SSE stream and resolves once the server has answered (its subscription is in place from then on);
+ * `done` then collects the events until the stream ends or `until` holds.
+ */
+async function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+  until?: (events: { event: string; data: any }[]) => boolean,
 ) {
   const res = await fetch(url, { headers });
-  onOpen?.();
+  return { done: collectSse(res, until) };
+}
+
+async function collectSse(res: Response, until?: (events: { event: string; data: any }[]) => boolean) {
   expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
   const events: { event: string; data: any }[] = [];
   const decoder = new TextDecoder();
@@ -53,12 +66,7 @@ describe("live events", () => {
       parallel: 2,
     });
     const id = res.body.job_id;
-    let opened!: () => void;
-    const open = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
-    const stream = readSse(`${t.url}/batch/jobs/${id}/events`, {}, undefined, opened);
-    await open; // no item may finish before the stream listens
+    const stream = (await openSse(`${t.url}/batch/jobs/${id}/events`)).done; // listening before any item ends
     await gate.startedAtLeast(2);
     // Let items finish in steps so that progress moves while the stream watches.
     for (let step = 0; step < 6; step++) {
@@ -97,17 +105,13 @@ describe("live events", () => {
 
   it("GET /batch/events streams every job", async () => {
     const t = await startTestApp({ register: (r) => r.register("noop", noopProcessor) });
-    let opened!: () => void;
-    const open = new Promise<void>((resolve) => {
-      opened = resolve;
-    });
-    const stream = readSse(
-      `${t.url}/batch/events`,
-      {},
-      (evs) => evs.filter((e) => e.event === "completed").length === 2,
-      opened,
-    );
-    await open; // the subscription is registered when the headers arrive
+    const stream = (
+      await openSse(
+        `${t.url}/batch/events`,
+        {},
+        (evs) => evs.filter((e) => e.event === "completed").length === 2,
+      )
+    ).done; // the subscription is registered when the headers arrive
     const a = await t.request("POST", "/batch/jobs", { type: "noop", items: [{ id: "a" }] });
     const b = await t.request("POST", "/batch/jobs", { type: "noop", items: [{ id: "b" }] });
     const { events } = await stream;

@@ -8,6 +8,15 @@ import { SpawnHelper, sharedSpawnHelper } from "../src/sandbox/spawn-helper.js";
 import { hasBubblewrap, hasSpawnHelper } from "./helpers/requirements.js";
 import { tempDir } from "./helpers/temp.js";
 
+/** The pid a command wrote to a file, or 0 while it has not. */
+function readPid(file: string): number {
+  try {
+    return Number(readFileSync(file, "utf8")) || 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** Running (a zombie waiting for its reaper counts as gone). */
 function alive(pid: number): boolean {
   try {
@@ -65,15 +74,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
       timeoutMs: 60_000,
       signal: ac.signal,
     });
-    await expect
-      .poll(() => {
-        try {
-          return readFileSync(join(root, "bg.pid"), "utf8").length > 0;
-        } catch {
-          return false;
-        }
-      })
-      .toBe(true);
+    await expect.poll(() => readPid(join(root, "bg.pid")) > 0).toBe(true);
     const t0 = performance.now();
     ac.abort();
     const r = await run;
@@ -239,13 +240,6 @@ describe("oc-spawner", () => {
     const root = join(tempDir(), "project");
     mkdirSync(root, { recursive: true });
     return { root, sandbox: new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off", spawner: "helper" }) };
-  };
-  const readPid = (file: string) => {
-    try {
-      return Number(readFileSync(file, "utf8")) || 0;
-    } catch {
-      return 0;
-    }
   };
 
   it.runIf(enabled)("when the server process dies, everything it started dies with it", async () => {
