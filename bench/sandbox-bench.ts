@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bwrapArgs, probeBubblewrap } from "../src/sandbox/jail.js";
+import { jailView } from "../src/sandbox/jail-view.js";
 import { benchDir, fmt, median, postJson, printRows, type Row, startServer } from "./lib.js";
 
 async function waitJob(
@@ -163,7 +164,12 @@ export async function sandboxBench(): Promise<void> {
       try {
         // The comparator runs the very same command line: bare `true`, or bubblewrap with the server's jail.
         const jail =
-          mode === "bwrap" ? ["bwrap", ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root })] : [];
+          mode === "bwrap"
+            ? [
+                "bwrap",
+                ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root, view: jailView(process.env) }),
+              ]
+            : [];
         const validationJob = async (): Promise<number> => {
           const job = await postJson(`${s.url}/batch/validation`, {
             targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),

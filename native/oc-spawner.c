@@ -6,7 +6,10 @@
  * starting a command costs what it costs xargs, and the server's event loop never waits on it.
  *
  * Protocol (all integers little-endian u32 unless noted). The server writes requests on our stdin:
- *   u32 length of the rest | u8 'S' | u32 id | u32 argc | u32 envc | cwd\0 argv[0]\0 ... env[0]\0 ...
+ *   u32 length of the rest | u8 'S' | u32 id | u32 argc | u32 envc | u32 jailc |
+ *   cwd\0 argv[0]\0 ... env[0]\0 ... jail[0]\0 ...
+ * jailc > 0: the command is confined by the built-in jail (jail.h) described by the jail strings before it
+ * executes (it is then started with fork, since posix_spawn runs no code of ours in the child).
  * We write events on our stdout:
  *   u8 type | u32 id | u32 length | payload
  *   'P' started        payload: i32 pid (the child leads its own process group: pgid == pid)
@@ -18,6 +21,10 @@
  * something that left the group still holds them, the end is reported DRAIN_MS later anyway.
  * On EOF of stdin (the server is gone) every running group is killed and we exit.
  * Timeouts and cancellation are the server's: it signals the group (-pid) itself.
+ *
+ * Other ways to run it:
+ *   oc-spawner --jail SPEC... -- PROGRAM ARG...   confine this process as the specs say, then exec PROGRAM
+ *   oc-spawner --landlock-abi                     print the kernel's Landlock ABI version (0: none)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,6 +40,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "jail.h"
 
 /* How long the pipes may stay open after the program exited: something that left its process group (setsid)
  * and kept them must not hold the command's end forever. */
@@ -119,10 +128,25 @@ static void emit_i32(char type, uint32_t id, int32_t a) {
   emit(type, id, b, 4);
 }
 
-/* Like execvpe: a name without a slash is looked up on the PATH of the child's environment. */
-static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
-                      const posix_spawnattr_t *attr, char *const argv[], char *const envp[]) {
-  if (strchr(file, '/')) return posix_spawn(pid, file, fa, attr, argv, envp);
+/* How a program is started once its full path is known: posix_spawn, or execve in a jailed child. */
+typedef struct {
+  const posix_spawn_file_actions_t *fa;
+  const posix_spawnattr_t *attr;
+  pid_t *pid;
+} spawn_how;
+
+static int try_path(const spawn_how *how, const char *full, char *const argv[], char *const envp[]) {
+  if (!how) {
+    execve(full, argv, envp);
+    return errno;
+  }
+  return posix_spawn(how->pid, full, how->fa, how->attr, argv, envp);
+}
+
+/* Like execvpe: a name without a slash is looked up on the PATH of the child's environment. `how` NULL: exec
+ * in this process (returns only on failure). Returns 0 or an errno value. */
+static int run_path(const spawn_how *how, const char *file, char *const argv[], char *const envp[]) {
+  if (strchr(file, '/')) return try_path(how, file, argv, envp);
   const char *path = NULL;
   for (char *const *e = envp; *e; e++)
     if (strncmp(*e, "PATH=", 5) == 0) path = *e + 5;
@@ -130,31 +154,97 @@ static int spawn_path(pid_t *pid, const char *file, const posix_spawn_file_actio
   size_t flen = strlen(file);
   int err = ENOENT, seen_eacces = 0;
   const char *p = path;
+  char full[4096];
   for (;;) {
     const char *end = strchr(p, ':');
     size_t dlen = end ? (size_t)(end - p) : strlen(p);
-    char *full = malloc(dlen + flen + 3);
-    if (!full) return ENOMEM;
-    if (dlen == 0) {
-      full[0] = '.';
-      dlen = 1;
-    } else {
-      memcpy(full, p, dlen);
+    if (dlen + flen + 2 <= sizeof full) {
+      if (dlen == 0) {
+        full[0] = '.';
+        dlen = 1;
+      } else {
+        memcpy(full, p, dlen);
+      }
+      full[dlen] = '/';
+      memcpy(full + dlen + 1, file, flen + 1);
+      err = try_path(how, full, argv, envp);
+      if (err == 0) return 0;
+      if (err == EACCES) seen_eacces = 1;
+      else if (err != ENOENT && err != ENOTDIR) return err;
     }
-    full[dlen] = '/';
-    memcpy(full + dlen + 1, file, flen + 1);
-    err = posix_spawn(pid, full, fa, attr, argv, envp);
-    free(full);
-    if (err == 0) return 0;
-    if (err == EACCES) seen_eacces = 1;
-    else if (err != ENOENT && err != ENOTDIR) return err;
     if (!end) break;
     p = end + 1;
   }
   return seen_eacces ? EACCES : err;
 }
 
-static void start(uint32_t id, const char *cwd, char **argv, char **envp) {
+/* The jail of the last jailed request, kept while requests keep naming the same one. */
+static jail_t jail;
+static char *jail_key;
+static size_t jail_key_len;
+
+static int jail_for(char **spec, uint32_t n) {
+  size_t len = 0;
+  for (uint32_t i = 0; i < n; i++) len += strlen(spec[i]) + 1;
+  if (jail_key && len == jail_key_len && memcmp(jail_key, spec[0], len) == 0) return 0; /* strings are contiguous */
+  if (jail_key) jail_release(&jail); /* the one before (a zeroed jail_t holds no descriptor) */
+  free(jail_key);
+  jail_key = NULL;
+  const char *why = "";
+  int e = jail_prepare(&jail, spec, (int)n, &why);
+  if (e) {
+    fprintf(stderr, "oc-spawner: jail: %s: %s\n", why, strerror(e));
+    return e;
+  }
+  jail_key = malloc(len);
+  if (!jail_key) die("malloc");
+  memcpy(jail_key, spec[0], len);
+  jail_key_len = len;
+  return 0;
+}
+
+/* Starts a jailed command: fork, confine the child, exec. Errors before the exec come back on a pipe. */
+static int spawn_jailed(pid_t *pid, const char *cwd, char **argv, char **envp, int out_w, int err_w) {
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) < 0) return errno;
+  pid_t p = fork();
+  if (p < 0) {
+    int e = errno;
+    close(ep[0]);
+    close(ep[1]);
+    return e;
+  }
+  if (p == 0) {
+    int e = 0;
+    sigset_t none;
+    sigemptyset(&none);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    setpgid(0, 0);
+    int nul = open("/dev/null", O_RDONLY);
+    if (nul < 0 || dup2(nul, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0 || chdir(cwd) < 0) e = errno;
+    if (!e) e = jail_enter(&jail);
+    if (!e) e = run_path(NULL, argv[0], argv, envp);
+    ssize_t w = write(ep[1], &e, sizeof e);
+    (void)w;
+    _exit(127);
+  }
+  setpgid(p, p); /* also here, so that the group exists before the server can signal it */
+  close(ep[1]);
+  int e = 0;
+  ssize_t r;
+  do r = read(ep[0], &e, sizeof e);
+  while (r < 0 && errno == EINTR);
+  close(ep[0]);
+  if (r == (ssize_t)sizeof e) {
+    waitpid(p, NULL, 0);
+    return e ? e : EINVAL;
+  }
+  *pid = p;
+  return 0;
+}
+
+static void start(uint32_t id, const char *cwd, char **argv, char **envp, char **spec, uint32_t specc) {
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) < 0) {
     emit_i32('F', id, errno);
@@ -185,7 +275,14 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp) {
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid;
-  int rc = spawn_path(&pid, argv[0], &fa, &attr, argv, envp);
+  int rc;
+  if (specc == 0) {
+    spawn_how how = {&fa, &attr, &pid};
+    rc = run_path(&how, argv[0], argv, envp);
+  } else {
+    rc = jail_for(spec, specc);
+    if (rc == 0) rc = spawn_jailed(&pid, cwd, argv, envp, out[1], err[1]);
+  }
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(out[1]);
@@ -209,34 +306,37 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp) {
 
 /* Parses one request frame (without its length prefix). */
 static void handle_request(unsigned char *msg, uint32_t len) {
-  if (len < 13 || msg[0] != 'S') {
+  if (len < 17 || msg[0] != 'S') {
     fprintf(stderr, "oc-spawner: bad request\n");
     exit(2);
   }
-  uint32_t id = get_u32(msg + 1), argc = get_u32(msg + 5), envc = get_u32(msg + 9);
-  if (argc == 0 || argc > len || envc > len) {
+  uint32_t id = get_u32(msg + 1), argc = get_u32(msg + 5), envc = get_u32(msg + 9), jailc = get_u32(msg + 13);
+  if (argc == 0 || argc > len || envc > len || jailc > len) {
     emit_i32('F', id, EINVAL);
     return;
   }
   char **argv = calloc(argc + 1, sizeof(char *));
   char **envp = calloc(envc + 1, sizeof(char *));
-  if (!argv || !envp) die("calloc");
-  char *p = (char *)msg + 13, *end = (char *)msg + len;
+  char **spec = calloc(jailc + 1, sizeof(char *));
+  if (!argv || !envp || !spec) die("calloc");
+  char *p = (char *)msg + 17, *end = (char *)msg + len;
   char *cwd = NULL;
-  uint32_t want = 1 + argc + envc, got = 0;
+  uint32_t want = 1 + argc + envc + jailc, got = 0;
   while (p < end && got < want) {
     char *z = memchr(p, 0, (size_t)(end - p));
     if (!z) break;
     if (got == 0) cwd = p;
     else if (got <= argc) argv[got - 1] = p;
-    else envp[got - 1 - argc] = p;
+    else if (got <= argc + envc) envp[got - 1 - argc] = p;
+    else spec[got - 1 - argc - envc] = p;
     got++;
     p = z + 1;
   }
-  if (got == want) start(id, cwd, argv, envp);
+  if (got == want) start(id, cwd, argv, envp, spec, jailc);
   else emit_i32('F', id, EINVAL);
   free(argv);
   free(envp);
+  free(spec);
 }
 
 static void finish_if_done(size_t i) {
@@ -288,7 +388,28 @@ static void reap(void) {
   }
 }
 
-int main(void) {
+/* `--jail SPEC... -- PROGRAM ARG...`: confine this process, then exec the program (for Node's spawn). */
+static int exec_jailed(int argc, char **argv) {
+  int sep = 2;
+  while (sep < argc && strcmp(argv[sep], "--") != 0) sep++;
+  if (sep + 1 >= argc) {
+    fprintf(stderr, "usage: oc-spawner --jail SPEC... -- PROGRAM [ARG...]\n");
+    return 2;
+  }
+  const char *why = "";
+  int e = jail_prepare(&jail, argv + 2, sep - 2, &why);
+  if (!e) why = "entering the jail", e = jail_enter(&jail);
+  if (!e) why = argv[sep + 1], e = run_path(NULL, argv[sep + 1], argv + sep + 1, environ);
+  fprintf(stderr, "oc-spawner: %s: %s\n", why, strerror(e));
+  return e == ENOENT ? 127 : 126;
+}
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--jail") == 0) return exec_jailed(argc, argv);
+  if (argc > 1 && strcmp(argv[1], "--landlock-abi") == 0) {
+    printf("%d\n", jail_landlock_abi());
+    return 0;
+  }
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

@@ -1,15 +1,14 @@
 import type { Command } from "commander";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
 import { sandboxFromConfig } from "../processors/builtin.js";
+import { withSandboxOptions } from "./sandbox-options.js";
 
 /** `mcp`: the sandboxed file and command tools as an MCP server on stdio, for any MCP client. */
 export function addMcpCommand(program: Command): void {
-  program
-    .command("mcp")
+  withSandboxOptions(program.command("mcp"))
     .description("serve read_file, write_file, list_files, run_command and sandbox_root over MCP on stdio")
     .option("--project-root <dir>", "sandbox root (env OLLAMA_CODER_PROJECT_ROOT)")
     .option("--data-dir <dir>", "kept hidden from commands (env OLLAMA_CODER_DATA_DIR)")
-    .option("--sandbox <mode>", "auto|bwrap|off (env OLLAMA_CODER_SANDBOX)")
     .option("--deny <programs...>", "more programs the guardrail refuses")
     .option("--allow <programs...>", "the only programs commands may run")
     .option("--read-only", "refuse every write and command")

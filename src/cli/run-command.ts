@@ -4,6 +4,7 @@ import { resolveRunConfig } from "../agent/run-config.js";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
 import { errorMessage } from "../errors.js";
 import { ollamaFromConfig, sandboxFromConfig } from "../processors/builtin.js";
+import { withSandboxOptions } from "./sandbox-options.js";
 
 const oneLine = (s: string, n = 160): string => {
   const flat = s.replace(/\s+/g, " ").trim();
@@ -40,8 +41,7 @@ function printEvent(e: AgentEvent): void {
 
 /** `run "<task>"`: one agent task, no server, steps shown as they happen. Exit 0 on success, 1 on failure. */
 export function addRunCommand(program: Command): void {
-  program
-    .command("run")
+  withSandboxOptions(program.command("run"))
     .description("run one coding task through the coder/reviewer loop, without a server")
     .argument("<task>", "what the agent should do")
     .option("--project-root <dir>", "sandbox root (env OLLAMA_CODER_PROJECT_ROOT)")
@@ -56,13 +56,14 @@ export function addRunCommand(program: Command): void {
       "--ollama-url <url>",
       "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
     )
-    .option("--sandbox <mode>", "auto|bwrap|off (env OLLAMA_CODER_SANDBOX)")
-    .action(async (task: string, flags: Record<string, string | boolean | undefined>) => {
+    .action(async (task: string, flags: Record<string, string | string[] | boolean | undefined>) => {
       const server = resolveServerConfig(
         withEnv({
           projectRoot: flags.projectRoot as string | undefined,
           ollamaUrl: flags.ollamaUrl as string | undefined,
           sandbox: flags.sandbox as string | undefined,
+          limits: flags.limits as string | undefined,
+          jailRead: flags.jailRead as string[] | undefined,
         }),
       );
       const reviewer = String(flags.reviewerModel);

@@ -8,14 +8,14 @@ import {
 } from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
+import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
 
 export interface ServeFlags extends ServerConfigInput {}
 
 /** `serve`: the API and (unless --workers 0) the workers, in one process. */
 export function addServeCommand(program: Command): void {
-  program
-    .command("serve")
+  withSandboxOptions(program.command("serve"))
     .description("serve the REST API (and run items, unless --workers 0)")
     .option("--host <host>", "address to bind (env OLLAMA_CODER_HOST)", undefined)
     .option("--port <port>", "port (env OLLAMA_CODER_PORT)")
@@ -45,7 +45,6 @@ export function addServeCommand(program: Command): void {
       "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)",
     )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
-    .option("--sandbox <mode>", "auto|bwrap|off: jail commands with bubblewrap (env OLLAMA_CODER_SANDBOX)")
     .option(
       "--spawner <mode>",
       "auto|helper|node: start commands through oc-spawner or Node's spawn (env OLLAMA_CODER_SPAWNER)",

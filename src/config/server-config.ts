@@ -1,7 +1,8 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { ConfigError } from "../errors.js";
-import type { SandboxMode } from "../sandbox/jail.js";
+import { SANDBOX_MODES, type SandboxMode } from "../sandbox/jail.js";
+import { type CommandLimits, parseLimits } from "../sandbox/limits.js";
 import type { SpawnerMode } from "../sandbox/sandbox.js";
 
 /** What a user may set (CLI flags, their OLLAMA_CODER_* env twins, or the library API). */
@@ -21,8 +22,12 @@ export interface ServerConfigInput {
   graceSeconds?: number | string;
   plugins?: string | string[];
   logLevel?: string;
-  /** auto (bubblewrap when it works), bwrap (required), off. */
+  /** auto (bubblewrap, else the built-in jail, else refuse commands), bwrap, builtin, off. */
   sandbox?: string;
+  /** What each jailed command may use: `memory=8g,processes=1024,file-size=4g,cpu=3600,open-files=4096`. */
+  limits?: string;
+  /** More paths jailed commands may read, besides the system and the toolchains on PATH. */
+  jailRead?: string | string[];
   /** auto (oc-spawner where built), helper (required), node (Node's spawn). */
   spawner?: string;
   /** Extra programs the guardrail refuses. */
@@ -57,6 +62,8 @@ export interface ServerConfig {
   plugins: string[];
   logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   sandbox: SandboxMode;
+  limits: CommandLimits;
+  jailRead: string[];
   spawner: SpawnerMode;
   deny: string[];
   allow: string[];
@@ -100,6 +107,8 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   plugins: "OLLAMA_CODER_PLUGINS",
   logLevel: "OLLAMA_CODER_LOG_LEVEL",
   sandbox: "OLLAMA_CODER_SANDBOX",
+  limits: "OLLAMA_CODER_LIMITS",
+  jailRead: "OLLAMA_CODER_JAIL_READ",
   spawner: "OLLAMA_CODER_SPAWNER",
   deny: "OLLAMA_CODER_DENY",
   allow: "OLLAMA_CODER_ALLOW",
@@ -174,6 +183,11 @@ function list(value: string | string[] | undefined): string[] {
   return parts.map((p) => p.trim()).filter(Boolean);
 }
 
+/** "a, b or c" */
+function orList(words: readonly string[]): string {
+  return `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
+}
+
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
@@ -208,8 +222,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   if (!LOG_LEVELS.includes(logLevel))
     throw new ConfigError(`log-level must be one of ${LOG_LEVELS.join(", ")}`);
   const sandbox = (input.sandbox ?? d.sandbox) as SandboxMode;
-  if (!["auto", "bwrap", "off"].includes(sandbox))
-    throw new ConfigError("sandbox must be auto, bwrap or off");
+  if (!SANDBOX_MODES.includes(sandbox)) throw new ConfigError(`sandbox must be ${orList(SANDBOX_MODES)}`);
   const spawner = (input.spawner ?? d.spawner) as SpawnerMode;
   if (!["auto", "helper", "node"].includes(spawner))
     throw new ConfigError("spawner must be auto, helper or node");
@@ -230,6 +243,8 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     plugins: list(input.plugins),
     logLevel,
     sandbox,
+    limits: parseLimits(input.limits),
+    jailRead: list(input.jailRead).map((p) => resolve(p)),
     spawner,
     deny: list(input.deny),
     allow: list(input.allow),

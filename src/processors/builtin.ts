@@ -16,6 +16,8 @@ export function sandboxFromConfig(config: ServerConfig): Sandbox {
     root: config.projectRoot,
     hidden: [config.dataDir],
     mode: config.sandbox,
+    limits: config.limits,
+    jailRead: config.jailRead,
     spawner: config.spawner,
     guardrail: { deny: config.deny, allow: config.allow, readOnly: config.readOnly },
     outputCap: config.outputCapBytes,

@@ -1,8 +1,14 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, lstatSync, readlinkSync } from "node:fs";
+import { type JailView, SYSTEM_DIRS } from "./jail-view.js";
 import { isInside } from "./path-sandbox.js";
 
-export type SandboxMode = "auto" | "bwrap" | "off";
+/** auto: bubblewrap, else the built-in jail, else commands are refused; off: no jail (said loudly). */
+export const SANDBOX_MODES = ["auto", "bwrap", "builtin", "off"] as const;
+export type SandboxMode = (typeof SANDBOX_MODES)[number];
+
+/** The uid and gid a bubblewrap-jailed command has inside its user namespace (nobody). */
+export const JAIL_UID = 65534;
 
 export interface JailSpec {
   /** The only writable place. */
@@ -10,21 +16,36 @@ export interface JailSpec {
   /** Directories hidden from the command (the server's data dir). */
   hidden: readonly string[];
   cwd: string;
+  /** What of the host the command sees, read-only. */
+  view: JailView;
 }
 
 let probed: { ok: boolean; reason: string } | null = null;
 
-/** Whether bubblewrap is installed and can build a sandbox here (user namespaces or root). */
+/** The namespace flags every bubblewrap jail uses (the probe tries exactly these). */
+const BWRAP_ISOLATION = [
+  "--die-with-parent",
+  "--unshare-user",
+  "--unshare-ipc",
+  "--unshare-pid",
+  "--unshare-net",
+  "--unshare-uts",
+  "--unshare-cgroup-try",
+  "--uid",
+  String(JAIL_UID),
+  "--gid",
+  String(JAIL_UID),
+  "--cap-drop",
+  "ALL",
+];
+
+/** Whether bubblewrap is installed and can build its sandbox here (user namespaces, or root). */
 export function probeBubblewrap(): { ok: boolean; reason: string } {
   if (probed) return probed;
-  const r = spawnSync(
-    "bwrap",
-    ["--ro-bind", "/", "/", "--dev", "/dev", "--unshare-net", "--die-with-parent", "true"],
-    {
-      stdio: "pipe",
-      timeout: 10_000,
-    },
-  );
+  const r = spawnSync("bwrap", [...BWRAP_ISOLATION, ...SYSTEM_DIRS.flatMap(roEntry), "true"], {
+    stdio: "pipe",
+    timeout: 10_000,
+  });
   if (r.error)
     probed = {
       ok: false,
@@ -36,38 +57,30 @@ export function probeBubblewrap(): { ok: boolean; reason: string } {
   return probed;
 }
 
+/** `--symlink` for a link (it stays a link, resolved inside the jail), `--ro-bind-try` for the rest. */
+function roEntry(path: string): string[] {
+  try {
+    if (lstatSync(path).isSymbolicLink()) return ["--symlink", readlinkSync(path), path];
+  } catch {
+    return [];
+  }
+  return ["--ro-bind-try", path, path];
+}
+
 /**
- * Prefix that runs argv in a bubblewrap jail: the whole filesystem read-only (toolchains keep working where
- * they are installed), the workspace writable, a private /tmp, no network, no capabilities, its own PID
- * namespace (every process dies with it), and the hidden directories replaced by empty tmpfs.
+ * Prefix that runs argv in a bubblewrap jail built from nothing: only the jail view read-only (system
+ * directories, what everyone may read of /etc, the toolchains), the workspace writable, a private /tmp, a
+ * minimal /dev, its own /proc; no network, no capabilities, uid 65534 in its own user namespace, its own PID
+ * namespace (every process dies with it), and the hidden directories inside the workspace replaced by empty
+ * tmpfs.
  */
 export function bwrapArgs(spec: JailSpec): string[] {
-  const args = [
-    "--die-with-parent",
-    "--unshare-net",
-    "--unshare-pid",
-    "--unshare-ipc",
-    "--unshare-uts",
-    "--unshare-cgroup-try",
-    "--cap-drop",
-    "ALL",
-    "--ro-bind",
-    "/",
-    "/",
-    "--dev",
-    "/dev",
-    "--proc",
-    "/proc",
-    "--tmpfs",
-    "/tmp",
-    "--bind",
-    spec.workspace,
-    spec.workspace,
-  ];
+  const args = [...BWRAP_ISOLATION];
+  for (const path of spec.view.read) args.push(...roEntry(path));
+  args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", spec.workspace, spec.workspace);
   for (const dir of spec.hidden) {
-    if (isInside(dir, spec.workspace) || !existsSync(dir)) continue; // hiding it would hide the workspace
-    // Under the private /tmp and outside the workspace it is invisible already.
-    if (isInside("/tmp", dir) && !isInside(spec.workspace, dir)) continue;
+    // Outside the workspace nothing is there unless bound; inside, an empty tmpfs covers it.
+    if (isInside(dir, spec.workspace) || !isInside(spec.workspace, dir) || !existsSync(dir)) continue;
     args.push("--tmpfs", dir);
   }
   args.push("--chdir", spec.cwd, "--");

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import { isAbortError } from "../errors.js";
 import { OutputCapture } from "./output-capture.js";
-import type { LaunchEvents, SpawnHelper } from "./spawn-helper.js";
+import { type LaunchEvents, type SpawnHelper, spawnHelperPath } from "./spawn-helper.js";
 
 export interface RunOptions {
   cwd: string;
@@ -13,6 +13,8 @@ export interface RunOptions {
   outputCap: number;
   /** argv prefix that jails the command (bubblewrap), or none. */
   jailPrefix?: readonly string[] | undefined;
+  /** Built-in jail spec strings (native/jail.h): the command is confined before it executes. */
+  jail?: readonly string[] | undefined;
   /** How long after SIGTERM the process group gets SIGKILL. */
   killGraceMs?: number;
   /** Starts commands; Node's spawn when absent or dead. */
@@ -82,6 +84,20 @@ function launchWithNode(
   });
 }
 
+/**
+ * argv for Node's spawn: with a jail, oc-spawner confines itself and then executes the command
+ * (`oc-spawner --jail SPEC... -- argv`).
+ */
+function nodeArgv(argv: readonly string[], jail: readonly string[] | undefined): string[] {
+  if (!jail?.length) return [...argv];
+  const helper = spawnHelperPath();
+  if (!helper) throw new Error("the built-in jail needs oc-spawner, which is not built");
+  return [helper, "--jail", ...jail, "--", ...argv];
+}
+
+/** What `oc-spawner --jail` says on stderr (exit 126/127) when the command it was to execute cannot start. */
+const WRAPPED_START_ERROR = /^oc-spawner: (.*): (No such file or directory|Permission denied)\n?$/;
+
 function spawnErrorText(error: string, program: string): string {
   if (error === "ENOENT") return `command not found: ${basename(program)}`;
   if (error === "EACCES") return `permission denied: ${program}`;
@@ -107,7 +123,8 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       truncated: false,
       timed_out: false,
       cancelled: false,
-      jailed: o.jailPrefix !== undefined,
+      // bubblewrap, or the built-in jail with its file rules (a spec of limits alone confines nothing)
+      jailed: o.jailPrefix !== undefined || Boolean(o.jail?.some((s) => s.startsWith("w:"))),
     };
     if (o.signal?.aborted) {
       resolve({
@@ -152,7 +169,8 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       onEnd(code, sig, error) {
         if (error === "ESPAWNER" && pid === undefined && !stopping) {
           // The helper went away before it started the program: nothing ran, so start it here instead.
-          launchWithNode(full, o.cwd, o.env, events);
+          wrapped = Boolean(o.jail?.length);
+          launchWithNode(nodeArgv(full, o.jail), o.cwd, o.env, events);
           return;
         }
         clearTimeout(timer);
@@ -170,11 +188,23 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
           duration_seconds: Math.round(performance.now() - started) / 1000,
         };
         if (error !== undefined) result.spawn_error = spawnErrorText(error, full[0]!);
+        else if (wrapped && (code === 126 || code === 127)) {
+          const m = WRAPPED_START_ERROR.exec(result.stderr);
+          if (m) {
+            result.spawn_error = spawnErrorText(m[2]!.startsWith("No") ? "ENOENT" : "EACCES", full[0]!);
+            result.exit_code = null;
+            result.stderr = "";
+          }
+        }
         resolve(result);
       },
     };
-    if (o.helper?.alive) o.helper.launch(full, o.cwd, o.env, events);
-    else launchWithNode(full, o.cwd, o.env, events);
+    let wrapped = false;
+    if (o.helper?.alive) o.helper.launch(full, o.cwd, o.env, events, o.jail);
+    else {
+      wrapped = Boolean(o.jail?.length);
+      launchWithNode(nodeArgv(full, o.jail), o.cwd, o.env, events);
+    }
   });
 }
 

@@ -1,9 +1,15 @@
-import { mkdirSync, statSync } from "node:fs";
-import { CoderError, ConfigError } from "../errors.js";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
+import { builtinJailSpec, limitSpec, probeBuiltinJail } from "./builtin-jail.js";
 import { parseCommandLine } from "./command-line.js";
 import { DEFAULT_GUARDRAIL, Guardrail, type GuardrailOptions } from "./guardrail.js";
 import { bwrapArgs, probeBubblewrap, type SandboxMode } from "./jail.js";
-import { PathSandbox } from "./path-sandbox.js";
+import { type JailView, jailView } from "./jail-view.js";
+import { type CommandLimits, DEFAULT_LIMITS } from "./limits.js";
+import { isInside, PathSandbox } from "./path-sandbox.js";
+import { createPidsCgroup, processesOfUser } from "./pids-cgroup.js";
 import { type RunResult, runCommand } from "./run-command.js";
 import { DEFAULT_FILE_LIMITS, type FileLimits, SandboxFiles } from "./sandbox-files.js";
 import { sharedSpawnHelper, spawnHelperPath } from "./spawn-helper.js";
@@ -21,6 +27,10 @@ export interface SandboxOptions {
   fileLimits: FileLimits;
   /** How commands start: oc-spawner where built (auto), oc-spawner required (helper), Node's spawn (node). */
   spawner: SpawnerMode;
+  /** What each jailed command may use. */
+  limits: CommandLimits;
+  /** More paths jailed commands may read (and execute), besides the system and the toolchains on PATH. */
+  jailRead: readonly string[];
 }
 
 export type SpawnerMode = "auto" | "helper" | "node";
@@ -33,6 +43,8 @@ export const SANDBOX_DEFAULTS = {
   envPassthrough: [] as string[],
   fileLimits: DEFAULT_FILE_LIMITS,
   spawner: "auto",
+  limits: DEFAULT_LIMITS,
+  jailRead: [] as string[],
 } satisfies Omit<SandboxOptions, "root">;
 
 /** What toolchains need to be found, and nothing else of the server's environment. */
@@ -62,37 +74,98 @@ export interface RunRequest {
   signal?: AbortSignal | undefined;
 }
 
+/** How to get a jail, for the refusal message. */
+const NO_JAIL_HINT =
+  "Install bubblewrap (apt-get install bubblewrap), or build the built-in jail (a C compiler when `npm ci` " +
+  "runs, on Linux 5.13+ with Landlock), or start the server with --sandbox off to run commands unjailed";
+
+/** Which jail confines commands, or why none does. */
+interface JailChoice {
+  kind: "bwrap" | "builtin" | null;
+  note: string;
+  /** Set when commands are refused (no jail could be had). */
+  refusal: string | null;
+}
+
+/** auto: bubblewrap, else the built-in jail, else refusal; a named jail is required; off is said loudly. */
+function chooseJail(mode: SandboxMode, root: string, hidden: readonly string[]): JailChoice {
+  if (mode === "off")
+    return {
+      kind: null,
+      refusal: null,
+      note: "WARNING: commands run UNJAILED (--sandbox off): any command an item or a model runs can read, change and delete everything this user can, and reach the network",
+    };
+  const bwrap = mode === "auto" || mode === "bwrap" ? probeBubblewrap() : null;
+  if (bwrap?.ok)
+    return {
+      kind: "bwrap",
+      refusal: null,
+      note: "commands run in a bubblewrap jail (read-only system and toolchains, writable workspace, private /tmp, no network, uid 65534, no capabilities)",
+    };
+  if (mode === "bwrap") throw new ConfigError(`--sandbox bwrap: ${bwrap?.reason}`);
+  const builtin = probeBuiltinJail();
+  // Landlock only grants: a directory inside the workspace cannot be taken out of it again.
+  const inRoot = hidden.find((h) => isInside(root, h));
+  const reason = !builtin.ok
+    ? builtin.reason
+    : inRoot
+      ? `the server's data directory (${inRoot}) is inside the project root, which the built-in jail cannot hide (move it with --data-dir)`
+      : null;
+  if (reason === null)
+    return {
+      kind: "builtin",
+      refusal: null,
+      note: `commands run in the built-in jail (Landlock ABI ${builtin.abi} + seccomp: read-only system and toolchains, writable workspace, no network, no capabilities)`,
+    };
+  if (mode === "builtin") throw new ConfigError(`--sandbox builtin: ${reason}`);
+  const why = `no jail is available on this machine (${bwrap?.reason}; ${reason})`;
+  return {
+    kind: null,
+    refusal: `commands are refused: ${why}. ${NO_JAIL_HINT}`,
+    note: `commands are REFUSED: ${why}. ${NO_JAIL_HINT}`,
+  };
+}
+
+/** pyenv's shims find their home through PYENV_ROOT or $HOME/.pyenv; a jail gives commands another HOME. */
+function pyenvRoot(path: string | undefined): string | undefined {
+  return (path ?? "")
+    .split(":")
+    .map((p) => /^(.*\/\.pyenv)\/(shims|bin)$/.exec(p)?.[1])
+    .find(Boolean);
+}
+
 /**
  * The only way any code touches the filesystem or runs a command: paths stay inside the root, commands pass
- * the guardrail and run without a shell, jailed by bubblewrap where it works.
+ * the guardrail, run without a shell, and are jailed (bubblewrap, else the built-in jail) or refused unless
+ * the jail is turned off by hand.
  */
 export class Sandbox {
   readonly paths: PathSandbox;
   readonly files: SandboxFiles;
   readonly guardrail: Guardrail;
+  /** Which jail confines commands (null: none; see `refusal`). */
+  readonly jail: "bwrap" | "builtin" | null;
   readonly jailed: boolean;
+  /** Why commands are refused (no jail could be had), or null. */
+  readonly refusal: string | null;
   /** Why the sandbox is (not) jailed, for the start-up log. */
   readonly jailNote: string;
   /** How commands start, for the start-up log. */
   readonly spawnerNote: string;
   private readonly useHelper: boolean;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly view: JailView | null;
+  /** Built-in jail spec (or the limits alone, under bubblewrap); empty when none applies. */
+  private readonly jailSpec: string[] = [];
 
   constructor(private readonly o: SandboxOptions) {
     this.paths = new PathSandbox(o.root, o.hidden);
     this.files = new SandboxFiles(this.paths, o.fileLimits, o.guardrail.readOnly);
     this.guardrail = new Guardrail(o.guardrail);
-    if (o.mode === "off") {
-      this.jailed = false;
-      this.jailNote = "commands run unjailed (--sandbox off)";
-    } else {
-      const probe = probeBubblewrap();
-      if (!probe.ok && o.mode === "bwrap") throw new ConfigError(`--sandbox bwrap: ${probe.reason}`);
-      this.jailed = probe.ok;
-      this.jailNote = probe.ok
-        ? "commands run in a bubblewrap jail (read-only system, writable workspace, private /tmp, no network)"
-        : `commands run unjailed: ${probe.reason} (install bubblewrap for a jail)`;
-    }
+    const choice = chooseJail(o.mode, this.paths.root, o.hidden);
+    this.jail = choice.kind;
+    this.jailed = choice.kind !== null;
+    this.refusal = choice.refusal;
     const helperPath = o.spawner === "node" ? null : spawnHelperPath();
     if (o.spawner === "helper" && !helperPath)
       throw new ConfigError(
@@ -107,7 +180,32 @@ export class Sandbox {
     const env: NodeJS.ProcessEnv = { LANG: "C.UTF-8", TERM: "dumb", TMPDIR: "/tmp" };
     for (const name of [...BASE_ENV, ...o.envPassthrough])
       if (process.env[name] !== undefined) env[name] = process.env[name];
-    if (this.jailed) env.XDG_CACHE_HOME = "/tmp/.cache";
+    this.view = this.jailed ? jailView(process.env, o.jailRead) : null;
+    let note = choice.note;
+    if (this.jailed) {
+      // A jailed command has a home and a temp directory of its own: the private /tmp under bubblewrap, a
+      // directory only the jail may write under the built-in jail.
+      const tmp = this.jail === "bwrap" ? "/tmp" : jailTempDir();
+      env.PYENV_ROOT ??= pyenvRoot(env.PATH);
+      env.HOME = tmp;
+      env.TMPDIR = tmp;
+      env.XDG_CACHE_HOME = join(tmp, ".cache");
+      const processes = processLimit(o.limits.processes);
+      if (processes.note) note += `; ${processes.note}`;
+      if (this.jail === "builtin")
+        this.jailSpec = builtinJailSpec({
+          view: this.view!,
+          writable: [this.paths.root, tmp],
+          limits: o.limits,
+          nproc: processes.nproc,
+          cgroups: processes.cgroups,
+        });
+      else if (spawnHelperPath()) {
+        this.jailSpec = [...limitSpec(o.limits), ...processes.cgroups.map((c) => `cg:${c}`)];
+        if (processes.nproc !== null) this.jailSpec.push(`nproc:${processes.nproc}`);
+      } else note += "; no resource limits (oc-spawner, which sets them, is not built)";
+    }
+    this.jailNote = note;
     this.env = env;
   }
 
@@ -130,10 +228,12 @@ export class Sandbox {
     const argv = typeof req.command === "string" ? parseCommandLine(req.command) : [...req.command];
     if (req.extraArgs) argv.push(...req.extraArgs);
     this.guardrail.check(argv);
+    if (this.refusal) throw new SecurityBlockError(this.refusal);
     const cwd = req.cwd ? this.paths.resolve(req.cwd) : this.paths.root;
-    const jailPrefix = this.jailed
-      ? bwrapArgs({ workspace: this.paths.root, hidden: this.o.hidden, cwd })
-      : undefined;
+    const jailPrefix =
+      this.jail === "bwrap"
+        ? bwrapArgs({ workspace: this.paths.root, hidden: this.o.hidden, cwd, view: this.view! })
+        : undefined;
     return runCommand(argv, {
       cwd,
       timeoutMs: req.timeoutMs,
@@ -141,7 +241,34 @@ export class Sandbox {
       env: this.env,
       outputCap: this.o.outputCap,
       jailPrefix,
+      jail: this.jailSpec,
       helper: this.useHelper ? sharedSpawnHelper() : null,
     });
   }
+}
+
+let jailTemp: string | null = null;
+
+/** The built-in jail's home and temp directory: one per server process, private to it, removed at exit. */
+function jailTempDir(): string {
+  if (jailTemp) return jailTemp;
+  const dir = mkdtempSync(join(tmpdir(), "ollama-coder-jail-"));
+  chmodSync(dir, 0o700);
+  jailTemp = dir;
+  process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * How the process limit is enforced: a pids cgroup where one can be made (root, whom RLIMIT_NPROC does not
+ * bind), else RLIMIT_NPROC — which counts every process of the user, so it is set that far above what the
+ * user runs now.
+ */
+function processLimit(max: number): { nproc: number | null; cgroups: string[]; note: string | null } {
+  const uid = process.getuid?.() ?? -1;
+  const cgroup = uid === 0 ? createPidsCgroup(max) : null;
+  if (cgroup) return { nproc: null, cgroups: [cgroup], note: null };
+  if (uid === 0)
+    return { nproc: null, cgroups: [], note: "no process limit (no writable pids cgroup for a root server)" };
+  return { nproc: processesOfUser(uid) + max, cgroups: [], note: null };
 }

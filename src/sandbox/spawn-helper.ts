@@ -78,7 +78,14 @@ export class SpawnHelper {
     return !this.exited;
   }
 
-  launch(argv: readonly string[], cwd: string, env: NodeJS.ProcessEnv, events: LaunchEvents): void {
+  /** Starts argv; `jail` (native/jail.h spec strings) confines it before it executes. */
+  launch(
+    argv: readonly string[],
+    cwd: string,
+    env: NodeJS.ProcessEnv,
+    events: LaunchEvents,
+    jail: readonly string[] = [],
+  ): void {
     if (this.exited) {
       events.onEnd(null, null, "ESPAWNER");
       return;
@@ -88,13 +95,14 @@ export class SpawnHelper {
     const envList = Object.entries(env)
       .filter((e): e is [string, string] => e[1] !== undefined)
       .map(([k, v]) => `${k}=${v}`);
-    const strings = Buffer.from(`${[cwd, ...argv, ...envList].join("\0")}\0`);
-    const head = Buffer.alloc(17);
-    head.writeUInt32LE(13 + strings.length, 0);
+    const strings = Buffer.from(`${[cwd, ...argv, ...envList, ...jail].join("\0")}\0`);
+    const head = Buffer.alloc(21);
+    head.writeUInt32LE(17 + strings.length, 0);
     head.write("S", 4, "latin1");
     head.writeUInt32LE(id, 5);
     head.writeUInt32LE(argv.length, 9);
     head.writeUInt32LE(envList.length, 13);
+    head.writeUInt32LE(jail.length, 17);
     this.runs.set(id, { events });
     if (this.runs.size === 1) this.busy();
     // Requests made in the same tick go out in one write (one wake-up of the helper).
