@@ -254,7 +254,8 @@ static int load_seccomp(void) {
 
 static int limit(int resource, int64_t value) {
   if (value < 0) return 0;
-  struct rlimit rl = {(rlim_t)value, (rlim_t)value};
+  /* CPU: SIGXCPU at the limit (a clear "CPU time limit exceeded"), SIGKILL a second later if ignored. */
+  struct rlimit rl = {(rlim_t)value, (rlim_t)value + (resource == RLIMIT_CPU)};
   return setrlimit(resource, &rl) < 0 ? errno : 0;
 }
 

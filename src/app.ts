@@ -53,6 +53,8 @@ export async function loadPlugins(registry: ProcessorRegistry, config: ServerCon
 /** What the composition root hands to processor registration (for their telemetry). */
 export interface ProcessorHooks {
   observeModelCall?: (o: ModelCallObservation) => void;
+  /** How commands are confined, shown by /health (a server without a jail says so there). */
+  reportSandbox?: (status: Readonly<Record<string, string>>) => void;
 }
 
 export interface CreateAppOptions {
@@ -75,9 +77,13 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const events = new QueueEvents();
   let pool: WorkerPool | null = null;
   const metrics = new Metrics(store, events, () => pool?.activeJobIds.length ?? 0);
+  let sandboxStatus: Readonly<Record<string, string>> | null = null;
   try {
     await options.registerProcessors?.(registry, config, {
       observeModelCall: (o) => metrics.observeModelCall(o),
+      reportSandbox: (status) => {
+        sandboxStatus = status;
+      },
     });
     await loadPlugins(registry, config);
   } catch (e: unknown) {
@@ -97,6 +103,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     metrics,
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
+    health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
   });
   let stopped = false;
   return {

@@ -127,7 +127,7 @@ describe("configuration", () => {
     [{ ollamaUrl: "ftp://x" }, /ollama-url/],
     [{ logLevel: "loud" }, /log-level/],
     [{ allowUnauthenticated: "perhaps" }, /allow-unauthenticated must be true or false/],
-    [{ sandbox: "docker" }, /sandbox must be auto, bwrap or off/],
+    [{ sandbox: "docker" }, /sandbox must be auto, bwrap, builtin or off/],
     [{ spawner: "fork" }, /spawner must be auto, helper or node/],
   ])("rejects %o with a message that names the option", (input, message) => {
     expect(() => resolveServerConfig(input as never)).toThrow(message);

@@ -22,6 +22,8 @@ export interface ApiOptions {
   logLevel?: string;
   /** Called by /health: ready when it resolves true. */
   ready?: () => Promise<boolean>;
+  /** More facts /health reports (how commands are jailed). */
+  health?: () => Record<string, unknown>;
   /** Served at /metrics (Prometheus text). */
   metrics?: Metrics;
 }
@@ -72,7 +74,9 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   app.get("/health", { schema: { tags: ["meta"], summary: "Ready check" } }, async (_req, reply) => {
     const ok = options.ready ? await options.ready() : true;
-    return reply.status(ok ? 200 : 503).send({ status: ok ? "ok" : "starting", version: VERSION });
+    return reply
+      .status(ok ? 200 : 503)
+      .send({ status: ok ? "ok" : "starting", version: VERSION, ...options.health?.() });
   });
   await app.register(websocket);
   registerBatchRoutes(app, queue);

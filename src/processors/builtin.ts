@@ -42,9 +42,10 @@ export function registerBuiltinProcessors(
   hooks: ProcessorHooks = {},
 ): Sandbox {
   const sandbox = sandboxFromConfig(config);
-  log?.info(
-    `sandbox: root ${sandbox.root}; ${sandbox.jailNote}; ${sandbox.spawnerNote}${config.readOnly ? "; read-only" : ""}`,
-  );
+  const line = `sandbox: root ${sandbox.root}; ${sandbox.jailNote}; ${sandbox.spawnerNote}${config.readOnly ? "; read-only" : ""}`;
+  if (sandbox.jailed) log?.info(line);
+  else log?.warn(line);
+  hooks.reportSandbox?.(sandbox.status());
   const ollama = ollamaFromConfig(config, hooks);
   log?.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
   registry.register("batch_agent_tasks", agentProcessor(sandbox, ollama));

@@ -83,6 +83,8 @@ export function bwrapArgs(spec: JailSpec): string[] {
     if (isInside(dir, spec.workspace) || !isInside(spec.workspace, dir) || !existsSync(dir)) continue;
     args.push("--tmpfs", dir);
   }
-  args.push("--chdir", spec.cwd, "--");
+  // The jail's own root (where bubblewrap made the mount points) is read-only too: nothing can be made beside
+  // the workspace and /tmp.
+  args.push("--remount-ro", "/", "--chdir", spec.cwd, "--");
   return args;
 }

@@ -209,6 +209,12 @@ export class Sandbox {
     this.env = env;
   }
 
+  /** For /health: which jail, and whether commands run jailed, unjailed or not at all. */
+  status(): Readonly<Record<string, string>> {
+    const commands = this.jailed ? "jailed" : this.refusal ? "refused" : "UNJAILED";
+    return { jail: this.jail ?? "none", commands, note: this.jailNote };
+  }
+
   get root(): string {
     return this.paths.root;
   }

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { probeBuiltinJail } from "../../src/sandbox/builtin-jail.js";
 import { probeBubblewrap } from "../../src/sandbox/jail.js";
 import { spawnHelperPath } from "../../src/sandbox/spawn-helper.js";
 
@@ -27,4 +28,11 @@ export const hasSpawnHelper = (): boolean =>
     "oc-spawner",
     spawnHelperPath() !== null,
     "dist/native/oc-spawner is not built (`npm run build` builds it on Linux with a C compiler)",
+  );
+
+export const hasBuiltinJail = (): boolean =>
+  requirePart(
+    "the built-in jail",
+    probeBuiltinJail().ok,
+    `${probeBuiltinJail().reason} (\`npm run build\` builds oc-spawner where a C compiler is)`,
   );
