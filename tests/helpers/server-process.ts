@@ -32,8 +32,12 @@ export interface ServerProcess {
 const children: ChildProcess[] = [];
 
 /** Starts `node dist/cli.js <args>` and waits for its "listening on" (or worker "ready") line. */
-export function startServerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [CLI, ...args], {
+export function startServerProcess(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cli: string = CLI,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [cli, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
