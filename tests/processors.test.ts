@@ -4,14 +4,14 @@ import { describe, expect, it } from "vitest";
 import { resolveServerConfig } from "../src/config/server-config.js";
 import { registerBuiltinProcessors } from "../src/processors/builtin.js";
 import { parseTestSummary } from "../src/processors/test-summary.js";
-import { hasBubblewrap, hasPytest } from "./helpers/requirements.js";
+import { hasBubblewrap, hasBuiltinJail, hasPytest } from "./helpers/requirements.js";
 import { writeSampleProject } from "./helpers/sample-project.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 const LINT = join(import.meta.dirname, "fixtures", "lint.mjs");
 
-async function sampleServer(sandbox: "off" | "bwrap") {
+async function sampleServer(sandbox: "off" | "bwrap" | "builtin") {
   const dir = tempDir();
   const config = { sandbox, projectRoot: join(dir, "project"), dataDir: join(dir, "data") };
   writeSampleProject(config.projectRoot);
@@ -27,179 +27,185 @@ async function sampleServer(sandbox: "off" | "bwrap") {
   return { t, root: config.projectRoot, dir };
 }
 
-describe.each([["off"], ["bwrap"]] as const)("processors against a sample project (--sandbox %s)", (mode) => {
-  const enabled = mode === "off" || hasBubblewrap();
+describe.each([["off"], ["bwrap"], ["builtin"]] as const)(
+  "processors against a sample project (--sandbox %s)",
+  (mode) => {
+    const enabled = mode === "off" || (mode === "bwrap" ? hasBubblewrap() : hasBuiltinJail());
 
-  it.runIf(enabled)("guide example 2: validate a codebase with a ruff-check-style command", async () => {
-    const { t } = await sampleServer(mode);
-    const targets = ["src/pkg/clean.py", "src/pkg/tabs.py", "src/pkg/trailing.py", "src/pkg"].map((p) => ({
-      id: p,
-      path: p,
-    }));
-    const res = await t.request("POST", "/batch/validation", {
-      targets,
-      check_command: "node tools/lint.mjs",
-      parallel: 10,
-    });
-    expect(res.status).toBe(200);
-    const done = await waitForJobEnd(t, res.body.job_id);
-    expect(done.status).toBe("failed");
-    expect(done.error).toBe("3 of 4 items failed");
-    const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
-    expect(byId["src/pkg/clean.py"]).toMatchObject({
-      status: "passed",
-      exit_code: 0,
-      stdout: "All checks passed!\n",
-    });
-    expect(byId["src/pkg/tabs.py"]).toMatchObject({
-      status: "failed",
-      exit_code: 1,
-      error: "check failed (exit 1)",
-    });
-    expect(byId["src/pkg/tabs.py"].stdout).toContain("W191");
-    expect(byId["src/pkg"].stdout).toContain("Found 2 errors.");
-    for (const r of done.result.results) {
-      expect(typeof r.duration_seconds).toBe("number");
-      expect(typeof r.stderr).toBe("string");
-    }
-  });
-
-  it.runIf(enabled && hasPytest())(
-    "validation: pytest's exit 5 (no tests) passes, as in the original",
-    async () => {
+    it.runIf(enabled)("guide example 2: validate a codebase with a ruff-check-style command", async () => {
       const { t } = await sampleServer(mode);
+      const targets = ["src/pkg/clean.py", "src/pkg/tabs.py", "src/pkg/trailing.py", "src/pkg"].map((p) => ({
+        id: p,
+        path: p,
+      }));
       const res = await t.request("POST", "/batch/validation", {
-        targets: [
-          { id: "empty", path: "tests/test_empty.py" },
-          { id: "ok", path: "tests/test_ok.py" },
-          { id: "mixed", path: "tests/test_mixed.py" },
-        ],
+        targets,
+        check_command: "node tools/lint.mjs",
+        parallel: 10,
       });
+      expect(res.status).toBe(200);
       const done = await waitForJobEnd(t, res.body.job_id);
+      expect(done.status).toBe("failed");
+      expect(done.error).toBe("3 of 4 items failed");
       const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
-      expect(byId.empty).toMatchObject({ status: "passed", exit_code: 5 });
-      expect(byId.ok).toMatchObject({ status: "passed", exit_code: 0 });
-      expect(byId.mixed).toMatchObject({ status: "failed", exit_code: 1 });
-    },
-  );
-
-  it.runIf(enabled && hasPytest())(
-    "guide example 3: run test modules in parallel with pytest -v",
-    async () => {
-      const { t } = await sampleServer(mode);
-      const modules = ["test_ok", "test_mixed", "test_empty"].map((m) => ({ id: m, path: `tests/${m}.py` }));
-      const res = await t.request("POST", "/batch/tests", {
-        modules,
-        test_command: "pytest -v",
-        parallel: 5,
-      });
-      const done = await waitForJobEnd(t, res.body.job_id);
-      const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
-      expect(byId.test_ok).toMatchObject({
+      expect(byId["src/pkg/clean.py"]).toMatchObject({
         status: "passed",
         exit_code: 0,
-        tests: { passed: 2, failed: 0, skipped: 0 },
+        stdout: "All checks passed!\n",
       });
-      expect(byId.test_mixed).toMatchObject({
+      expect(byId["src/pkg/tabs.py"]).toMatchObject({
         status: "failed",
         exit_code: 1,
-        tests: { passed: 1, failed: 1, skipped: 1 },
+        error: "check failed (exit 1)",
       });
-      expect(byId.test_empty).toMatchObject({ status: "failed", exit_code: 5 });
-      expect(byId.test_mixed.stdout).toContain("test_fail FAILED");
-    },
-  );
+      expect(byId["src/pkg/tabs.py"].stdout).toContain("W191");
+      expect(byId["src/pkg"].stdout).toContain("Found 2 errors.");
+      for (const r of done.result.results) {
+        expect(typeof r.duration_seconds).toBe("number");
+        expect(typeof r.stderr).toBe("string");
+      }
+    });
 
-  it.runIf(enabled)("tests with node:test: counts from the summary", async () => {
-    const { t } = await sampleServer(mode);
-    const res = await t.request("POST", "/batch/tests", {
-      modules: [
-        { id: "ok", path: "js/ok.test.mjs" },
-        { id: "bad", path: "js/bad.test.mjs" },
-      ],
-      test_command: "node --test --test-reporter=tap",
-    });
-    const done = await waitForJobEnd(t, res.body.job_id);
-    const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
-    expect(byId.ok).toMatchObject({ status: "passed", tests: { passed: 2, failed: 0, skipped: 1 } });
-    expect(byId.bad).toMatchObject({ status: "failed", tests: { passed: 1, failed: 1, skipped: 0 } });
-  });
-
-  it.runIf(enabled)("guide example 4: bulk file operations through MCP", async () => {
-    const { t, root } = await sampleServer(mode);
-    const operations: Record<string, unknown>[] = [];
-    for (let i = 0; i < 10; i++) operations.push({ type: "read", path: `src/module_${i}.py` });
-    for (let i = 0; i < 10; i++)
-      operations.push({ type: "write", path: `output/result_${i}.txt`, content: `Result ${i}` });
-    operations.push({ type: "list", path: "src/" }, { type: "command", command: "ls -la" });
-    const res = await t.request("POST", "/batch/mcp-operations", { operations, parallel: 10 });
-    const done = await waitForJobEnd(t, res.body.job_id);
-    expect(done.status).toBe("completed");
-    const results = done.result.results;
-    expect(results).toHaveLength(22);
-    expect(results[0]).toMatchObject({
-      id: "op-0",
-      type: "read",
-      path: "src/module_0.py",
-      status: "success",
-      result: { content: "VALUE = 0\n" },
-    });
-    expect(results[10]).toMatchObject({
-      type: "write",
-      status: "success",
-      result: { bytes_written: 8, path: "output/result_0.txt" },
-    });
-    expect(readFileSync(join(root, "output/result_9.txt"), "utf8")).toBe("Result 9");
-    expect(results[20].result.entries).toEqual(
-      expect.arrayContaining([
-        { name: "pkg", kind: "directory", size: null },
-        { name: "module_3.py", kind: "file", size: 10 },
-      ]),
+    it.runIf(enabled && hasPytest())(
+      "validation: pytest's exit 5 (no tests) passes, as in the original",
+      async () => {
+        const { t } = await sampleServer(mode);
+        const res = await t.request("POST", "/batch/validation", {
+          targets: [
+            { id: "empty", path: "tests/test_empty.py" },
+            { id: "ok", path: "tests/test_ok.py" },
+            { id: "mixed", path: "tests/test_mixed.py" },
+          ],
+        });
+        const done = await waitForJobEnd(t, res.body.job_id);
+        const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
+        expect(byId.empty).toMatchObject({ status: "passed", exit_code: 5 });
+        expect(byId.ok).toMatchObject({ status: "passed", exit_code: 0 });
+        expect(byId.mixed).toMatchObject({ status: "failed", exit_code: 1 });
+      },
     );
-    expect(results[21]).toMatchObject({ type: "command", status: "success", result: { exit_code: 0 } });
-    expect(results[21].result.stdout).toContain("README.md");
-  });
 
-  it.runIf(enabled)(
-    "every refusal is a failed item with a clear error, and the server keeps serving",
-    async () => {
-      const { t, dir } = await sampleServer(mode);
-      symlinkSync("/etc", join(dir, "project", "etc-link"));
-      const res = await t.request("POST", "/batch/mcp-operations", {
-        operations: [
-          { id: "traversal", type: "read", path: "../data/batch_jobs.db" },
-          { id: "absolute", type: "read", path: "/etc/passwd" },
-          { id: "symlink", type: "read", path: "etc-link/passwd" },
-          { id: "write-out", type: "write", path: "../escape.txt", content: "x" },
-          { id: "list-up", type: "list", path: "../" },
-          { id: "rm", type: "command", command: "rm -rf /" },
-          { id: "sudo", type: "command", command: "sudo id" },
-          { id: "pipe", type: "command", command: "cat README.md | sh" },
-          { id: "fine", type: "read", path: "README.md" },
+    it.runIf(enabled && hasPytest())(
+      "guide example 3: run test modules in parallel with pytest -v",
+      async () => {
+        const { t } = await sampleServer(mode);
+        const modules = ["test_ok", "test_mixed", "test_empty"].map((m) => ({
+          id: m,
+          path: `tests/${m}.py`,
+        }));
+        const res = await t.request("POST", "/batch/tests", {
+          modules,
+          test_command: "pytest -v",
+          parallel: 5,
+        });
+        const done = await waitForJobEnd(t, res.body.job_id);
+        const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
+        expect(byId.test_ok).toMatchObject({
+          status: "passed",
+          exit_code: 0,
+          tests: { passed: 2, failed: 0, skipped: 0 },
+        });
+        expect(byId.test_mixed).toMatchObject({
+          status: "failed",
+          exit_code: 1,
+          tests: { passed: 1, failed: 1, skipped: 1 },
+        });
+        expect(byId.test_empty).toMatchObject({ status: "failed", exit_code: 5 });
+        expect(byId.test_mixed.stdout).toContain("test_fail FAILED");
+      },
+    );
+
+    it.runIf(enabled)("tests with node:test: counts from the summary", async () => {
+      const { t } = await sampleServer(mode);
+      const res = await t.request("POST", "/batch/tests", {
+        modules: [
+          { id: "ok", path: "js/ok.test.mjs" },
+          { id: "bad", path: "js/bad.test.mjs" },
         ],
+        test_command: "node --test --test-reporter=tap",
       });
       const done = await waitForJobEnd(t, res.body.job_id);
       const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
-      for (const id of ["traversal", "absolute", "symlink", "write-out", "list-up", "rm", "sudo"]) {
-        expect(byId[id].status, id).toBe("failed");
-        expect(byId[id].error, id).toMatch(/^SECURITY BLOCK: /);
-      }
-      expect(byId.pipe).toMatchObject({ status: "failed" });
-      expect(byId.pipe.error).toMatch(/shell operator '\|' is not allowed/);
-      expect(byId.fine.status).toBe("success");
-      expect(existsSync(join(dir, "escape.txt"))).toBe(false);
-      const val = await t.request("POST", "/batch/validation", {
-        targets: [{ id: "x", path: "../../etc/passwd" }],
-        check_command: "cat",
+      expect(byId.ok).toMatchObject({ status: "passed", tests: { passed: 2, failed: 0, skipped: 1 } });
+      expect(byId.bad).toMatchObject({ status: "failed", tests: { passed: 1, failed: 1, skipped: 0 } });
+    });
+
+    it.runIf(enabled)("guide example 4: bulk file operations through MCP", async () => {
+      const { t, root } = await sampleServer(mode);
+      const operations: Record<string, unknown>[] = [];
+      for (let i = 0; i < 10; i++) operations.push({ type: "read", path: `src/module_${i}.py` });
+      for (let i = 0; i < 10; i++)
+        operations.push({ type: "write", path: `output/result_${i}.txt`, content: `Result ${i}` });
+      operations.push({ type: "list", path: "src/" }, { type: "command", command: "ls -la" });
+      const res = await t.request("POST", "/batch/mcp-operations", { operations, parallel: 10 });
+      const done = await waitForJobEnd(t, res.body.job_id);
+      expect(done.status).toBe("completed");
+      const results = done.result.results;
+      expect(results).toHaveLength(22);
+      expect(results[0]).toMatchObject({
+        id: "op-0",
+        type: "read",
+        path: "src/module_0.py",
+        status: "success",
+        result: { content: "VALUE = 0\n" },
       });
-      const vdone = await waitForJobEnd(t, val.body.job_id);
-      expect(vdone.result.results[0].error).toMatch(
-        /^SECURITY BLOCK: path '..\/..\/etc\/passwd' is outside the project root/,
+      expect(results[10]).toMatchObject({
+        type: "write",
+        status: "success",
+        result: { bytes_written: 8, path: "output/result_0.txt" },
+      });
+      expect(readFileSync(join(root, "output/result_9.txt"), "utf8")).toBe("Result 9");
+      expect(results[20].result.entries).toEqual(
+        expect.arrayContaining([
+          { name: "pkg", kind: "directory", size: null },
+          { name: "module_3.py", kind: "file", size: 10 },
+        ]),
       );
-      expect((await t.request("GET", "/health")).status).toBe(200);
-    },
-  );
-});
+      expect(results[21]).toMatchObject({ type: "command", status: "success", result: { exit_code: 0 } });
+      expect(results[21].result.stdout).toContain("README.md");
+    });
+
+    it.runIf(enabled)(
+      "every refusal is a failed item with a clear error, and the server keeps serving",
+      async () => {
+        const { t, dir } = await sampleServer(mode);
+        symlinkSync("/etc", join(dir, "project", "etc-link"));
+        const res = await t.request("POST", "/batch/mcp-operations", {
+          operations: [
+            { id: "traversal", type: "read", path: "../data/batch_jobs.db" },
+            { id: "absolute", type: "read", path: "/etc/passwd" },
+            { id: "symlink", type: "read", path: "etc-link/passwd" },
+            { id: "write-out", type: "write", path: "../escape.txt", content: "x" },
+            { id: "list-up", type: "list", path: "../" },
+            { id: "rm", type: "command", command: "rm -rf /" },
+            { id: "sudo", type: "command", command: "sudo id" },
+            { id: "pipe", type: "command", command: "cat README.md | sh" },
+            { id: "fine", type: "read", path: "README.md" },
+          ],
+        });
+        const done = await waitForJobEnd(t, res.body.job_id);
+        const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
+        for (const id of ["traversal", "absolute", "symlink", "write-out", "list-up", "rm", "sudo"]) {
+          expect(byId[id].status, id).toBe("failed");
+          expect(byId[id].error, id).toMatch(/^SECURITY BLOCK: /);
+        }
+        expect(byId.pipe).toMatchObject({ status: "failed" });
+        expect(byId.pipe.error).toMatch(/shell operator '\|' is not allowed/);
+        expect(byId.fine.status).toBe("success");
+        expect(existsSync(join(dir, "escape.txt"))).toBe(false);
+        const val = await t.request("POST", "/batch/validation", {
+          targets: [{ id: "x", path: "../../etc/passwd" }],
+          check_command: "cat",
+        });
+        const vdone = await waitForJobEnd(t, val.body.job_id);
+        expect(vdone.result.results[0].error).toMatch(
+          /^SECURITY BLOCK: path '..\/..\/etc\/passwd' is outside the project root/,
+        );
+        expect((await t.request("GET", "/health")).status).toBe(200);
+      },
+    );
+  },
+);
 
 describe("processor options", () => {
   it("a check_command with shell operators is a 422 at submit", async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { runCommand } from "../src/sandbox/run-command.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import { SpawnHelper, sharedSpawnHelper } from "../src/sandbox/spawn-helper.js";
-import { hasBubblewrap, hasSpawnHelper } from "./helpers/requirements.js";
+import { hasBubblewrap, hasBuiltinJail, hasSpawnHelper } from "./helpers/requirements.js";
 import { tempDir } from "./helpers/temp.js";
 
 /** The pid a command wrote to a file, or 0 while it has not. */
@@ -32,10 +32,14 @@ const modes = [
   ["off", "node"],
   ["bwrap", "helper"],
   ["bwrap", "node"],
+  ["builtin", "helper"],
+  ["builtin", "node"],
 ] as const;
 
+const jailAvailable = { off: () => true, bwrap: hasBubblewrap, builtin: hasBuiltinJail } as const;
+
 describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) => {
-  const enabled = (mode === "off" || hasBubblewrap()) && (spawner === "node" || hasSpawnHelper());
+  const enabled = jailAvailable[mode]() && (spawner === "node" || hasSpawnHelper());
   const make = (extra: Partial<typeof SANDBOX_DEFAULTS> = {}) => {
     const root = join(tempDir(), "project");
     mkdirSync(root, { recursive: true });
@@ -50,7 +54,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     expect(r.stdout.trim()).toBe("a b;touch pwned.txt");
     const r2 = await sandbox.run({ command: ["echo", "$(id)", "`id`", "a|b"], timeoutMs: 10_000 });
     expect(r2.stdout.trim()).toBe("$(id) `id` a|b");
-    expect(r.jailed).toBe(mode === "bwrap");
+    expect(r.jailed).toBe(mode !== "off");
   });
 
   it.runIf(enabled)("a timeout kills the whole process group: no orphan left", async () => {
@@ -62,7 +66,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     expect(r.timed_out).toBe(true);
     expect(r.exit_code === null || r.exit_code !== 0).toBe(true);
     const pid = Number(readFileSync(join(root, "child.pid"), "utf8"));
-    if (mode === "off") await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
+    if (mode !== "bwrap") await expect.poll(() => alive(pid), { timeout: 5000 }).toBe(false);
     else expect(pid).toBeGreaterThan(0); // a pid inside the jail's own namespace; the namespace is gone with it
   });
 
@@ -80,7 +84,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     const r = await run;
     expect(r.cancelled).toBe(true);
     expect(performance.now() - t0).toBeLessThan(3000);
-    if (mode === "off")
+    if (mode !== "bwrap")
       await expect
         .poll(() => alive(Number(readFileSync(join(root, "bg.pid"), "utf8"))), { timeout: 5000 })
         .toBe(false);
@@ -93,33 +97,37 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
       timeoutMs: 10_000,
     });
     expect(r.exit_code).toBe(0);
-    if (mode === "off")
+    if (mode !== "bwrap")
       await expect
         .poll(() => alive(Number(readFileSync(join(root, "left.pid"), "utf8"))), { timeout: 5000 })
         .toBe(false);
   });
 
-  it.runIf(enabled)("a process that left the group and holds the output does not hold the end", async () => {
-    const { sandbox, root } = make();
-    const t0 = performance.now();
-    const r = await sandbox.run({
-      command: [
-        "sh",
-        "-c",
-        // the pid file is written from inside the new session, so the escape has happened before sh exits
-        `setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' & while [ ! -s escaped.pid ]; do sleep 0.05; done; echo started`,
-      ],
-      timeoutMs: 60_000,
-    });
-    const escaped = Number(readFileSync(join(root, "escaped.pid"), "utf8"));
-    try {
-      expect(r.exit_code).toBe(0);
-      expect(r.stdout).toBe("started\n");
-      expect(performance.now() - t0).toBeLessThan(15_000); // the end comes ~2 s after the exit, not after 300 s
-    } finally {
-      if (mode === "off" && escaped > 0) process.kill(escaped, "SIGKILL");
-    }
-  });
+  // The built-in jail refuses setsid and setpgid altogether (tests/jail-attacks.test.ts).
+  it.runIf(enabled && mode !== "builtin")(
+    "a process that left the group and holds the output does not hold the end",
+    async () => {
+      const { sandbox, root } = make();
+      const t0 = performance.now();
+      const r = await sandbox.run({
+        command: [
+          "sh",
+          "-c",
+          // the pid file is written from inside the new session, so the escape has happened before sh exits
+          `setsid sh -c 'echo $$ > escaped.pid; exec sleep 300' & while [ ! -s escaped.pid ]; do sleep 0.05; done; echo started`,
+        ],
+        timeoutMs: 60_000,
+      });
+      const escaped = Number(readFileSync(join(root, "escaped.pid"), "utf8"));
+      try {
+        expect(r.exit_code).toBe(0);
+        expect(r.stdout).toBe("started\n");
+        expect(performance.now() - t0).toBeLessThan(15_000); // the end comes ~2 s after the exit, not after 300 s
+      } finally {
+        if (mode === "off" && escaped > 0) process.kill(escaped, "SIGKILL");
+      }
+    },
+  );
 
   it.runIf(enabled)("caps output, keeping head and tail and saying so", async () => {
     const { sandbox } = make({ outputCap: 1024 });
@@ -151,7 +159,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
   it.runIf(enabled)("a missing program is a clear error, not a crash", async () => {
     const { sandbox } = make();
     const r = await sandbox.run({ command: "definitely-not-a-program-xyz --version", timeoutMs: 10_000 });
-    if (mode === "off") expect(r.spawn_error).toBe("command not found: definitely-not-a-program-xyz");
+    if (mode !== "bwrap") expect(r.spawn_error).toBe("command not found: definitely-not-a-program-xyz");
     else expect(r.exit_code).not.toBe(0);
   });
   it.runIf(enabled)("a cancel that comes before the program has started still kills it", async () => {
@@ -214,7 +222,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     const code = await sandbox.run({ command: ["sh", "-c", "exit 7"], timeoutMs: 10_000 });
     expect(code.exit_code).toBe(7);
     const killed = await sandbox.run({ command: ["sh", "-c", "kill -USR1 $$"], timeoutMs: 10_000 });
-    if (mode === "off") {
+    if (mode !== "bwrap") {
       expect(killed.exit_code).toBeNull();
       expect(killed.signal).toBe("SIGUSR1");
     } else expect(killed.exit_code).not.toBe(0); // bubblewrap reports its child's death as an exit code
@@ -224,7 +232,7 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     const { sandbox, root } = make();
     writeFileSync(join(root, "script.sh"), "#!/bin/sh\necho hi\n", { mode: 0o644 });
     const r = await sandbox.run({ command: "./script.sh", timeoutMs: 10_000 });
-    if (mode === "off") expect(r.spawn_error).toBe("permission denied: ./script.sh");
+    if (mode !== "bwrap") expect(r.spawn_error).toBe("permission denied: ./script.sh");
     else {
       // bubblewrap itself starts, then fails to exec the program and says why
       expect(r.exit_code).not.toBe(0);
