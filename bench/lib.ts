@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -57,6 +58,9 @@ export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
         });
       }
     };
+    child.once("exit", (code, sig) => {
+      if (process.env.OC_BENCH_DEBUG) console.error(`server exited (${code ?? sig}):\n${out.slice(-2000)}`);
+    });
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
     child.once("exit", (code) => reject(new Error(`server exited ${code}: ${out}`)));
@@ -88,15 +92,31 @@ export function startWorker(args: string[]): Promise<Server> {
   });
 }
 
-export async function postJson(url: string, body: unknown): Promise<any> {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+/** POST JSON on a connection of its own (a pooled one, idle while the bench ran xargs, may be gone). */
+export function postJson(url: string, body: unknown): Promise<any> {
+  const data = Buffer.from(JSON.stringify(body));
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: "POST",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": data.length },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const json = JSON.parse(Buffer.concat(chunks).toString());
+          if ((res.statusCode ?? 500) >= 400)
+            reject(new Error(`${res.statusCode} ${JSON.stringify(json).slice(0, 500)}`));
+          else resolve(json);
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(data);
   });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${res.status} ${JSON.stringify(json).slice(0, 500)}`);
-  return json;
 }
 
 export interface Row {

@@ -2,9 +2,24 @@ import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { builtinJailSpec, probeBuiltinJail } from "../src/sandbox/builtin-jail.js";
 import { bwrapArgs, probeBubblewrap } from "../src/sandbox/jail.js";
 import { jailView } from "../src/sandbox/jail-view.js";
+import { DEFAULT_LIMITS } from "../src/sandbox/limits.js";
+import { spawnHelperPath } from "../src/sandbox/spawn-helper.js";
 import { benchDir, fmt, median, postJson, printRows, type Row, startServer } from "./lib.js";
+
+type Server = Awaited<ReturnType<typeof startServer>>;
+
+/** The comparator's command line: bare `true`, or the same jail around it that the server builds. */
+function comparatorPrefix(mode: "off" | "bwrap" | "builtin", root: string, dataDir: string): string[] {
+  const view = jailView(process.env);
+  if (mode === "bwrap")
+    return ["bwrap", ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root, view })];
+  if (mode === "off") return [];
+  const spec = builtinJailSpec({ view, writable: [root], limits: DEFAULT_LIMITS, nproc: null, cgroups: [] });
+  return [spawnHelperPath()!, "--jail", ...spec, "--"];
+}
 
 async function waitJob(
   url: string,
@@ -142,74 +157,84 @@ export async function sandboxBench(): Promise<void> {
     { metric: `bare Node child_process.spawn loop, ${vpar} at once, /s`, value: fmt(spawnRate) },
     { metric: "bare Node spawn / xargs -P", value: `${fmt(spawnRate / plainXargs, 2)}x` },
   );
-  const rounds = 3;
-  for (const mode of ["off", "bwrap"] as const) {
-    if (mode === "bwrap" && !probeBubblewrap().ok) {
-      rows.push({ metric: "validations (--sandbox bwrap)", value: "skipped: bubblewrap unavailable" });
-      continue;
-    }
-    for (const spawner of ["helper", "node"] as const) {
-      const dataDir = join(dir, `data-${mode}-${spawner}`);
-      mkdirSync(dataDir, { recursive: true });
-      const s = await startServer([
-        "--data-dir",
-        dataDir,
-        "--project-root",
-        root,
-        "--sandbox",
-        mode,
-        "--spawner",
-        spawner,
-      ]);
-      try {
-        // The comparator runs the very same command line: bare `true`, or bubblewrap with the server's jail.
-        const jail =
-          mode === "bwrap"
-            ? [
-                "bwrap",
-                ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root, view: jailView(process.env) }),
-              ]
-            : [];
-        const validationJob = async (): Promise<number> => {
-          const job = await postJson(`${s.url}/batch/validation`, {
-            targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),
-            check_command: "true",
-            parallel: vpar,
-          });
-          const done = await waitJob(s.url, job.job_id);
-          return targets / (done.completed_at - done.started_at);
-        };
-        await validationJob(); // warm-up: a server runs for long
-        // Ours and the comparator alternate, so that both see the same moments of this shared machine.
-        const ours: number[] = [];
-        const theirs: number[] = [];
-        for (let i = 0; i < rounds; i++) {
-          ours.push(await validationJob());
-          theirs.push(xargs(jail));
-        }
-        const rate = median(ours);
-        const comparator = median(theirs);
-        const how = `${mode === "off" ? "unjailed" : "jailed (bwrap)"}, --spawner ${spawner}`;
-        rows.push(
-          {
-            metric: `xargs -P ${vpar} running ${mode === "off" ? "`true <path>`" : "the same bubblewrap jail around `true <path>`"}, median of ${rounds}, /s`,
-            value: fmt(comparator),
-          },
-          {
-            metric: `${targets} validations of \`true\`, parallel ${vpar}, ${how}, median of ${rounds}, /s`,
-            value: fmt(rate),
-          },
-          {
-            metric: `ollama-coder ${how} / xargs -P (same command)`,
-            value: `${fmt(rate / comparator, 2)}x`,
-            target: spawner === "helper" ? ">= 0.8x" : "",
-            ok: spawner === "helper" ? rate / comparator >= 0.8 : undefined,
-          },
-        );
-      } finally {
-        await s.stop();
+  const rounds = 5;
+  const modes = (["off", "bwrap", "builtin"] as const).filter((mode) => {
+    const probe = mode === "bwrap" ? probeBubblewrap() : mode === "builtin" ? probeBuiltinJail() : null;
+    if (probe && !probe.ok)
+      rows.push({ metric: `validations (--sandbox ${mode})`, value: `skipped: ${probe.reason}` });
+    return !probe || probe.ok;
+  });
+  const runs: {
+    mode: (typeof modes)[number];
+    spawner: "helper" | "node";
+    server: Server;
+    prefix: string[];
+  }[] = [];
+  try {
+    for (const mode of modes)
+      for (const spawner of ["helper", "node"] as const) {
+        const dataDir = join(dir, `data-${mode}-${spawner}`);
+        mkdirSync(dataDir, { recursive: true });
+        const server = await startServer([
+          ...["--data-dir", dataDir, "--project-root", root, "--sandbox", mode, "--spawner", spawner],
+        ]);
+        runs.push({ mode, spawner, server, prefix: comparatorPrefix(mode, root, dataDir) });
       }
+    const validationJob = async (url: string): Promise<number> => {
+      const job = await postJson(`${url}/batch/validation`, {
+        targets: Array.from({ length: targets }, (_, i) => ({ id: `t${i}`, path: `src/module_${i}.py` })),
+        check_command: "true",
+        parallel: vpar,
+      });
+      const done = await waitJob(url, job.job_id);
+      if (done.status !== "completed") throw new Error(`validation job ${done.status}`);
+      return targets / (done.completed_at - done.started_at);
+    };
+    for (const r of runs) await validationJob(r.server.url); // warm-up: a server runs for long
+    // Every configuration and its comparator take turns in each round, so that all see the same moments of
+    // this shared machine.
+    const ours = runs.map(() => [] as number[]);
+    const theirs = runs.map(() => [] as number[]);
+    for (let i = 0; i < rounds; i++)
+      for (const [k, r] of runs.entries()) {
+        ours[k]!.push(await validationJob(r.server.url));
+        theirs[k]!.push(xargs(r.prefix));
+      }
+    const label = { off: "unjailed", bwrap: "jailed (bwrap)", builtin: "jailed (built-in)" } as const;
+    for (const [k, r] of runs.entries()) {
+      const rate = median(ours[k]!);
+      const comparator = median(theirs[k]!);
+      const how = `${label[r.mode]}, --spawner ${r.spawner}`;
+      rows.push(
+        {
+          metric: `xargs -P ${vpar} running ${r.mode === "off" ? "`true <path>`" : `the same ${r.mode === "bwrap" ? "bubblewrap" : "built-in"} jail around \`true <path>\``}, median of ${rounds}, /s`,
+          value: fmt(comparator),
+        },
+        {
+          metric: `${targets} validations of \`true\`, parallel ${vpar}, ${how}, median of ${rounds}, /s`,
+          value: fmt(rate),
+        },
+        {
+          metric: `ollama-coder ${how} / xargs -P (same command)`,
+          value: `${fmt(rate / comparator, 2)}x`,
+        },
+      );
     }
+    // The jails' cost: each jail's validations against unjailed ones, round by round (oc-spawner).
+    const base = runs.findIndex((r) => r.mode === "off" && r.spawner === "helper");
+    for (const [k, r] of runs.entries()) {
+      if (r.mode === "off" || r.spawner !== "helper" || base < 0) continue;
+      const ratios = ours[k]!.map((v, i) => v / ours[base]![i]!);
+      const ratio = median(ratios);
+      rows.push({
+        metric: `validations ${label[r.mode]} / unjailed (--spawner helper), median of ${rounds} paired rounds`,
+        value: `${fmt(ratio, 2)}x (rounds: ${ratios.map((x) => fmt(x, 2)).join(" / ")})`,
+        target: r.mode === "builtin" ? ">= 0.8x" : "",
+        ok: r.mode === "builtin" ? ratio >= 0.8 : undefined,
+      });
+    }
+  } finally {
+    for (const r of runs) await r.server.stop();
   }
-  printRows("Sandbox: MCP reads and validations (issue 3)", rows);
+  printRows("Sandbox: MCP reads, validations and the jails' cost (issues 3 and 10)", rows);
 }

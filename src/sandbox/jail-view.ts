@@ -12,6 +12,10 @@ import { isInside } from "./path-sandbox.js";
 export interface JailView {
   /** Read-only (and executable) paths: directories or files. */
   read: string[];
+  /** The same system and toolchain paths, with /etc whole instead of its readable entries. */
+  readWhole: string[];
+  /** What to cover when /etc is bound whole: its entries that not everyone may read. */
+  masked: string[];
   /** Device files opened for reading and writing. */
   devices: string[];
 }
@@ -47,42 +51,49 @@ function everyoneReads(s: Stats): boolean {
 }
 
 /**
- * The smallest set of paths under `dir` that covers exactly what everyone may read: a directory whose whole
- * tree is world-readable is one entry; one that holds something private (/etc/ssl/private, a 0600 config) is
- * split into its readable children. Symlinks are listed as themselves (a jail resolves them on use).
+ * What everyone may read under `dir`, said two ways. `readable`: the smallest set of paths that covers
+ * exactly that (a directory whose whole tree is world-readable is one entry; one holding something private,
+ * such as /etc/ssl/private or a 0600 config, is split into its readable children) — a grant list, as
+ * Landlock wants. `private`: the topmost entries that are not world-readable — a mask list, for a jail that
+ * binds `dir` whole and covers these (fewer mounts than binding each readable entry). Symlinks count as
+ * readable themselves; a jail resolves them on use.
  */
-export function everyoneReadable(dir: string, depth = 6): string[] {
-  const out: string[] = [];
+export function everyoneReadable(dir: string, depth = 6): { readable: string[]; private: string[] } {
+  const readable: string[] = [];
+  const hidden: string[] = [];
   const walk = (path: string, level: number): boolean => {
     const s = stat(path);
     if (!s) return false;
     if (s.isSymbolicLink()) {
-      out.push(path);
+      readable.push(path);
       return true;
     }
-    if (!everyoneReads(s)) return false;
+    if (!everyoneReads(s) || (s.isDirectory() && level >= depth)) {
+      hidden.push(path);
+      return false;
+    }
     if (!s.isDirectory()) {
-      out.push(path);
+      readable.push(path);
       return true;
     }
-    if (level >= depth) return false;
     let names: string[];
     try {
       names = readdirSync(path);
     } catch {
+      hidden.push(path);
       return false;
     }
-    const mark = out.length;
+    const mark = readable.length;
     let whole = true;
     for (const name of names) if (!walk(join(path, name), level + 1)) whole = false;
     if (whole) {
-      out.length = mark; // the directory as one entry instead of its children
-      out.push(path);
+      readable.length = mark; // the directory as one entry instead of its children
+      readable.push(path);
     }
     return whole;
   };
   walk(dir, 0);
-  return out;
+  return { readable, private: hidden };
 }
 
 /** Home directories of this machine's users (where a PATH entry inside one names a toolchain). */
@@ -134,17 +145,17 @@ export function toolchainPaths(env: NodeJS.ProcessEnv): string[] {
   return [...out].filter((p) => stat(p) !== null);
 }
 
-let etcCache: string[] | null = null;
+let etcCache: ReturnType<typeof everyoneReadable> | null = null;
 
 /** The view for this process's environment plus `extraRead` (the --jail-read paths). */
 export function jailView(env: NodeJS.ProcessEnv, extraRead: readonly string[] = []): JailView {
   etcCache ??= everyoneReadable("/etc");
-  const read = [
-    ...SYSTEM_DIRS.filter((d) => stat(d) !== null),
-    ...etcCache,
-    ...toolchainPaths(env),
-    ...extraRead.map((p) => resolve(p)),
-    "/sys/devices/system/cpu",
-  ];
-  return { read: [...new Set(read)], devices: JAIL_DEVICES.filter((d) => stat(d) !== null) };
+  const rest = [...toolchainPaths(env), ...extraRead.map((p) => resolve(p)), "/sys/devices/system/cpu"];
+  const system = SYSTEM_DIRS.filter((d) => stat(d) !== null);
+  return {
+    read: [...new Set([...system, ...etcCache.readable, ...rest])],
+    readWhole: [...new Set([...system, "/etc", ...rest])],
+    masked: etcCache.private,
+    devices: JAIL_DEVICES.filter((d) => stat(d) !== null),
+  };
 }

@@ -69,14 +69,17 @@ function roEntry(path: string): string[] {
 
 /**
  * Prefix that runs argv in a bubblewrap jail built from nothing: only the jail view read-only (system
- * directories, what everyone may read of /etc, the toolchains), the workspace writable, a private /tmp, a
+ * directories, /etc with what not everyone may read covered, the toolchains), the workspace writable, a private /tmp, a
  * minimal /dev, its own /proc; no network, no capabilities, uid 65534 in its own user namespace, its own PID
  * namespace (every process dies with it), and the hidden directories inside the workspace replaced by empty
  * tmpfs.
  */
 export function bwrapArgs(spec: JailSpec): string[] {
   const args = [...BWRAP_ISOLATION];
-  for (const path of spec.view.read) args.push(...roEntry(path));
+  for (const path of spec.view.readWhole) args.push(...roEntry(path));
+  // /etc is bound whole (one mount, not one per entry); what not everyone may read in it is covered.
+  for (const path of spec.view.masked)
+    args.push(...(lstatSync(path).isDirectory() ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]));
   args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", spec.workspace, spec.workspace);
   for (const dir of spec.hidden) {
     // Outside the workspace nothing is there unless bound; inside, an empty tmpfs covers it.
