@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { startServerProcess } from "./helpers/server-process.js";
+import { serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 const REPO = join(import.meta.dirname, "..");
@@ -45,11 +45,7 @@ describe("no jail to be had", () => {
   it("refuses every command with a message that says how to get a jail; file operations still work", async () => {
     const dir = tempDir();
     const { cli, path } = packageWithoutJails(dir);
-    const s = await startServerProcess(
-      ["serve", "--port", "0", "--data-dir", join(dir, "data"), "--project-root", join(dir, "project")],
-      { PATH: path },
-      cli,
-    );
+    const s = await startServerProcess(serveArgs(dir), { PATH: path }, cli);
     expect(s.output()).toMatch(/commands are REFUSED: no jail is available on this machine/);
     const health = (await (await fetch(`${s.url}/health`)).json()) as any;
     expect(health.sandbox).toMatchObject({ jail: "none", commands: "refused" });
@@ -73,21 +69,7 @@ describe("no jail to be had", () => {
   it("--sandbox off runs commands unjailed, and the log and /health say so loudly", async () => {
     const dir = tempDir();
     const { cli, path } = packageWithoutJails(dir);
-    const s = await startServerProcess(
-      [
-        "serve",
-        "--port",
-        "0",
-        "--data-dir",
-        join(dir, "data"),
-        "--project-root",
-        join(dir, "project"),
-        "--sandbox",
-        "off",
-      ],
-      { PATH: path },
-      cli,
-    );
+    const s = await startServerProcess(serveArgs(dir, "--sandbox", "off"), { PATH: path }, cli);
     expect(s.output()).toMatch(/WARNING: commands run UNJAILED \(--sandbox off\)/);
     const health = (await (await fetch(`${s.url}/health`)).json()) as any;
     expect(health.sandbox).toMatchObject({ jail: "none", commands: "UNJAILED" });

@@ -25,8 +25,8 @@ export const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
 
 export const JAIL_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom"] as const;
 
-/** Where toolchains keep their home, when these variables name one. */
-const TOOLCHAIN_HOME_VARS = [
+/** Where toolchains keep their home, when these variables name one (commands see them too). */
+export const TOOLCHAIN_HOME_VARS = [
   "PYENV_ROOT",
   "VIRTUAL_ENV",
   "JAVA_HOME",

@@ -6,7 +6,7 @@ import { builtinJailSpec, limitSpec, probeBuiltinJail } from "./builtin-jail.js"
 import { parseCommandLine } from "./command-line.js";
 import { DEFAULT_GUARDRAIL, Guardrail, type GuardrailOptions } from "./guardrail.js";
 import { bwrapArgs, probeBubblewrap, type SandboxMode } from "./jail.js";
-import { type JailView, jailView } from "./jail-view.js";
+import { type JailView, jailView, TOOLCHAIN_HOME_VARS } from "./jail-view.js";
 import { type CommandLimits, DEFAULT_LIMITS } from "./limits.js";
 import { isInside, PathSandbox } from "./path-sandbox.js";
 import { createPidsCgroup, processesOfUser } from "./pids-cgroup.js";
@@ -48,20 +48,7 @@ export const SANDBOX_DEFAULTS = {
 } satisfies Omit<SandboxOptions, "root">;
 
 /** What toolchains need to be found, and nothing else of the server's environment. */
-const BASE_ENV = [
-  "PATH",
-  "HOME",
-  "LANG",
-  "TZ",
-  "PYENV_ROOT",
-  "PYENV_VERSION",
-  "VIRTUAL_ENV",
-  "JAVA_HOME",
-  "GOROOT",
-  "GOPATH",
-  "CARGO_HOME",
-  "RUSTUP_HOME",
-];
+const BASE_ENV = ["PATH", "HOME", "LANG", "TZ", "PYENV_VERSION", ...TOOLCHAIN_HOME_VARS];
 
 export interface RunRequest {
   /** A command string (parsed without a shell) or argv. */
