@@ -3,12 +3,12 @@ import { createWorkerNode } from "../app.js";
 import { resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
+import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
 
 /** `worker`: claims and runs items from a shared PostgreSQL store; no HTTP. */
 export function addWorkerCommand(program: Command): void {
-  program
-    .command("worker")
+  withSandboxOptions(program.command("worker"))
     .description("run items from a shared PostgreSQL database (no HTTP); start as many as you like")
     .option("--database-url <url>", "postgres:// URL (env OLLAMA_CODER_DATABASE_URL)")
     .option("--project-root <dir>", "sandbox root (env OLLAMA_CODER_PROJECT_ROOT)")
@@ -21,7 +21,6 @@ export function addWorkerCommand(program: Command): void {
     .option("--ollama-max-concurrency <n>", "requests in flight per Ollama host from this node")
     .option("--grace-seconds <s>", "on SIGTERM, how long running items may finish")
     .option("--plugin <module...>", "load processors from a module exporting register(registry)")
-    .option("--sandbox <mode>", "auto|bwrap|off")
     .option("--spawner <mode>", "auto|helper|node")
     .option("--deny <programs...>", "more programs the guardrail refuses")
     .option("--allow <programs...>", "the only programs commands may run")
