@@ -86,7 +86,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       await queue.get(job_id);
       async function* lines() {
-        for await (const page of queue.resultPages(job_id, 1000))
+        for await (const page of queue.resultPages(job_id))
           yield `${page.map((e) => JSON.stringify(e)).join("\n")}\n`;
       }
       reply.header("content-type", "application/x-ndjson; charset=utf-8");
