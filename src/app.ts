@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { Metrics, type ModelCallObservation } from "./api/metrics.js";
+import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -97,6 +98,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     metrics,
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
+    originPolicy: OriginPolicy.fromConfig(config),
   });
   let stopped = false;
   return {

@@ -3,53 +3,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { toJobResponse } from "../src/api/job-response.js";
-import type { JobStore, JsonObject } from "../src/store/job-store.js";
 import { openStore } from "../src/store/open-store.js";
+import { endedJob } from "./helpers/ended-job.js";
 import { serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp } from "./helpers/test-app.js";
-
-/** A job with `n` items, all run to an outcome, written through the store (no workers): fast even for 200k. */
-async function endedJob(store: JobStore, id: string, n: number, result: (i: number) => JsonObject) {
-  await store.createJob({
-    id,
-    type: "noop",
-    options: {},
-    metadata: { total_items: n },
-    chunkSize: 10_000,
-    parallel: 256,
-    priority: 0,
-    maxAttempts: 3,
-    createdAt: 1000,
-    items: Array.from({ length: n }, (_, i) => ({
-      itemId: `item-${i}`,
-      payload: { id: `item-${i}`, description: `task number ${i}` },
-    })),
-  });
-  await store.startJob(id, 1001);
-  for (;;) {
-    const claimed = await store.claimItems(id, "test:1", 10_000, 9e9, 1002);
-    if (claimed.length === 0) break;
-    await store.recordOutcomes(
-      id,
-      "test:1",
-      claimed.map((c) => {
-        const r = result(c.seq);
-        return {
-          key: c.key,
-          seq: c.seq,
-          attempt: c.attempt,
-          status: r.status === "failed" ? "failed" : "succeeded",
-          result: r,
-          error: r.status === "failed" ? "boom" : null,
-          finishedAt: 1003,
-        };
-      }),
-      null,
-    );
-  }
-  await store.finalizeJob(id, 1004);
-}
 
 /** `curl` in a child process downloads `url` to `file` (so the test's own event loop stays free to probe). */
 function download(url: string, file: string): Promise<number> {

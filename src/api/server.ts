@@ -6,8 +6,10 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
+import { installBrowserGuard } from "./browser-guard.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "./metrics.js";
+import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
@@ -24,6 +26,8 @@ export interface ApiOptions {
   ready?: () => Promise<boolean>;
   /** Served at /metrics (Prometheus text). */
   metrics?: Metrics;
+  /** Which Host values and browser origins are served (everything, when absent: a library embedding). */
+  originPolicy?: OriginPolicy;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -35,6 +39,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   });
   installValidators(app);
   installErrorHandler(app, options.maxBodyBytes);
+  if (options.originPolicy) installBrowserGuard(app, options.originPolicy);
   installApiKeyAuth(app, options.apiKeys);
   if (options.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {

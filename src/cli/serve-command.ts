@@ -45,6 +45,18 @@ export function addServeCommand(program: Command): void {
       "load processors from a module exporting register(registry) (env OLLAMA_CODER_PLUGINS)",
     )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
+    .option(
+      "--allowed-hosts <names>",
+      "Host names served besides the bind address and localhost, comma-separated; * = any (env OLLAMA_CODER_ALLOWED_HOSTS)",
+    )
+    .option(
+      "--cors-origin <origin>",
+      "one origin (https://app.example) allowed to call the API from a browser (env OLLAMA_CODER_CORS_ORIGIN)",
+    )
+    .option(
+      "--max-connections <n>",
+      "connections served at once; more are closed on arrival (env OLLAMA_CODER_MAX_CONNECTIONS)",
+    )
     .option("--sandbox <mode>", "auto|bwrap|off: jail commands with bubblewrap (env OLLAMA_CODER_SANDBOX)")
     .option(
       "--spawner <mode>",
