@@ -15,6 +15,7 @@ import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
 import { consoleLogger, type Logger } from "./util/logger.js";
+import { connectionBudget, openFileLimit } from "./util/open-file-limit.js";
 
 /** What a plugin module exports: `register(registry, config)` (named or default). */
 export type PluginRegister = (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
@@ -99,6 +100,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
     originPolicy: OriginPolicy.fromConfig(config),
+    maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });
   let stopped = false;
   return {

@@ -7,6 +7,7 @@ import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
+import { connectionServerOptions, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "./metrics.js";
 import type { OriginPolicy } from "./origin-policy.js";
@@ -28,6 +29,8 @@ export interface ApiOptions {
   metrics?: Metrics;
   /** Which Host values and browser origins are served (everything, when absent: a library embedding). */
   originPolicy?: OriginPolicy;
+  /** Connections served at once; more are closed as they arrive. */
+  maxConnections?: number;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -36,7 +39,9 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     bodyLimit: options.maxBodyBytes,
     logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
     forceCloseConnections: true,
+    ...connectionServerOptions(),
   });
+  limitConnections(app.server, options.maxConnections);
   installValidators(app);
   installErrorHandler(app, options.maxBodyBytes);
   if (options.originPolicy) installBrowserGuard(app, options.originPolicy);

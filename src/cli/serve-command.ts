@@ -8,6 +8,7 @@ import {
 } from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
+import { raiseOpenFileLimit } from "../util/open-file-limit.js";
 import { onShutdownSignals } from "./shutdown.js";
 
 export interface ServeFlags extends ServerConfigInput {}
@@ -78,6 +79,7 @@ export function addServeCommand(program: Command): void {
       const { plugin, ...rest } = flags;
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
       assertSafeBind(config);
+      raiseOpenFileLimit();
       const log = consoleLogger;
       const app = await createApp(config, {
         log,
@@ -89,7 +91,8 @@ export function addServeCommand(program: Command): void {
       const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;
       log.info(
         `ollama-coder listening on ${url} (${store}; ${config.workers} worker(s); project root ${config.projectRoot}; ` +
-          `auth ${config.apiKeys.length > 0 ? "on" : "off"}; docs at ${url}/docs)`,
+          `auth ${config.apiKeys.length > 0 ? "on" : "off"}; at most ${app.api.server.maxConnections} connections; ` +
+          `docs at ${url}/docs)`,
       );
     });
 }
