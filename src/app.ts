@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { Metrics, type ModelCallObservation } from "./api/metrics.js";
+import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
@@ -14,6 +15,7 @@ import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
 import { consoleLogger, type Logger } from "./util/logger.js";
+import { connectionBudget, openFileLimit } from "./util/open-file-limit.js";
 
 /** What a plugin module exports: `register(registry, config)` (named or default). */
 export type PluginRegister = (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
@@ -104,6 +106,8 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
+    originPolicy: OriginPolicy.fromConfig(config),
+    maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });
   let stopped = false;
   return {

@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { AUTH_FAILURE_LIMITS, AuthFailureLimiter } from "../src/api/auth-failure-limiter.js";
 import { assertSafeBind, resolveServerConfig, withEnv } from "../src/config/server-config.js";
+import { FakeClock } from "./helpers/fake-clock.js";
 import { runCli } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp } from "./helpers/test-app.js";
@@ -91,6 +93,57 @@ describe("rate limiting", () => {
     expect(limited.body.detail).toMatch(/Rate limit exceeded/);
     expect((await as("b")).status).toBe(200);
     expect((await t.request("GET", "/health")).status).toBe(200);
+  });
+});
+
+describe("failed authentication", () => {
+  it("is rate-limited per client even on loopback, where the request rate limit is off", async () => {
+    const t = await startTestApp({ config: { workers: 0, apiKeys: "right-key" } });
+    expect(t.app.config.rateLimitPerMinute).toBe(0);
+    const { free } = AUTH_FAILURE_LIMITS;
+    for (let i = 0; i < free; i++) {
+      const res = await t.request("GET", "/batch/stats", undefined, { authorization: `Bearer guess-${i}` });
+      expect(res.status, `guess ${i}`).toBe(401);
+    }
+    const limited = await t.request("GET", "/batch/stats", undefined, { "x-api-key": "guess-again" });
+    expect(limited.status).toBe(429);
+    expect(limited.body.detail).toMatch(/Too many failed authentication attempts/);
+    expect(Number(limited.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    // While it backs off, even the right key waits (otherwise guessing would go on at full speed).
+    const right = await t.request("GET", "/batch/stats", undefined, { authorization: "Bearer right-key" });
+    expect(right.status).toBe(429);
+    expect((await t.request("GET", "/batch/jobs")).status).toBe(429);
+    expect((await t.request("GET", "/health")).status).toBe(200);
+  });
+
+  it("backs off exponentially, forgets after a quiet window, and a success clears the count", () => {
+    const clock = new FakeClock();
+    const limiter = new AuthFailureLimiter(
+      { free: 3, windowMs: 60_000, baseBlockMs: 1000, maxBlockMs: 8000, maxClients: 2 },
+      clock,
+    );
+    for (let i = 0; i < 3; i++) expect(limiter.fail("a")).toBe(0);
+    expect(limiter.blockedFor("a")).toBe(0);
+    expect(limiter.fail("a")).toBe(1000);
+    expect(limiter.blockedFor("a")).toBe(1000);
+    clock.advance(1000);
+    expect(limiter.blockedFor("a")).toBe(0);
+    expect(limiter.fail("a")).toBe(2000);
+    clock.advance(2000);
+    expect(limiter.fail("a")).toBe(4000);
+    clock.advance(4000);
+    expect(limiter.fail("a")).toBe(8000);
+    clock.advance(8000);
+    expect(limiter.fail("a")).toBe(8000); // capped
+    expect(limiter.blockedFor("b")).toBe(0); // per client
+    clock.advance(8000 + 60_000);
+    expect(limiter.fail("a")).toBe(0); // a quiet window forgets
+    limiter.fail("a");
+    limiter.fail("a");
+    limiter.succeed("a");
+    expect(limiter.fail("a")).toBe(0);
+    for (const c of ["c", "d", "e"]) limiter.fail(c);
+    expect(limiter.size).toBeLessThanOrEqual(2); // bounded memory
   });
 });
 

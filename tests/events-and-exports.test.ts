@@ -152,6 +152,9 @@ describe("live events", () => {
   });
 });
 
+/** curl -X POST …/retry -H 'content-type: application/json': a body-less POST still says it is JSON. */
+const JSON_NO_BODY = { "content-type": "application/json" };
+
 describe("items, exports and retry", () => {
   it("items are paginated with a total, filterable, failed first", async () => {
     const gate = new GateProcessor();
@@ -250,7 +253,7 @@ describe("items, exports and retry", () => {
       parallel: 2,
     });
     await waitForJobEnd(t, res.body.job_id);
-    const retry = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`);
+    const retry = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`, undefined, JSON_NO_BODY);
     expect(retry.status).toBe(200);
     expect(retry.body.metadata).toEqual({ total_tasks: 2, retry_of: res.body.job_id });
     const newJob = await t.app.store.getJob(retry.body.job_id);
@@ -266,11 +269,13 @@ describe("items, exports and retry", () => {
     const old = await t.request("GET", `/batch/jobs/${res.body.job_id}?include_results=false`);
     expect(old.body.metadata.retried_by).toEqual([retry.body.job_id]);
     await waitForJobEnd(t, retry.body.job_id);
-    const none = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`);
+    const none = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`, undefined, JSON_NO_BODY);
     expect(none.status).toBe(200); // still has failed items: a second retry is allowed
     const ok = await t.request("POST", "/batch/agent-tasks", { tasks: [{ description: "fine" }] });
     await waitForJobEnd(t, ok.body.job_id);
-    expect((await t.request("POST", `/batch/jobs/${ok.body.job_id}/retry`)).body).toEqual({
+    expect(
+      (await t.request("POST", `/batch/jobs/${ok.body.job_id}/retry`, undefined, JSON_NO_BODY)).body,
+    ).toEqual({
       detail: "Job has no failed items to retry",
     });
   });

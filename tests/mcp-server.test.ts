@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -86,4 +87,75 @@ describe("MCP server over stdio (`ollama-coder mcp`, the SDK's client)", () => {
     expect(text(bad)).toMatch(/^SECURITY BLOCK/);
     await client.close();
   });
+});
+
+describe("MCP server over stdio: oversized and invalid messages", () => {
+  it("answers them with JSON-RPC errors and keeps serving (a 12 MiB message, 20 MiB, garbage)", async () => {
+    const { root } = project();
+    const child = spawn(process.execPath, [CLI, "mcp", "--project-root", root, "--sandbox", "off"], {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const answers: Record<string, any>[] = [];
+    const waiters: (() => void)[] = [];
+    let buffer = "";
+    child.stdout.on("data", (d: Buffer) => {
+      buffer += d.toString();
+      for (let i = buffer.indexOf("\n"); i >= 0; i = buffer.indexOf("\n")) {
+        answers.push(JSON.parse(buffer.slice(0, i)));
+        buffer = buffer.slice(i + 1);
+        for (const w of waiters.splice(0)) w();
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    void exited.then(() => {
+      for (const w of waiters.splice(0)) w();
+    });
+    /** Sends one line and waits for the next answer. */
+    const ask = async (line: string): Promise<Record<string, any>> => {
+      const before = answers.length;
+      child.stdin.write(`${line}\n`);
+      while (answers.length <= before) {
+        if (child.exitCode !== null)
+          throw new Error(`the MCP server exited (${child.exitCode}) without an answer`);
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+      return answers[before] ?? {};
+    };
+    const init = await ask(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+      }),
+    );
+    expect(init.result.serverInfo.name).toBe("ollama-coder");
+    child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", method: "notifications/initialized" })}\n`);
+    const call = (id: number, content: string) =>
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id,
+        method: "tools/call",
+        params: { name: "write_file", arguments: { path: "big.txt", content } },
+      });
+    const twelve = await ask(call(2, "x".repeat(12 * 1024 * 1024)));
+    expect(twelve.id).toBe(2);
+    expect(twelve.result.isError).toBe(true);
+    expect(twelve.result.content[0].text).toMatch(/write limit/);
+    const twenty = await ask(call(3, "y".repeat(20 * 1024 * 1024)));
+    expect(twenty).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32600 } });
+    expect(twenty.error.message).toMatch(/larger than 16777216 bytes/);
+    const garbage = await ask("this is not JSON");
+    expect(garbage).toMatchObject({ id: null, error: { code: -32700 } });
+    const notRpc = await ask(JSON.stringify({ id: 7, hello: "world" }));
+    expect(notRpc).toMatchObject({ id: 7, error: { code: -32600 } });
+    const list = await ask(JSON.stringify({ jsonrpc: "2.0", id: 4, method: "tools/list" }));
+    expect(list.id).toBe(4);
+    expect(list.result.tools.length).toBeGreaterThan(4);
+    const small = await ask(call(5, "fine"));
+    expect(small.result.isError).toBeFalsy();
+    expect(child.exitCode).toBeNull();
+    child.stdin.end();
+    await exited;
+  }, 60_000);
 });

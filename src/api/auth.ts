@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { AuthFailureLimiter } from "./auth-failure-limiter.js";
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
@@ -18,20 +19,43 @@ export function presentedKey(request: FastifyRequest): string | null {
 /** /health for load balancers; / is the dashboard page itself (it asks for the key and sends it on every call). */
 export const PUBLIC_PATHS = new Set(["/health", "/"]);
 
-/** Every route but /health needs one of the keys (compared in constant time). */
-export function installApiKeyAuth(app: FastifyInstance, keys: readonly string[]): void {
+/**
+ * Every route but /health needs one of the keys (compared in constant time). Failed attempts are counted per
+ * client address, whatever the request rate limit says (it is off on loopback): past a few, the client waits,
+ * exponentially longer, with a 429 — even with the right key, so guessing cannot go on meanwhile.
+ */
+export function installApiKeyAuth(
+  app: FastifyInstance,
+  keys: readonly string[],
+  failures: AuthFailureLimiter = new AuthFailureLimiter(),
+): void {
   if (keys.length === 0) return;
   const digests = keys.map(digest);
   app.addHook("onRequest", async (request, reply) => {
     if (PUBLIC_PATHS.has(request.url.split("?")[0] ?? "")) return;
+    const wait = failures.blockedFor(request.ip);
+    if (wait > 0) return tooManyFailures(reply, wait);
     const key = presentedKey(request);
     if (key !== null) {
       const d = digest(key);
-      if (digests.some((k) => timingSafeEqual(k, d))) return;
+      if (digests.some((k) => timingSafeEqual(k, d))) {
+        failures.succeed(request.ip);
+        return;
+      }
     }
+    const blocked = failures.fail(request.ip);
+    if (blocked > 0) return tooManyFailures(reply, blocked);
     return reply
       .status(401)
       .header("www-authenticate", "Bearer")
       .send({ detail: key === null ? "Not authenticated" : "Invalid API key" });
   });
+}
+
+function tooManyFailures(reply: FastifyReply, waitMs: number) {
+  const seconds = Math.ceil(waitMs / 1000);
+  return reply
+    .status(429)
+    .header("retry-after", String(seconds))
+    .send({ detail: `Too many failed authentication attempts; retry in ${seconds} s` });
 }

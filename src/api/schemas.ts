@@ -146,11 +146,26 @@ export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 200 })
 
 export const GetJobQuery = Type.Object({ include_results: Type.Boolean({ default: true }) });
 
+/**
+ * Every numeric query parameter is a safe integer within a bound (a 422 otherwise, never a database error):
+ * a page holds at most MAX_PAGE_LIMIT rows and starts at most MAX_OFFSET rows in.
+ */
+export const MAX_PAGE_LIMIT = 1000;
+export const MAX_OFFSET = 1_000_000_000;
+export const PageLimit = (dflt: number) =>
+  Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: dflt, description: "Rows in the page." });
+export const PageOffset = Type.Integer({
+  minimum: 0,
+  maximum: MAX_OFFSET,
+  default: 0,
+  description: "Rows skipped before the page.",
+});
+
 export const ListJobsQuery = Type.Object({
   status: Type.Optional(Status),
   job_type: Type.Optional(Type.String({ maxLength: 64 })),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: PageLimit(100),
+  offset: PageOffset,
   include_results: Type.Boolean({ default: false }),
 });
 

@@ -6,8 +6,11 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
+import { installBrowserGuard } from "./browser-guard.js";
+import { connectionServerOptions, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "./metrics.js";
+import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
@@ -26,6 +29,10 @@ export interface ApiOptions {
   health?: () => Record<string, unknown>;
   /** Served at /metrics (Prometheus text). */
   metrics?: Metrics;
+  /** Which Host values and browser origins are served (everything, when absent: a library embedding). */
+  originPolicy?: OriginPolicy;
+  /** Connections served at once; more are closed as they arrive. */
+  maxConnections?: number;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -34,9 +41,12 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     bodyLimit: options.maxBodyBytes,
     logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
     forceCloseConnections: true,
+    ...connectionServerOptions(),
   });
+  limitConnections(app.server, options.maxConnections);
   installValidators(app);
   installErrorHandler(app, options.maxBodyBytes);
+  if (options.originPolicy) installBrowserGuard(app, options.originPolicy);
   installApiKeyAuth(app, options.apiKeys);
   if (options.rateLimitPerMinute > 0) {
     await app.register(rateLimit, {

@@ -24,13 +24,15 @@ export class ApiClient {
     return { ...(this.o.apiKey ? { authorization: `Bearer ${this.o.apiKey}` } : {}), ...extra };
   }
 
+  /** A POST always says it is JSON: the server refuses a body-less POST without that (or a key). */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const json = body !== undefined || method === "POST";
     let res: Response;
     try {
       res = await fetch(this.server + path, {
         method,
-        headers: this.headers(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headers: this.headers(json ? { "content-type": "application/json" } : {}),
+        ...(json ? { body: JSON.stringify(body ?? {}) } : {}),
       });
     } catch (e: unknown) {
       const cause = (e as { cause?: { code?: string } }).cause?.code;

@@ -18,10 +18,10 @@ export function addMcpCommand(program: Command): void {
       const sandbox = sandboxFromConfig(config);
       // stdout carries the protocol: every human word goes to stderr.
       console.error(`ollama-coder mcp: root ${sandbox.root}; ${sandbox.jailNote}`);
-      const { StdioServerTransport } = await import("@modelcontextprotocol/sdk/server/stdio.js");
+      const { BoundedStdioTransport } = await import("../mcp/stdio-transport.js");
       const { createMcpServer } = await import("../mcp/mcp-server.js");
       const server = createMcpServer(sandbox);
-      await server.connect(new StdioServerTransport());
+      await server.connect(new BoundedStdioTransport());
       const close = () => {
         void server.close().finally(() => process.exit(0));
       };

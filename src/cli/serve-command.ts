@@ -8,6 +8,7 @@ import {
 } from "../config/server-config.js";
 import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
+import { raiseOpenFileLimit } from "../util/open-file-limit.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
 
@@ -46,6 +47,18 @@ export function addServeCommand(program: Command): void {
     )
     .option("--allow-unauthenticated", "allow a non-loopback bind without OLLAMA_CODER_API_KEYS")
     .option(
+      "--allowed-hosts <names>",
+      "Host names served besides the bind address and localhost, comma-separated; * = any (env OLLAMA_CODER_ALLOWED_HOSTS)",
+    )
+    .option(
+      "--cors-origin <origin>",
+      "one origin (https://app.example) allowed to call the API from a browser (env OLLAMA_CODER_CORS_ORIGIN)",
+    )
+    .option(
+      "--max-connections <n>",
+      "connections served at once; more are closed on arrival (env OLLAMA_CODER_MAX_CONNECTIONS)",
+    )
+    .option(
       "--spawner <mode>",
       "auto|helper|node: start commands through oc-spawner or Node's spawn (env OLLAMA_CODER_SPAWNER)",
     )
@@ -65,6 +78,7 @@ export function addServeCommand(program: Command): void {
       const { plugin, ...rest } = flags;
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
       assertSafeBind(config);
+      raiseOpenFileLimit();
       const log = consoleLogger;
       const app = await createApp(config, {
         log,
@@ -76,7 +90,8 @@ export function addServeCommand(program: Command): void {
       const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;
       log.info(
         `ollama-coder listening on ${url} (${store}; ${config.workers} worker(s); project root ${config.projectRoot}; ` +
-          `auth ${config.apiKeys.length > 0 ? "on" : "off"}; docs at ${url}/docs)`,
+          `auth ${config.apiKeys.length > 0 ? "on" : "off"}; at most ${app.api.server.maxConnections} connections; ` +
+          `docs at ${url}/docs)`,
       );
     });
 }

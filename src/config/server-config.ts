@@ -42,6 +42,12 @@ export interface ServerConfigInput {
   envPassthrough?: string | string[];
   /** Requests in flight per Ollama host, shared by all jobs. */
   ollamaMaxConcurrency?: number | string;
+  /** More Host names served besides the bind address and localhost (`*`: any). */
+  allowedHosts?: string | string[];
+  /** An origin (scheme://host[:port]) allowed to call the API from a browser (CORS). */
+  corsOrigin?: string;
+  /** Connections served at once; more are closed as they arrive. */
+  maxConnections?: number | string;
 }
 
 /** Resolved, validated configuration. */
@@ -71,6 +77,9 @@ export interface ServerConfig {
   outputCapBytes: number;
   envPassthrough: string[];
   ollamaMaxConcurrency: number;
+  allowedHosts: string[];
+  corsOrigin: string | null;
+  maxConnections: number;
 }
 
 export const SERVER_DEFAULTS = {
@@ -88,6 +97,7 @@ export const SERVER_DEFAULTS = {
   spawner: "auto",
   outputCapKb: 64,
   ollamaMaxConcurrency: 4,
+  maxConnections: 1000,
 } as const satisfies Record<string, string | number>;
 
 /** Env twin of each option: `--data-dir` <-> `OLLAMA_CODER_DATA_DIR`. */
@@ -116,6 +126,9 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   outputCapKb: "OLLAMA_CODER_OUTPUT_CAP_KB",
   envPassthrough: "OLLAMA_CODER_ENV_PASSTHROUGH",
   ollamaMaxConcurrency: "OLLAMA_CODER_OLLAMA_MAX_CONCURRENCY",
+  allowedHosts: "OLLAMA_CODER_ALLOWED_HOSTS",
+  corsOrigin: "OLLAMA_CODER_CORS_ORIGIN",
+  maxConnections: "OLLAMA_CODER_MAX_CONNECTIONS",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -188,6 +201,29 @@ function orList(words: readonly string[]): string {
   return `${words.slice(0, -1).join(", ")} or ${words.at(-1)}`;
 }
 
+/** An origin as browsers send it (`scheme://host[:port]`, lower case, no default port), or a ConfigError. */
+function originOption(value: string | undefined): string | null {
+  const v = value?.trim();
+  if (!v) return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(v);
+  } catch {
+    url = null;
+  }
+  const bare = url !== null && url.pathname === "/" && !url.search && !url.hash && !url.username;
+  if (
+    !url ||
+    !bare ||
+    (url.protocol !== "http:" && url.protocol !== "https:") ||
+    !/^https?:\/\/[^/]+\/?$/i.test(v)
+  )
+    throw new ConfigError(
+      `cors-origin must be an origin like https://app.example:3000 (got ${JSON.stringify(v)})`,
+    );
+  return url.origin;
+}
+
 export function isLoopback(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
@@ -258,6 +294,9 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
       1,
       1024,
     ),
+    allowedHosts: list(input.allowedHosts).map((h) => h.toLowerCase()),
+    corsOrigin: originOption(input.corsOrigin),
+    maxConnections: int("max-connections", input.maxConnections, d.maxConnections, 1, 1_000_000),
   };
 }
 

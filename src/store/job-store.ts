@@ -105,6 +105,10 @@ export interface ItemFilter {
   failedFirst?: boolean;
   /** Only items that have a result (ran to an outcome). */
   withResult?: boolean;
+  /** Only items after this position (keyset paging: every page costs the same, however deep). */
+  afterSeq?: number;
+  /** Count the items that match (default true); paging through a whole job needs no total. */
+  countTotal?: boolean;
   limit: number;
   offset: number;
 }
@@ -146,6 +150,7 @@ export interface JobStore {
   countJobsByStatus(): Promise<Record<JobStatus, number>>;
   /** Marks the job cancelled (and its queued items), unless it already ended. */
   cancelJob(id: string, now: number): Promise<CancelOutcome>;
+  /** A page of a job's items; `total` is -1 when `countTotal` is false. */
   listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
   /** Shallow-merges keys into a job's metadata (e.g. links between a job and its retry). */
   mergeJobMetadata(id: string, patch: JsonObject): Promise<void>;

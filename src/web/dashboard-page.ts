@@ -229,7 +229,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     refreshJob();
   };
   $("retryButton").onclick = async () => {
-    try { const j = await api("/batch/jobs/" + view.job + "/retry", { method: "POST" }); location.hash = "#/jobs/" + j.job_id; }
+    try { const j = await api("/batch/jobs/" + view.job + "/retry", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }); location.hash = "#/jobs/" + j.job_id; }
     catch (e) { $("jobError").textContent = e.message; }
   };
 

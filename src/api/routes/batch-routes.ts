@@ -2,13 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
 import { type FieldIssue, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import {
-  FINAL_JOB_STATUSES,
-  type JobRecord,
-  type JobStatus,
-  type JsonObject,
-} from "../../store/job-store.js";
+import { FINAL_JOB_STATUSES, type JobStatus, type JsonObject } from "../../store/job-store.js";
 import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
+import { JSON_CONTENT_TYPE, jobAnswerJson, jobListJson, jsonBody } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import {
   CancelResponse,
@@ -24,11 +20,6 @@ import {
 
 const nowSeconds = (): number => Date.now() / 1000;
 
-/** A JobResponse, with `result.results` when asked for and the job has ended. */
-async function withResults(queue: JobQueue, job: JobRecord, include: boolean, now: number) {
-  const ended = FINAL_JOB_STATUSES.includes(job.status);
-  return toJobResponse(job, now, include && ended ? await queue.allResults(job.id) : undefined);
-}
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
 export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void {
@@ -103,10 +94,14 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
         response: { 200: JobResponse, ...errors },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const { include_results } = request.query as Static<typeof GetJobQuery>;
-      return withResults(queue, await queue.get(job_id), include_results, nowSeconds());
+      const job = await queue.get(job_id);
+      if (!include_results || !FINAL_JOB_STATUSES.includes(job.status))
+        return toJobResponse(job, nowSeconds());
+      reply.header("content-type", JSON_CONTENT_TYPE);
+      return reply.send(jsonBody(jobAnswerJson(queue, job, nowSeconds(), true)));
     },
   );
 
@@ -120,7 +115,7 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
         response: { 200: JobListResponse, 422: ErrorResponse },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query as Static<typeof ListJobsQuery>;
       const { jobs, total } = await queue.list({
         status: q.status as JobStatus | undefined,
@@ -129,9 +124,9 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
         offset: q.offset,
       });
       const now = nowSeconds();
-      const out = [];
-      for (const job of jobs) out.push(await withResults(queue, job, q.include_results, now));
-      return { jobs: out, total };
+      if (!q.include_results) return { jobs: jobs.map((job) => toJobResponse(job, now)), total };
+      reply.header("content-type", JSON_CONTENT_TYPE);
+      return reply.send(jsonBody(jobListJson(queue, jobs, total, now, true)));
     },
   );
 

@@ -4,12 +4,12 @@ import { type Static, Type } from "typebox";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { ITEM_STATUSES, type ItemStatus } from "../../store/job-store.js";
 import { toJobResponse } from "../job-response.js";
-import { ErrorResponse, JobIdParams, JobResponse } from "../schemas.js";
+import { ErrorResponse, JobIdParams, JobResponse, PageLimit, PageOffset } from "../schemas.js";
 
 const ItemsQuery = Type.Object({
   status: Type.Optional(Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s)))),
-  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  limit: PageLimit(50),
+  offset: PageOffset,
   failed_first: Type.Boolean({ default: false }),
 });
 
@@ -86,7 +86,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       await queue.get(job_id);
       async function* lines() {
-        for await (const page of queue.resultPages(job_id, 1000))
+        for await (const page of queue.resultPages(job_id))
           yield `${page.map((e) => JSON.stringify(e)).join("\n")}\n`;
       }
       reply.header("content-type", "application/x-ndjson; charset=utf-8");

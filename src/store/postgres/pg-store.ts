@@ -228,8 +228,12 @@ export class PostgresJobStore implements JobStore {
     const args: unknown[] = [jobId];
     if (filter.status) where.push(`status = $${args.push(filter.status)}`);
     if (filter.withResult) where.push("result IS NOT NULL");
+    if (filter.afterSeq !== undefined) where.push(`seq > $${args.push(filter.afterSeq)}`);
     const clause = where.join(" AND ");
-    const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM items WHERE ${clause}`, args);
+    const [count] =
+      filter.countTotal === false
+        ? [{ n: -1 }]
+        : await this.rows(this.pool, `SELECT COUNT(*) AS n FROM items WHERE ${clause}`, args);
     const rows = await this.rows(
       this.pool,
       `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,

@@ -221,11 +221,18 @@ export class SqliteJobStore implements JobStore {
       args.push(filter.status);
     }
     if (filter.withResult) where.push("result IS NOT NULL");
+    if (filter.afterSeq !== undefined) {
+      where.push("seq > ?");
+      args.push(filter.afterSeq);
+    }
     const clause = where.join(" AND ");
-    const total = this.db
-      .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
-      .pluck()
-      .get(...args) as number;
+    const total =
+      filter.countTotal === false
+        ? -1
+        : (this.db
+            .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
+            .pluck()
+            .get(...args) as number);
     const rows = this.db
       .prepare(
         `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT ? OFFSET ?`,

@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { presentedKey } from "./auth.js";
+import type { OriginPolicy } from "./origin-policy.js";
+
+const CORS_METHODS = "GET, POST, DELETE";
+const CORS_HEADERS = "authorization, content-type, x-api-key";
+const CORS_MAX_AGE_SECONDS = 600;
+
+const isJson = (request: FastifyRequest): boolean =>
+  /^application\/json\s*(;|$)/i.test(request.headers["content-type"] ?? "");
+
+/**
+ * What keeps web pages from driving the server (before authentication, so it holds without keys too):
+ * - a Host the policy does not serve is refused with 421 (DNS rebinding);
+ * - a request carrying a foreign Origin is refused with 403, whatever its method, WebSocket and event-stream
+ *   upgrades included (a page may only call its own server, or the --cors-origin, which gets CORS headers);
+ * - a POST that takes no body (retry) needs `Content-Type: application/json` or an API key: a page cannot send
+ *   either cross-site without a preflight, and preflights are granted to the --cors-origin only.
+ * Routes with a body are already JSON only (a text/plain body is a 422).
+ */
+export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy): void {
+  const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, detail: string) => {
+    // A refused WebSocket upgrade owns its socket (the HTTP server no longer does): close it once answered.
+    if (request.headers.upgrade) reply.raw.once("finish", () => request.raw.socket.destroySoon());
+    return reply.status(status).header("connection", "close").send({ detail });
+  };
+  app.addHook("onRequest", async (request, reply) => {
+    const host = request.headers.host;
+    if (!policy.hostAllowed(host)) {
+      return refuse(
+        request,
+        reply,
+        421,
+        `Host '${host}' is not allowed; serve other names with --allowed-hosts (OLLAMA_CODER_ALLOWED_HOSTS)`,
+      );
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined) {
+      if (!policy.sameOrigin(origin, host, request.socket.localPort)) {
+        return refuse(
+          request,
+          reply,
+          403,
+          `Origin '${origin}' is not allowed: cross-site requests are refused (allow one with --cors-origin)`,
+        );
+      }
+      if (policy.isCorsOrigin(origin)) {
+        reply.header("access-control-allow-origin", origin).header("vary", "Origin");
+        if (request.method === "OPTIONS" && request.headers["access-control-request-method"]) {
+          return reply
+            .status(204)
+            .header("access-control-allow-methods", CORS_METHODS)
+            .header("access-control-allow-headers", CORS_HEADERS)
+            .header("access-control-max-age", String(CORS_MAX_AGE_SECONDS))
+            .send();
+        }
+      }
+    }
+    if (
+      request.method === "POST" &&
+      !request.is404 &&
+      !request.routeOptions.schema?.body &&
+      !isJson(request) &&
+      presentedKey(request) === null
+    ) {
+      return reply.status(415).send({
+        detail: "This request takes no body but needs 'Content-Type: application/json' (or an API key)",
+      });
+    }
+  });
+
+  // A route without a body accepts `Content-Type: application/json` with nothing after it (curl -X POST -H …).
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (body.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
+    return json(request, typeof body === "string" ? body : body.toString("utf8"), done);
+  });
+}

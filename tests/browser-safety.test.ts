@@ -1,0 +1,246 @@
+import { request as httpRequest } from "node:http";
+import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { OriginPolicy } from "../src/api/origin-policy.js";
+import { resolveServerConfig } from "../src/config/server-config.js";
+import { endedJob } from "./helpers/ended-job.js";
+import { startTestApp, type TestApp } from "./helpers/test-app.js";
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** A request with exactly these headers (fetch may not set Host), as a browser or a rebinding page would send. */
+function raw(
+  t: TestApp,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawResponse> {
+  const url = new URL(t.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: "127.0.0.1", port: Number(url.port), method, path, headers, setHost: !("host" in headers) },
+      (res) => {
+        let text = "";
+        res.on("data", (d: Buffer) => {
+          text += d.toString();
+        });
+        res.on("end", () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const TASKS = JSON.stringify({ tasks: [{ id: "a", description: "rm everything" }] });
+/** A JSON submit as a page at `origin` would send it. */
+const submitFrom = (t: TestApp, origin: string) =>
+  raw(t, "POST", "/batch/agent-tasks", { origin, "content-type": "application/json" }, TASKS);
+const portOf = (t: TestApp) => new URL(t.url).port;
+const jobCount = async (t: TestApp) => (await t.app.queue.stats()).total;
+
+/** A failed job to retry (one of its two items failed). */
+async function failedJob(t: TestApp): Promise<string> {
+  await endedJob(t.app.store, "noop-00000000fail", 2, (i) => ({ status: i === 0 ? "failed" : "succeeded" }));
+  return "noop-00000000fail";
+}
+
+describe("DNS rebinding: only known Host values are served", () => {
+  it("refuses a foreign Host with 421 and queues nothing; localhost and the bind address work", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const port = portOf(t);
+    for (const [method, path, body] of [
+      ["GET", "/batch/stats", undefined],
+      ["GET", "/batch/jobs", undefined],
+      ["POST", "/batch/agent-tasks", TASKS],
+      ["GET", "/", undefined],
+    ] as const) {
+      const res = await raw(
+        t,
+        method,
+        path,
+        { host: `evil.example:${port}`, "content-type": "application/json" },
+        body,
+      );
+      expect(res.status, `${method} ${path}`).toBe(421);
+      expect(res.body.detail).toMatch(/Host 'evil\.example:\d+' is not allowed/);
+    }
+    expect(await jobCount(t)).toBe(0);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, "localhost", `LOCALHOST:${port}`]) {
+      expect((await raw(t, "GET", "/batch/stats", { host })).status, host).toBe(200);
+    }
+    const posted = await raw(t, "POST", "/batch/agent-tasks", { "content-type": "application/json" }, TASKS);
+    expect(posted.status).toBe(200);
+  });
+
+  it("--allowed-hosts adds names; everything else stays refused", async () => {
+    const t = await startTestApp({ config: { workers: 0, allowedHosts: "coder.lan, build-box" } });
+    expect((await raw(t, "GET", "/batch/stats", { host: `coder.lan:${portOf(t)}` })).status).toBe(200);
+    expect((await raw(t, "GET", "/batch/stats", { host: "build-box" })).status).toBe(200);
+    expect((await raw(t, "GET", "/batch/stats", { host: "evil.example" })).status).toBe(421);
+  });
+
+  it("a non-loopback bind with API keys accepts any Host (keys protect it); a loopback bind is strict", () => {
+    const policy = (input: Parameters<typeof resolveServerConfig>[0]) =>
+      OriginPolicy.fromConfig(resolveServerConfig(input));
+    expect(policy({ host: "0.0.0.0", apiKeys: "k" }).hostAllowed("coder.example.com")).toBe(true);
+    expect(policy({ host: "127.0.0.1", apiKeys: "k" }).hostAllowed("coder.example.com")).toBe(false);
+    const open = policy({ host: "0.0.0.0", allowUnauthenticated: true });
+    expect(open.hostAllowed("coder.example.com")).toBe(false);
+    expect(open.hostAllowed("192.168.1.20:8000")).toBe(true); // an address names the server itself
+    expect(policy({ host: "127.0.0.1", allowedHosts: "*" }).hostAllowed("anything")).toBe(true);
+    expect(policy({ host: "127.0.0.1" }).hostAllowed("[::1]:8000")).toBe(true);
+    expect(policy({ host: "127.0.0.1" }).hostAllowed("10.0.0.1")).toBe(false);
+  });
+});
+
+describe("cross-site requests", () => {
+  it("refuses a foreign Origin with 403 and queues nothing; the same origin works", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const port = portOf(t);
+    for (const origin of [
+      "http://evil.example",
+      `http://evil.example:${port}`,
+      "http://127.0.0.1:9",
+      `https://127.0.0.1:${Number(port) + 1}`,
+      "null",
+    ]) {
+      const res = await submitFrom(t, origin);
+      expect(res.status, origin).toBe(403);
+      expect(res.body.detail).toMatch(/Origin .* is not allowed/);
+      expect(res.headers["access-control-allow-origin"]).toBeUndefined();
+    }
+    expect(await jobCount(t)).toBe(0);
+    for (const origin of [`http://127.0.0.1:${port}`, `http://localhost:${port}`]) {
+      expect((await submitFrom(t, origin)).status, origin).toBe(200);
+    }
+    const foreignDelete = await raw(t, "DELETE", "/batch/jobs/nope", { origin: "http://evil.example" });
+    expect(foreignDelete.status).toBe(403);
+  });
+
+  it("a retry needs Content-Type: application/json or an API key: a text/plain form post re-runs nothing", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const id = await failedJob(t);
+    for (const headers of [
+      { "content-type": "text/plain" },
+      { "content-type": "application/x-www-form-urlencoded" },
+      { "content-type": "multipart/form-data; boundary=x" },
+      {},
+    ] as Record<string, string>[]) {
+      const res = await raw(t, "POST", `/batch/jobs/${id}/retry`, headers, "x=1");
+      expect(res.status, JSON.stringify(headers)).toBe(415);
+      expect(res.body.detail).toMatch(/Content-Type: application\/json/);
+    }
+    expect(await jobCount(t)).toBe(1);
+    expect((await t.app.queue.get(id)).metadata.retried_by).toBeUndefined();
+    // curl -X POST .../retry -H 'content-type: application/json' (no body) and requests.post(json={})
+    const curl = await raw(t, "POST", `/batch/jobs/${id}/retry`, { "content-type": "application/json" });
+    expect(curl.status).toBe(200);
+    const withBody = await raw(
+      t,
+      "POST",
+      `/batch/jobs/${id}/retry`,
+      { "content-type": "application/json" },
+      "{}",
+    );
+    expect(withBody.status).toBe(200);
+    expect(await jobCount(t)).toBe(3);
+    // curl -X DELETE needs nothing more (a browser cannot send DELETE cross-site without a preflight).
+    const cancel = await raw(t, "DELETE", `/batch/jobs/${curl.body.job_id}`, {});
+    expect(cancel.status).toBe(200);
+  });
+
+  it("with API keys, a key is enough for a body-less retry", async () => {
+    const t = await startTestApp({ config: { workers: 0, apiKeys: "k1" } });
+    const id = await failedJob(t);
+    const res = await raw(t, "POST", `/batch/jobs/${id}/retry`, { authorization: "Bearer k1" });
+    expect(res.status).toBe(200);
+  });
+
+  it("refuses a WebSocket or an event stream from a foreign Origin; the same origin connects", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const wsUrl = `${t.url.replace("http", "ws")}/batch/ws?all=true`;
+    const status = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl, { origin: "http://evil.example" });
+      ws.on("unexpected-response", (_req, res) => {
+        resolve(res.statusCode ?? 0);
+        ws.terminate();
+      });
+      ws.on("open", () => {
+        ws.close();
+        reject(new Error("a foreign Origin's WebSocket was accepted"));
+      });
+      ws.on("error", () => undefined);
+    });
+    expect(status).toBe(403);
+    const first = await new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(wsUrl, { origin: t.url });
+      ws.on("message", (m: Buffer) => {
+        resolve(m.toString());
+        ws.close();
+      });
+      ws.on("error", reject);
+    });
+    expect(JSON.parse(first)).toEqual({ event: "subscribed", data: { job_id: null } });
+    const sse = await raw(t, "GET", "/batch/events", { origin: "http://evil.example" });
+    expect(sse.status).toBe(403);
+  });
+});
+
+describe("CORS", () => {
+  it("is off unless --cors-origin names an origin, which then counts as the same origin", async () => {
+    const plain = await startTestApp({ config: { workers: 0 } });
+    const same = await raw(plain, "GET", "/batch/stats", { origin: plain.url });
+    expect(same.status).toBe(200);
+    expect(same.headers["access-control-allow-origin"]).toBeUndefined();
+    const preflight = await raw(plain, "OPTIONS", "/batch/agent-tasks", {
+      origin: "http://app.example:3000",
+      "access-control-request-method": "POST",
+    });
+    expect(preflight.status).toBe(403);
+
+    const t = await startTestApp({ config: { workers: 0, corsOrigin: "http://app.example:3000" } });
+    const origin = "http://app.example:3000";
+    const pre = await raw(t, "OPTIONS", "/batch/agent-tasks", {
+      origin,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers["access-control-allow-origin"]).toBe(origin);
+    expect(String(pre.headers["access-control-allow-headers"])).toMatch(/content-type/);
+    const post = await raw(
+      t,
+      "POST",
+      "/batch/agent-tasks",
+      { origin, "content-type": "application/json" },
+      TASKS,
+    );
+    expect(post.status).toBe(200);
+    expect(post.headers["access-control-allow-origin"]).toBe(origin);
+    expect((await raw(t, "GET", "/batch/stats", { origin: "http://evil.example" })).status).toBe(403);
+  });
+
+  it("rejects a --cors-origin that is not an origin", () => {
+    expect(() => resolveServerConfig({ corsOrigin: "app.example" })).toThrow(/cors-origin must be/);
+    expect(() => resolveServerConfig({ corsOrigin: "http://app.example/path" })).toThrow(
+      /cors-origin must be/,
+    );
+    expect(resolveServerConfig({ corsOrigin: "http://App.example:3000/" }).corsOrigin).toBe(
+      "http://app.example:3000",
+    );
+  });
+});
