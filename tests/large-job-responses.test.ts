@@ -47,7 +47,9 @@ describe("large job answers stream without stalling the server", () => {
     expect(cheap.body.result).toEqual({ summary: JSON.parse(expected).result.summary, elapsed_seconds: 3 });
   });
 
-  it("/health answers within 100 ms while three clients read a 200,000-item job and one its JSONL", async () => {
+  it("/health answers within 100 ms while three clients read a 200,000-item job and one its JSONL", // On a shared 2-core machine another process can take the CPU for a moment; a server that really blocks
+  // fails every try.
+  { timeout: 180_000, retry: 2 }, async () => {
     // The job is written through the store, then a real server process serves it: the test's own heap and
     // event loop (which only probe /health) stay out of the server's way.
     const dir = tempDir();
@@ -104,5 +106,5 @@ describe("large job answers stream without stalling the server", () => {
     const lines = readFileSync(jsonl, "utf8").trimEnd().split("\n");
     expect(lines).toHaveLength(n);
     expect(JSON.parse(lines[0] ?? "")).toMatchObject({ id: "item-0", status: "failed" });
-  }, 180_000);
+  });
 });
