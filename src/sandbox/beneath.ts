@@ -80,8 +80,10 @@ export interface Want {
  * root held open, each directory opened through its held-open parent without following a link, `..` taken off
  * the resolved components (never above the root), a symlink read through its parent and its target resolved in
  * turn — refused when it leads out (absolute outside the root, or `..` above it). Nothing is looked up by path
- * after the check, so a directory swapped for a link meanwhile is never followed. The server's data directories
- * (`hidden`) are refused wherever the resolution enters them. One rule for every file operation.
+ * after the check, so a directory swapped for a link meanwhile is never followed. A target inside one of the
+ * server's data directories (`hidden`) is refused, and nothing is created in one on the way (a path may pass
+ * through one, as `.data/..`, the way the real-path check of a file opened for reading sees it). One rule for
+ * every file operation.
  */
 export class Beneath {
   /** The root's real path, and the path as given when that differs (an absolute symlink may use either). */
@@ -91,6 +93,8 @@ export class Beneath {
     readonly root: string,
     given: string,
     private readonly hidden: readonly string[],
+    /** Whether directories are held open (false: the fallback by path, as without /proc; for tests). */
+    readonly pinned: boolean = PINNED,
   ) {
     this.roots = given === root ? [root] : [root, given];
   }
@@ -142,10 +146,6 @@ export class Beneath {
     const stack: Dir[] = [this.openRoot()];
     let steps = 0;
     let links = 0;
-    const enter = (dir: Dir) => {
-      stack.push(dir);
-      this.refuseHidden(input, dir.path);
-    };
     /** Continues with a link's target in place of the link, resolved from its directory (or the root). */
     const follow = (target: string) => {
       if (++links > MAX_LINKS)
@@ -184,9 +184,10 @@ export class Beneath {
           continue;
         }
         const child = openDirAt(top, name, input);
-        if (child instanceof Dir) enter(child);
+        if (child instanceof Dir) stack.push(child);
         else if (typeof child === "string") follow(child);
         else if (want.missing === "create") {
+          this.refuseHidden(input, join(top.path, name));
           mkdirAt(top, name, input);
           pending.push(name); // now open it (never following a link that took its place)
         } else if (want.missing === "lexical") {
@@ -196,6 +197,7 @@ export class Beneath {
         } else throw notFound(input);
       }
       const dir = stack[stack.length - 1] as Dir;
+      this.refuseHidden(input, dir.path);
       return this.keep(stack, { dir, name: null, path: dir.path });
     } catch (e: unknown) {
       for (const d of stack) d.close();
@@ -210,7 +212,7 @@ export class Beneath {
   }
 
   private openRoot(): Dir {
-    return new Dir(PINNED ? openSync(this.root, DIR_FLAGS) : -1, this.root);
+    return new Dir(this.pinned ? openSync(this.root, DIR_FLAGS) : -1, this.root);
   }
 }
 

@@ -1,7 +1,7 @@
 import { mkdirSync, realpathSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import { SecurityBlockError } from "../errors.js";
-import { Beneath, isInside, type Resolved, type Want } from "./beneath.js";
+import { Beneath, isInside, PINNED, type Resolved, type Want } from "./beneath.js";
 
 export { isInside };
 
@@ -20,8 +20,11 @@ export class PathSandbox {
   /** The resolution beneath the root. */
   readonly beneath: Beneath;
 
-  /** `hidden`: directories inside the root that stay out of reach (the server's data dir, if it is there). */
-  constructor(root: string, hidden: readonly string[] = []) {
+  /**
+   * `hidden`: directories inside the root that stay out of reach (the server's data dir, if it is there).
+   * `pinned`: whether directories are held open as paths are resolved (default: where /proc/self/fd exists).
+   */
+  constructor(root: string, hidden: readonly string[] = [], pinned = PINNED) {
     mkdirSync(root, { recursive: true });
     this.root = realpathSync.native(root);
     this.beneath = new Beneath(
@@ -34,6 +37,7 @@ export class PathSandbox {
           return resolve(h);
         }
       }),
+      pinned,
     );
   }
 

@@ -19,7 +19,7 @@ import {
 import { lstat, readdir } from "node:fs/promises";
 import { promisify } from "node:util";
 import { CoderError, SecurityBlockError } from "../errors.js";
-import { fileError, PINNED, type Resolved, type Want } from "./beneath.js";
+import { fileError, type Resolved, type Want } from "./beneath.js";
 import type { PathSandbox } from "./path-sandbox.js";
 
 const fsyncAsync = promisify(fsync);
@@ -105,7 +105,7 @@ export class SandboxFiles {
    * root, which also says why a path is refused.
    */
   private openForRead(path: string, base: string | undefined): { fd: number; real: string } {
-    if (PINNED) {
+    if (this.paths.beneath.pinned) {
       const lexical = this.paths.lexical(path, base);
       if (this.paths.lexicallyInside(lexical)) {
         let fd = -1;
