@@ -36,6 +36,7 @@ function setup(pinned: boolean) {
   link("..", "src/up"); // climbs back to the root
   link("../..", "src/up-out"); // climbs above it
   link("../outside", "rel-out");
+  link("nowhere/../../outside/x", "lexical-out"); // out through a directory that is not there
   link(outside, "abs-out");
   link("src/a.py", "file-in");
   link("src/new.txt", "dangling-in");
@@ -105,6 +106,10 @@ describe.each([
       expect(() => paths.resolve(p)).toThrow(/leads outside the project root through a symlink/);
     }
     await expect(files.write("abs-out/deeper/x.txt", "x")).rejects.toThrow(/through a symlink/);
+    // Out through a directory that is not there: nothing to read, and refused to write or name.
+    await expect(files.read("lexical-out")).rejects.toThrow(/no such file or directory/);
+    await expect(files.write("lexical-out", "x")).rejects.toThrow(/through a symlink/);
+    expect(() => paths.resolve("lexical-out")).toThrow(/through a symlink/);
     await expect(files.list("rel-out")).rejects.toThrow(/through a symlink/);
     expect(readdirSync(outside)).toEqual(["secret.txt"]);
   });

@@ -192,6 +192,7 @@ export class Beneath {
           pending.push(name); // now open it (never following a link that took its place)
         } else if (want.missing === "lexical") {
           const path = resolve(top.path, name, ...pending.reverse());
+          if (!isInside(this.root, path)) throw leadsOut(input);
           this.refuseHidden(input, path);
           return this.keep(stack, { dir: top, name: null, path });
         } else throw notFound(input);

@@ -191,7 +191,7 @@ export class SandboxFiles {
         `content is ${bytes} bytes, over the ${this.limits.maxWriteBytes}-byte write limit`,
       );
     }
-    return this.withinAsync(path, base, FILE_FOR_WRITE, async ({ dir, name, path: target }) => {
+    return this.within(path, base, FILE_FOR_WRITE, async ({ dir, name, path: target }) => {
       if (name === null) {
         if (target === this.paths.root) throw new SecurityBlockError("cannot write over the project root");
         throw new CoderError("invalid_input", `'${path}' is a directory`);
@@ -243,7 +243,7 @@ export class SandboxFiles {
     path: string,
     base?: string,
   ): Promise<{ path: string; entries: DirEntry[]; truncated: boolean }> {
-    return this.withinAsync(path, base, DIRECTORY, async ({ dir, path: target }) => {
+    return this.within(path, base, DIRECTORY, async ({ dir, path: target }) => {
       const dirents = await readdir(dir.via, { withFileTypes: true });
       dirents.sort((a, b) => a.name.localeCompare(b.name));
       const shown = dirents.slice(0, this.limits.maxEntries);
@@ -268,28 +268,22 @@ export class SandboxFiles {
     if (this.readOnly) throw new SecurityBlockError("the sandbox is read-only: writes are refused");
   }
 
-  /** Runs `use` on `path` resolved beneath the root, and closes what the resolution holds open. */
+  /**
+   * Runs `use` on `path` resolved beneath the root, and closes what the resolution holds open (once the promise
+   * settles, when `use` returns one).
+   */
   private within<T>(path: string, base: string | undefined, want: Want, use: (r: Resolved) => T): T {
     const r = this.paths.open(path, base, want);
+    let out: T;
     try {
-      return use(r);
-    } finally {
+      out = use(r);
+    } catch (e: unknown) {
       r.dir.close();
+      throw e;
     }
-  }
-
-  private async withinAsync<T>(
-    path: string,
-    base: string | undefined,
-    want: Want,
-    use: (r: Resolved) => Promise<T>,
-  ): Promise<T> {
-    const r = this.paths.open(path, base, want);
-    try {
-      return await use(r);
-    } finally {
-      r.dir.close();
-    }
+    if (out instanceof Promise) return out.finally(() => r.dir.close()) as T;
+    r.dir.close();
+    return out;
   }
 }
 
