@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import {
   existsSync,
   lstatSync,
@@ -10,6 +10,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import { PINNED } from "../src/sandbox/beneath.js";
 import { PathSandbox } from "../src/sandbox/path-sandbox.js";
@@ -145,6 +146,24 @@ describe.each([
     await expect(files.read("src/pipe")).rejects.toThrow(/not a regular file/);
     await expect(files.read("pipe-link")).rejects.toThrow(/not a regular file/);
     await expect(files.list("src/pipe")).rejects.toThrow(/'src\/pipe' is not a directory/);
+  });
+
+  it.skipIf(!pinned || !PINNED)("never opens a file outside the root, not even to refuse it", async () => {
+    const { files, outside } = setup(pinned);
+    // A writer blocks on a FIFO until someone opens it for reading: opening the outside one would let it go.
+    const fifo = join(outside, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const writer = spawn("sh", ["-c", `echo opened > '${fifo}'`], { stdio: "ignore" });
+    const exited = new Promise((resolve) => writer.once("exit", resolve));
+    try {
+      for (const p of ["abs-out/fifo", "rel-out/fifo", "src/up-out/outside/fifo"])
+        await expect(files.read(p)).rejects.toThrow(/^SECURITY BLOCK: .*through a symlink/);
+      const still = await Promise.race([exited.then(() => false), sleep(200).then(() => true)]);
+      expect(still).toBe(true);
+    } finally {
+      writer.kill("SIGKILL");
+      await exited;
+    }
   });
 
   it.skipIf(pinned && !PINNED)("refuses the data directory however it is reached", async () => {

@@ -11,6 +11,8 @@ export const PINNED = process.platform === "linux" && existsSync("/proc/self/fd"
 /** Linux: a descriptor that only names a file (no read permission needed, nothing read or updated). */
 const O_PATH = 0o10000000;
 const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+/** A parent directory opened by path (links followed; its real path is checked on the descriptor). */
+const PARENT_FLAGS = O_PATH | constants.O_DIRECTORY;
 /** Symlinks followed in one resolution, as the kernel's limit. */
 const MAX_LINKS = 40;
 /** Directories created, links followed and retries (a name swapped between two steps) in one resolution. */
@@ -115,20 +117,6 @@ export class Beneath {
     return null;
   }
 
-  /** Whether a lexical path stays inside the root before links are followed (no system call). */
-  lexicallyInside(lexical: string): boolean {
-    return this.belowRoot(lexical) !== null;
-  }
-
-  /** Refuses a real path outside the root or inside a hidden directory; returns it otherwise. */
-  check(input: string, lexical: string, real: string): string {
-    if (!isInside(this.root, real)) {
-      throw this.lexicallyInside(lexical) ? leadsOut(input) : outside(input);
-    }
-    this.refuseHidden(input, real);
-    return real;
-  }
-
   private refuseHidden(input: string, path: string): void {
     if (this.hidden.some((h) => isInside(h, path)))
       throw new SecurityBlockError(`path '${input}' is inside the server's data directory`);
@@ -140,6 +128,13 @@ export class Beneath {
    * directory; CoderError not_found / invalid_input for a missing name or a file where a directory should be.
    */
   resolve(input: string, base: string | undefined, want: Want): Resolved {
+    if (want.target === "entry") {
+      const quick = this.parentOf(input, base);
+      if (quick !== null) {
+        if (readLinkAt(quick.dir, quick.name as string, input) === null) return quick;
+        quick.dir.close(); // a link: resolved step by step below
+      }
+    }
     const rest = this.belowRoot(this.lexical(input, base));
     if (rest === null) throw outside(input);
     const pending = rest === "" ? [] : rest.split(sep).reverse();
@@ -202,6 +197,37 @@ export class Beneath {
       return this.keep(stack, { dir, name: null, path: dir.path });
     } catch (e: unknown) {
       for (const d of stack) d.close();
+      throw e;
+    }
+  }
+
+  /**
+   * The quick way to the directory holding an entry (two system calls): its parent opened by path — O_PATH, which
+   * opens nothing for I/O, so whatever the path passes through has no effect — and the real path of that
+   * descriptor checked. The entry itself is the caller's to open through it without following a link; a link
+   * there goes to resolve. Null when it cannot be used (no /proc, the root itself, a parent not there).
+   */
+  parentOf(input: string, base: string | undefined): Resolved | null {
+    const lexical = this.lexical(input, base);
+    const rest = this.belowRoot(lexical);
+    if (rest === null) throw outside(input);
+    if (!this.pinned || rest === "") return null;
+    const cut = lexical.lastIndexOf(sep);
+    let fd: number;
+    try {
+      fd = openSync(lexical.slice(0, cut) || sep, PARENT_FLAGS);
+    } catch {
+      return null;
+    }
+    try {
+      const real = readlinkSync(`/proc/self/fd/${fd}`);
+      if (!isInside(this.root, real)) throw leadsOut(input);
+      const name = lexical.slice(cut + 1);
+      const path = join(real, name);
+      this.refuseHidden(input, path);
+      return { dir: new Dir(fd, real), name, path };
+    } catch (e: unknown) {
+      closeSync(fd);
       throw e;
     }
   }

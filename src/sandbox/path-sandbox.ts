@@ -54,16 +54,6 @@ export class PathSandbox {
     return this.beneath.lexical(input, base);
   }
 
-  /** Whether a lexical path stays inside the root before links are followed (no system call). */
-  lexicallyInside(lexical: string): boolean {
-    return this.beneath.lexicallyInside(lexical);
-  }
-
-  /** Refuses a real path outside the root or inside a hidden directory; returns it otherwise. */
-  check(input: string, lexical: string, real: string): string {
-    return this.beneath.check(input, lexical, real);
-  }
-
   /**
    * Like resolve, and creates the missing parent directories (beneath the root) of a file to be written; an
    * input ending in `/` or `/.` names a directory, which is created too.

@@ -7,7 +7,6 @@ import {
   lstatSync,
   openSync,
   readFile,
-  readlinkSync,
   readSync,
   renameSync,
   rmSync,
@@ -29,8 +28,9 @@ const readFileAsync = promisify(readFile);
 /** Files up to this size are read and written without the thread pool (but for the fsync). */
 const SYNC_IO_MAX = 256 * 1024;
 
-/** Opening never blocks (a FIFO) nor takes a terminal. */
-const READ_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+/** Opening never blocks (a FIFO), takes a terminal or follows a link. */
+const READ_FLAGS_NOFOLLOW =
+  constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW;
 
 const FILE: Want = { target: "entry", missing: "fail" };
 const FILE_FOR_WRITE: Want = { target: "entry", missing: "create" };
@@ -98,36 +98,25 @@ export class SandboxFiles {
   }
 
   /**
-   * Opens a file to read. Where /proc is mounted, a path lexically inside the root is first opened as it is and
-   * checked on the file as opened (the real path of the descriptor): no window between the check and the read,
-   * and the fewest system calls (the hot path). A file whose real path is outside the root is refused before a
-   * byte is read. Anything else (a name that is not there, no /proc) goes through the resolution beneath the
-   * root, which also says why a path is refused.
+   * Opens a file to read, never following a link in its last component and never opening anything outside the
+   * root: the quick way (its directory pinned by Beneath.parentOf, the hot path) when it applies, else the
+   * resolution step by step, which also follows links that stay inside and says why a path is refused.
    */
   private openForRead(path: string, base: string | undefined): { fd: number; real: string } {
-    if (this.paths.beneath.pinned) {
-      const lexical = this.paths.lexical(path, base);
-      if (this.paths.lexicallyInside(lexical)) {
-        let fd = -1;
-        try {
-          fd = openSync(lexical, READ_FLAGS);
-        } catch {
-          // resolved below, for the reason
-        }
-        if (fd >= 0) {
-          try {
-            return { fd, real: this.paths.check(path, lexical, readlinkSync(`/proc/self/fd/${fd}`)) };
-          } catch (e: unknown) {
-            closeSync(fd);
-            throw e;
-          }
-        }
+    const quick = this.paths.beneath.parentOf(path, base);
+    if (quick !== null) {
+      try {
+        return { fd: openSync(quick.dir.at(quick.name as string), READ_FLAGS_NOFOLLOW), real: quick.path };
+      } catch {
+        // a link, or not there: resolved below
+      } finally {
+        quick.dir.close();
       }
     }
     return this.within(path, base, FILE, (r) => {
       if (r.name === null) throw isADirectory(path);
       try {
-        return { fd: openSync(r.dir.at(r.name), READ_FLAGS | constants.O_NOFOLLOW), real: r.path };
+        return { fd: openSync(r.dir.at(r.name), READ_FLAGS_NOFOLLOW), real: r.path };
       } catch (e: unknown) {
         throw fileError(e, path);
       }
