@@ -78,14 +78,16 @@ export interface Want {
 }
 
 /**
- * Resolves paths beneath the project root the way openat2(RESOLVE_BENEATH) would: component by component from the
- * root held open, each directory opened through its held-open parent without following a link, `..` taken off
- * the resolved components (never above the root), a symlink read through its parent and its target resolved in
- * turn — refused when it leads out (absolute outside the root, or `..` above it). Nothing is looked up by path
- * after the check, so a directory swapped for a link meanwhile is never followed. A target inside one of the
- * server's data directories (`hidden`) is refused, and nothing is created in one on the way (a path may pass
- * through one, as `.data/..`, the way the real-path check of a file opened for reading sees it). One rule for
- * every file operation.
+ * Resolves paths beneath the project root, one rule for every file operation. The quick way first (parentOf):
+ * the directory holding the target opened by path with O_PATH (which opens nothing for I/O) and accepted when
+ * its real path, read from the descriptor, is beneath the root. Else the way openat2(RESOLVE_BENEATH) would:
+ * component by component from the root held open, each directory opened through its held-open parent without
+ * following a link, `..` taken off the resolved components (never above the root), a symlink read through its
+ * parent and its target resolved in turn — refused when it leads out (absolute outside the root, or `..` above
+ * it). Either way the target is then used through the held-open directory only, by name, never following a
+ * link: a directory swapped for a link after the check is never followed. A target inside one of the server's
+ * data directories (`hidden`) is refused, and nothing is created in one on the way (a path may pass through
+ * one, as `.data/..`).
  */
 export class Beneath {
   /** The root's real path, and the path as given when that differs (an absolute symlink may use either). */
