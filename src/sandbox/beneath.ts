@@ -11,7 +11,7 @@ export const PINNED = process.platform === "linux" && existsSync("/proc/self/fd"
 /** Linux: a descriptor that only names a file (no read permission needed, nothing read or updated). */
 const O_PATH = 0o10000000;
 const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
-/** A parent directory opened by path (links followed; its real path is checked on the descriptor). */
+/** A directory opened by path (links followed; its real path is checked on the descriptor). */
 const PARENT_FLAGS = O_PATH | constants.O_DIRECTORY;
 /** Symlinks followed in one resolution, as the kernel's limit. */
 const MAX_LINKS = 40;
@@ -137,8 +137,13 @@ export class Beneath {
         quick.dir.close(); // a link: resolved step by step below
       }
     }
-    const rest = this.belowRoot(this.lexical(input, base));
+    const lexical = this.lexical(input, base);
+    const rest = this.belowRoot(lexical);
     if (rest === null) throw outside(input);
+    if (want.target === "dir") {
+      const dir = this.pin(input, lexical);
+      if (dir !== null) return { dir, name: null, path: dir.path };
+    }
     const pending = rest === "" ? [] : rest.split(sep).reverse();
     const stack: Dir[] = [this.openRoot()];
     let steps = 0;
@@ -204,30 +209,40 @@ export class Beneath {
   }
 
   /**
-   * The quick way to the directory holding an entry (two system calls): its parent opened by path — O_PATH, which
-   * opens nothing for I/O, so whatever the path passes through has no effect — and the real path of that
-   * descriptor checked. The entry itself is the caller's to open through it without following a link; a link
-   * there goes to resolve. Null when it cannot be used (no /proc, the root itself, a parent not there).
+   * The quick way to the directory holding an entry: its parent pinned (see pin). The entry itself is the
+   * caller's to open through it without following a link; a link there goes to resolve. Null when it cannot be
+   * used (no /proc, the root itself, a parent not there).
    */
   parentOf(input: string, base: string | undefined): Resolved | null {
     const lexical = this.lexical(input, base);
     const rest = this.belowRoot(lexical);
     if (rest === null) throw outside(input);
-    if (!this.pinned || rest === "") return null;
+    if (rest === "") return null;
     const cut = lexical.lastIndexOf(sep);
+    const name = lexical.slice(cut + 1);
+    const dir = this.pin(input, lexical.slice(0, cut) || sep, name);
+    return dir && { dir, name, path: join(dir.path, name) };
+  }
+
+  /**
+   * A directory opened by path with O_PATH — which opens nothing for I/O, so whatever the path passes through
+   * has no effect — and the real path of the descriptor checked to be beneath the root (two system calls); with
+   * `name`, the entry's path is checked for the data directories. Null when it cannot be used (no /proc, no such
+   * directory).
+   */
+  private pin(input: string, lexical: string, name = ""): Dir | null {
+    if (!this.pinned) return null;
     let fd: number;
     try {
-      fd = openSync(lexical.slice(0, cut) || sep, PARENT_FLAGS);
+      fd = openSync(lexical, PARENT_FLAGS);
     } catch {
       return null;
     }
     try {
       const real = readlinkSync(`/proc/self/fd/${fd}`);
       if (!isInside(this.root, real)) throw leadsOut(input);
-      const name = lexical.slice(cut + 1);
-      const path = join(real, name);
-      this.refuseHidden(input, path);
-      return { dir: new Dir(fd, real), name, path };
+      this.refuseHidden(input, name ? join(real, name) : real);
+      return new Dir(fd, real);
     } catch (e: unknown) {
       closeSync(fd);
       throw e;
