@@ -90,6 +90,7 @@ describe("file operations while a directory is swapped with a symlink out (renam
       const files = sandbox.files;
       const tally = new Map<string, { ok: number; refused: number }>();
       const escapes: string[] = [];
+      const reasons = new Map<string, number>();
       const count = async <T>(op: string, f: () => Promise<T>, escaped: (r: T) => boolean) => {
         const t = tally.get(op) ?? { ok: 0, refused: 0 };
         tally.set(op, t);
@@ -97,8 +98,10 @@ describe("file operations while a directory is swapped with a symlink out (renam
           const r = await f();
           t.ok++;
           if (escaped(r)) escapes.push(`${op}: ${JSON.stringify(r).slice(0, 200)}`);
-        } catch {
+        } catch (e: unknown) {
           t.refused++;
+          const why = String((e as Error).message).replace(/'[^']*'/g, "'…'");
+          reasons.set(why, (reasons.get(why) ?? 0) + 1);
         }
       };
       const leaks = (s: unknown) => JSON.stringify(s).includes(SECRET) || JSON.stringify(s).includes(MARKER);
@@ -175,7 +178,8 @@ describe("file operations while a directory is swapped with a symlink out (renam
       const ops = [...tally.values()].reduce((n, t) => n + t.ok + t.refused, 0);
       console.log(
         `race: ${swaps} swaps, ${round} rounds, ${ops} operations, ${escapes.length} escapes; ` +
-          [...tally].map(([op, t]) => `${op} ${t.ok} ok / ${t.refused} refused`).join("; "),
+          [...tally].map(([op, t]) => `${op} ${t.ok} ok / ${t.refused} refused`).join("; ") +
+          `; why refused: ${[...reasons].map(([why, n]) => `${n}× ${why}`).join("; ")}`,
       );
       expect(swaps).toBeGreaterThan(0);
       expect(escapes.slice(0, 20)).toEqual([]);

@@ -188,6 +188,7 @@ export class Beneath {
         const child = openDirAt(top, name, input);
         if (child instanceof Dir) stack.push(child);
         else if (typeof child === "string") follow(child);
+        else if (child === AGAIN) pending.push(name);
         else if (want.missing === "create") {
           this.refuseHidden(input, join(top.path, name));
           mkdirAt(top, name, input);
@@ -264,30 +265,30 @@ function join(dir: string, name: string): string {
   return dir.endsWith(sep) ? dir + name : dir + sep + name;
 }
 
+/** Returned by openDirAt when the name changed between two looks at it: look again. */
+const AGAIN = Symbol("again");
+
 /**
  * Opens the directory `name` of `dir` without following a link: the directory, held open; the link's target
- * when it is a symlink; null when there is no such name.
+ * when it is a symlink; null when there is no such name; AGAIN when it changed while being looked at.
  */
-function openDirAt(dir: Dir, name: string, input: string): Dir | string | null {
-  if (dir.fd < 0) {
-    // No /proc/self/fd: a check by path, then used by path (see Dir).
-    const info = lstatSync(dir.at(name), { throwIfNoEntry: false });
-    if (!info) return null;
-    if (info.isSymbolicLink()) return readLinkAt(dir, name, input) ?? null;
-    if (!info.isDirectory()) throw notADirectory(input);
-    return new Dir(-1, join(dir.path, name));
+function openDirAt(dir: Dir, name: string, input: string): Dir | string | null | typeof AGAIN {
+  if (dir.fd >= 0) {
+    try {
+      return new Dir(openSync(dir.at(name), DIR_FLAGS), join(dir.path, name));
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") return null;
+      if (code !== "ENOTDIR" && code !== "ELOOP") throw fileError(e, input);
+    }
+    // Not a directory: a symlink (O_PATH|O_NOFOLLOW says ENOTDIR for both) or anything else.
   }
-  try {
-    return new Dir(openSync(dir.at(name), DIR_FLAGS), join(dir.path, name));
-  } catch (e: unknown) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return null;
-    if (code !== "ENOTDIR" && code !== "ELOOP") throw fileError(e, input);
-  }
-  // Not a directory: a symlink (O_PATH|O_NOFOLLOW says ENOTDIR for both) or anything else.
-  const target = readLinkAt(dir, name, input);
-  if (target === null) throw notADirectory(input);
-  return target;
+  // No /proc/self/fd: a check by path, then used by path (see Dir).
+  const info = lstatSync(dir.at(name), { throwIfNoEntry: false });
+  if (!info) return dir.fd >= 0 ? AGAIN : null;
+  if (info.isSymbolicLink()) return readLinkAt(dir, name, input) ?? AGAIN;
+  if (!info.isDirectory()) throw notADirectory(input);
+  return dir.fd >= 0 ? AGAIN : new Dir(-1, join(dir.path, name));
 }
 
 /** The target of the symlink `name` of `dir`; null when `name` is not a symlink or does not exist. */
