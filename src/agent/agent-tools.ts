@@ -97,8 +97,10 @@ export class AgentTools {
           if (!path || content === undefined)
             return { ok: false, content: "write_file needs 'path' and 'content' (strings)" };
           const rel = this.sandbox.paths.relative(this.sandbox.paths.resolve(path, this.workspace));
-          if (!this.originals.has(rel)) this.originals.set(rel, this.readOrNull(rel));
+          const first = !this.originals.has(rel);
+          const before = first ? this.readOrNull(rel) : null;
           const r = await this.sandbox.files.write(path, content, this.workspace);
+          if (first) this.originals.set(rel, before); // only files written are tracked (and reverted)
           return { ok: true, content: `wrote ${r.bytes} bytes to ${path}` };
         }
         case "list_files": {
@@ -158,7 +160,10 @@ export class AgentTools {
     }
   }
 
-  /** A file's content (path relative to the root), read beneath the root like every file operation; null when it cannot be read. */
+  /**
+   * A file's content (path relative to the root), read beneath the root like every file operation; null when it
+   * cannot be read.
+   */
   private readOrNull(rel: string): string | null {
     try {
       return this.sandbox.files.readSync(rel).content;

@@ -8,7 +8,7 @@ import { CoderError, SecurityBlockError } from "../errors.js";
  */
 export const PINNED = process.platform === "linux" && existsSync("/proc/self/fd");
 
-/** Linux: a descriptor that only names a file (no read permission needed, nothing read or updated). */
+/** Linux (x86_64, arm64): a descriptor that only names a file (no permission needed, nothing opened for I/O). */
 const O_PATH = 0o10000000;
 const DIR_FLAGS = O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 /** A directory opened by path (links followed; its real path is checked on the descriptor). */
