@@ -170,6 +170,10 @@ describe("file operations while a directory is swapped with a symlink out (renam
         );
       }
       await done;
+      // The swaps came in pairs: the directory is itself again, and everything goes through.
+      expect((await files.list("swap")).entries.map((e) => e.name)).toContain("inside.txt");
+      expect((await files.read("swap/sub/../inside.txt")).content).not.toContain(SECRET);
+      expect((await files.write("swap/sub/after/x.txt", "x")).path).toBe("swap/sub/after/x.txt");
 
       const after = snapshot(outside);
       for (const [name, content] of Object.entries(after))
