@@ -1,5 +1,5 @@
 import { mkdirSync, realpathSync } from "node:fs";
-import { relative, resolve } from "node:path";
+import { relative, resolve, sep } from "node:path";
 import { SecurityBlockError } from "../errors.js";
 import { Beneath, isInside, PINNED, type Resolved, type Want } from "./beneath.js";
 
@@ -71,6 +71,9 @@ export class PathSandbox {
 
   /** Path relative to the root, as shown to users and handed to commands. */
   relative(absolute: string): string {
+    // A path beneath the root (what the resolution gives) needs no normalizing: cut the root off.
+    if (absolute.startsWith(this.root) && absolute[this.root.length] === sep && !this.root.endsWith(sep))
+      return absolute.slice(this.root.length + 1);
     return relative(this.root, absolute) || ".";
   }
 
