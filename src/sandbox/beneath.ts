@@ -133,7 +133,14 @@ export class Beneath {
     if (want.target === "entry") {
       const quick = this.parentOf(input, base);
       if (quick !== null) {
-        if (readLinkAt(quick.dir, quick.name as string, input) === null) return quick;
+        let link: string | null;
+        try {
+          link = readLinkAt(quick.dir, quick.name as string, input);
+        } catch (e: unknown) {
+          quick.dir.close();
+          throw e;
+        }
+        if (link === null) return quick;
         quick.dir.close(); // a link: resolved step by step below
       }
     }
