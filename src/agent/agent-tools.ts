@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { createTwoFilesPatch } from "diff";
 import { errorMessage } from "../errors.js";
 import { describeRun } from "../sandbox/run-command.js";
@@ -97,10 +96,11 @@ export class AgentTools {
           const content = str("content");
           if (!path || content === undefined)
             return { ok: false, content: "write_file needs 'path' and 'content' (strings)" };
-          const target = this.sandbox.paths.resolve(path, this.workspace);
-          const rel = this.sandbox.paths.relative(target);
-          if (!this.originals.has(rel)) this.originals.set(rel, readOrNull(target));
+          const rel = this.sandbox.paths.relative(this.sandbox.paths.resolve(path, this.workspace));
+          const first = !this.originals.has(rel);
+          const before = first ? this.readOrNull(rel) : null;
           const r = await this.sandbox.files.write(path, content, this.workspace);
+          if (first) this.originals.set(rel, before); // only files written are tracked (and reverted)
           return { ok: true, content: `wrote ${r.bytes} bytes to ${path}` };
         }
         case "list_files": {
@@ -133,7 +133,7 @@ export class AgentTools {
   changes(): FileChange[] {
     const out: FileChange[] = [];
     for (const [rel, before] of this.originals) {
-      const after = readOrNull(this.abs(rel));
+      const after = this.readOrNull(rel);
       if (after !== before) out.push({ rel, before, after });
     }
     return out;
@@ -154,22 +154,21 @@ export class AgentTools {
 
   /** Puts every file this task wrote back as it was (apply_changes: false). */
   async revert(): Promise<void> {
-    const { rm } = await import("node:fs/promises");
     for (const [rel, before] of this.originals) {
-      if (before === null) await rm(this.abs(rel), { force: true });
+      if (before === null) this.sandbox.files.remove(rel);
       else await this.sandbox.files.write(rel, before);
     }
   }
 
-  private abs(rel: string): string {
-    return this.sandbox.paths.resolve(rel);
-  }
-}
-
-function readOrNull(path: string): string | null {
-  try {
-    return readFileSync(path, "utf8");
-  } catch {
-    return null;
+  /**
+   * A file's content (path relative to the root), read beneath the root like every file operation; null when it
+   * cannot be read.
+   */
+  private readOrNull(rel: string): string | null {
+    try {
+      return this.sandbox.files.readSync(rel).content;
+    } catch {
+      return null;
+    }
   }
 }

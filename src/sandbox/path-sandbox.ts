@@ -1,120 +1,85 @@
-import { lstatSync, mkdirSync, realpathSync } from "node:fs";
-import { dirname, isAbsolute, relative, resolve, sep } from "node:path";
+import { mkdirSync, realpathSync } from "node:fs";
+import { relative, resolve, sep } from "node:path";
 import { SecurityBlockError } from "../errors.js";
+import { Beneath, isInside, PINNED, type Resolved, type Want } from "./beneath.js";
 
-/** Exact-or-separator containment: `/project2` is not inside `/project`. */
-export function isInside(root: string, target: string): boolean {
-  return target === root || target.startsWith(root.endsWith(sep) ? root : root + sep);
-}
+export { isInside };
 
-function exists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const ENTRY: Want = { target: "entry", missing: "lexical" };
+const FOR_WRITE: Want = { target: "entry", missing: "create" };
+const DIRECTORY_FOR_WRITE: Want = { target: "dir", missing: "create" };
 
 /**
- * Resolves every path an item names to a real location inside the project root. Relative paths are relative
- * to the root; absolute ones must already be inside it; the realpath of the target (or, for a file not yet
- * there, of its nearest existing parent) must stay inside, so no symlink leads out.
+ * Resolves every path an item names to a location inside the project root. Relative paths are relative to the
+ * root; absolute ones must already be inside it; symlinks are followed only while they stay beneath the root
+ * (see Beneath, the one rule every file operation goes through).
  */
 export class PathSandbox {
   /** The root's real path. */
   readonly root: string;
+  /** The resolution beneath the root. */
+  readonly beneath: Beneath;
 
-  private readonly hidden: string[];
-
-  /** `hidden`: directories inside the root that stay out of reach (the server's data dir, if it is there). */
-  constructor(root: string, hidden: readonly string[] = []) {
+  /**
+   * `hidden`: directories inside the root that stay out of reach (the server's data dir, if it is there).
+   * `pinned`: whether directories are held open as paths are resolved (default: where /proc/self/fd exists).
+   */
+  constructor(root: string, hidden: readonly string[] = [], pinned = PINNED) {
     mkdirSync(root, { recursive: true });
     this.root = realpathSync.native(root);
-    this.hidden = hidden.map((h) => {
-      try {
-        return realpathSync.native(h);
-      } catch {
-        return resolve(h);
-      }
-    });
+    this.beneath = new Beneath(
+      this.root,
+      resolve(root),
+      hidden.map((h) => {
+        try {
+          return realpathSync.native(h);
+        } catch {
+          return resolve(h);
+        }
+      }),
+      pinned,
+    );
   }
 
-  /** The checked absolute path (its real path when it exists). */
+  /**
+   * The checked absolute path, links resolved (for a name not there yet: its existing part resolved, the rest
+   * as written). A name to hand on, not to open: file operations resolve again as they open (SandboxFiles).
+   */
   resolve(input: string, base: string = this.root): string {
-    const lexical = this.lexical(input, base);
-    return this.check(input, lexical, this.realOf(lexical));
+    return this.path(input, base, ENTRY);
   }
 
   /** The absolute path an input names, before any link is followed; refuses empty paths and NUL bytes. */
   lexical(input: string, base: string = this.root): string {
-    if (typeof input !== "string" || input.length === 0) throw new SecurityBlockError("empty path");
-    if (input.includes("\0")) throw new SecurityBlockError("path contains a NUL byte");
-    return isAbsolute(input) ? resolve(input) : resolve(base, input);
+    return this.beneath.lexical(input, base);
   }
 
-  /** Whether a lexical path stays inside the root before links are followed (no system call). */
-  lexicallyInside(lexical: string): boolean {
-    return isInside(this.root, lexical);
-  }
-
-  /** Refuses a real path outside the root or inside a hidden directory; returns it otherwise. */
-  check(input: string, lexical: string, real: string): string {
-    if (!isInside(this.root, real)) {
-      throw new SecurityBlockError(
-        isInside(this.root, lexical)
-          ? `path '${input}' leads outside the project root through a symlink`
-          : `path '${input}' is outside the project root`,
-      );
-    }
-    if (this.hidden.some((h) => isInside(h, real))) {
-      throw new SecurityBlockError(`path '${input}' is inside the server's data directory`);
-    }
-    return real;
-  }
-
-  /** Like resolve, and creates the missing parent directories (inside the root) of a file to be written. */
+  /**
+   * Like resolve, and creates the missing parent directories (beneath the root) of a file to be written; an
+   * input ending in `/` or `/.` names a directory, which is created too.
+   */
   resolveForWrite(input: string, base: string = this.root): string {
-    const target = this.resolve(input, base);
-    if (target === this.root) throw new SecurityBlockError("cannot write over the project root");
-    mkdirSync(dirname(target), { recursive: true });
-    // The parents now exist: check again, in case one was swapped for a link meanwhile.
-    const parent = realpathSync.native(dirname(target));
-    if (!isInside(this.root, parent))
-      throw new SecurityBlockError(`path '${input}' leads outside the project root`);
-    return resolve(parent, target.slice(dirname(target).length + 1));
+    const path = this.path(input, base, /\/\.?$/.test(input) ? DIRECTORY_FOR_WRITE : FOR_WRITE);
+    if (path === this.root) throw new SecurityBlockError("cannot write over the project root");
+    return path;
+  }
+
+  /** Resolves beneath the root (see Beneath.resolve); the directory it holds open is the caller's to close. */
+  open(input: string, base: string | undefined, want: Want): Resolved {
+    return this.beneath.resolve(input, base, want);
   }
 
   /** Path relative to the root, as shown to users and handed to commands. */
   relative(absolute: string): string {
+    // A path beneath the root (what the resolution gives) needs no normalizing: cut the root off.
+    if (absolute.startsWith(this.root) && absolute[this.root.length] === sep && !this.root.endsWith(sep))
+      return absolute.slice(this.root.length + 1);
     return relative(this.root, absolute) || ".";
   }
 
-  /**
-   * The real path of `path`: realpath when it exists; for a dangling symlink an error; else the real path of
-   * the nearest existing parent joined with the rest.
-   */
-  private realOf(path: string): string {
-    try {
-      return realpathSync.native(path);
-    } catch (e: unknown) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
-        throw new SecurityBlockError(`path '${path}' cannot be resolved`);
-    }
-    let existing = path;
-    const rest: string[] = [];
-    while (!exists(existing)) {
-      const parent = dirname(existing);
-      if (parent === existing) break;
-      rest.unshift(existing.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));
-      existing = parent;
-    }
-    let real: string;
-    try {
-      real = realpathSync.native(existing);
-    } catch {
-      throw new SecurityBlockError(`path '${path}' goes through a broken symlink`);
-    }
-    return rest.length ? resolve(real, ...rest) : real;
+  private path(input: string, base: string, want: Want): string {
+    const r = this.open(input, base, want);
+    r.dir.close();
+    return r.path;
   }
 }
