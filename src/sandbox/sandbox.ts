@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
@@ -209,11 +209,14 @@ export class Sandbox {
   /** A working directory inside the root (created when missing). */
   workspace(sub?: string | null): string {
     if (!sub) return this.paths.root;
-    const dir = this.paths.resolveForWrite(`${sub.replace(/\/+$/, "")}/.`);
-    mkdirSync(dir, { recursive: true });
-    if (!statSync(dir).isDirectory())
-      throw new CoderError("invalid_input", `workspace '${sub}' is not a directory`);
-    return dir;
+    // `sub/.` makes the directory beneath the root, one component at a time, never through a link out.
+    try {
+      return this.paths.resolveForWrite(`${sub.replace(/\/+$/, "")}/.`);
+    } catch (e: unknown) {
+      if (e instanceof CoderError && /is not a directory/.test(e.message))
+        throw new CoderError("invalid_input", `workspace '${sub}' is not a directory`);
+      throw e;
+    }
   }
 
   /** Parses, checks and runs; a refusal throws SecurityBlockError, a bad command line CoderError. */
