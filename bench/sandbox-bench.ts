@@ -17,7 +17,14 @@ function comparatorPrefix(mode: "off" | "bwrap" | "builtin", root: string, dataD
   if (mode === "bwrap")
     return ["bwrap", ...bwrapArgs({ workspace: root, hidden: [dataDir], cwd: root, view })];
   if (mode === "off") return [];
-  const spec = builtinJailSpec({ view, writable: [root], limits: DEFAULT_LIMITS, nproc: null, cgroups: [] });
+  const spec = builtinJailSpec({
+    view,
+    writable: [root],
+    limits: DEFAULT_LIMITS,
+    nproc: null,
+    cgroups: [],
+    shm: null,
+  });
   return [spawnHelperPath()!, "--jail", ...spec, "--"];
 }
 

@@ -11,6 +11,8 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -121,22 +123,28 @@ static int ruleset(jail_t *j, const char **why) {
 int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
   memset(j, 0, sizeof *j);
   j->ruleset_fd = -1;
-  j->as = j->nproc = j->fsize = j->cpu = j->nofile = j->uid = j->gid = -1;
+  j->as = j->nproc = j->fsize = j->cpu = j->nofile = -1;
   for (int i = 0; i < n; i++) {
     const char *s = spec[i], *colon = strchr(s, ':');
     const char *v = colon ? colon + 1 : "";
     size_t k = colon ? (size_t)(colon - s) : 0;
     int e = 0;
     int64_t *limit = NULL;
-    if (k == 1 && strchr("rwd", s[0]) && (e = ruleset(j, why)) == 0) {
+    if (k == 1 && strchr("rwd", s[0])) {
+      if ((e = ruleset(j, why))) {
+        jail_release(j);
+        return e; /* *why says it */
+      }
       uint64_t all = fs_rights(j->abi);
       uint64_t rights = s[0] == 'w'   ? all
                         : s[0] == 'r' ? FS_EXECUTE | FS_READ_FILE | FS_READ_DIR
                                       : FS_READ_FILE | FS_WRITE_FILE | (all & FS_TRUNCATE);
       e = add_rule(j->ruleset_fd, v, rights);
-    } else if (e) {
-      jail_release(j);
-      return e; /* *why says it */
+      if (!e && s[0] == 'w') {
+        if (j->n_writable == 8) e = E2BIG;
+        else if (!(j->writable[j->n_writable] = strdup(v))) e = ENOMEM;
+        else j->n_writable++;
+      }
     } else if (k == 2 && !strncmp(s, "cg", 2)) {
       char *file = j->n_cgroups < 4 ? malloc(strlen(v) + sizeof "/cgroup.procs") : NULL;
       if (!file) e = j->n_cgroups < 4 ? ENOMEM : E2BIG;
@@ -146,8 +154,11 @@ int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
     else if (k == 5 && !strncmp(s, "fsize", 5)) limit = &j->fsize;
     else if (k == 3 && !strncmp(s, "cpu", 3)) limit = &j->cpu;
     else if (k == 6 && !strncmp(s, "nofile", 6)) limit = &j->nofile;
-    else if (k == 3 && !strncmp(s, "uid", 3)) limit = &j->uid;
-    else if (k == 3 && !strncmp(s, "gid", 3)) limit = &j->gid;
+    else if (k == 3 && !strncmp(s, "shm", 3)) {
+      free(j->shm);
+      if (!(j->shm = strdup(v))) e = ENOMEM;
+    }
+    else if (k == 6 && !strncmp(s, "nosuid", 6)) j->nosuid = !strcmp(v, "1");
     else e = EINVAL;
     if (limit && (*limit = number(v)) < 0) e = EINVAL;
     if (e) {
@@ -155,6 +166,13 @@ int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
       jail_release(j);
       return e;
     }
+  }
+  /* The directory that the mount step binds on /dev/shm is writable. The rule must name that directory
+   * itself: Landlock does not look at the mount point a mount hides. */
+  if (j->shm && j->ruleset_fd >= 0 && add_rule(j->ruleset_fd, j->shm, fs_rights(j->abi)) != 0) {
+    *why = "shm";
+    jail_release(j);
+    return EINVAL;
   }
   return 0;
 }
@@ -164,6 +182,10 @@ void jail_release(jail_t *j) {
   j->ruleset_fd = -1;
   for (int i = 0; i < j->n_cgroups; i++) free(j->cgroup[i]);
   j->n_cgroups = 0;
+  for (int i = 0; i < j->n_writable; i++) free(j->writable[i]);
+  j->n_writable = 0;
+  free(j->shm);
+  j->shm = NULL;
 }
 
 /* --- seccomp ------------------------------------------------------------------------------------------ */
@@ -174,7 +196,6 @@ void jail_release(jail_t *j) {
 #define OC_AUDIT_ARCH AUDIT_ARCH_AARCH64
 #endif
 
-#define RET(v) BPF_STMT(BPF_RET | BPF_K, (v))
 #define DENY_ERRNO(e) (SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
 #define NAMESPACES                                                                                          \
   (CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP)
@@ -211,43 +232,145 @@ static const int denied[] = {
 };
 #define N_DENIED ((int)(sizeof denied / sizeof denied[0]))
 
-static int load_seccomp(void) {
+#ifndef SYS_fchmodat2
+#define SYS_fchmodat2 452 /* Linux 6.6; the C library's headers may not know it yet */
+#endif
+
+/* Calls whose mode argument could carry the setuid or setgid bit, and which argument it is. */
+static const struct {
+  int nr, arg;
+} mode_args[] = {
+    {SYS_fchmod, 1}, {SYS_fchmodat, 2}, {SYS_openat, 3}, {SYS_mknodat, 2},
+#ifdef SYS_chmod /* the old calls that newer architectures (aarch64) no longer have */
+    {SYS_chmod, 1},  {SYS_open, 2},     {SYS_creat, 1},  {SYS_mknod, 1},
+#endif
+    {SYS_fchmodat2, 2},
+};
+#define N_MODE_ARGS ((int)(sizeof mode_args / sizeof mode_args[0]))
+
+#define STMT(code, k) (f[n++] = (struct sock_filter)BPF_STMT((code), (k)))
+#define JUMP(code, k, jt, jf) (f[n++] = (struct sock_filter)BPF_JUMP((code), (k), (jt), (jf)))
+#define LOAD_NR() STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr))
+
+/* full: the whole jail's filter; else only the architecture check and the setuid/setgid rule (for commands
+ * that bubblewrap jails, whose namespaces confine the rest). */
+static int load_seccomp(int full) {
 #ifndef OC_AUDIT_ARCH
+  (void)full;
   return ENOSYS; /* no filter written for this architecture: refuse rather than run without one */
 #else
-  /* arch check, x32 check, N_DENIED compares, socket, clone, clone3, allow */
-  struct sock_filter f[N_DENIED * 2 + 32];
+  struct sock_filter f[N_DENIED * 2 + N_MODE_ARGS * 5 + 32];
   int n = 0;
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, OC_AUDIT_ARCH, 1, 0);
-  f[n++] = (struct sock_filter)RET(SECCOMP_RET_KILL_PROCESS); /* a foreign ABI (i386 via int 0x80) */
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-#if defined(__x86_64__)
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1); /* x32 numbers */
-  f[n++] = (struct sock_filter)RET(DENY_ERRNO(EPERM));
-#endif
-  for (int i = 0; i < N_DENIED; i++) {
-    f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
-    f[n++] = (struct sock_filter)RET(DENY_ERRNO(EPERM));
+  STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+  JUMP(BPF_JMP | BPF_JEQ | BPF_K, OC_AUDIT_ARCH, 1, 0);
+  STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS); /* a foreign ABI (i386 via int 0x80) */
+  /* No mode with S_ISUID or S_ISGID: a file planted in the workspace must not make anyone root. */
+  for (int i = 0; i < N_MODE_ARGS; i++) {
+    LOAD_NR();
+    JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)mode_args[i].nr, 0, 3);
+    STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[mode_args[i].arg]));
+    JUMP(BPF_JMP | BPF_JSET | BPF_K, 06000, 0, 1);
+    STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
   }
-  /* No socket of any family: no TCP/UDP, no host UNIX sockets, no netlink. socketpair() stays allowed. */
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1);
-  f[n++] = (struct sock_filter)RET(DENY_ERRNO(EACCES));
-  /* clone3 passes its flags in memory a filter cannot read: ENOSYS makes the C library fall back to clone. */
-#ifdef SYS_clone3
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1);
-  f[n++] = (struct sock_filter)RET(DENY_ERRNO(ENOSYS));
+  LOAD_NR();
+#ifdef SYS_openat2
+  /* openat2 passes its mode in memory a filter cannot read: ENOSYS makes callers fall back to openat. */
+  JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1);
+  STMT(BPF_RET | BPF_K, DENY_ERRNO(ENOSYS));
 #endif
-  /* clone: threads and processes yes, new namespaces no (flags are the low word of the first argument). */
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3);
-  f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
-  f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 1);
-  f[n++] = (struct sock_filter)RET(DENY_ERRNO(EPERM));
-  f[n++] = (struct sock_filter)RET(SECCOMP_RET_ALLOW);
+  if (full) {
+#if defined(__x86_64__)
+    JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1); /* x32 numbers */
+    STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+#endif
+    for (int i = 0; i < N_DENIED; i++) {
+      JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
+      STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+    }
+    /* No socket of any family: no TCP/UDP, no host UNIX sockets, no netlink. socketpair() stays allowed. */
+    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_socket, 0, 1);
+    STMT(BPF_RET | BPF_K, DENY_ERRNO(EACCES));
+    /* clone3 passes its flags in memory too: ENOSYS makes the C library fall back to clone. */
+#ifdef SYS_clone3
+    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1);
+    STMT(BPF_RET | BPF_K, DENY_ERRNO(ENOSYS));
+#endif
+    /* clone: threads and processes yes, new namespaces no (flags are the low word of the first argument). */
+    JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3);
+    STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0]));
+    JUMP(BPF_JMP | BPF_JSET | BPF_K, NAMESPACES, 0, 1);
+    STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+  }
+  STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
   struct sock_fprog prog = {(unsigned short)n, f};
   if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) return errno;
   return 0;
 #endif
+}
+
+/* --- the mount step ----------------------------------------------------------------------------------- */
+
+struct oc_mount_attr {
+  uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+#define MOUNT_RDONLY 0x1
+#define MOUNT_NOSUID 0x2
+#define MOUNT_NODEV 0x4
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+static int write_text(const char *path, const char *text) {
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  ssize_t w = write(fd, text, strlen(text));
+  int e = w < 0 ? errno : 0;
+  close(fd);
+  return e;
+}
+
+static int set_mount_attr(const char *path, unsigned flags, uint64_t set, uint64_t clear) {
+  struct oc_mount_attr attr = {set, clear, 0, 0};
+  return syscall(SYS_mount_setattr, AT_FDCWD, path, flags, &attr, sizeof attr) < 0 ? errno : 0;
+}
+
+/*
+ * A mount namespace where everything but the writable paths is read-only (nosuid, nodev for those). As root
+ * the namespace comes directly; otherwise inside a user namespace mapping the user to itself, where the kernel
+ * allows one (ENOTSUP where it does not: Landlock alone then guards the files, not their modes and times).
+ */
+static int readonly_host(const jail_t *j) {
+  uid_t uid = geteuid();
+  gid_t gid = getegid();
+  if (uid == 0) {
+    if (unshare(CLONE_NEWNS) < 0) return errno;
+  } else {
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) return ENOTSUP;
+    char map[48];
+    int e = write_text("/proc/self/setgroups", "deny");
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+    if (!e) e = write_text("/proc/self/uid_map", map);
+    snprintf(map, sizeof map, "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+    if (!e) e = write_text("/proc/self/gid_map", map);
+    if (e) return e;
+  }
+  /* Private first: nothing done here may reach the host's mount table. */
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return errno;
+  for (int i = 0; i < j->n_writable; i++)
+    if (mount(j->writable[i], j->writable[i], NULL, MS_BIND | MS_REC, NULL) < 0) return errno;
+  if (j->shm && mount(j->shm, "/dev/shm", NULL, MS_BIND, NULL) < 0) return errno;
+  int e = set_mount_attr("/", AT_RECURSIVE, MOUNT_RDONLY, 0);
+  for (int i = 0; !e && i < j->n_writable; i++)
+    e = set_mount_attr(j->writable[i], AT_RECURSIVE, MOUNT_NOSUID | MOUNT_NODEV, MOUNT_RDONLY);
+  if (!e && j->shm) e = set_mount_attr("/dev/shm", 0, MOUNT_NOSUID | MOUNT_NODEV, MOUNT_RDONLY);
+  if (e) return e;
+  /* The working directory was entered before these mounts: enter it again, through them. */
+  char cwd[4096];
+  if (getcwd(cwd, sizeof cwd) && chdir(cwd) < 0) return errno;
+  return 0;
 }
 
 /* --- entering ----------------------------------------------------------------------------------------- */
@@ -287,12 +410,17 @@ int jail_enter(const jail_t *j) {
       (e = limit(RLIMIT_FSIZE, j->fsize)) || (e = limit(RLIMIT_CPU, j->cpu)) ||
       (e = limit(RLIMIT_NOFILE, j->nofile)) || (e = limit(RLIMIT_CORE, 0)))
     return e;
-  if (j->gid >= 0 && (setgroups(0, NULL) < 0 || setresgid((gid_t)j->gid, (gid_t)j->gid, (gid_t)j->gid) < 0))
-    return errno;
-  if (j->uid >= 0 && setresuid((uid_t)j->uid, (uid_t)j->uid, (uid_t)j->uid) < 0) return errno;
-  if (j->ruleset_fd < 0) return 0; /* limits alone: another jail (bubblewrap) confines the rest */
+  if (j->ruleset_fd < 0) {
+    /* Limits alone: another jail (bubblewrap) confines the rest; with nosuid:1 the setuid rule applies too
+     * (root may load a filter without no_new_privs, which a setuid bubblewrap would not survive). */
+    if (!j->nosuid) return 0;
+    if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
+    return load_seccomp(0);
+  }
+  e = readonly_host(j);
+  if (e && !(e == ENOTSUP && geteuid() != 0)) return e;
   if (geteuid() == 0 && (e = drop_root_powers())) return e;
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
   if (syscall(SYS_landlock_restrict_self, j->ruleset_fd, 0) < 0) return errno;
-  return load_seccomp();
+  return load_seccomp(1);
 }

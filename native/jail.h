@@ -7,14 +7,20 @@
  *   seccomp    no socket() of any family, no ptrace, no mounts, no new namespaces, no io_uring, no keyrings,
  *              no BPF, no kernel modules, no setsid/setpgid (nothing leaves the command's process group, so
  *              nothing outlives it); see jail.c for the list.
- *   privileges no_new_privs; as root every capability is dropped for good (securebits locked), and a "uid:"
- *              moves the command to an unprivileged user.
+ *              No mode with the setuid or setgid bit (chmod, open/creat, mknod): nothing planted in the
+ *              workspace can make another user root.
+ *   mounts     a mount namespace of the command's own where everything but the "w:" paths is read-only (as
+ *              root directly, else in a user namespace where the kernel allows one): Landlock does not cover
+ *              mode, owner, time and extended-attribute changes, a read-only mount refuses them all. With
+ *              "shm:DIR", DIR (writable) is bound on /dev/shm (for Python's multiprocessing and the like).
+ *   privileges no_new_privs; as root every capability is dropped for good (securebits locked).
  *   limits     rlimits for address space, processes, file size, CPU seconds and open files; "cg:" cgroup
  *              directories the command joins (their pids.max and memory limits are set by the server).
  *
  * A jail is described by spec strings, one rule each (the server builds them; see src/sandbox/builtin-jail.ts):
- *   r:PATH  w:PATH  d:PATH  as:BYTES  nproc:N  fsize:BYTES  cpu:SECONDS  nofile:N  uid:N  gid:N  cg:DIR
- * A spec without any r:/w:/d: rule sets the limits and cgroups alone (for commands that bubblewrap jails).
+ *   r:PATH  w:PATH  d:PATH  as:BYTES  nproc:N  fsize:BYTES  cpu:SECONDS  nofile:N  cg:DIR  shm:DIR  nosuid:1
+ * A spec without any r:/w:/d: rule sets the limits and cgroups alone (for commands that bubblewrap jails),
+ * and with "nosuid:1" the setuid/setgid filter too.
  * jail_prepare() runs in the parent (it opens the paths and builds the rules); jail_enter() runs in the forked
  * child just before execve and makes only system calls.
  */
@@ -28,9 +34,12 @@ typedef struct {
   int ruleset_fd;  /* Landlock ruleset, -1 when none */
   int abi;         /* Landlock ABI in force */
   int64_t as, nproc, fsize, cpu, nofile; /* -1: leave as is */
-  int64_t uid, gid;                      /* -1: keep */
   char *cgroup[4];                       /* cgroup.procs files to join (one per hierarchy) */
   int n_cgroups;
+  char *writable[8];                     /* the "w:" paths, left writable by the mount step */
+  int n_writable;
+  char *shm;                             /* directory bound on /dev/shm, or NULL */
+  int nosuid;
 } jail_t;
 
 /* The kernel's Landlock ABI version (0 when Landlock is missing or disabled). */

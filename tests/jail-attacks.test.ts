@@ -1,11 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import {
+  chmodSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -217,6 +219,59 @@ describe.each(modes)("attacks under --sandbox %s (--spawner %s)", (mode, spawner
     },
   );
 
+  it.runIf(enabled)("changes no metadata outside the root: modes, times, extended attributes", async () => {
+    const keep = join(host.canary, "keep.txt");
+    chmodSync(host.secret, 0o600);
+    const before = [statSync(host.secret), statSync(keep), statSync(host.canary)];
+    const results = [
+      await attempt(sandbox, ["chmod", "644", host.secret]),
+      await attempt(sandbox, ["python3", "-c", `import os; os.chmod(${JSON.stringify(host.canary)}, 0o777)`]),
+      await attempt(sandbox, ["touch", "-d", "2001-01-01", keep]),
+      await attempt(sandbox, ["python3", "-c", `import os; os.utime(${JSON.stringify(keep)}, (0, 0))`]),
+      await attempt(sandbox, [
+        "python3",
+        "-c",
+        `import os; os.setxattr(${JSON.stringify(keep)}, "user.pwn", b"1"); print("SET")`,
+      ]),
+    ];
+    expectHostIntact(results);
+    const after = [statSync(host.secret), statSync(keep), statSync(host.canary)];
+    for (const [i, a] of after.entries()) {
+      expect(a.mode).toBe(before[i]!.mode);
+      expect(a.mtimeMs).toBe(before[i]!.mtimeMs);
+    }
+    expect(output(results[4]!)).not.toContain("SET");
+  });
+
+  it.runIf(enabled)("plants no setuid or setgid file, and writes no kernel setting", async () => {
+    const results = [
+      await attempt(sandbox, [
+        "python3",
+        "-c",
+        "import shutil, os; shutil.copy('/usr/bin/id', 'suid_id'); os.chmod('suid_id', 0o4755)",
+      ]),
+      await attempt(sandbox, ["sh", "-c", "cp /usr/bin/id sgid_id; chmod g+s sgid_id; chmod u+s sgid_id"]),
+      await attempt(sandbox, [
+        "python3",
+        "-c",
+        "import os; os.close(os.open('created_suid', os.O_CREAT | os.O_WRONLY, 0o4755))",
+      ]),
+      await attempt(sandbox, ["install", "-m", "4755", "/usr/bin/id", "installed_id"]),
+      // Writing back the value that is there changes nothing even if it went through; it must not.
+      await attempt(sandbox, [
+        "python3",
+        "-c",
+        "p = '/proc/sys/kernel/core_pattern'; v = open(p).read(); open(p, 'w').write(v); print('WROTE')",
+      ]),
+    ];
+    expectHostIntact(results);
+    for (const name of readdirSync(host.root)) {
+      const mode = statSync(join(host.root, name)).mode;
+      expect({ name, setid: (mode & 0o6000) !== 0 }).toEqual({ name, setid: false });
+    }
+    expect(output(results[4]!)).not.toContain("WROTE");
+  });
+
   it.runIf(enabled)("connects to nothing: TCP on 127.0.0.1, a host UNIX socket, PostgreSQL's", async () => {
     const port = host.tcpPort;
     const results = [];
@@ -340,6 +395,18 @@ describe.each(modes)("attacks under --sandbox %s (--spawner %s)", (mode, spawner
       const t = await sandbox.run({ command: "pytest -q -p no:cacheprovider", timeoutMs: 60_000 });
       expect(t.stdout).toContain("1 passed");
       expect(t.exit_code).toBe(0);
+    }
+    // multiprocessing needs a writable /dev/shm: the jail's own (bubblewrap's, or the built-in jail's as root)
+    if (mode === "bwrap" || process.getuid?.() === 0) {
+      const mp = await sandbox.run({
+        command: [
+          "python3",
+          "-c",
+          "import multiprocessing as m\nif __name__ == '__main__': print(m.Pool(2).map(abs, [-1, -2]))",
+        ],
+        timeoutMs: 30_000,
+      });
+      expect(mp.stdout.trim()).toBe("[1, 2]");
     }
     const node = await sandbox.run({
       command: ["node", "-e", "require('fs').writeFileSync('out.json', JSON.stringify({ ok: 1 }))"],

@@ -59,6 +59,8 @@ export interface BuiltinJailSpec {
   nproc: number | null;
   /** cgroup directories each command joins. */
   cgroups: readonly string[];
+  /** A directory the jail binds on /dev/shm (only where it has a mount namespace of its own: as root). */
+  shm: string | null;
 }
 
 /** The spec strings of native/jail.h. */
@@ -72,12 +74,14 @@ export function builtinJailSpec(s: BuiltinJailSpec): string[] {
     ...s.cgroups.map((dir) => `cg:${dir}`),
   ];
   if (s.nproc !== null) spec.push(`nproc:${s.nproc}`);
+  if (s.shm) spec.push(`shm:${s.shm}`);
   return spec;
 }
 
-/** The rlimits alone (what bubblewrap gets: it confines the rest itself). */
+/** The rlimits and the setuid rule alone (what bubblewrap gets: it confines the rest itself). */
 export function limitSpec(limits: CommandLimits): string[] {
   return [
+    "nosuid:1",
     `as:${limits.memory}`,
     `fsize:${limits.fileSize}`,
     `cpu:${limits.cpuSeconds}`,

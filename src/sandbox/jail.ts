@@ -80,7 +80,11 @@ export function bwrapArgs(spec: JailSpec): string[] {
   // /etc is bound whole (one mount, not one per entry); what not everyone may read in it is covered.
   for (const path of spec.view.masked)
     args.push(...(lstatSync(path).isDirectory() ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]));
-  args.push("--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--bind", spec.workspace, spec.workspace);
+  // The jail's uid maps to the server's user (root, when it runs as root): the kernel's settings under
+  // /proc/sys would be writable to it, so they are bound read-only.
+  args.push("--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys");
+  args.push("--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger");
+  args.push("--tmpfs", "/tmp", "--bind", spec.workspace, spec.workspace);
   for (const dir of spec.hidden) {
     // Outside the workspace nothing is there unless bound; inside, an empty tmpfs covers it.
     if (isInside(dir, spec.workspace) || !isInside(spec.workspace, dir) || !existsSync(dir)) continue;

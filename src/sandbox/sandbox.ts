@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
@@ -186,6 +186,7 @@ export class Sandbox {
           limits: o.limits,
           nproc: processes.nproc,
           cgroups: processes.cgroups,
+          shm: process.getuid?.() === 0 ? jailShmDir(tmp) : null,
         });
       else if (spawnHelperPath()) {
         this.jailSpec = [...limitSpec(o.limits), ...processes.cgroups.map((c) => `cg:${c}`)];
@@ -252,6 +253,14 @@ function jailTempDir(): string {
   chmodSync(dir, 0o700);
   jailTemp = dir;
   process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The jail's /dev/shm (for Python's multiprocessing and the like): a directory in its temp directory. */
+function jailShmDir(tmp: string): string {
+  const dir = join(tmp, ".shm");
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o1777);
   return dir;
 }
 
