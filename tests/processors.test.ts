@@ -219,6 +219,19 @@ describe("processor options", () => {
     expect(res.body.detail[0].msg).toMatch(/shell operator ';' is not allowed/);
   });
 
+  it("a command killed by a signal names the signal", async () => {
+    const { t } = await sampleServer("off");
+    const res = await t.request("POST", "/batch/mcp-operations", {
+      operations: [{ id: "k", type: "command", command: "sh -c 'kill -XCPU $$'" }],
+    });
+    const done = await waitForJobEnd(t, res.body.job_id);
+    expect(done.result.results[0]).toMatchObject({
+      status: "failed",
+      error: "command killed by SIGXCPU",
+      result: { exit_code: null, signal: "SIGXCPU" },
+    });
+  });
+
   it("a per-item timeout fails that item only", async () => {
     const { t } = await sampleServer("off");
     const res = await t.request("POST", "/batch/mcp-operations", {

@@ -32,6 +32,7 @@ function operationResult(type: string, r: CallToolResult): JsonObject {
     default:
       return {
         exit_code: s.exit_code,
+        signal: s.signal ?? null,
         stdout: s.stdout,
         stderr: s.stderr,
         duration_seconds: s.duration_seconds,
@@ -74,7 +75,10 @@ export function mcpProcessor(sandbox: Sandbox): Processor {
       if (type === "command" && result.exit_code !== 0) {
         return {
           status: "failed",
-          error: `command exited with ${String(result.exit_code)}`,
+          error:
+            result.exit_code === null
+              ? `command killed by ${String(result.signal ?? "a signal")}`
+              : `command exited with ${String(result.exit_code)}`,
           fields: { result },
         };
       }
