@@ -191,7 +191,7 @@ export class Sandbox {
       else if (spawnHelperPath()) {
         this.jailSpec = [...limitSpec(o.limits), ...processes.cgroups.map((c) => `cg:${c}`)];
         if (processes.nproc !== null) this.jailSpec.push(`nproc:${processes.nproc}`);
-      } else note += "; no resource limits (oc-spawner, which sets them, is not built)";
+      } else note += "; no resource limits and no setuid rule (oc-spawner, which sets them, is not built)";
     }
     this.jailNote = note;
     this.env = env;
