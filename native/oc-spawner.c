@@ -218,7 +218,9 @@ static int spawn_jailed(pid_t *pid, const char *cwd, char **argv, char **envp, i
     int e = 0;
     sigset_t none;
     sigemptyset(&none);
-    signal(SIGPIPE, SIG_DFL);
+    /* An ignored signal stays ignored across exec: the command gets every default back. */
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sig != SIGKILL && sig != SIGSTOP) signal(sig, SIG_DFL);
     sigprocmask(SIG_SETMASK, &none, NULL);
     setpgid(0, 0);
     int nul = open("/dev/null", O_RDONLY);
@@ -417,6 +419,12 @@ int main(int argc, char **argv) {
   int sfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   if (sfd < 0) die("signalfd");
   signal(SIGPIPE, SIG_IGN);
+  /* A terminal's Ctrl-C, or a service manager's SIGTERM, goes to the server's whole process group, this
+   * helper included: the server decides when commands stop (it closes our stdin); we do not die under them. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
   fcntl(0, F_SETFD, FD_CLOEXEC);
   fcntl(1, F_SETFD, FD_CLOEXEC);
 

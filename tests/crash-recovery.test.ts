@@ -139,4 +139,34 @@ describe(`crash recovery (real server process, ${BACKEND})`, async () => {
     expect(counts.succeeded).toBe(lines.filter((l) => l.startsWith("done")).length);
     expect(counts.queued).toBe(50 - (counts.succeeded ?? 0));
   });
+
+  it.runIf(enabled)(
+    "Ctrl-C (SIGINT to the whole process group): running commands finish within the grace period",
+    async () => {
+      const dir = tempDir();
+      const { args, where } = serverArgs(dir);
+      const server = await startServerProcess(args, {}, undefined, true);
+      const res = await fetch(`${server.url}/batch/mcp-operations`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          operations: [1, 2].map((i) => ({ id: `c${i}`, type: "command", command: "sleep 1.5" })),
+          parallel: 2,
+        }),
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      await expect
+        .poll(async () => (await getJson(`${server.url}/batch/jobs/${job_id}/items?status=running`)).total)
+        .toBe(2);
+      process.kill(-server.child.pid!, "SIGINT"); // what a terminal sends to the foreground group
+      expect(await server.exited).toBe(0);
+      const rows = await querySql(where, "SELECT status, error FROM items WHERE job_id = ? ORDER BY seq", [
+        job_id,
+      ]);
+      expect(rows.map((r) => [r.status, r.error ?? null])).toEqual([
+        ["succeeded", null],
+        ["succeeded", null],
+      ]);
+    },
+  );
 });

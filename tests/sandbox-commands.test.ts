@@ -221,11 +221,14 @@ describe.each(modes)("commands (--sandbox %s, --spawner %s)", (mode, spawner) =>
     expect(cat.stdout).toBe("");
     const code = await sandbox.run({ command: ["sh", "-c", "exit 7"], timeoutMs: 10_000 });
     expect(code.exit_code).toBe(7);
-    const killed = await sandbox.run({ command: ["sh", "-c", "kill -USR1 $$"], timeoutMs: 10_000 });
-    if (mode !== "bwrap") {
-      expect(killed.exit_code).toBeNull();
-      expect(killed.signal).toBe("SIGUSR1");
-    } else expect(killed.exit_code).not.toBe(0); // bubblewrap reports its child's death as an exit code
+    // SIGINT and SIGTERM too: the helper ignores them (a Ctrl-C to the server's group), its commands do not
+    for (const sig of ["USR1", "INT", "TERM"]) {
+      const killed = await sandbox.run({ command: ["sh", "-c", `kill -${sig} $$`], timeoutMs: 10_000 });
+      if (mode !== "bwrap") {
+        expect(killed.exit_code).toBeNull();
+        expect(killed.signal).toBe(`SIG${sig}`);
+      } else expect(killed.exit_code).not.toBe(0); // bubblewrap reports its child's death as an exit code
+    }
   });
 
   it.runIf(enabled)("a file that is not executable is a clear error", async () => {

@@ -36,8 +36,11 @@ export function startServerProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
   cli: string = CLI,
+  /** In a process group of its own (so that a test can signal the whole group, as a terminal does). */
+  detached = false,
 ): Promise<ServerProcess> {
   const child = spawn(process.execPath, [cli, ...args], {
+    detached,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
