@@ -14,6 +14,7 @@ import { ProcessorRegistry } from "./queue/processor.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
+import { lockDataDir } from "./store/sqlite/data-dir-lock.js";
 import { consoleLogger, type Logger } from "./util/logger.js";
 import { connectionBudget, openFileLimit } from "./util/open-file-limit.js";
 
@@ -74,7 +75,14 @@ export interface CreateAppOptions {
 export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   mkdirSync(config.projectRoot, { recursive: true });
-  const store = await openStore(config);
+  const unlock = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
+  let store: JobStore;
+  try {
+    store = await openStore(config);
+  } catch (e: unknown) {
+    unlock();
+    throw e;
+  }
   const registry = new ProcessorRegistry();
   const events = new QueueEvents();
   let pool: WorkerPool | null = null;
@@ -90,6 +98,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     await loadPlugins(registry, config);
   } catch (e: unknown) {
     await store.close();
+    unlock();
     throw e;
   }
   const queue = new JobQueue(store, registry, events);
@@ -132,6 +141,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       await api.close();
       await unbridge();
       await store.close();
+      unlock();
     },
   };
 }

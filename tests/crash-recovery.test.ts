@@ -169,4 +169,26 @@ describe(`crash recovery (real server process, ${BACKEND})`, async () => {
       ]);
     },
   );
+
+  it.runIf(enabled && BACKEND === "sqlite")(
+    "a second server on the same SQLite data dir refuses to start and names the first; after a kill -9 it may",
+    async () => {
+      const dir = tempDir();
+      const { args } = serverArgs(dir);
+      const first = await startServerProcess(args);
+      const second = await startServerProcess(args).then(
+        () => "started",
+        (e: Error) => e.message,
+      );
+      expect(second).toMatch(
+        new RegExp(`another ollama-coder server \\(pid ${first.child.pid}\\) is using the data directory`),
+      );
+      first.child.kill("SIGKILL");
+      await first.exited;
+      const third = await startServerProcess(args); // the lock of a process that is gone is taken over
+      expect((await fetch(`${third.url}/health`)).status).toBe(200);
+      third.child.kill("SIGTERM");
+      expect(await third.exited).toBe(0);
+    },
+  );
 });
