@@ -1,11 +1,13 @@
 import { errorMessage } from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
+import { isTransientStoreError } from "../store/transient-error.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { JobRunner } from "./job-runner.js";
 import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
 import type { ProcessorRegistry } from "./processor.js";
+import { resilientStore } from "./resilient-store.js";
 
 export interface WorkerPoolOptions {
   /** Jobs run at once by this process. */
@@ -48,18 +50,25 @@ export class WorkerPool {
   private readonly unsubscribe: (() => void)[] = [];
   /** Jobs whose runner crashed, kept aside until the time given (ms) so a fault cannot spin the loop. */
   private readonly quarantine = new Map<string, number>();
+  /** The store, its worker-side calls waiting out transient faults (see resilient-store.ts). */
+  private readonly store: JobStore;
+  /** Aborted when a shutdown's grace period is over: calls stop waiting for a store that is down. */
+  private readonly giveUp = new AbortController();
+  /** Timer callbacks still running (one of each at a time, however long the store keeps them). */
+  private readonly busy = new Set<() => Promise<void>>();
   private filling = false;
   private fillAgain = false;
   private stopping = false;
   private started = false;
 
   constructor(
-    private readonly store: JobStore,
+    store: JobStore,
     private readonly registry: ProcessorRegistry,
     private readonly events: QueueEvents,
     options: Partial<WorkerPoolOptions> = {},
   ) {
     this.o = { ...DEFAULT_POOL_OPTIONS, ...options };
+    this.store = resilientStore(store, { log: this.o.log, signal: this.giveUp.signal });
     if (!Number.isInteger(this.o.maxWorkers) || this.o.maxWorkers < 1)
       throw new Error("maxWorkers must be >= 1");
     this.owner = newOwnerId();
@@ -89,7 +98,11 @@ export class WorkerPool {
 
   private every(ms: number, fn: () => Promise<void>): void {
     const t = setInterval(() => {
-      fn().catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`));
+      if (this.busy.has(fn)) return; // still waiting for the store: no pile-up
+      this.busy.add(fn);
+      fn()
+        .catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`))
+        .finally(() => this.busy.delete(fn));
     }, ms);
     t.unref();
     this.timers.push(t);
@@ -139,8 +152,13 @@ export class WorkerPool {
       const done = runner
         .run()
         .catch(async (e: unknown) => {
-          this.o.log.error(`job ${job.id}: runner crashed: ${errorMessage(e)}`);
           this.quarantine.set(job.id, this.o.clock.now() + this.o.sweepMs);
+          if (isTransientStoreError(e)) {
+            // Not the job's fault: its leased items go back to the queue when their leases run out.
+            this.o.log.warn(`job ${job.id}: paused, the store is unavailable: ${errorMessage(e)}`);
+            return;
+          }
+          this.o.log.error(`job ${job.id}: runner crashed: ${errorMessage(e)}`);
           await this.store
             .failJob(
               job.id,
@@ -197,12 +215,17 @@ export class WorkerPool {
     for (const { runner } of entries) runner.drain();
     const all = Promise.all(entries.map((e) => e.done));
     if (!(await settlesWithin(all, graceMs))) {
+      this.giveUp.abort();
       this.o.log.warn(
         `shutdown: ${entries.length} job(s) still running after ${graceMs} ms; releasing their items`,
       );
       for (const { runner } of entries) runner.interrupt();
       if (!(await settlesWithin(all, 2_000))) {
-        for (const { runner } of entries) await runner.forceRelease();
+        for (const { runner } of entries)
+          await runner.forceRelease().catch((e: unknown) => {
+            // The store is down: the leases run out by themselves and the items go back to the queue.
+            this.o.log.warn(`shutdown: could not release items: ${errorMessage(e)}`);
+          });
       }
     }
     retireOwnerId(this.owner);

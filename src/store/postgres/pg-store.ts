@@ -87,7 +87,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await this.checkout();
     try {
       await client.query("SELECT pg_advisory_lock(hashtext($1))", [`ollama_coder_migrate:${this.schema}`]);
       try {
@@ -125,8 +125,19 @@ export class PostgresJobStore implements JobStore {
     }
   }
 
-  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * A client of the pool for a transaction. A connection that dies while it is checked out emits 'error' on
+   * the client, which would crash the process unhandled: the query in flight fails with it instead (a
+   * transient error that the workers wait out).
+   */
+  private async checkout(): Promise<pg.PoolClient> {
     const client = await this.pool.connect();
+    if (client.listenerCount("error") === 0) client.on("error", () => undefined);
+    return client;
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.checkout();
     try {
       await client.query("BEGIN");
       const out = await fn(client);
@@ -499,14 +510,33 @@ export class PostgresJobStore implements JobStore {
           /* not ours */
         }
       });
-      c.on("error", () => {
+      let lost = false;
+      const onLost = () => {
+        if (lost) return;
+        lost = true;
         this.listeners.delete(c);
-        if (!closed) setTimeout(() => void connect().catch(() => undefined), 1000).unref();
-      });
-      await c.connect();
-      await c.query(`LISTEN ${channel}`);
+        void c.end().catch(() => undefined);
+        reconnect(1000);
+      };
+      c.on("error", onLost);
+      c.on("end", onLost);
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${channel}`);
+      } catch (e: unknown) {
+        lost = true; // this attempt is over; the caller decides whether to try again
+        void c.end().catch(() => undefined);
+        throw e;
+      }
       client = c;
       this.listeners.add(c);
+    };
+    // The database restarted or the connection dropped: listen again as soon as it answers, however long.
+    const reconnect = (delayMs: number): void => {
+      if (closed) return;
+      setTimeout(() => {
+        if (!closed) void connect().catch(() => reconnect(Math.min(delayMs * 2, 30_000)));
+      }, delayMs).unref();
     };
     await connect();
     return async () => {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from "vitest";
+import { resilientStore } from "../src/queue/resilient-store.js";
+import type { JobStore } from "../src/store/job-store.js";
+import { isTransientStoreError } from "../src/store/transient-error.js";
+import { silentLogger } from "../src/util/logger.js";
+
+const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
+
+describe("transient store faults", () => {
+  it.each([
+    [
+      "PostgreSQL shutting down (57P01)",
+      withCode("57P01", "terminating connection due to administrator command"),
+    ],
+    ["PostgreSQL starting up (57P03)", withCode("57P03", "the database system is starting up")],
+    ["connection refused", withCode("ECONNREFUSED")],
+    ["connection reset", withCode("ECONNRESET")],
+    ["node-postgres lost its connection", new Error("Connection terminated unexpectedly")],
+    ["SQLite busy", withCode("SQLITE_BUSY", "database is locked")],
+    ["SQLite disk full", withCode("SQLITE_FULL", "database or disk is full")],
+    ["SQLite I/O error", withCode("SQLITE_IOERR_WRITE", "disk I/O error")],
+    ["no space left", withCode("ENOSPC")],
+    ["wrapped in a cause", new Error("claim failed", { cause: withCode("ECONNREFUSED") })],
+  ])("%s is transient", (_name, e) => {
+    expect(isTransientStoreError(e)).toBe(true);
+  });
+
+  it.each([
+    ["a constraint", withCode("23505", "duplicate key value violates unique constraint")],
+    ["a syntax error", withCode("42601", "syntax error at or near")],
+    ["a corrupt SQLite file", withCode("SQLITE_CORRUPT", "database disk image is malformed")],
+    ["a plain error", new Error("boom")],
+    ["not an error", "ECONNREFUSED"],
+  ])("%s is not", (_name, e) => {
+    expect(isTransientStoreError(e)).toBe(false);
+  });
+
+  it("a resilient store waits out transient faults and passes real errors through at once", async () => {
+    let calls = 0;
+    const store = {
+      async claimItems() {
+        calls++;
+        if (calls < 4) throw withCode("57P03", "the database system is starting up");
+        return [{ seq: 1 }];
+      },
+      async startJob() {
+        throw withCode("23505", "duplicate key");
+      },
+      async close() {
+        throw withCode("ECONNREFUSED");
+      },
+    } as unknown as JobStore;
+    const warnings: string[] = [];
+    const log = { ...silentLogger, warn: (m: string) => void warnings.push(m) };
+    const s = resilientStore(store, { log, baseDelayMs: 1, maxDelayMs: 4 });
+    expect(await s.claimItems("j", "o", 1, 0, 0)).toEqual([{ seq: 1 }]);
+    expect(calls).toBe(4);
+    expect(warnings).toHaveLength(1); // once, not once per try
+    await expect(s.startJob("j", 0)).rejects.toThrow("duplicate key");
+    await expect(s.close()).rejects.toThrow("ECONNREFUSED"); // not a worker call: not retried
+  });
+
+  it("stops waiting once told to give up (a shutdown past its grace period)", async () => {
+    const store = {
+      async renewLeases() {
+        throw withCode("ECONNREFUSED");
+      },
+    } as unknown as JobStore;
+    const giveUp = new AbortController();
+    const s = resilientStore(store, {
+      log: silentLogger,
+      signal: giveUp.signal,
+      baseDelayMs: 1,
+      maxDelayMs: 2,
+    });
+    const pending = s.renewLeases("o", 0);
+    giveUp.abort();
+    await expect(pending).rejects.toThrow("ECONNREFUSED");
+  });
+});
