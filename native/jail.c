@@ -159,6 +159,11 @@ int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
       if (!(j->shm = strdup(v))) e = ENOMEM;
     }
     else if (k == 6 && !strncmp(s, "nosuid", 6)) j->nosuid = !strcmp(v, "1");
+    else if (k == 5 && !strncmp(s, "rodev", 5)) {
+      if (j->n_rodev == 8) e = E2BIG;
+      else if (!(j->rodev[j->n_rodev] = strdup(v))) e = ENOMEM;
+      else j->n_rodev++;
+    }
     else e = EINVAL;
     if (limit && (*limit = number(v)) < 0) e = EINVAL;
     if (e) {
@@ -186,6 +191,8 @@ void jail_release(jail_t *j) {
   j->n_writable = 0;
   free(j->shm);
   j->shm = NULL;
+  for (int i = 0; i < j->n_rodev; i++) free(j->rodev[i]);
+  j->n_rodev = 0;
 }
 
 /* --- seccomp ------------------------------------------------------------------------------------------ */
@@ -273,6 +280,11 @@ static int load_seccomp(int full) {
     STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
   }
   LOAD_NR();
+#ifdef SYS_io_uring_setup
+  /* io_uring runs opens and chmods of its own that this filter never sees. */
+  JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_setup, 0, 1);
+  STMT(BPF_RET | BPF_K, DENY_ERRNO(EPERM));
+#endif
 #ifdef SYS_openat2
   /* openat2 passes its mode in memory a filter cannot read: ENOSYS makes callers fall back to openat. */
   JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat2, 0, 1);
@@ -373,6 +385,19 @@ static int readonly_host(const jail_t *j) {
   return 0;
 }
 
+/* As root, before bubblewrap: a mount namespace where the device nodes it will bind are read-only. */
+static int readonly_devices(const jail_t *j) {
+  if (unshare(CLONE_NEWNS) < 0) return errno;
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) return errno;
+  for (int i = 0; i < j->n_rodev; i++) {
+    if (access(j->rodev[i], F_OK) != 0) continue;
+    if (mount(j->rodev[i], j->rodev[i], NULL, MS_BIND, NULL) < 0) return errno;
+    int e = set_mount_attr(j->rodev[i], 0, MOUNT_RDONLY, 0);
+    if (e) return e;
+  }
+  return 0;
+}
+
 /* --- entering ----------------------------------------------------------------------------------------- */
 
 static int limit(int resource, int64_t value) {
@@ -413,6 +438,7 @@ int jail_enter(const jail_t *j) {
   if (j->ruleset_fd < 0) {
     /* Limits alone: another jail (bubblewrap) confines the rest; with nosuid:1 the setuid rule applies too
      * (root may load a filter without no_new_privs, which a setuid bubblewrap would not survive). */
+    if (geteuid() == 0 && j->n_rodev > 0 && (e = readonly_devices(j))) return e;
     if (!j->nosuid) return 0;
     if (geteuid() != 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno;
     return load_seccomp(0);

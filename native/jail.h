@@ -20,7 +20,9 @@
  * A jail is described by spec strings, one rule each (the server builds them; see src/sandbox/builtin-jail.ts):
  *   r:PATH  w:PATH  d:PATH  as:BYTES  nproc:N  fsize:BYTES  cpu:SECONDS  nofile:N  cg:DIR  shm:DIR  nosuid:1
  * A spec without any r:/w:/d: rule sets the limits and cgroups alone (for commands that bubblewrap jails),
- * and with "nosuid:1" the setuid/setgid filter too.
+ * with "nosuid:1" the setuid/setgid filter too, and with "rodev:PATH" (as root) a mount namespace where those
+ * device nodes are bound read-only: the jailed user, root's owner without its powers, cannot chmod the host's
+ * /dev/null through bubblewrap's binds of them.
  * jail_prepare() runs in the parent (it opens the paths and builds the rules); jail_enter() runs in the forked
  * child just before execve and makes only system calls.
  */
@@ -39,6 +41,8 @@ typedef struct {
   char *writable[8];                     /* the "w:" paths, left writable by the mount step */
   int n_writable;
   char *shm;                             /* directory bound on /dev/shm, or NULL */
+  char *rodev[8];                        /* device nodes made read-only before bubblewrap binds them */
+  int n_rodev;
   int nosuid;
 } jail_t;
 

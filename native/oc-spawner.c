@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -406,7 +407,17 @@ static int exec_jailed(int argc, char **argv) {
   return e == ENOENT ? 127 : 126;
 }
 
+/* Descriptors the server inherited from whoever started it (a shell's `200>>file`) are not ours to pass on:
+ * close everything above stderr before any command can inherit it. */
+static void close_inherited(void) {
+#ifdef SYS_close_range
+  if (syscall(SYS_close_range, 3, ~0U, 0) == 0) return;
+#endif
+  for (int fd = 3; fd < 65536; fd++) close(fd);
+}
+
 int main(int argc, char **argv) {
+  close_inherited();
   if (argc > 1 && strcmp(argv[1], "--jail") == 0) return exec_jailed(argc, argv);
   if (argc > 1 && strcmp(argv[1], "--landlock-abi") == 0) {
     printf("%d\n", jail_landlock_abi());

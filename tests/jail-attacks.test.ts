@@ -272,6 +272,42 @@ describe.each(modes)("attacks under --sandbox %s (--spawner %s)", (mode, spawner
     expect(output(results[4]!)).not.toContain("WROTE");
   });
 
+  it.runIf(enabled)("changes no device node, nests no user namespace, sets up no io_uring", async () => {
+    const before = statSync("/dev/null");
+    const results = [
+      // the mode that is there: a harmless no-op if it went through; it must not
+      await attempt(sandbox, ["chmod", (before.mode & 0o7777).toString(8), "/dev/null"]),
+      await attempt(sandbox, ["touch", "-m", "-r", "/dev/null", "/dev/null"]),
+      await attempt(sandbox, ["unshare", "-Ur", "id"]),
+      await attempt(sandbox, [
+        "python3",
+        "-c",
+        "import ctypes, os\np = (ctypes.c_char * 120)()\nfd = ctypes.CDLL(None, use_errno=True).syscall(425, 8, p)\nprint('IO_URING' if fd >= 0 else 'refused', ctypes.get_errno())",
+      ]),
+    ];
+    expectHostIntact(results);
+    expect(statSync("/dev/null").ctimeMs).toBe(before.ctimeMs);
+    expect(output(results[2]!)).not.toContain("uid=0(root)");
+    expect(output(results[3]!)).not.toContain("IO_URING");
+  });
+
+  it.runIf(enabled)(
+    "a command that takes the workspace's own permissions away does not break the next",
+    async () => {
+      const mode = statSync(host.root).mode & 0o7777;
+      try {
+        await attempt(sandbox, ["chmod", "0", host.root]);
+        const next = await sandbox.run({
+          command: ["sh", "-c", "echo ok > next.txt; cat next.txt"],
+          timeoutMs: 20_000,
+        });
+        expect(next.stdout).toBe("ok\n");
+      } finally {
+        chmodSync(host.root, mode);
+      }
+    },
+  );
+
   it.runIf(enabled)("connects to nothing: TCP on 127.0.0.1, a host UNIX socket, PostgreSQL's", async () => {
     const port = host.tcpPort;
     const results = [];

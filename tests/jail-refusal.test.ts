@@ -1,7 +1,8 @@
+import { spawn } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { CLI, serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 const REPO = join(import.meta.dirname, "..");
@@ -79,5 +80,48 @@ describe("no jail to be had", () => {
     });
     const job = await waitEnd(s.url, sub.body.job_id);
     expect(job.result.results[0]).toMatchObject({ status: "success", result: { stdout: "hi\n" } });
+  });
+});
+
+describe("descriptors the server inherited", () => {
+  it("never reach a jailed command", async () => {
+    const dir = tempDir();
+    const outside = join(dir, "outside.log");
+    writeFileSync(outside, "");
+    // A shell started the server with a descriptor open on a file outside the root (`200>>file`).
+    const args = serveArgs(dir)
+      .map((a) => `'${a}'`)
+      .join(" ");
+    const child = spawn("bash", ["-c", `exec '${process.execPath}' '${CLI}' ${args} 200>>'${outside}'`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    try {
+      let out = "";
+      const url = await new Promise<string>((resolve, reject) => {
+        const onData = (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/[^\s]+)/.exec(out);
+          if (m?.[1]) resolve(m[1]);
+        };
+        child.stdout.on("data", onData);
+        child.stderr.on("data", onData);
+        child.on("exit", () => reject(new Error(out)));
+      });
+      const sub = await postJson(`${url}/batch/mcp-operations`, {
+        operations: [
+          {
+            id: "w",
+            type: "command",
+            command: "python3 -c \"import os; os.write(200, b'WRITTEN-FROM-A-COMMAND')\"",
+          },
+        ],
+      });
+      const job = await waitEnd(url, sub.body.job_id);
+      expect(job.result.results[0].status).toBe("failed");
+      expect(job.result.results[0].result.stderr).toContain("Bad file descriptor"); // it has no fd 200
+    } finally {
+      child.kill("SIGKILL");
+    }
+    expect(readFileSync(outside, "utf8")).toBe("");
   });
 });

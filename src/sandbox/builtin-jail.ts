@@ -78,10 +78,17 @@ export function builtinJailSpec(s: BuiltinJailSpec): string[] {
   return spec;
 }
 
-/** The rlimits and the setuid rule alone (what bubblewrap gets: it confines the rest itself). */
+/** The device nodes bubblewrap's --dev binds from the host. */
+const BWRAP_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+
+/**
+ * What bubblewrap gets from oc-spawner (it confines the rest itself): the rlimits, the setuid rule, and its
+ * device nodes read-only.
+ */
 export function limitSpec(limits: CommandLimits): string[] {
   return [
     "nosuid:1",
+    ...BWRAP_DEVICES.map((d) => `rodev:${d}`),
     `as:${limits.memory}`,
     `fsize:${limits.fileSize}`,
     `cpu:${limits.cpuSeconds}`,

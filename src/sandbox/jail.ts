@@ -37,6 +37,8 @@ const BWRAP_ISOLATION = [
   String(JAIL_UID),
   "--cap-drop",
   "ALL",
+  // No user namespace inside: one would give the command root over its own mounts (bubblewrap 0.8+).
+  "--disable-userns",
 ];
 
 /** Whether bubblewrap is installed and can build its sandbox here (user namespaces, or root). */
@@ -80,9 +82,11 @@ export function bwrapArgs(spec: JailSpec): string[] {
   // /etc is bound whole (one mount, not one per entry); what not everyone may read in it is covered.
   for (const path of spec.view.masked)
     args.push(...(lstatSync(path).isDirectory() ? ["--tmpfs", path] : ["--ro-bind", "/dev/null", path]));
-  // The jail's uid maps to the server's user (root, when it runs as root): the kernel's settings under
-  // /proc/sys would be writable to it, so they are bound read-only.
-  args.push("--dev", "/dev", "--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys");
+  // The jail's uid maps to the server's user (root, when it runs as root), which owns the host's kernel
+  // settings and device nodes: /proc/sys is bound read-only, and oc-spawner binds the device nodes read-only
+  // before bubblewrap starts (see limitSpec), so that their mode and times cannot be changed.
+  args.push("--dev", "/dev");
+  args.push("--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys");
   args.push("--ro-bind-try", "/proc/sysrq-trigger", "/proc/sysrq-trigger");
   args.push("--tmpfs", "/tmp", "--bind", spec.workspace, spec.workspace);
   for (const dir of spec.hidden) {

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
@@ -197,6 +197,15 @@ export class Sandbox {
     this.env = env;
   }
 
+  /**
+   * A jailed command is the root's owner without its powers: one that took the owner's permissions away from
+   * the project root (`chmod 0 .`) would lock every later command out of it. They are given back.
+   */
+  private keepRootEnterable(): void {
+    const mode = statSync(this.paths.root).mode & 0o7777;
+    if ((mode & 0o700) !== 0o700) chmodSync(this.paths.root, mode | 0o700);
+  }
+
   /** For /health: which jail, and whether commands run jailed, unjailed or not at all. */
   status(): Readonly<Record<string, string>> {
     const commands = this.jailed ? "jailed" : this.refusal ? "refused" : "UNJAILED";
@@ -226,6 +235,7 @@ export class Sandbox {
     if (req.extraArgs) argv.push(...req.extraArgs);
     this.guardrail.check(argv);
     if (this.refusal) throw new SecurityBlockError(this.refusal);
+    if (this.jailed) this.keepRootEnterable();
     const cwd = req.cwd ? this.paths.resolve(req.cwd) : this.paths.root;
     const jailPrefix =
       this.jail === "bwrap"
