@@ -21,8 +21,7 @@ function comparatorPrefix(mode: "off" | "bwrap" | "builtin", root: string, dataD
     view,
     writable: [root],
     limits: DEFAULT_LIMITS,
-    nproc: null,
-    cgroups: [],
+    processes: { nproc: null, cgroups: [] },
     shm: null,
   });
   return [spawnHelperPath()!, "--jail", ...spec, "--"];

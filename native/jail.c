@@ -123,7 +123,7 @@ static int ruleset(jail_t *j, const char **why) {
 int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
   memset(j, 0, sizeof *j);
   j->ruleset_fd = -1;
-  j->as = j->nproc = j->fsize = j->cpu = j->nofile = -1;
+  j->as = j->nproc = j->fsize = j->cpu = j->nofile = j->pids = -1;
   for (int i = 0; i < n; i++) {
     const char *s = spec[i], *colon = strchr(s, ':');
     const char *v = colon ? colon + 1 : "";
@@ -146,11 +146,12 @@ int jail_prepare(jail_t *j, char *const *spec, int n, const char **why) {
         else j->n_writable++;
       }
     } else if (k == 2 && !strncmp(s, "cg", 2)) {
-      char *file = j->n_cgroups < 4 ? malloc(strlen(v) + sizeof "/cgroup.procs") : NULL;
-      if (!file) e = j->n_cgroups < 4 ? ENOMEM : E2BIG;
-      else j->cgroup[j->n_cgroups++] = strcat(strcpy(file, v), "/cgroup.procs");
+      if (j->n_cgroups == 4) e = E2BIG;
+      else if (!(j->cgroup[j->n_cgroups] = strdup(v))) e = ENOMEM;
+      else j->n_cgroups++;
     } else if (k == 2 && !strncmp(s, "as", 2)) limit = &j->as;
     else if (k == 5 && !strncmp(s, "nproc", 5)) limit = &j->nproc;
+    else if (k == 4 && !strncmp(s, "pids", 4)) limit = &j->pids;
     else if (k == 5 && !strncmp(s, "fsize", 5)) limit = &j->fsize;
     else if (k == 3 && !strncmp(s, "cpu", 3)) limit = &j->cpu;
     else if (k == 6 && !strncmp(s, "nofile", 6)) limit = &j->nofile;
@@ -398,6 +399,35 @@ static int readonly_devices(const jail_t *j) {
   return 0;
 }
 
+/* --- cgroups ----------------------------------------------------------------------------------------- */
+
+int jail_command_group(char *out, size_t size, const char *dir, pid_t pid) {
+  return snprintf(out, size, "%s/c%d", dir, (int)pid);
+}
+
+/* Each command gets a group of its own under each "cg:" directory, with pids.max from "pids:": a fork bomb
+ * exhausts its own budget, not the other commands'. */
+static int join_cgroups(const jail_t *j) {
+  char path[4200];
+  for (int i = 0; i < j->n_cgroups; i++) {
+    jail_command_group(path, sizeof path - 16, j->cgroup[i], getpid());
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) return errno;
+    size_t len = strlen(path);
+    char value[32];
+    snprintf(value, sizeof value, "%lld\n", (long long)j->pids);
+    int e = 0;
+    if (j->pids >= 0) {
+      strcpy(path + len, "/pids.max");
+      e = write_text(path, value);
+    }
+    strcpy(path + len, "/cgroup.procs");
+    if (!e) e = write_text(path, "0\n");
+    if (e) return e;
+  }
+  return 0;
+}
+
+
 /* --- entering ----------------------------------------------------------------------------------------- */
 
 static int limit(int resource, int64_t value) {
@@ -423,14 +453,7 @@ static int drop_root_powers(void) {
 
 int jail_enter(const jail_t *j) {
   int e;
-  for (int i = 0; i < j->n_cgroups; i++) {
-    int fd = open(j->cgroup[i], O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    ssize_t w = write(fd, "0\n", 2);
-    e = w < 0 ? errno : 0;
-    close(fd);
-    if (e) return e;
-  }
+  if ((e = join_cgroups(j))) return e;
   if ((e = limit(RLIMIT_AS, j->as)) || (e = limit(RLIMIT_NPROC, j->nproc)) ||
       (e = limit(RLIMIT_FSIZE, j->fsize)) || (e = limit(RLIMIT_CPU, j->cpu)) ||
       (e = limit(RLIMIT_NOFILE, j->nofile)) || (e = limit(RLIMIT_CORE, 0)))

@@ -14,11 +14,12 @@
  *              mode, owner, time and extended-attribute changes, a read-only mount refuses them all. With
  *              "shm:DIR", DIR (writable) is bound on /dev/shm (for Python's multiprocessing and the like).
  *   privileges no_new_privs; as root every capability is dropped for good (securebits locked).
- *   limits     rlimits for address space, processes, file size, CPU seconds and open files; "cg:" cgroup
- *              directories the command joins (their pids.max and memory limits are set by the server).
+ *   limits     rlimits for address space, processes, file size, CPU seconds and open files; under each
+ *              "cg:" directory a cgroup of the command's own (c<pid>, pids.max from "pids:"), so that one
+ *              command's fork bomb does not starve the others.
  *
  * A jail is described by spec strings, one rule each (the server builds them; see src/sandbox/builtin-jail.ts):
- *   r:PATH  w:PATH  d:PATH  as:BYTES  nproc:N  fsize:BYTES  cpu:SECONDS  nofile:N  cg:DIR  shm:DIR  nosuid:1
+ *   r:PATH  w:PATH  d:PATH  as:BYTES  nproc:N  fsize:BYTES  cpu:SECONDS  nofile:N  cg:DIR  pids:N  shm:DIR  nosuid:1  rodev:PATH
  * A spec without any r:/w:/d: rule sets the limits and cgroups alone (for commands that bubblewrap jails),
  * with "nosuid:1" the setuid/setgid filter too, and with "rodev:PATH" (as root) a mount namespace where those
  * device nodes are bound read-only: the jailed user, root's owner without its powers, cannot chmod the host's
@@ -36,7 +37,8 @@ typedef struct {
   int ruleset_fd;  /* Landlock ruleset, -1 when none */
   int abi;         /* Landlock ABI in force */
   int64_t as, nproc, fsize, cpu, nofile; /* -1: leave as is */
-  char *cgroup[4];                       /* cgroup.procs files to join (one per hierarchy) */
+  int64_t pids;                          /* pids.max of each command's own cgroup, -1: none set */
+  char *cgroup[4];                       /* server cgroup directories (one per hierarchy) */
   int n_cgroups;
   char *writable[8];                     /* the "w:" paths, left writable by the mount step */
   int n_writable;
@@ -54,6 +56,9 @@ int jail_prepare(jail_t *j, char *const *spec, int n, const char **why);
 
 /* Releases what jail_prepare opened. */
 void jail_release(jail_t *j);
+
+/* The path of a command's own cgroup under a server's cgroup directory (DIR/c<pid>), as snprintf. */
+int jail_command_group(char *out, size_t size, const char *dir, pid_t pid);
 
 /* Confines the calling process (call in the child, right before execve). 0, or an errno value. */
 int jail_enter(const jail_t *j);

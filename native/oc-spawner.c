@@ -63,6 +63,7 @@ typedef struct {
   long long drain_deadline; /* after exit: when to stop waiting for the pipes (ms, monotonic) */
   int32_t code;
   int32_t sig;
+  char *cgroups; /* the command's own cgroups (jail.h), NUL-separated, ending with an empty string; or NULL */
 } child_t;
 
 static child_t *children;
@@ -239,12 +240,52 @@ static int spawn_jailed(pid_t *pid, const char *cwd, char **argv, char **envp, i
   do r = read(ep[0], &e, sizeof e);
   while (r < 0 && errno == EINTR);
   close(ep[0]);
+  *pid = p;
   if (r == (ssize_t)sizeof e) {
     waitpid(p, NULL, 0);
     return e ? e : EINVAL;
   }
-  *pid = p;
   return 0;
+}
+
+/* The cgroups jail_enter made for the command (DIR/c<pid> under each "cg:" of the jail in force). */
+static char *command_cgroups(pid_t pid) {
+  if (jail.n_cgroups == 0) return NULL;
+  size_t size = 1;
+  for (int i = 0; i < jail.n_cgroups; i++) size += strlen(jail.cgroup[i]) + 16;
+  char *list = malloc(size), *p = list;
+  if (!list) die("malloc");
+  for (int i = 0; i < jail.n_cgroups; i++)
+    p += jail_command_group(p, strlen(jail.cgroup[i]) + 16, jail.cgroup[i], pid) + 1;
+  *p = 0;
+  return list;
+}
+
+/* Cgroups of ended commands whose last processes were still dying: removed on a later turn. */
+static char **stale_groups;
+static size_t n_stale, cap_stale;
+
+static void remove_groups(char *list) {
+  for (char *g = list; g && *g; g += strlen(g) + 1) {
+    if (rmdir(g) == 0 || errno != EBUSY) continue;
+    if (n_stale == cap_stale) {
+      cap_stale = cap_stale ? 2 * cap_stale : 16;
+      stale_groups = realloc(stale_groups, cap_stale * sizeof *stale_groups);
+      if (!stale_groups) die("realloc");
+    }
+    stale_groups[n_stale] = strdup(g);
+    if (!stale_groups[n_stale]) die("strdup");
+    n_stale++;
+  }
+  free(list);
+}
+
+static void retry_stale_groups(void) {
+  for (size_t i = n_stale; i-- > 0;) {
+    if (rmdir(stale_groups[i]) < 0 && errno == EBUSY) continue;
+    free(stale_groups[i]);
+    stale_groups[i] = stale_groups[--n_stale];
+  }
 }
 
 static void start(uint32_t id, const char *cwd, char **argv, char **envp, char **spec, uint32_t specc) {
@@ -277,7 +318,7 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp, char *
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid;
+  pid_t pid = 0;
   int rc;
   if (specc == 0) {
     spawn_how how = {&fa, &attr, &pid};
@@ -293,6 +334,7 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp, char *
   if (rc != 0) {
     close(out[0]);
     close(err[0]);
+    if (specc && pid > 0) remove_groups(command_cgroups(pid)); /* the child made them, then failed */
     emit_i32('F', id, rc);
     return;
   }
@@ -303,7 +345,7 @@ static void start(uint32_t id, const char *cwd, char **argv, char **envp, char *
   }
   fcntl(out[0], F_SETFL, O_NONBLOCK);
   fcntl(err[0], F_SETFL, O_NONBLOCK);
-  children[n_children++] = (child_t){id, pid, out[0], err[0], 0, 0, -1, 0};
+  children[n_children++] = (child_t){id, pid, out[0], err[0], 0, 0, -1, 0, specc ? command_cgroups(pid) : NULL};
   emit_i32('P', id, pid);
 }
 
@@ -386,6 +428,8 @@ static void reap(void) {
         children[i].sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
       }
       kill(-pid, SIGKILL); /* whatever it left behind in its group */
+      remove_groups(children[i].cgroups);
+      children[i].cgroups = NULL;
       break;
     }
   }
@@ -460,7 +504,8 @@ int main(int argc, char **argv) {
       pfds[n++] = (struct pollfd){children[i].err_fd, POLLIN, 0};
     }
     flush_events();
-    int timeout = -1;
+    retry_stale_groups();
+    int timeout = n_stale ? 100 : -1;
     long long now = now_ms();
     for (size_t i = 0; i < n_children; i++) {
       if (!children[i].exited) continue;

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecurityBlockError } from "../src/errors.js";
+import { createdPidsCgroups } from "../src/sandbox/pids-cgroup.js";
 import type { RunResult } from "../src/sandbox/run-command.js";
 import { SANDBOX_DEFAULTS, Sandbox, type SandboxOptions } from "../src/sandbox/sandbox.js";
 import { hasBubblewrap, hasBuiltinJail, hasPytest, hasSpawnHelper } from "./helpers/requirements.js";
@@ -414,6 +415,41 @@ describe.each(modes)("attacks under --sandbox %s (--spawner %s)", (mode, spawner
     expect(Number(/FORK FAILED (\d+)/.exec(output(forks))?.[1])).toBeLessThan(48);
     rmSync(join(host.root, "big.bin"), { force: true });
   });
+
+  // As root each command gets a pids cgroup of its own; an ordinary user's RLIMIT_NPROC counts all its processes.
+  it.runIf(enabled && process.getuid?.() === 0)(
+    "one command's fork bomb does not starve another, and leaves no cgroup behind",
+    async () => {
+      const limited = make({ limits: { ...SANDBOX_DEFAULTS.limits, processes: 40 } });
+      const full = join(host.root, "full.txt");
+      const stop = new AbortController();
+      const bomb = limited.run({
+        command: [
+          "python3",
+          "-c",
+          `import subprocess, time\nps = []\ntry:\n    for i in range(500): ps.append(subprocess.Popen(["sleep", "30"]))\nexcept OSError: pass\nopen(${JSON.stringify(full)}, "w").write(str(len(ps)))\ntime.sleep(30)`,
+        ],
+        timeoutMs: 60_000,
+        signal: stop.signal,
+      });
+      try {
+        await expect.poll(() => existsSync(full), { timeout: 20_000 }).toBe(true);
+        expect(Number(readFileSync(full, "utf8"))).toBeLessThan(40);
+        const other = await limited.run({
+          command: ["sh", "-c", "for i in 1 2 3 4 5; do sleep 0.01 & done; wait; echo ok"],
+          timeoutMs: 20_000,
+        });
+        expect(other.stdout).toBe("ok\n");
+      } finally {
+        stop.abort();
+        await bomb;
+        rmSync(full, { force: true });
+      }
+      const leftovers = () =>
+        createdPidsCgroups().flatMap((dir) => readdirSync(dir).filter((n) => /^c\d+$/.test(n)));
+      await expect.poll(leftovers, { timeout: 10_000 }).toEqual([]);
+    },
+  );
 
   it.runIf(enabled)("ordinary work still runs: python, pytest, node and git inside the root", async () => {
     writeFileSync(join(host.root, "calc.py"), "def add(a, b):\n    return a + b\n");

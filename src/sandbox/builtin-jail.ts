@@ -55,12 +55,25 @@ export interface BuiltinJailSpec {
   /** Read-write paths: the workspace and the jail's own temp directory. */
   writable: readonly string[];
   limits: CommandLimits;
-  /** RLIMIT_NPROC to set (processes of the whole user), or null where a cgroup counts them. */
-  nproc: number | null;
-  /** cgroup directories each command joins. */
-  cgroups: readonly string[];
+  processes: ProcessLimit;
   /** A directory the jail binds on /dev/shm (only where it has a mount namespace of its own: as root). */
   shm: string | null;
+}
+
+/** How the process limit is enforced (see Sandbox): cgroups where they can be made, else RLIMIT_NPROC. */
+export interface ProcessLimit {
+  /** RLIMIT_NPROC to set (processes of the whole user), or null where cgroups count them. */
+  nproc: number | null;
+  /** Server cgroup directories: each command gets a group of its own under each, capped at the limit. */
+  cgroups: readonly string[];
+}
+
+/** The process limit as spec strings (both jails). */
+export function processSpec(p: ProcessLimit, max: number): string[] {
+  const spec = p.cgroups.map((dir) => `cg:${dir}`);
+  if (p.cgroups.length > 0) spec.push(`pids:${max}`);
+  if (p.nproc !== null) spec.push(`nproc:${p.nproc}`);
+  return spec;
 }
 
 /** The spec strings of native/jail.h. */
@@ -71,9 +84,8 @@ export function builtinJailSpec(s: BuiltinJailSpec): string[] {
     ...s.view.devices.map((p) => `d:${p}`),
     ...s.writable.map((p) => `w:${p}`),
     ...limitSpec(s.limits),
-    ...s.cgroups.map((dir) => `cg:${dir}`),
+    ...processSpec(s.processes, s.limits.processes),
   ];
-  if (s.nproc !== null) spec.push(`nproc:${s.nproc}`);
   if (s.shm) spec.push(`shm:${s.shm}`);
   return spec;
 }

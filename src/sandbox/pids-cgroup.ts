@@ -1,25 +1,20 @@
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
 
 /**
- * A pids cgroup that caps how many processes and threads the jailed commands of this server run at once.
- * RLIMIT_NPROC does not bind root (the kernel exempts it), so a server running as root uses this instead; it
- * needs a writable cgroup file system (v1 `pids` hierarchy, or v2 with the pids controller). Null where
- * there is none: the limit then rests on RLIMIT_NPROC alone.
+ * The server's pids cgroup: oc-spawner makes a group of its own for each command under it (`c<pid>`, with the
+ * command's process limit; see native/jail.c), so that one command's fork bomb exhausts its own budget and
+ * not the others'. RLIMIT_NPROC does not bind root (the kernel exempts it), so a server running as root uses
+ * this; it needs a writable cgroup file system (v1 `pids` hierarchy, or v2 with the pids controller). Null
+ * where there is none: the limit then rests on RLIMIT_NPROC alone.
  */
-export function createPidsCgroup(maxPids: number): string | null {
+export function createPidsCgroup(): string | null {
   const base = pidsHierarchyOfSelf();
   if (!base) return null;
   const dir = join(base, `ollama-coder-${process.pid}-${++created}`);
   try {
     mkdirSync(dir);
-    writeFileSync(join(dir, "pids.max"), String(maxPids));
   } catch {
-    try {
-      rmdirSync(dir);
-    } catch {
-      /* never made */
-    }
     return null;
   }
   groups.add(dir);
@@ -27,17 +22,54 @@ export function createPidsCgroup(maxPids: number): string | null {
   return dir;
 }
 
+/** A command's own group under a server's (as native/jail.c names it). */
+export function commandGroup(dir: string, pid: number): string {
+  return join(dir, `c${pid}`);
+}
+
+/**
+ * After a command started through `oc-spawner --jail` (Node's spawn) ended: its own groups go (the helper does
+ * this itself for the commands it starts). Its last processes may take a moment to die, so this tries again.
+ */
+export function removeCommandGroups(dirs: readonly string[], pid: number, tries = 50): void {
+  const left = dirs.filter((dir) => !tryRmdir(commandGroup(dir, pid)) && existsSync(commandGroup(dir, pid)));
+  if (left.length > 0 && tries > 1) setTimeout(() => removeCommandGroups(left, pid, tries - 1), 100).unref();
+}
+
 let created = 0;
 const groups = new Set<string>();
 
-/** Empty groups are removed when the server exits (one with a process still in it stays: rmdir refuses). */
+/** The server cgroups this process made (for diagnostics and tests). */
+export function createdPidsCgroups(): string[] {
+  return [...groups];
+}
+
+/**
+ * The server's groups are removed when it exits, with any command group left in them (rmdir refuses a group
+ * that still has a process).
+ */
 function removeAll(): void {
   for (const dir of groups) {
-    try {
-      rmdirSync(dir);
-    } catch {
-      /* still in use */
-    }
+    for (const name of safeList(dir)) if (/^c\d+$/.test(name)) tryRmdir(join(dir, name));
+    tryRmdir(dir);
+  }
+}
+
+function safeList(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes an empty directory (a cgroup without processes); false when it cannot (yet). */
+export function tryRmdir(dir: string): boolean {
+  try {
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { basename } from "node:path";
 import { isAbortError } from "../errors.js";
 import { OutputCapture } from "./output-capture.js";
+import { removeCommandGroups } from "./pids-cgroup.js";
 import { type LaunchEvents, type SpawnHelper, spawnHelperPath } from "./spawn-helper.js";
 
 export interface RunOptions {
@@ -195,6 +196,10 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
             result.exit_code = null;
             result.stderr = "";
           }
+        }
+        if (wrapped && pid !== undefined) {
+          const groups = (o.jail ?? []).filter((x) => x.startsWith("cg:")).map((x) => x.slice(3));
+          if (groups.length > 0) removeCommandGroups(groups, pid);
         }
         resolve(result);
       },

@@ -2,7 +2,13 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
-import { builtinJailSpec, limitSpec, probeBuiltinJail } from "./builtin-jail.js";
+import {
+  builtinJailSpec,
+  limitSpec,
+  type ProcessLimit,
+  probeBuiltinJail,
+  processSpec,
+} from "./builtin-jail.js";
 import { parseCommandLine } from "./command-line.js";
 import { DEFAULT_GUARDRAIL, Guardrail, type GuardrailOptions } from "./guardrail.js";
 import { bwrapArgs, probeBubblewrap, type SandboxMode } from "./jail.js";
@@ -184,13 +190,11 @@ export class Sandbox {
           view: this.view!,
           writable: [this.paths.root, tmp],
           limits: o.limits,
-          nproc: processes.nproc,
-          cgroups: processes.cgroups,
+          processes,
           shm: process.getuid?.() === 0 ? jailShmDir(tmp) : null,
         });
       else if (spawnHelperPath()) {
-        this.jailSpec = [...limitSpec(o.limits), ...processes.cgroups.map((c) => `cg:${c}`)];
-        if (processes.nproc !== null) this.jailSpec.push(`nproc:${processes.nproc}`);
+        this.jailSpec = [...limitSpec(o.limits), ...processSpec(processes, o.limits.processes)];
       } else note += "; no resource limits and no setuid rule (oc-spawner, which sets them, is not built)";
     }
     this.jailNote = note;
@@ -275,13 +279,13 @@ function jailShmDir(tmp: string): string {
 }
 
 /**
- * How the process limit is enforced: a pids cgroup where one can be made (root, whom RLIMIT_NPROC does not
- * bind), else RLIMIT_NPROC — which counts every process of the user, so it is set that far above what the
- * user runs now.
+ * How the process limit is enforced: a pids cgroup of its own for each command where they can be made (root,
+ * whom RLIMIT_NPROC does not bind), else RLIMIT_NPROC — which counts every process of the user, so it is set
+ * that far above what the user runs now.
  */
-function processLimit(max: number): { nproc: number | null; cgroups: string[]; note: string | null } {
+function processLimit(max: number): ProcessLimit & { note: string | null } {
   const uid = process.getuid?.() ?? -1;
-  const cgroup = uid === 0 ? createPidsCgroup(max) : null;
+  const cgroup = uid === 0 ? createPidsCgroup() : null;
   if (cgroup) return { nproc: null, cgroups: [cgroup], note: null };
   if (uid === 0)
     return { nproc: null, cgroups: [], note: "no process limit (no writable pids cgroup for a root server)" };
