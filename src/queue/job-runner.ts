@@ -135,6 +135,9 @@ export class JobRunner {
     return toSeconds(this.d.clock.now());
   }
 
+  /** Items started since this runner last let the event loop turn. */
+  private startedSinceYield = 0;
+
   async run(): Promise<void> {
     const { store, registry, events } = this.d;
     const job = this.job;
@@ -198,8 +201,12 @@ export class JobRunner {
         continue;
       }
       for (let i = 0; i < chunk.length; i++) {
-        // Fast items settle in microtasks; yield now and then so HTTP and timers stay responsive.
-        if (i % YIELD_EVERY === YIELD_EVERY - 1) await yieldToEventLoop();
+        // Fast items settle in microtasks; yield now and then so HTTP and timers stay responsive. The count
+        // runs across chunks: with small chunks a count per chunk would never reach it.
+        if (++this.startedSinceYield >= YIELD_EVERY) {
+          this.startedSinceYield = 0;
+          await yieldToEventLoop();
+        }
         await this.slot();
         if (this.stopClaiming) {
           this.unstarted.push(...chunk.slice(i));
