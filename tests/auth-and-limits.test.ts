@@ -112,8 +112,19 @@ describe("failed authentication", () => {
     // While it backs off, even the right key waits (otherwise guessing would go on at full speed).
     const right = await t.request("GET", "/batch/stats", undefined, { authorization: "Bearer right-key" });
     expect(right.status).toBe(429);
-    expect((await t.request("GET", "/batch/jobs")).status).toBe(429);
+    expect((await t.request("GET", "/batch/jobs")).status).toBe(401); // no key: nothing to wait for
     expect((await t.request("GET", "/health")).status).toBe(200);
+  });
+
+  it("does not count requests that carry no key: a web page cannot lock the user out", async () => {
+    const t = await startTestApp({ config: { workers: 0, apiKeys: "right-key" } });
+    for (let i = 0; i < AUTH_FAILURE_LIMITS.free * 3; i++) {
+      // what an <img src="http://127.0.0.1:8000/batch/jobs"> on any site makes the browser send
+      const res = await t.request("GET", "/batch/jobs");
+      expect(res.status).toBe(401);
+    }
+    const right = await t.request("GET", "/batch/jobs", undefined, { authorization: "Bearer right-key" });
+    expect(right.status).toBe(200);
   });
 
   it("backs off exponentially, forgets after a quiet window, and a success clears the count", () => {

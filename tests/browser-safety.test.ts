@@ -244,3 +244,35 @@ describe("CORS", () => {
     );
   });
 });
+
+describe("what browsers say about a request without an Origin", () => {
+  it("refuses cross-site and same-site requests (an <img>, a no-cors fetch), lets navigations in, and frames nothing", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    for (const site of ["cross-site", "same-site"]) {
+      const img = await raw(t, "GET", "/batch/jobs", {
+        "sec-fetch-site": site,
+        "sec-fetch-mode": "no-cors",
+        "sec-fetch-dest": "image",
+      });
+      expect(img.status).toBe(403);
+      const post = await raw(
+        t,
+        "POST",
+        "/batch/agent-tasks",
+        { "sec-fetch-site": site, "sec-fetch-mode": "no-cors", "content-type": "application/json" },
+        TASKS,
+      );
+      expect(post.status).toBe(403);
+    }
+    expect((await t.request("GET", "/batch/jobs")).body.total).toBe(0); // nothing was queued
+    const link = await raw(t, "GET", "/", { "sec-fetch-site": "cross-site", "sec-fetch-mode": "navigate" });
+    expect(link.status).toBe(200);
+    expect(link.headers["x-frame-options"]).toBe("DENY");
+    expect(link.headers["content-security-policy"]).toBe("frame-ancestors 'none'");
+    const own = await raw(t, "GET", "/batch/jobs", {
+      "sec-fetch-site": "same-origin",
+      "sec-fetch-mode": "cors",
+    });
+    expect(own.status).toBe(200);
+  });
+});

@@ -20,9 +20,10 @@ export function presentedKey(request: FastifyRequest): string | null {
 export const PUBLIC_PATHS = new Set(["/health", "/"]);
 
 /**
- * Every route but /health needs one of the keys (compared in constant time). Failed attempts are counted per
+ * Every route but /health needs one of the keys (compared in constant time). Wrong keys are counted per
  * client address, whatever the request rate limit says (it is off on loopback): past a few, the client waits,
- * exponentially longer, with a 429 — even with the right key, so guessing cannot go on meanwhile.
+ * exponentially longer, with a 429 — even with the right key, so guessing cannot go on meanwhile. Requests
+ * with no key at all are refused without counting.
  */
 export function installApiKeyAuth(
   app: FastifyInstance,
@@ -33,22 +34,21 @@ export function installApiKeyAuth(
   const digests = keys.map(digest);
   app.addHook("onRequest", async (request, reply) => {
     if (PUBLIC_PATHS.has(request.url.split("?")[0] ?? "")) return;
+    const key = presentedKey(request);
+    // A request with no key guesses nothing: it is refused without counting, so that a web page (whose
+    // cross-site requests carry no key) cannot lock the user out by failing on purpose.
+    if (key === null)
+      return reply.status(401).header("www-authenticate", "Bearer").send({ detail: "Not authenticated" });
     const wait = failures.blockedFor(request.ip);
     if (wait > 0) return tooManyFailures(reply, wait);
-    const key = presentedKey(request);
-    if (key !== null) {
-      const d = digest(key);
-      if (digests.some((k) => timingSafeEqual(k, d))) {
-        failures.succeed(request.ip);
-        return;
-      }
+    const d = digest(key);
+    if (digests.some((k) => timingSafeEqual(k, d))) {
+      failures.succeed(request.ip);
+      return;
     }
     const blocked = failures.fail(request.ip);
     if (blocked > 0) return tooManyFailures(reply, blocked);
-    return reply
-      .status(401)
-      .header("www-authenticate", "Bearer")
-      .send({ detail: key === null ? "Not authenticated" : "Invalid API key" });
+    return reply.status(401).header("www-authenticate", "Bearer").send({ detail: "Invalid API key" });
   });
 }
 

@@ -12,6 +12,9 @@ const isJson = (request: FastifyRequest): boolean =>
 /**
  * What keeps web pages from driving the server (before authentication, so it holds without keys too):
  * - a Host the policy does not serve is refused with 421 (DNS rebinding);
+ * - a request a browser marks as cross-site or same-site (Sec-Fetch-Site) is refused with 403, but for a
+ *   top-level navigation, so even requests without an Origin (an <img>, a no-cors fetch) do nothing;
+ * - no page may frame ours (X-Frame-Options, CSP frame-ancestors);
  * - a request carrying a foreign Origin is refused with 403, whatever its method, WebSocket and event-stream
  *   upgrades included (a page may only call its own server, or the --cors-origin, which gets CORS headers);
  * - a POST that takes no body (retry) needs `Content-Type: application/json` or an API key: a page cannot send
@@ -33,6 +36,18 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
         421,
         `Host '${host}' is not allowed; serve other names with --allowed-hosts (OLLAMA_CODER_ALLOWED_HOSTS)`,
       );
+    }
+    // Browsers say where a request comes from even when they send no Origin (an <img>, a no-cors fetch): from
+    // another site it is refused (but a top-level navigation to a page, which cannot read or change a thing).
+    const site = request.headers["sec-fetch-site"];
+    if (
+      (site === "cross-site" || site === "same-site") &&
+      !(
+        request.headers["sec-fetch-mode"] === "navigate" &&
+        (request.method === "GET" || request.method === "HEAD")
+      )
+    ) {
+      return refuse(request, reply, 403, `a ${site} request from a web page is refused`);
     }
     const origin = request.headers.origin;
     if (origin !== undefined) {
@@ -67,6 +82,11 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
         detail: "This request takes no body but needs 'Content-Type: application/json' (or an API key)",
       });
     }
+  });
+
+  // No page may frame ours (the dashboard's buttons under a decoy: clickjacking).
+  app.addHook("onSend", async (_request, reply) => {
+    reply.header("x-frame-options", "DENY").header("content-security-policy", "frame-ancestors 'none'");
   });
 
   // A route without a body accepts `Content-Type: application/json` with nothing after it (curl -X POST -H …).
