@@ -276,3 +276,41 @@ describe("what browsers say about a request without an Origin", () => {
     expect(own.status).toBe(200);
   });
 });
+
+describe("request bodies received at once", () => {
+  it("add up to at most 16 times the body limit; past that a request gets 503 before its body is read", async () => {
+    const t = await startTestApp({ config: { workers: 0, maxBodyMb: 1 } });
+    const url = new URL(t.url);
+    const { connect } = await import("node:net");
+    const slow = await Promise.all(
+      Array.from(
+        { length: 16 },
+        () =>
+          new Promise<import("node:net").Socket>((resolve) => {
+            const s = connect(Number(url.port), "127.0.0.1", () => {
+              // 1 MiB declared, a few bytes sent: the server holds its reservation while it waits for the rest
+              s.write(
+                `POST /batch/mcp-operations HTTP/1.1\r\nHost: 127.0.0.1:${url.port}\r\nContent-Type: application/json\r\nContent-Length: 1048576\r\n\r\n{"op`,
+              );
+              resolve(s);
+            });
+            s.on("error", () => undefined);
+          }),
+      ),
+    );
+    try {
+      await expect
+        .poll(async () => (await t.request("POST", "/batch/mcp-operations", { operations: [] })).status)
+        .toBe(503);
+      const refused = await t.request("POST", "/batch/mcp-operations", { operations: [] });
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect(refused.body.detail).toMatch(/Too many request bodies/);
+      expect((await t.request("GET", "/health")).status).toBe(200); // requests without a body go on
+    } finally {
+      for (const s of slow) s.destroy();
+    }
+    await expect
+      .poll(async () => (await t.request("POST", "/batch/mcp-operations", { operations: [] })).status)
+      .toBe(422); // served again (an empty list is a validation error, not a 503)
+  });
+});

@@ -16,6 +16,10 @@ export const CONNECTION_TIMEOUTS = {
   idleMs: 60_000,
   /** How often the header and request deadlines are checked. */
   checkIntervalMs: 1_000,
+  /** Of --max-connections, the share one client address may hold. */
+  perClientShare: 0.25,
+  /** Request bodies being received at once may add up to this many times the body limit (they are buffered). */
+  bodyBudgetFactor: 16,
 } as const;
 
 /**
@@ -25,8 +29,56 @@ export const CONNECTION_TIMEOUTS = {
 export function limitConnections(server: Server, maxConnections: number | undefined): void {
   const t = CONNECTION_TIMEOUTS;
   if (maxConnections !== undefined) server.maxConnections = maxConnections;
-  server.on("connection", (socket: Socket) => socket.setTimeout(t.headersMs));
+  // One client address holds at most a share of the slots (slow senders from one place leave room for others).
+  const perClient =
+    maxConnections === undefined ? Infinity : Math.max(16, Math.floor(maxConnections * t.perClientShare));
+  const byClient = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    const held = byClient.get(address) ?? 0;
+    if (held >= perClient) {
+      socket.destroy();
+      return;
+    }
+    byClient.set(address, held + 1);
+    socket.once("close", () => {
+      const n = (byClient.get(address) ?? 1) - 1;
+      if (n > 0) byClient.set(address, n);
+      else byClient.delete(address);
+    });
+    socket.setTimeout(t.headersMs);
+  });
   server.on("request", (request: IncomingMessage) => request.socket.setTimeout(t.idleMs));
+}
+
+/**
+ * Request bodies are buffered whole before they are parsed: many slow ones just under the body limit would
+ * add up to gigabytes. Each request reserves its declared length (the body limit when it declares none) from
+ * a budget of `bodyBudgetFactor` times the limit, before a byte of its body is read, and gives it back when
+ * its answer is sent; past the budget a request gets 503 with Retry-After at once.
+ */
+export function bodyBudget(maxBodyBytes: number) {
+  const budget = maxBodyBytes * CONNECTION_TIMEOUTS.bodyBudgetFactor;
+  let reserved = 0;
+  return {
+    /** The bytes reserved for this request, or null when the budget is spent (the caller answers 503). */
+    reserve(contentLength: string | undefined, transferEncoding: string | undefined): number | null {
+      const declared = Number(contentLength);
+      const size =
+        contentLength !== undefined && Number.isFinite(declared)
+          ? Math.min(Math.max(declared, 0), maxBodyBytes)
+          : transferEncoding !== undefined
+            ? maxBodyBytes
+            : 0;
+      if (size === 0) return 0;
+      if (reserved + size > budget) return null;
+      reserved += size;
+      return size;
+    },
+    release(size: number): void {
+      reserved -= size;
+    },
+  };
 }
 
 /** The part of Fastify's options that sets the deadlines above. */
