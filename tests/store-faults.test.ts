@@ -78,3 +78,29 @@ describe("transient store faults", () => {
     await expect(pending).rejects.toThrow("ECONNREFUSED");
   });
 });
+
+describe("the API while the store is down", () => {
+  it("answers 503 with Retry-After and a detail, not a bare 500", async () => {
+    const Fastify = (await import("fastify")).default;
+    const { installErrorHandler } = await import("../src/api/error-handler.js");
+    const app = Fastify();
+    installErrorHandler(app, 1024);
+    app.get("/down", async () => {
+      throw withCode("57P01", "terminating connection due to administrator command");
+    });
+    app.get("/full", async () => {
+      throw withCode("SQLITE_FULL", "database or disk is full");
+    });
+    app.get("/bug", async () => {
+      throw new Error("a real bug");
+    });
+    for (const path of ["/down", "/full"]) {
+      const res = await app.inject({ method: "GET", url: path });
+      expect(res.statusCode).toBe(503);
+      expect(res.headers["retry-after"]).toBe("5");
+      expect(res.json().detail).toMatch(/^The database is unavailable/);
+    }
+    expect((await app.inject({ method: "GET", url: "/bug" })).statusCode).toBe(500);
+    await app.close();
+  });
+});

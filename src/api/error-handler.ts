@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { CoderError, errorMessage, type FieldIssue, InvalidInputError } from "../errors.js";
+import { isTransientStoreError } from "../store/transient-error.js";
 
 /** The one place errors become HTTP answers, in FastAPI's shapes. */
 const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
@@ -145,6 +146,13 @@ export function installErrorHandler(app: FastifyInstance, maxBodyBytes: number):
     }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.status(status).send({ detail: error.message });
+    // The database restarting, unreachable or out of disk passes: say so, and when to try again.
+    if (isTransientStoreError(error)) {
+      return reply
+        .status(503)
+        .header("retry-after", "5")
+        .send({ detail: `The database is unavailable (${errorMessage(error)}); retry in a few seconds` });
+    }
     request.log.error({ err: error }, "unhandled error");
     return reply.status(500).send({ detail: `Internal Server Error: ${errorMessage(error)}` });
   });
