@@ -1,6 +1,6 @@
 import type { Logger } from "../util/logger.js";
 
-/** SIGTERM/SIGINT: stop gracefully once, then exit 0 (1 if stopping failed). */
+/** SIGTERM/SIGINT: stop gracefully once, then exit 0 (1 if stopping failed). Until then the process lives. */
 export function onShutdownSignals(log: Logger, graceMs: number, stop: () => Promise<void>): void {
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -17,4 +17,7 @@ export function onShutdownSignals(log: Logger, graceMs: number, stop: () => Prom
   };
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
+  // A node lives until it is told to stop: not until its last connection happens to drop (a worker whose
+  // database restarted would otherwise exit 0 while it reconnects, and a supervisor would not restart it).
+  setInterval(() => undefined, 2 ** 30);
 }

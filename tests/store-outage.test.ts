@@ -1,0 +1,101 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import pg from "pg";
+import { describe, expect, it } from "vitest";
+import { hasPostgresServer, startPrivatePostgres } from "./helpers/private-postgres.js";
+import { startServerProcess } from "./helpers/server-process.js";
+import { tempDir } from "./helpers/temp.js";
+
+const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
+
+async function getJson(url: string): Promise<any> {
+  return (await fetch(url)).json();
+}
+
+async function itemRows(url: string, jobId: string): Promise<{ status: string; n: number }[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows } = await c.query(
+      "SELECT status, COUNT(*)::int AS n FROM items WHERE job_id = $1 GROUP BY status ORDER BY status",
+      [jobId],
+    );
+    return rows as { status: string; n: number }[];
+  } finally {
+    await c.end();
+  }
+}
+
+describe("a PostgreSQL restart mid-job (an API node and two workers, real processes)", () => {
+  it.runIf(hasPostgresServer()).each(["fast", "immediate"] as const)(
+    "pg_ctl restart -m %s: the job completes, one result per item, both workers alive",
+    { timeout: 120_000 },
+    async (mode) => {
+      const db = await startPrivatePostgres();
+      const dir = tempDir();
+      const log = join(dir, "runs.log");
+      writeFileSync(log, "");
+      const common = [
+        "--database-url",
+        db.url,
+        "--project-root",
+        join(dir, "p"),
+        "--data-dir",
+        join(dir, "d"),
+      ];
+      const api = await startServerProcess([
+        "serve",
+        "--port",
+        "0",
+        "--workers",
+        "0",
+        "--plugin",
+        PLUGIN,
+        ...common,
+      ]);
+      const workers = [
+        await startServerProcess(["worker", "--workers", "2", "--plugin", PLUGIN, ...common]),
+        await startServerProcess(["worker", "--workers", "2", "--plugin", PLUGIN, ...common]),
+      ];
+      const total = 300;
+      const res = await fetch(`${api.url}/batch/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "test_sleep",
+          items: Array.from({ length: total }, (_, i) => ({ id: `i${i}` })),
+          options: { log_file: log, sleep_ms: 20 },
+          parallel: 8,
+          chunk_size: 4,
+        }),
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      const starts = () =>
+        readFileSync(log, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("start")).length;
+      await expect.poll(starts, { timeout: 30_000, interval: 20 }).toBeGreaterThan(total / 5);
+      db.restart(mode);
+      let job: any;
+      await expect
+        .poll(
+          async () => {
+            try {
+              job = await getJson(`${api.url}/batch/jobs/${job_id}?include_results=false`);
+            } catch {
+              return "unreachable";
+            }
+            return job.status;
+          },
+          { timeout: 90_000, interval: 200 },
+        )
+        .toMatch(/^(completed|failed|cancelled)$/);
+      expect(job.status).toBe("completed");
+      expect(await itemRows(db.url, job_id)).toEqual([{ status: "succeeded", n: total }]);
+      for (const w of workers) expect(w.child.exitCode).toBeNull(); // alive
+      const runs = starts();
+      expect(runs).toBeGreaterThanOrEqual(total);
+      expect(runs - total).toBeLessThanOrEqual(8 * 4); // re-runs within what was in flight (and claimed)
+    },
+  );
+});
