@@ -27,8 +27,8 @@ async function itemRows(url: string, jobId: string): Promise<{ status: string; n
 }
 
 describe("a PostgreSQL restart mid-job (an API node and two workers, real processes)", () => {
-  it.runIf(hasPostgresServer()).each(["fast", "immediate"] as const)(
-    "pg_ctl restart -m %s: the job completes, one result per item, both workers alive",
+  it.runIf(hasPostgresServer()).each(["fast", "immediate", "terminate"] as const)(
+    "%s (pg_ctl restart -m fast|immediate, or pg_terminate_backend of every connection): the job completes, one result per item, both workers alive",
     { timeout: 120_000 },
     async (mode) => {
       const db = await startPrivatePostgres();
@@ -75,7 +75,14 @@ describe("a PostgreSQL restart mid-job (an API node and two workers, real proces
           .split("\n")
           .filter((l) => l.startsWith("start")).length;
       await expect.poll(starts, { timeout: 30_000, interval: 20 }).toBeGreaterThan(total / 5);
-      db.restart(mode);
+      if (mode === "terminate") {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        await c.query(
+          "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        );
+        await c.end();
+      } else db.restart(mode);
       let job: any;
       await expect
         .poll(
