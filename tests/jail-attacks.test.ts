@@ -12,7 +12,7 @@ import {
 } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecurityBlockError } from "../src/errors.js";
 import { createdPidsCgroups } from "../src/sandbox/pids-cgroup.js";
@@ -448,6 +448,18 @@ describe.each(modes)("attacks under --sandbox %s (--spawner %s)", (mode, spawner
       const leftovers = () =>
         createdPidsCgroups().flatMap((dir) => readdirSync(dir).filter((n) => /^c\d+$/.test(n)));
       await expect.poll(leftovers, { timeout: 10_000 }).toEqual([]);
+    },
+  );
+
+  it.runIf(enabled && process.getuid?.() === 0)(
+    "cgroups left by a server that was killed outright are removed by the next one",
+    async () => {
+      const base = dirname(createdPidsCgroups()[0]!);
+      // a pid above the kernel's limit: no process has it
+      const stale = join(base, "ollama-coder-4194305-1");
+      mkdirSync(join(stale, "c123"), { recursive: true });
+      make(); // a new sandbox makes its group, and sweeps the dead ones
+      expect(existsSync(stale)).toBe(false);
     },
   );
 

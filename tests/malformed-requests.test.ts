@@ -227,3 +227,26 @@ describe("malformed requests", () => {
     expect(big.body.detail).toMatch(/16 MiB/);
   });
 });
+
+describe("deeply nested JSON", () => {
+  it("is a 422 before it is parsed, not seconds of a frozen server", async () => {
+    const { startTestApp } = await import("./helpers/test-app.js");
+    const t = await startTestApp({ config: { workers: 0 } });
+    const deep = `{"operations":[{"type":"read","path":"a","x":${"[".repeat(100_000)}${"]".repeat(100_000)}}]}`;
+    const res = await fetch(`${t.url}/batch/mcp-operations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: deep,
+    });
+    expect(res.status).toBe(422);
+    expect(((await res.json()) as any).detail[0]).toMatchObject({ loc: ["body"], type: "json_too_deep" });
+    // strings may hold brackets; 64 levels are fine
+    const ok = `{"operations":[{"type":"write","path":"b.txt","content":"${"[{".repeat(1000)}","x":${"[".repeat(58)}${"]".repeat(58)}}]}`;
+    const accepted = await fetch(`${t.url}/batch/mcp-operations`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: ok,
+    });
+    expect(accepted.status).toBe(200);
+  });
+});

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { InvalidInputError } from "../errors.js";
 import { presentedKey } from "./auth.js";
+import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import type { OriginPolicy } from "./origin-policy.js";
 
 const CORS_METHODS = "GET, POST, DELETE";
@@ -94,6 +96,15 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
     if (body.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
-    return json(request, typeof body === "string" ? body : body.toString("utf8"), done);
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (jsonTooDeep(text)) {
+      const issue = {
+        loc: ["body"],
+        msg: `JSON nests deeper than ${MAX_JSON_DEPTH} levels`,
+        type: "json_too_deep",
+      };
+      return done(new InvalidInputError([issue]), undefined);
+    }
+    return json(request, text, done);
   });
 }

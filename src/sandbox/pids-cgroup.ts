@@ -11,6 +11,7 @@ import { join } from "node:path";
 export function createPidsCgroup(): string | null {
   const base = pidsHierarchyOfSelf();
   if (!base) return null;
+  removeStale(base);
   const dir = join(base, `ollama-coder-${process.pid}-${++created}`);
   try {
     mkdirSync(dir);
@@ -60,6 +61,26 @@ function safeList(dir: string): string[] {
     return readdirSync(dir);
   } catch {
     return [];
+  }
+}
+
+/** Groups left by servers that were killed outright (no exit handler ran): removed once they are empty. */
+function removeStale(base: string): void {
+  for (const name of safeList(base)) {
+    const pid = Number(/^ollama-coder-(\d+)-\d+$/.exec(name)?.[1] ?? 0);
+    if (pid === 0 || pid === process.pid || alive(pid)) continue;
+    const dir = join(base, name);
+    for (const child of safeList(dir)) if (/^c\d+$/.test(child)) tryRmdir(join(dir, child));
+    tryRmdir(dir);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e: unknown) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
