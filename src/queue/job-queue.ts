@@ -48,6 +48,9 @@ export function resultEntry(item: ItemRecord): ResultEntry {
 }
 
 /** What the API and the CLI use: submit, look, cancel. It runs nothing itself. */
+/** Items checked between two turns of the event loop while a submission is validated. */
+const SUBMIT_YIELD_EVERY = 10_000;
+
 export class JobQueue {
   constructor(
     readonly store: JobStore,
@@ -56,7 +59,7 @@ export class JobQueue {
     private readonly clock: Clock = systemClock,
   ) {}
 
-  /** Validates, stores the job and its items in one transaction, and wakes the workers. */
+  /** Validates, stores the job and its items, and wakes the workers. */
   async submit(input: SubmitInput): Promise<JobRecord> {
     const field = input.itemsField ?? "items";
     const options = input.options ?? {};
@@ -68,7 +71,10 @@ export class JobQueue {
     }
     const items: NewItem[] = [];
     const seen = new Map<string, number>();
-    input.items.forEach((raw, index) => {
+    for (let index = 0; index < input.items.length; index++) {
+      // A large submission lets the event loop turn now and then (other requests, /health).
+      if (index % SUBMIT_YIELD_EVERY === SUBMIT_YIELD_EVERY - 1) await yieldToEventLoop();
+      const raw = input.items[index]!;
       // Copy an item only when its id must be filled in or normalised (large submits stay one copy).
       const missing = raw.id === undefined || raw.id === null || raw.id === "";
       const itemId = missing ? `op-${index}` : String(raw.id);
@@ -86,7 +92,7 @@ export class JobQueue {
           issues.push({ ...issue, loc: ["body", field, index, ...issue.loc] });
       }
       items.push({ itemId, payload });
-    });
+    }
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
     const job: NewJob = {
       id: newJobId(input.type),
