@@ -115,6 +115,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
     ready: async () => ready,
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
+    writable: () => store.checkWritable(),
     originPolicy: OriginPolicy.fromConfig(config),
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });

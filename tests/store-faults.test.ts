@@ -104,3 +104,21 @@ describe("the API while the store is down", () => {
     await app.close();
   });
 });
+
+describe("/ready", () => {
+  it("is ready while the store can be written, and says why not once the data directory is gone", async () => {
+    const { startTestApp } = await import("./helpers/test-app.js");
+    const { rmSync } = await import("node:fs");
+    const t = await startTestApp({ config: { workers: 0 } });
+    const ready = await t.request("GET", "/ready");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toEqual({ status: "ready" });
+    expect((await t.request("GET", "/health")).status).toBe(200);
+    rmSync(t.app.config.dataDir, { recursive: true, force: true });
+    const gone = await t.request("GET", "/ready");
+    expect(gone.status).toBe(503);
+    expect(gone.headers.get("retry-after")).toBe("5");
+    expect(gone.body.detail).toMatch(/The database cannot be written: the database file .* is gone/);
+    expect((await t.request("GET", "/health")).status).toBe(200); // alive, not ready
+  });
+});

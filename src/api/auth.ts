@@ -16,8 +16,8 @@ export function presentedKey(request: FastifyRequest): string | null {
   return null;
 }
 
-/** /health for load balancers; / is the dashboard page itself (it asks for the key and sends it on every call). */
-export const PUBLIC_PATHS = new Set(["/health", "/"]);
+/** /health and /ready for load balancers; / is the dashboard page itself (it asks for the key and sends it on every call). */
+export const PUBLIC_PATHS = new Set(["/health", "/ready", "/"]);
 
 /**
  * Every route but /health needs one of the keys (compared in constant time). Wrong keys are counted per

@@ -3,6 +3,7 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
+import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
@@ -25,6 +26,8 @@ export interface ApiOptions {
   logLevel?: string;
   /** Called by /health: ready when it resolves true. */
   ready?: () => Promise<boolean>;
+  /** Resolves when the store can take a write, throws why not: /ready. */
+  writable?: () => Promise<void>;
   /** More facts /health reports (how commands are jailed). */
   health?: () => Record<string, unknown>;
   /** Served at /metrics (Prometheus text). */
@@ -67,7 +70,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
         const key = presentedKey(req);
         return key ? `key:${key}` : `ip:${req.ip}`;
       },
-      allowList: (req) => req.url === "/health",
+      allowList: (req) => req.url === "/health" || req.url === "/ready",
       errorResponseBuilder: (_req, ctx) => {
         const err = new Error(`Rate limit exceeded: ${ctx.max} requests per ${ctx.after}; retry later`);
         return Object.assign(err, { statusCode: 429 });
@@ -99,6 +102,24 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
       .status(ok ? 200 : 503)
       .send({ status: ok ? "ok" : "starting", version: VERSION, ...options.health?.() });
   });
+  // /health says the process is alive; /ready that it can take work now (the store answers and can be written).
+  app.get(
+    "/ready",
+    { schema: { tags: ["meta"], summary: "Readiness: the store can take writes" } },
+    async (_req, reply) => {
+      const started = options.ready ? await options.ready() : true;
+      if (!started) return reply.status(503).header("retry-after", "1").send({ status: "starting" });
+      try {
+        await options.writable?.();
+        return reply.send({ status: "ready" });
+      } catch (e: unknown) {
+        return reply
+          .status(503)
+          .header("retry-after", "5")
+          .send({ status: "unavailable", detail: `The database cannot be written: ${errorMessage(e)}` });
+      }
+    },
+  );
   await app.register(websocket);
   registerBatchRoutes(app, queue);
   registerItemRoutes(app, queue);

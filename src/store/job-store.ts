@@ -156,6 +156,8 @@ export interface JobStore {
   mergeJobMetadata(id: string, patch: JsonObject): Promise<void>;
   /** Items waiting in the queue, all jobs together. */
   queueDepth(): Promise<number>;
+  /** Resolves when the store can take a write now; throws why not (for /ready). */
+  checkWritable(): Promise<void>;
 
   // --- worker side ---
   /** The oldest (by priority, then age) job with queued items, other than those listed. */

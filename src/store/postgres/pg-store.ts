@@ -260,6 +260,13 @@ export class PostgresJobStore implements JobStore {
     ]);
   }
 
+  /** The database answers and is not read-only (a standby, or a server in recovery). */
+  async checkWritable(): Promise<void> {
+    const { rows } = await this.pool.query("SELECT pg_is_in_recovery() AS standby");
+    if ((rows[0] as Row | undefined)?.standby)
+      throw Object.assign(new Error("the database is in recovery (read-only)"), { code: "57P03" });
+  }
+
   async queueDepth(): Promise<number> {
     const [row] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM items WHERE status = 'queued'");
     return row?.n as number;

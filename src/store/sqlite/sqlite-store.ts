@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
@@ -48,7 +48,10 @@ export class SqliteJobStore implements JobStore {
   readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
 
+  private readonly path: string;
+
   constructor(options: SqliteStoreOptions) {
+    this.path = options.path;
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     this.db.pragma("journal_mode = WAL");
@@ -269,6 +272,17 @@ export class SqliteJobStore implements JobStore {
     this.db
       .prepare("UPDATE jobs SET metadata = json_patch(metadata, ?) WHERE id = ?")
       .run(JSON.stringify(patch), id);
+  }
+
+  /**
+   * The database file is still there (a data directory deleted under a running server goes unnoticed by
+   * SQLite, which keeps writing to the unlinked file) and its write lock can be taken now.
+   */
+  async checkWritable(): Promise<void> {
+    if (this.path !== ":memory:" && !existsSync(this.path))
+      throw Object.assign(new Error(`the database file ${this.path} is gone`), { code: "SQLITE_CANTOPEN" });
+    this.db.exec("BEGIN IMMEDIATE");
+    this.db.exec("ROLLBACK");
   }
 
   async queueDepth(): Promise<number> {
