@@ -212,4 +212,24 @@ describe("worker pool without HTTP (library API)", () => {
     await pool.stop();
     await store.close();
   });
+
+  it("never requeues the items it is still running when their leases lapsed (a paused process wakes up)", async () => {
+    // Leases far shorter than the items, and no heartbeat before the sweep: what a process finds when it wakes
+    // from a pause longer than its leases (SIGSTOP, a suspended laptop, a stalled VM).
+    const timed = new TimedProcessor(400);
+    const t = await startTestApp({
+      register: (r) => r.register("timed", timed),
+      pool: { leaseMs: 100, heartbeatMs: 60_000, sweepMs: 50 },
+    });
+    const res = await t.request("POST", "/batch/jobs", {
+      type: "timed",
+      items: items(6),
+      parallel: 3,
+      chunk_size: 3,
+    });
+    const done = await waitForJobEnd(t, res.body.job_id);
+    expect(done.status).toBe("completed");
+    expect([...timed.runs.values()]).toEqual([1, 1, 1, 1, 1, 1]); // each item ran once
+    expect(done.result.results.map((r: { status: string }) => r.status)).toEqual(Array(6).fill("success"));
+  });
 });

@@ -246,7 +246,8 @@ export class JobRunner {
     const entry: InFlight = { item, controller: null };
     this.inFlight.set(item.seq, entry);
     void this.runItem(entry, processor, session).finally(() => {
-      this.inFlight.delete(item.seq);
+      // Only this run's entry: a later run of the same item (requeued while this one was cut off) has its own.
+      if (this.inFlight.get(item.seq) === entry) this.inFlight.delete(item.seq);
       this.wakeSlots();
     });
   }

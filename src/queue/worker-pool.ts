@@ -186,6 +186,9 @@ export class WorkerPool {
    * and ends jobs left with nothing to run.
    */
   async sweep(): Promise<void> {
+    // Our own leases first: a process waking from a pause longer than its leases (SIGSTOP, a suspended
+    // machine) must not take the items it is still running for lost and hand them out again.
+    await this.heartbeat();
     const now = toSeconds(this.o.clock.now());
     const dead = (await this.store.leaseOwners()).filter((o) => o !== this.owner && ownerIsDead(o));
     const swept = await this.store.sweepLeases(now, dead);
