@@ -1,0 +1,76 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { requirePart } from "./helpers/requirements.js";
+import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { tempDir } from "./helpers/temp.js";
+
+const mounted: string[] = [];
+afterEach(() => {
+  for (const dir of mounted.splice(0)) execFileSync("umount", ["-l", dir]);
+});
+
+const canMount = () =>
+  requirePart("a small tmpfs of the test's own", process.getuid?.() === 0, "mounting a tmpfs needs root");
+
+describe("a full disk under the data directory", () => {
+  it.runIf(canMount())(
+    "fails no item and loses no result: the workers wait until there is room again",
+    { timeout: 120_000 },
+    async () => {
+      const dir = tempDir();
+      const data = join(dir, "data");
+      mkdirSync(data);
+      execFileSync("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", data]);
+      mounted.push(data);
+      const log = join(dir, "runs.log");
+      writeFileSync(log, "");
+      const s = await startServerProcess(serveArgs(dir));
+      const total = 400;
+      const res = await fetch(`${s.url}/batch/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "test_sleep",
+          items: Array.from({ length: total }, (_, i) => ({ id: `i${i}` })),
+          options: { log_file: log, sleep_ms: 10 },
+          parallel: 4,
+          chunk_size: 4,
+        }),
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      const starts = () =>
+        readFileSync(log, "utf8")
+          .split("\n")
+          .filter((l) => l.startsWith("start")).length;
+      await expect.poll(starts, { timeout: 30_000, interval: 20 }).toBeGreaterThan(40);
+      // Fill the disk to the last byte, keep it full for a while, then make room again.
+      const filler = join(data, "filler");
+      try {
+        execFileSync("dd", ["if=/dev/zero", `of=${filler}`, "bs=64k"], { stdio: "ignore" });
+      } catch {
+        /* dd stops at ENOSPC: that is the point */
+      }
+      const during = starts();
+      await new Promise((r) => setTimeout(r, 3000));
+      const stalled = starts() - during; // a few items finish in memory; nothing new is claimed for long
+      rmSync(filler);
+      let job: any;
+      await expect
+        .poll(
+          async () => {
+            job = await (await fetch(`${s.url}/batch/jobs/${job_id}?include_results=false`)).json();
+            return job.status;
+          },
+          { timeout: 60_000, interval: 200 },
+        )
+        .toMatch(/^(completed|failed|cancelled)$/);
+      expect(job.status).toBe("completed");
+      expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
+      expect(stalled).toBeLessThan(total);
+      expect(s.output()).toMatch(/the store is unavailable \(.*(full|SQLITE_FULL)/i); // the fault did happen
+      expect(s.child.exitCode).toBeNull();
+    },
+  );
+});
