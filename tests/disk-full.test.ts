@@ -1,9 +1,10 @@
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { requirePart } from "./helpers/requirements.js";
 import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { jobEnd, runsStarted, submitSleepJob } from "./helpers/sleep-jobs.js";
 import { tempDir } from "./helpers/temp.js";
 
 const mounted: string[] = [];
@@ -25,25 +26,10 @@ describe("a full disk under the data directory", () => {
       execFileSync("mount", ["-t", "tmpfs", "-o", "size=24m", "tmpfs", data]);
       mounted.push(data);
       const log = join(dir, "runs.log");
-      writeFileSync(log, "");
       const s = await startServerProcess(serveArgs(dir));
       const total = 400;
-      const res = await fetch(`${s.url}/batch/jobs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "test_sleep",
-          items: Array.from({ length: total }, (_, i) => ({ id: `i${i}` })),
-          options: { log_file: log, sleep_ms: 10 },
-          parallel: 4,
-          chunk_size: 4,
-        }),
-      });
-      const { job_id } = (await res.json()) as { job_id: string };
-      const starts = () =>
-        readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l.startsWith("start")).length;
+      const job_id = await submitSleepJob(s.url, log, total, { sleepMs: 10, parallel: 4, chunkSize: 4 });
+      const starts = () => runsStarted(log);
       await expect.poll(starts, { timeout: 30_000, interval: 20 }).toBeGreaterThan(40);
       // Fill the disk to the last byte, keep it full for a while, then make room again.
       const filler = join(data, "filler");
@@ -56,16 +42,7 @@ describe("a full disk under the data directory", () => {
       await new Promise((r) => setTimeout(r, 3000));
       const stalled = starts() - during; // a few items finish in memory; nothing new is claimed for long
       rmSync(filler);
-      let job: any;
-      await expect
-        .poll(
-          async () => {
-            job = await (await fetch(`${s.url}/batch/jobs/${job_id}?include_results=false`)).json();
-            return job.status;
-          },
-          { timeout: 60_000, interval: 200 },
-        )
-        .toMatch(/^(completed|failed|cancelled)$/);
+      const job = await jobEnd(s.url, job_id, 60_000);
       expect(job.status).toBe("completed");
       expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
       expect(stalled).toBeLessThan(total);

@@ -1,16 +1,12 @@
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { describe, expect, it } from "vitest";
 import { hasPostgresServer, startPrivatePostgres } from "./helpers/private-postgres.js";
 import { startServerProcess } from "./helpers/server-process.js";
+import { jobEnd, runsStarted, submitSleepJob } from "./helpers/sleep-jobs.js";
 import { tempDir } from "./helpers/temp.js";
 
 const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
-
-async function getJson(url: string): Promise<any> {
-  return (await fetch(url)).json();
-}
 
 async function itemRows(url: string, jobId: string): Promise<{ status: string; n: number }[]> {
   const c = new pg.Client({ connectionString: url });
@@ -34,7 +30,6 @@ describe("a PostgreSQL restart mid-job (an API node and two workers, real proces
       const db = await startPrivatePostgres();
       const dir = tempDir();
       const log = join(dir, "runs.log");
-      writeFileSync(log, "");
       const common = [
         "--database-url",
         db.url,
@@ -58,22 +53,8 @@ describe("a PostgreSQL restart mid-job (an API node and two workers, real proces
         await startServerProcess(["worker", "--workers", "2", "--plugin", PLUGIN, ...common]),
       ];
       const total = 300;
-      const res = await fetch(`${api.url}/batch/jobs`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          type: "test_sleep",
-          items: Array.from({ length: total }, (_, i) => ({ id: `i${i}` })),
-          options: { log_file: log, sleep_ms: 20 },
-          parallel: 8,
-          chunk_size: 4,
-        }),
-      });
-      const { job_id } = (await res.json()) as { job_id: string };
-      const starts = () =>
-        readFileSync(log, "utf8")
-          .split("\n")
-          .filter((l) => l.startsWith("start")).length;
+      const job_id = await submitSleepJob(api.url, log, total, { sleepMs: 20, parallel: 8, chunkSize: 4 });
+      const starts = () => runsStarted(log);
       await expect.poll(starts, { timeout: 30_000, interval: 20 }).toBeGreaterThan(total / 5);
       if (mode === "terminate") {
         const c = new pg.Client({ connectionString: db.url });
@@ -83,20 +64,7 @@ describe("a PostgreSQL restart mid-job (an API node and two workers, real proces
         );
         await c.end();
       } else db.restart(mode);
-      let job: any;
-      await expect
-        .poll(
-          async () => {
-            try {
-              job = await getJson(`${api.url}/batch/jobs/${job_id}?include_results=false`);
-            } catch {
-              return "unreachable";
-            }
-            return job.status;
-          },
-          { timeout: 90_000, interval: 200 },
-        )
-        .toMatch(/^(completed|failed|cancelled)$/);
+      const job = await jobEnd(api.url, job_id, 90_000);
       expect(job.status).toBe("completed");
       expect(await itemRows(db.url, job_id)).toEqual([{ status: "succeeded", n: total }]);
       for (const w of workers) expect(w.child.exitCode).toBeNull(); // alive

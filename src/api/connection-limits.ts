@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Socket } from "node:net";
+import type { FastifyInstance } from "fastify";
 
 /**
  * How long a connection may take at each step, so idle and slow sockets cannot pile up (together with
@@ -57,28 +58,30 @@ export function limitConnections(server: Server, maxConnections: number | undefi
  * a budget of `bodyBudgetFactor` times the limit, before a byte of its body is read, and gives it back when
  * its answer is sent; past the budget a request gets 503 with Retry-After at once.
  */
-export function bodyBudget(maxBodyBytes: number) {
+export function installBodyBudget(app: FastifyInstance, maxBodyBytes: number): void {
   const budget = maxBodyBytes * CONNECTION_TIMEOUTS.bodyBudgetFactor;
   let reserved = 0;
-  return {
-    /** The bytes reserved for this request, or null when the budget is spent (the caller answers 503). */
-    reserve(contentLength: string | undefined, transferEncoding: string | undefined): number | null {
-      const declared = Number(contentLength);
-      const size =
-        contentLength !== undefined && Number.isFinite(declared)
-          ? Math.min(Math.max(declared, 0), maxBodyBytes)
-          : transferEncoding !== undefined
-            ? maxBodyBytes
-            : 0;
-      if (size === 0) return 0;
-      if (reserved + size > budget) return null;
-      reserved += size;
-      return size;
-    },
-    release(size: number): void {
+  app.addHook("onRequest", async (request, reply) => {
+    const length = request.headers["content-length"];
+    const declared = Number(length);
+    const size =
+      length !== undefined && Number.isFinite(declared)
+        ? Math.min(Math.max(declared, 0), maxBodyBytes)
+        : request.headers["transfer-encoding"] !== undefined
+          ? maxBodyBytes
+          : 0;
+    if (size === 0) return;
+    if (reserved + size > budget)
+      return reply
+        .status(503)
+        .header("retry-after", "1")
+        .header("connection", "close")
+        .send({ detail: "Too many request bodies are being received at once; retry in a moment" });
+    reserved += size;
+    reply.raw.once("close", () => {
       reserved -= size;
-    },
-  };
+    });
+  });
 }
 
 /** The part of Fastify's options that sets the deadlines above. */

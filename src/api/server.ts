@@ -8,7 +8,7 @@ import type { JobQueue } from "../queue/job-queue.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
-import { bodyBudget, connectionServerOptions, limitConnections } from "./connection-limits.js";
+import { connectionServerOptions, installBodyBudget, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "./metrics.js";
 import type { OriginPolicy } from "./origin-policy.js";
@@ -47,17 +47,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     ...connectionServerOptions(),
   });
   limitConnections(app.server, options.maxConnections);
-  const bodies = bodyBudget(options.maxBodyBytes);
-  app.addHook("onRequest", async (request, reply) => {
-    const size = bodies.reserve(request.headers["content-length"], request.headers["transfer-encoding"]);
-    if (size === null)
-      return reply
-        .status(503)
-        .header("retry-after", "1")
-        .header("connection", "close")
-        .send({ detail: "Too many request bodies are being received at once; retry in a moment" });
-    if (size > 0) reply.raw.once("close", () => bodies.release(size));
-  });
+  installBodyBudget(app, options.maxBodyBytes);
   installValidators(app);
   installErrorHandler(app, options.maxBodyBytes);
   if (options.originPolicy) installBrowserGuard(app, options.originPolicy);

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
+import { pidAlive } from "../util/pid-alive.js";
 
 /** Lease owners are "host:pid:nonce"; results carry the "host:pid" part as worker_id. */
 const liveOwners = new Set<string>();
@@ -15,15 +16,6 @@ export function retireOwnerId(id: string): void {
 }
 
 export { workerIdOf } from "../store/owner-id.js";
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as { code?: string }).code === "EPERM";
-  }
-}
 
 /**
  * Whether an owner is certainly dead: it ran on this host and its process is gone, or it carries this

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import type { JailView } from "./jail-view.js";
+import { JAIL_DEVICES, type JailView } from "./jail-view.js";
 import type { CommandLimits } from "./limits.js";
 import { spawnHelperPath } from "./spawn-helper.js";
 
@@ -90,8 +90,8 @@ export function builtinJailSpec(s: BuiltinJailSpec): string[] {
   return spec;
 }
 
-/** The device nodes bubblewrap's --dev binds from the host. */
-const BWRAP_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty"];
+/** The device nodes bubblewrap's --dev binds from the host: the jail's own, and the tty. */
+const BWRAP_DEVICES = [...JAIL_DEVICES, "/dev/tty"];
 
 /**
  * What bubblewrap gets from oc-spawner (it confines the rest itself): the rlimits, the setuid rule, and its

@@ -77,6 +77,11 @@ function roEntry(path: string): string[] {
  * tmpfs.
  */
 export function bwrapArgs(spec: JailSpec): string[] {
+  return [...bwrapRoot(spec), "--chdir", spec.cwd, "--"];
+}
+
+/** Everything of bwrapArgs but the working directory: the same for every command of a sandbox. */
+export function bwrapRoot(spec: Omit<JailSpec, "cwd">): string[] {
   const args = [...BWRAP_ISOLATION];
   for (const path of spec.view.readWhole) args.push(...roEntry(path));
   // /etc is bound whole (one mount, not one per entry); what not everyone may read in it is covered.
@@ -96,6 +101,6 @@ export function bwrapArgs(spec: JailSpec): string[] {
   }
   // The jail's own root (where bubblewrap made the mount points) is read-only too: nothing can be made beside
   // the workspace and /tmp.
-  args.push("--remount-ro", "/", "--chdir", spec.cwd, "--");
+  args.push("--remount-ro", "/");
   return args;
 }

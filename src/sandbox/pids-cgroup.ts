@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
+import { pidAlive } from "../util/pid-alive.js";
 
 /**
  * The server's pids cgroup: oc-spawner makes a group of its own for each command under it (`c<pid>`, with the
@@ -68,19 +69,10 @@ function safeList(dir: string): string[] {
 function removeStale(base: string): void {
   for (const name of safeList(base)) {
     const pid = Number(/^ollama-coder-(\d+)-\d+$/.exec(name)?.[1] ?? 0);
-    if (pid === 0 || pid === process.pid || alive(pid)) continue;
+    if (pid === 0 || pid === process.pid || pidAlive(pid)) continue;
     const dir = join(base, name);
     for (const child of safeList(dir)) if (/^c\d+$/.test(child)) tryRmdir(join(dir, child));
     tryRmdir(dir);
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e: unknown) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

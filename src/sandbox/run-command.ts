@@ -14,8 +14,11 @@ export interface RunOptions {
   outputCap: number;
   /** argv prefix that jails the command (bubblewrap), or none. */
   jailPrefix?: readonly string[] | undefined;
-  /** Built-in jail spec strings (native/jail.h): the command is confined before it executes. */
+  /** Built-in jail spec strings (native/jail.h): the command is confined before it executes (or, with
+   * bubblewrap, limited). */
   jail?: readonly string[] | undefined;
+  /** Whether a jail confines the command (reported in the result). */
+  jailed?: boolean;
   /** How long after SIGTERM the process group gets SIGKILL. */
   killGraceMs?: number;
   /** Starts commands; Node's spawn when absent or dead. */
@@ -124,8 +127,7 @@ export function runCommand(argv: readonly string[], o: RunOptions): Promise<RunR
       truncated: false,
       timed_out: false,
       cancelled: false,
-      // bubblewrap, or the built-in jail with its file rules (a spec of limits alone confines nothing)
-      jailed: o.jailPrefix !== undefined || Boolean(o.jail?.some((s) => s.startsWith("w:"))),
+      jailed: o.jailed ?? o.jailPrefix !== undefined,
     };
     if (o.signal?.aborted) {
       resolve({

@@ -11,8 +11,8 @@ import {
 } from "./builtin-jail.js";
 import { parseCommandLine } from "./command-line.js";
 import { DEFAULT_GUARDRAIL, Guardrail, type GuardrailOptions } from "./guardrail.js";
-import { bwrapArgs, probeBubblewrap, type SandboxMode } from "./jail.js";
-import { type JailView, jailView, TOOLCHAIN_HOME_VARS } from "./jail-view.js";
+import { bwrapRoot, probeBubblewrap, type SandboxMode } from "./jail.js";
+import { jailView, TOOLCHAIN_HOME_VARS } from "./jail-view.js";
 import { type CommandLimits, DEFAULT_LIMITS } from "./limits.js";
 import { isInside, PathSandbox } from "./path-sandbox.js";
 import { createPidsCgroup, processesOfUser } from "./pids-cgroup.js";
@@ -138,7 +138,6 @@ export class Sandbox {
   readonly guardrail: Guardrail;
   /** Which jail confines commands (null: none; see `refusal`). */
   readonly jail: "bwrap" | "builtin" | null;
-  readonly jailed: boolean;
   /** Why commands are refused (no jail could be had), or null. */
   readonly refusal: string | null;
   /** Why the sandbox is (not) jailed, for the start-up log. */
@@ -147,7 +146,8 @@ export class Sandbox {
   readonly spawnerNote: string;
   private readonly useHelper: boolean;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly view: JailView | null;
+  /** bubblewrap's arguments but the working directory: built once (they stat every path of the view). */
+  private readonly bwrapRoot: string[] | null = null;
   /** Built-in jail spec (or the limits alone, under bubblewrap); empty when none applies. */
   private readonly jailSpec: string[] = [];
 
@@ -157,7 +157,6 @@ export class Sandbox {
     this.guardrail = new Guardrail(o.guardrail);
     const choice = chooseJail(o.mode, this.paths.root, o.hidden);
     this.jail = choice.kind;
-    this.jailed = choice.kind !== null;
     this.refusal = choice.refusal;
     const helperPath = o.spawner === "node" ? null : spawnHelperPath();
     if (o.spawner === "helper" && !helperPath)
@@ -173,9 +172,9 @@ export class Sandbox {
     const env: NodeJS.ProcessEnv = { LANG: "C.UTF-8", TERM: "dumb", TMPDIR: "/tmp" };
     for (const name of [...BASE_ENV, ...o.envPassthrough])
       if (process.env[name] !== undefined) env[name] = process.env[name];
-    this.view = this.jailed ? jailView(process.env, o.jailRead) : null;
     let note = choice.note;
     if (this.jailed) {
+      const view = jailView(process.env, o.jailRead);
       // A jailed command has a home and a temp directory of its own: the private /tmp under bubblewrap, a
       // directory only the jail may write under the built-in jail.
       const tmp = this.jail === "bwrap" ? "/tmp" : jailTempDir();
@@ -187,15 +186,18 @@ export class Sandbox {
       if (processes.note) note += `; ${processes.note}`;
       if (this.jail === "builtin")
         this.jailSpec = builtinJailSpec({
-          view: this.view!,
+          view,
           writable: [this.paths.root, tmp],
           limits: o.limits,
           processes,
           shm: process.getuid?.() === 0 ? jailShmDir(tmp) : null,
         });
-      else if (spawnHelperPath()) {
-        this.jailSpec = [...limitSpec(o.limits), ...processSpec(processes, o.limits.processes)];
-      } else note += "; no resource limits and no setuid rule (oc-spawner, which sets them, is not built)";
+      else {
+        this.bwrapRoot = bwrapRoot({ workspace: this.paths.root, hidden: o.hidden, view });
+        if (spawnHelperPath())
+          this.jailSpec = [...limitSpec(o.limits), ...processSpec(processes, o.limits.processes)];
+        else note += "; no resource limits and no setuid rule (oc-spawner, which sets them, is not built)";
+      }
     }
     this.jailNote = note;
     this.env = env;
@@ -208,6 +210,10 @@ export class Sandbox {
   private keepRootEnterable(): void {
     const mode = statSync(this.paths.root).mode & 0o7777;
     if ((mode & 0o700) !== 0o700) chmodSync(this.paths.root, mode | 0o700);
+  }
+
+  get jailed(): boolean {
+    return this.jail !== null;
   }
 
   /** For /health: which jail, and whether commands run jailed, unjailed or not at all. */
@@ -241,10 +247,7 @@ export class Sandbox {
     if (this.refusal) throw new SecurityBlockError(this.refusal);
     if (this.jailed) this.keepRootEnterable();
     const cwd = req.cwd ? this.paths.resolve(req.cwd) : this.paths.root;
-    const jailPrefix =
-      this.jail === "bwrap"
-        ? bwrapArgs({ workspace: this.paths.root, hidden: this.o.hidden, cwd, view: this.view! })
-        : undefined;
+    const jailPrefix = this.bwrapRoot ? [...this.bwrapRoot, "--chdir", cwd, "--"] : undefined;
     return runCommand(argv, {
       cwd,
       timeoutMs: req.timeoutMs,
@@ -253,6 +256,7 @@ export class Sandbox {
       outputCap: this.o.outputCap,
       jailPrefix,
       jail: this.jailSpec,
+      jailed: this.jailed,
       helper: this.useHelper ? sharedSpawnHelper() : null,
     });
   }

@@ -24,6 +24,14 @@ const errnoNames = new Map<number, string>(Object.entries(constants.errno).map((
  * dist/native when running from sources (tests, benchmarks).
  */
 export function spawnHelperPath(): string | null {
+  if (helperPath === undefined) helperPath = findSpawnHelper();
+  return helperPath;
+}
+
+/** Looked up once: the build does not move while the process runs. */
+let helperPath: string | null | undefined;
+
+function findSpawnHelper(): string | null {
   if (process.platform !== "linux") return null;
   const candidates = [
     "../native/oc-spawner",

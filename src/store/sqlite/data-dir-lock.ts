@@ -1,6 +1,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../../errors.js";
+import { pidAlive } from "../../util/pid-alive.js";
 
 /** When a process started (field 22 of /proc/PID/stat), so that a recycled pid is not taken for the owner. */
 function startTime(pid: number): string | null {
@@ -12,12 +13,9 @@ function startTime(pid: number): string | null {
   }
 }
 
+/** Alive, and the same process that took the lock (not a later one that got its pid). */
 function alive(pid: number, started: string | undefined): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e: unknown) {
-    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
+  if (!pidAlive(pid)) return false;
   const now = startTime(pid);
   return now === null || started === undefined || now === started;
 }
