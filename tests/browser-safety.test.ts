@@ -314,3 +314,39 @@ describe("request bodies received at once", () => {
       .toBe(422); // served again (an empty list is a validation error, not a 503)
   });
 });
+
+describe("connections from one address", () => {
+  it("hold at most a quarter of the slots: slow sockets from one place leave room for others", async () => {
+    const t = await startTestApp({ config: { workers: 0, maxConnections: 64 } });
+    const port = Number(new URL(t.url).port);
+    const { connect } = await import("node:net");
+    // 64 idle sockets from 127.0.0.1 (no request sent): without a per-address cap they would take every slot
+    const idle = await Promise.all(
+      Array.from(
+        { length: 64 },
+        () =>
+          new Promise<import("node:net").Socket>((resolve) => {
+            const s = connect({ port, host: "127.0.0.1", localAddress: "127.0.0.1" }, () => resolve(s));
+            s.on("error", () => resolve(s));
+          }),
+      ),
+    );
+    try {
+      const fromElsewhere = await new Promise<number>((resolve, reject) => {
+        const req = httpRequest(
+          { host: "127.0.0.1", port, path: "/health", localAddress: "127.0.0.2" },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(fromElsewhere).toBe(200);
+      await expect.poll(() => idle.filter((s) => !s.destroyed).length).toBeLessThanOrEqual(16);
+    } finally {
+      for (const s of idle) s.destroy();
+    }
+  });
+});
