@@ -15,6 +15,7 @@ import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
 import { lockDataDir } from "./store/sqlite/data-dir-lock.js";
+import { watchWritable } from "./store/writable-watch.js";
 import { consoleLogger, type Logger } from "./util/logger.js";
 import { connectionBudget, openFileLimit } from "./util/open-file-limit.js";
 
@@ -120,6 +121,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });
   let stopped = false;
+  let unwatch = () => {};
   return {
     config,
     store,
@@ -131,6 +133,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     async start() {
       const url = await api.listen({ host: config.host, port: config.port });
       await pool?.start();
+      unwatch = watchWritable(store, log);
       ready = true;
       return url;
     },
@@ -138,6 +141,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       if (stopped) return;
       stopped = true;
       ready = false;
+      unwatch();
       await pool?.stop(config.graceMs);
       await api.close();
       await unbridge();

@@ -22,8 +22,23 @@ const ERRNO_TRANSIENT = new Set([
   "EIO",
 ]);
 
-/** better-sqlite3's codes: busy or locked database, full disk, I/O errors (SQLITE_IOERR_*). */
-const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR)/;
+/**
+ * better-sqlite3's codes: busy or locked database, full disk, I/O errors (SQLITE_IOERR_*), a file system gone
+ * read-only (SQLITE_READONLY_*).
+ */
+const SQLITE_TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY)/;
+
+/** The code of {@link StoreUnavailableError}. */
+const UNAVAILABLE = "STORE_UNAVAILABLE";
+
+/**
+ * The store refuses work until an operator acts: its data directory was deleted or its files can no longer be
+ * written. Callers treat it as every transient fault (workers wait, the API answers 503): nothing is failed
+ * for it, and nothing is written where it would be lost.
+ */
+export class StoreUnavailableError extends Error {
+  readonly code = UNAVAILABLE;
+}
 
 /** What node-postgres says when the server goes away mid-connection (it has no code for these). */
 const PG_MESSAGES =
@@ -33,7 +48,8 @@ export function isTransientStoreError(e: unknown): boolean {
   if (!(e instanceof Error)) return false;
   const code = (e as { code?: unknown }).code;
   if (typeof code === "string") {
-    if (PG_TRANSIENT.test(code) || ERRNO_TRANSIENT.has(code) || SQLITE_TRANSIENT.test(code)) return true;
+    if (code === UNAVAILABLE || PG_TRANSIENT.test(code) || ERRNO_TRANSIENT.has(code)) return true;
+    if (SQLITE_TRANSIENT.test(code)) return true;
   }
   if (PG_MESSAGES.test(e.message)) return true;
   const cause = (e as { cause?: unknown }).cause;

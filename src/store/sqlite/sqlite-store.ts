@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type {
@@ -18,13 +18,23 @@ import type {
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
+import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
   path: string;
+  /** How long a call waits for a lock another process holds before it fails with SQLITE_BUSY (5 s). */
   busyTimeoutMs?: number;
 }
+
+/**
+ * SQLite's own wait for a lock blocks the thread, and with it every request of the server: it is kept this
+ * short, and longer waits happen between tries with the event loop free (see `use`).
+ */
+const BUSY_SPIN_MS = 20;
+
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(String((e as { code?: unknown })?.code));
 
 /** SQLite stores JSON as text. */
 const textJson: JsonColumn = (v) => (typeof v === "string" ? (JSON.parse(v) as JsonObject) : null);
@@ -38,6 +48,22 @@ const COUNTER_COLUMN = {
   cancelled: "cancelled",
 } as const;
 
+/** The first of these files that exists and cannot be opened for writing, and why; null when none. */
+function unwritableFile(paths: readonly string[]): string | null {
+  for (const path of paths) {
+    let fd: number;
+    try {
+      fd = openSync(path, "r+");
+    } catch (e: unknown) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") continue;
+      return `${path} cannot be written (${code ?? String(e)})`;
+    }
+    closeSync(fd);
+  }
+  return null;
+}
+
 /** The embedded backend: one file, WAL, synchronous=NORMAL; all calls are synchronous under an async face. */
 /** Items inserted per transaction when a large job is stored in pieces. */
 const INSERT_PIECE = 5000;
@@ -49,6 +75,11 @@ export class SqliteJobStore implements JobStore {
   private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
 
   private readonly path: string;
+  private readonly busyWaitMs: number;
+  /** Why the store refuses every call, found by checkWritable: its file is gone (for good)... */
+  private gone: string | null = null;
+  /** ...or cannot be written (until it can again). */
+  private unwritable: string | null = null;
 
   constructor(options: SqliteStoreOptions) {
     this.path = options.path;
@@ -56,9 +87,40 @@ export class SqliteJobStore implements JobStore {
     this.db = new Database(options.path);
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
-    this.db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    this.busyWaitMs = options.busyTimeoutMs ?? 5000;
+    this.db.pragma(`busy_timeout = ${this.busyWaitMs}`); // at start, nothing else to keep answering
     this.migrate();
     this.stmts = this.prepare();
+    this.db.pragma(`busy_timeout = ${Math.min(BUSY_SPIN_MS, this.busyWaitMs)}`);
+  }
+
+  /**
+   * Runs one statement or transaction (each call below is one: trying it again is safe). A lock held by
+   * another process (a `sqlite3` shell in a transaction, a backup) is waited out for up to busyTimeoutMs, in
+   * short sleeps that leave the event loop free, so that routes which do not need the store keep answering.
+   */
+  private use<T>(fn: () => T): T | Promise<T> {
+    const unusable = this.gone ?? this.unwritable;
+    if (unusable !== null) throw new StoreUnavailableError(unusable);
+    try {
+      return fn();
+    } catch (e: unknown) {
+      if (!isBusy(e)) throw e;
+    }
+    const deadline = Date.now() + this.busyWaitMs;
+    const retry = async (): Promise<T> => {
+      for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
+        await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
+        const unusable = this.gone ?? this.unwritable;
+        if (unusable !== null) throw new StoreUnavailableError(unusable);
+        try {
+          return fn();
+        } catch (e: unknown) {
+          if (!isBusy(e) || Date.now() >= deadline) throw e;
+        }
+      }
+    };
+    return retry();
   }
 
   private migrate(): void {
@@ -177,23 +239,27 @@ export class SqliteJobStore implements JobStore {
     };
     const n = job.items.length;
     if (n <= INSERT_PIECE) {
-      this.db
-        .transaction(() => {
-          insertJob();
-          insertItems(0, n);
-        })
-        .immediate();
+      await this.use(() =>
+        this.db
+          .transaction(() => {
+            insertJob();
+            insertItems(0, n);
+          })
+          .immediate(),
+      );
       return;
     }
     for (let from = 0; from < n; from += INSERT_PIECE) {
-      this.db.transaction(() => insertItems(from, Math.min(n, from + INSERT_PIECE))).immediate();
+      await this.use(() =>
+        this.db.transaction(() => insertItems(from, Math.min(n, from + INSERT_PIECE))).immediate(),
+      );
       await new Promise((resolve) => setImmediate(resolve));
     }
-    this.db.transaction(insertJob).immediate();
+    await this.use(() => this.db.transaction(insertJob).immediate());
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const row = this.stmts.getJob.get(id) as Row | undefined;
+    const row = (await this.use(() => this.stmts.getJob.get(id))) as Row | undefined;
     return row ? toJob(row) : null;
   }
 
@@ -209,35 +275,44 @@ export class SqliteJobStore implements JobStore {
       args.push(filter.type);
     }
     const clause = where.length ? `WHERE ${where.join(" AND ")}` : "";
-    const total = this.db
-      .prepare(`SELECT COUNT(*) FROM jobs ${clause}`)
-      .pluck()
-      .get(...args) as number;
-    const rows = this.db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
-      .all(...args, filter.limit, filter.offset) as Row[];
+    const [total, rows] = await this.use(() =>
+      this.db.transaction(
+        () =>
+          [
+            this.db
+              .prepare(`SELECT COUNT(*) FROM jobs ${clause}`)
+              .pluck()
+              .get(...args) as number,
+            this.db
+              .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+              .all(...args, filter.limit, filter.offset) as Row[],
+          ] as const,
+      )(),
+    );
     return { jobs: rows.map(toJob), total };
   }
 
   async countJobsByStatus(): Promise<Record<JobStatus, number>> {
     const counts = Object.fromEntries(JOB_STATUSES.map((s) => [s, 0])) as Record<JobStatus, number>;
-    for (const r of this.stmts.countByStatus.all() as { status: JobStatus; n: number }[])
-      counts[r.status] = r.n;
+    const rows = await this.use(() => this.stmts.countByStatus.all() as { status: JobStatus; n: number }[]);
+    for (const r of rows) counts[r.status] = r.n;
     return counts;
   }
 
   async cancelJob(id: string, now: number): Promise<CancelOutcome> {
     const s = this.stmts;
-    return this.db
-      .transaction((): CancelOutcome => {
-        const status = s.jobStatus.get(id) as JobStatus | undefined;
-        if (status === undefined) return "not_found";
-        if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
-        const n = s.cancelQueuedItems.run(now, id).changes;
-        if (n > 0) s.addCancelled.run(n, id);
-        return "cancelled";
-      })
-      .immediate();
+    return this.use(() =>
+      this.db
+        .transaction((): CancelOutcome => {
+          const status = s.jobStatus.get(id) as JobStatus | undefined;
+          if (status === undefined) return "not_found";
+          if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
+          const n = s.cancelQueuedItems.run(now, id).changes;
+          if (n > 0) s.addCancelled.run(n, id);
+          return "cancelled";
+        })
+        .immediate(),
+    );
   }
 
   async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
@@ -253,61 +328,81 @@ export class SqliteJobStore implements JobStore {
       args.push(filter.afterSeq);
     }
     const clause = where.join(" AND ");
-    const total =
-      filter.countTotal === false
-        ? -1
-        : (this.db
-            .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
-            .pluck()
-            .get(...args) as number);
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT ? OFFSET ?`,
-      )
-      .all(...args, filter.limit, filter.offset) as Row[];
+    const [total, rows] = await this.use(() =>
+      this.db.transaction(
+        () =>
+          [
+            filter.countTotal === false
+              ? -1
+              : (this.db
+                  .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
+                  .pluck()
+                  .get(...args) as number),
+            this.db
+              .prepare(
+                `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT ? OFFSET ?`,
+              )
+              .all(...args, filter.limit, filter.offset) as Row[],
+          ] as const,
+      )(),
+    );
     return { items: rows.map(toItem), total };
   }
 
   async mergeJobMetadata(id: string, patch: JsonObject): Promise<void> {
-    this.db
-      .prepare("UPDATE jobs SET metadata = json_patch(metadata, ?) WHERE id = ?")
-      .run(JSON.stringify(patch), id);
+    await this.use(() =>
+      this.db
+        .prepare("UPDATE jobs SET metadata = json_patch(metadata, ?) WHERE id = ?")
+        .run(JSON.stringify(patch), id),
+    );
   }
 
   /**
-   * The database file is still there (a data directory deleted under a running server goes unnoticed by
-   * SQLite, which keeps writing to the unlinked file) and its write lock can be taken now.
+   * Whether the store can take a write now; throws why not. A data directory deleted under a running server
+   * goes unnoticed by SQLite, which keeps writing to the unlinked file: from the moment this sees it, every
+   * call is refused (the API answers 503, the workers wait) rather than written where it would be lost. Files
+   * that can no longer be opened for writing (a file system remounted read-only, `chattr +i`) are refused
+   * the same way, until they can again.
    */
   async checkWritable(): Promise<void> {
-    if (this.path !== ":memory:" && !existsSync(this.path))
-      throw Object.assign(new Error(`the database file ${this.path} is gone`), { code: "SQLITE_CANTOPEN" });
-    this.db.exec("BEGIN IMMEDIATE");
-    this.db.exec("ROLLBACK");
+    if (this.path !== ":memory:" && this.gone === null) {
+      if (!existsSync(this.path))
+        this.gone = `the database file ${this.path} is gone (was the data directory deleted?); restart the server once its data is back`;
+      else this.unwritable = unwritableFile([this.path, `${this.path}-wal`, `${this.path}-shm`]);
+    }
+    await this.use(() => {
+      this.db.exec("BEGIN IMMEDIATE");
+      this.db.exec("ROLLBACK");
+    });
   }
 
   async queueDepth(): Promise<number> {
-    return this.db.prepare("SELECT COUNT(*) FROM items WHERE status = 'queued'").pluck().get() as number;
+    return this.use(
+      () => this.db.prepare("SELECT COUNT(*) FROM items WHERE status = 'queued'").pluck().get() as number,
+    );
   }
 
   async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {
-    const row = this.stmts.nextJob.get(JSON.stringify(excludeIds)) as Row | undefined;
+    const row = (await this.use(() => this.stmts.nextJob.get(JSON.stringify(excludeIds)))) as Row | undefined;
     return row ? toJob(row) : null;
   }
 
   async startJob(id: string, now: number): Promise<boolean> {
-    return this.stmts.startJob.run(now, now, id).changes > 0;
+    return this.use(() => this.stmts.startJob.run(now, now, id).changes > 0);
   }
 
   async failJob(id: string, error: string, now: number): Promise<boolean> {
     const s = this.stmts;
-    return this.db
-      .transaction(() => {
-        if (s.failJob.run(error, now, now, id).changes === 0) return false;
-        const n = s.failQueuedItems.run({ error, now, id }).changes;
-        if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
-        return true;
-      })
-      .immediate();
+    return this.use(() =>
+      this.db
+        .transaction(() => {
+          if (s.failJob.run(error, now, now, id).changes === 0) return false;
+          const n = s.failQueuedItems.run({ error, now, id }).changes;
+          if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
+          return true;
+        })
+        .immediate(),
+    );
   }
 
   async claimItems(
@@ -318,12 +413,14 @@ export class SqliteJobStore implements JobStore {
     now: number,
   ): Promise<ClaimedItem[]> {
     const s = this.stmts;
-    const rows = this.db
-      .transaction(() => {
-        if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
-        return s.claim.all(owner, leaseExpiresAt, workerIdOf(owner), now, jobId, limit) as Row[];
-      })
-      .immediate();
+    const rows = await this.use(() =>
+      this.db
+        .transaction(() => {
+          if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
+          return s.claim.all(owner, leaseExpiresAt, workerIdOf(owner), now, jobId, limit) as Row[];
+        })
+        .immediate(),
+    );
     return rows
       .map((r) => ({
         key: r.id as number,
@@ -337,7 +434,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
-    return this.stmts.renew.run(leaseExpiresAt, owner).changes;
+    return this.use(() => this.stmts.renew.run(leaseExpiresAt, owner).changes);
   }
 
   async recordOutcomes(
@@ -347,89 +444,106 @@ export class SqliteJobStore implements JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]> {
     const s = this.stmts;
-    return this.db
-      .transaction(() => {
-        const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
-        const accepted: ItemOutcome[] = [];
-        let last = 0;
-        for (const o of outcomes) {
-          const result = o.result === null ? null : JSON.stringify(o.result);
-          const r = s.outcome.run(o.status, result, o.error, o.finishedAt, o.key, owner, o.attempt);
-          if (r.changes === 0) continue;
-          accepted.push(o);
-          add[COUNTER_COLUMN[o.status]]++;
-          last = Math.max(last, o.finishedAt);
-        }
-        if (accepted.length > 0)
-          s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
-        return accepted;
-      })
-      .immediate();
+    return this.use(() =>
+      this.db
+        .transaction(() => {
+          const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
+          const accepted: ItemOutcome[] = [];
+          let last = 0;
+          for (const o of outcomes) {
+            const result = o.result === null ? null : JSON.stringify(o.result);
+            const r = s.outcome.run(o.status, result, o.error, o.finishedAt, o.key, owner, o.attempt);
+            if (r.changes === 0) continue;
+            accepted.push(o);
+            add[COUNTER_COLUMN[o.status]]++;
+            last = Math.max(last, o.finishedAt);
+          }
+          if (accepted.length > 0)
+            s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
+          return accepted;
+        })
+        .immediate(),
+    );
   }
 
   async releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number> {
     const s = this.stmts;
-    return this.db
-      .transaction(() => {
-        let n = 0;
-        for (const key of keys) n += s.release.run(key, jobId, owner).changes;
-        return n;
-      })
-      .immediate();
+    return this.use(() =>
+      this.db
+        .transaction(() => {
+          let n = 0;
+          for (const key of keys) n += s.release.run(key, jobId, owner).changes;
+          return n;
+        })
+        .immediate(),
+    );
   }
 
   async leaseOwners(): Promise<string[]> {
-    return (this.stmts.owners.all() as (string | null)[]).filter((x): x is string => x !== null);
+    const owners = await this.use(() => this.stmts.owners.all() as (string | null)[]);
+    return owners.filter((x): x is string => x !== null);
   }
 
   async sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep> {
     const s = this.stmts;
-    return this.db
-      .transaction((): LeaseSweep => {
-        const lost = s.lost.all(now, JSON.stringify(deadOwners)) as Row[];
-        const jobIds = new Set<string>();
-        let requeued = 0;
-        let abandoned = 0;
-        for (const r of lost) {
-          const jobId = r.job_id as string;
-          jobIds.add(jobId);
-          const jobLive = r.job_status === "running" || r.job_status === "queued";
-          if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
-            s.requeue.run(r.id);
-            requeued++;
-            continue;
+    return this.use(() =>
+      this.db
+        .transaction((): LeaseSweep => {
+          const lost = s.lost.all(now, JSON.stringify(deadOwners)) as Row[];
+          const jobIds = new Set<string>();
+          let requeued = 0;
+          let abandoned = 0;
+          for (const r of lost) {
+            const jobId = r.job_id as string;
+            jobIds.add(jobId);
+            const jobLive = r.job_status === "running" || r.job_status === "queued";
+            if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
+              s.requeue.run(r.id);
+              requeued++;
+              continue;
+            }
+            const status = jobLive ? "failed" : "cancelled";
+            const error = jobLive
+              ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
+              : "job ended while the item's worker was lost";
+            s.abandon.run(status, error, now, r.id);
+            s.counters.run(
+              0,
+              status === "failed" ? 1 : 0,
+              0,
+              status === "cancelled" ? 1 : 0,
+              null,
+              now,
+              jobId,
+            );
+            abandoned++;
           }
-          const status = jobLive ? "failed" : "cancelled";
-          const error = jobLive
-            ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
-            : "job ended while the item's worker was lost";
-          s.abandon.run(status, error, now, r.id);
-          s.counters.run(0, status === "failed" ? 1 : 0, 0, status === "cancelled" ? 1 : 0, null, now, jobId);
-          abandoned++;
-        }
-        return { requeued, abandoned, jobIds: [...jobIds] };
-      })
-      .immediate();
+          return { requeued, abandoned, jobIds: [...jobIds] };
+        })
+        .immediate(),
+    );
   }
 
   async finalizeJob(id: string, now: number): Promise<JobStatus | null> {
     const s = this.stmts;
-    return this.db
-      .transaction((): JobStatus | null => {
-        if ((s.remaining.get(id) as number) > 0) return null;
-        const job = s.getJob.get(id) as Row | undefined;
-        if (job?.status !== "running") return null;
-        const failed = job.failed as number;
-        const status: JobStatus = failed > 0 ? "failed" : "completed";
-        const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
-        s.finalize.run(status, error, now, now, id);
-        return status;
-      })
-      .immediate();
+    return this.use(() =>
+      this.db
+        .transaction((): JobStatus | null => {
+          if ((s.remaining.get(id) as number) > 0) return null;
+          const job = s.getJob.get(id) as Row | undefined;
+          if (job?.status !== "running") return null;
+          const failed = job.failed as number;
+          const status: JobStatus = failed > 0 ? "failed" : "completed";
+          const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
+          s.finalize.run(status, error, now, now, id);
+          return status;
+        })
+        .immediate(),
+    );
   }
 
   async idleRunningJobs(): Promise<string[]> {
-    return this.stmts.idle.all() as string[];
+    return this.use(() => this.stmts.idle.all() as string[]);
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,103 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { jobEnd, runsStarted, submitSleepJob } from "./helpers/sleep-jobs.js";
+import { tempDir } from "./helpers/temp.js";
+
+const betterSqlite = createRequire(import.meta.url).resolve("better-sqlite3");
+
+const submitEcho = (url: string) =>
+  fetch(`${url}/batch/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ type: "test_echo", items: [{ id: "a" }] }),
+  });
+
+/**
+ * Another process (a `sqlite3` shell in a transaction, a backup tool) takes the database's write lock and
+ * keeps it until told "release" on its stdin.
+ */
+async function holdWriteLock(databasePath: string) {
+  const holder = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const db = new (require(${JSON.stringify(betterSqlite)}))(${JSON.stringify(databasePath)});
+       db.pragma("busy_timeout = 10000");
+       db.exec("BEGIN EXCLUSIVE");
+       console.log("locked");
+       process.stdin.once("data", () => { db.exec("COMMIT"); db.close(); process.exit(0); });`,
+    ],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  await once(holder.stdout, "data");
+  return {
+    release: async () => {
+      holder.stdin.write("release\n");
+      await once(holder, "exit");
+    },
+  };
+}
+
+describe("the data directory under a running server (SQLite, real processes)", () => {
+  it("deleted: the server says so within seconds, /ready and submits answer 503, it stays alive", async () => {
+    const dir = tempDir();
+    const s = await startServerProcess(serveArgs(dir));
+    expect((await submitEcho(s.url)).status).toBe(200);
+    rmSync(join(dir, "data"), { recursive: true, force: true });
+    await expect
+      .poll(s.output, { timeout: 10_000, interval: 100 })
+      .toMatch(/the store cannot be written: the database file .*batch_jobs\.db is gone/);
+    const ready = await fetch(`${s.url}/ready`);
+    expect(ready.status).toBe(503);
+    const submit = await submitEcho(s.url);
+    expect(submit.status).toBe(503); // not accepted into a file that no longer exists
+    expect(submit.headers.get("retry-after")).toBe("5");
+    expect(((await submit.json()) as { detail: string }).detail).toMatch(/batch_jobs\.db is gone/);
+    expect((await fetch(`${s.url}/health`)).status).toBe(200);
+    expect(s.child.exitCode).toBeNull();
+  });
+
+  it(
+    "write-locked by another process for long: routes that need no write keep answering, the job waits and completes",
+    { timeout: 90_000 },
+    async () => {
+      const dir = tempDir();
+      const log = join(dir, "runs.log");
+      const s = await startServerProcess(serveArgs(dir));
+      const total = 200;
+      const job_id = await submitSleepJob(s.url, log, total, { sleepMs: 10, parallel: 4, chunkSize: 4 });
+      await expect.poll(() => runsStarted(log), { timeout: 30_000, interval: 20 }).toBeGreaterThan(20);
+      const lock = await holdWriteLock(join(dir, "data", "batch_jobs.db"));
+      // Before, each write of the workers held the thread for the whole 5 s busy timeout, and every route
+      // (even /health) waited behind it.
+      const slowest = { ms: 0, path: "" };
+      const timed = async (path: string) => {
+        const t0 = performance.now();
+        const res = await fetch(`${s.url}${path}`);
+        const ms = performance.now() - t0;
+        if (ms > slowest.ms) Object.assign(slowest, { ms, path });
+        return res;
+      };
+      const submitted = submitEcho(s.url); // waits for the lock, then gives up with a 503
+      for (let i = 0; i < 20; i++) {
+        expect((await timed("/health")).status).toBe(200);
+        expect((await timed(`/batch/jobs/${job_id}?include_results=false`)).status).toBe(200); // a read
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const refused = await submitted;
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("5");
+      expect(slowest.ms, `${slowest.path} took ${Math.round(slowest.ms)} ms`).toBeLessThan(1000);
+      await lock.release();
+      const job = await jobEnd(s.url, job_id, 60_000);
+      expect(job.status).toBe("completed");
+      expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
+      expect(runsStarted(log)).toBe(total); // nothing ran twice
+    },
+  );
+});
