@@ -9,6 +9,7 @@ const BACKEND_SUITES = [
   "tests/malformed-requests.test.ts",
   "tests/crash-recovery.test.ts",
   "tests/multi-node.test.ts",
+  "tests/process-pause.test.ts",
 ];
 
 /** Whether something answers on PostgreSQL's port (OC_TEST_PG_URL, else 127.0.0.1:5432). */

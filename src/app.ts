@@ -84,6 +84,13 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     unlock();
     throw e;
   }
+  try {
+    await store.checkWritable(); // files left read-only, a standby database: say so rather than wait forever
+  } catch (e: unknown) {
+    await store.close();
+    unlock();
+    throw new ConfigError(`the store cannot be written: ${errorMessage(e)}`);
+  }
   const registry = new ProcessorRegistry();
   const events = new QueueEvents();
   let pool: WorkerPool | null = null;

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -167,6 +168,56 @@ describe(`crash recovery (real server process, ${BACKEND})`, async () => {
         ["succeeded", null],
         ["succeeded", null],
       ]);
+    },
+  );
+
+  it.runIf(enabled).each(["SIGTERM", "SIGINT"] as const)(
+    "%s to the whole process group mid-job, commands longer than the grace period: none fails, all complete after a restart",
+    { timeout: 60_000 },
+    async (signal) => {
+      const dir = tempDir();
+      const { args, where } = serverArgs(dir);
+      args.push("--grace-seconds", "1");
+      const server = await startServerProcess(args, {}, undefined, true);
+      const total = 6;
+      const res = await fetch(`${server.url}/batch/mcp-operations`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          operations: Array.from({ length: total }, (_, i) => ({
+            id: `c${i}`,
+            type: "command",
+            command: `sleep 4.${server.child.pid}`, // a command line no other test runs
+          })),
+          parallel: 3,
+        }),
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      const running = () =>
+        spawnSync("pgrep", ["-fc", `^sleep 4\\.${server.child.pid}$`], { encoding: "utf8" }).stdout.trim();
+      await expect.poll(running, { timeout: 20_000, interval: 50 }).toBe("3");
+      // What a service manager (KillMode=control-group) or a terminal sends: the signal reaches the server, its
+      // command helper and the commands themselves.
+      process.kill(-server.child.pid!, signal);
+      expect(await server.exited).toBe(0);
+      const statuses = async () =>
+        (
+          await querySql(where, "SELECT status, error FROM items WHERE job_id = ? ORDER BY seq", [job_id])
+        ).map((r) => `${r.status as string}${r.error ? `: ${r.error as string}` : ""}`);
+      expect(await statuses()).toEqual(Array(total).fill("queued")); // released, not failed
+      const again = await startServerProcess(args);
+      let job: any;
+      await expect
+        .poll(
+          async () => {
+            job = await getJson(`${again.url}/batch/jobs/${job_id}?include_results=false`);
+            return job.status;
+          },
+          { timeout: 40_000, interval: 200 },
+        )
+        .toBe("completed");
+      expect(job.result.summary).toMatchObject({ total, successful: total, failed: 0 });
+      expect(await statuses()).toEqual(Array(total).fill("succeeded"));
     },
   );
 

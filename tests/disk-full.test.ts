@@ -39,7 +39,7 @@ describe("a full disk under the data directory", () => {
         /* dd stops at ENOSPC: that is the point */
       }
       const during = starts();
-      await new Promise((r) => setTimeout(r, 3000));
+      await new Promise((r) => setTimeout(r, 20_000)); // as long as an operator takes to notice and make room
       const stalled = starts() - during; // a few items finish in memory; nothing new is claimed for long
       rmSync(filler);
       const job = await jobEnd(s.url, job_id, 60_000);

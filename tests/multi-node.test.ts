@@ -3,21 +3,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { freshDatabaseUrl, postgresAvailable, querySql } from "./helpers/backend.js";
 import { startServerProcess } from "./helpers/server-process.js";
+import { startsByItem } from "./helpers/sleep-jobs.js";
 import { tempDir } from "./helpers/temp.js";
 
 const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
 async function getJson(url: string): Promise<any> {
   return (await fetch(url)).json();
-}
-
-function startsByItem(log: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const line of readFileSync(log, "utf8").split("\n")) {
-    const m = /^start (\S+) (\d+)/.exec(line);
-    if (m?.[1] && m[2]) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
-  }
-  return out;
 }
 
 describe("several nodes on one PostgreSQL database (real processes)", async () => {

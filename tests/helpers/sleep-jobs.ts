@@ -33,6 +33,16 @@ export function runsStarted(log: string): number {
     .filter((l) => l.startsWith("start")).length;
 }
 
+/** For each item, the pids of the processes that started a run of it, in order. */
+export function startsByItem(log: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of readFileSync(log, "utf8").split("\n")) {
+    const m = /^start (\S+) (\d+)/.exec(line);
+    if (m?.[1] && m[2]) out.set(m[1], [...(out.get(m[1]) ?? []), m[2]]);
+  }
+  return out;
+}
+
 /** Polls the job until it ends (the server may be unreachable for a moment meanwhile); returns it. */
 export async function jobEnd(url: string, jobId: string, timeout: number): Promise<any> {
   let job: any;

@@ -26,6 +26,14 @@ const INSERT_BATCH = 10_000;
 
 /** bigint and count(*) as JS numbers (ids and counts stay far below 2^53). */
 const types = new pg.TypeOverrides();
+
+/**
+ * Connections across a network that may drop: a connect gives up after 10 s (and is tried again by whoever
+ * asked) rather than hang for the kernel's two minutes of SYN retries; idle connections (LISTEN's) are probed
+ * so that a silently dead one is found. A query in flight across a short loss just waits: TCP delivers it
+ * once the network is back.
+ */
+const NETWORK = { connectionTimeoutMillis: 10_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000 };
 types.setTypeParser(20, (v: string) => Number(v));
 
 /** jsonb arrives parsed. */
@@ -69,6 +77,7 @@ export class PostgresJobStore implements JobStore {
       connectionString,
       max: options.poolSize ?? 10,
       types,
+      ...NETWORK,
       options: `-c search_path=${schema}`,
     });
     this.pool.on("error", () => undefined); // an idle client lost: the pool replaces it
@@ -508,7 +517,7 @@ export class PostgresJobStore implements JobStore {
     let client: pg.Client | null = null;
     const channel = pg.escapeIdentifier(`${CHANNEL}_${this.schema}`);
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.connectionString, types });
+      const c = new pg.Client({ connectionString: this.connectionString, types, ...NETWORK });
       c.on("notification", (msg) => {
         if (!msg.payload) return;
         try {
