@@ -10,6 +10,7 @@ const BACKEND_SUITES = [
   "tests/crash-recovery.test.ts",
   "tests/multi-node.test.ts",
   "tests/process-pause.test.ts",
+  "tests/failed-items.test.ts",
 ];
 
 /** Whether something answers on PostgreSQL's port (OC_TEST_PG_URL, else 127.0.0.1:5432). */

@@ -1,15 +1,10 @@
 import { errorMessage } from "../errors.js";
 import type { ClaimedItem, ItemOutcome, JobRecord, JobStore, JsonObject } from "../store/job-store.js";
+import { cancelledByUser, DEFAULT_LABELS, failedOutcome } from "../store/outcome-rules.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
-import {
-  DEFAULT_LABELS,
-  type ItemResult,
-  type JobContext,
-  type Processor,
-  type ProcessorRegistry,
-} from "./processor.js";
+import type { ItemResult, JobContext, Processor, ProcessorRegistry } from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {
@@ -223,17 +218,17 @@ export class JobRunner {
     const items = this.unstarted.splice(0);
     if (this.stopReason === "cancelled") {
       const at = this.nowS();
-      const error = "Cancelled by user";
+      const { status, error } = cancelledByUser();
       for (const item of items) {
         const outcome = {
           key: item.key,
           seq: item.seq,
           attempt: item.attempt,
-          status: "cancelled",
+          status,
           result: null,
           error,
           finishedAt: at,
-        } as const;
+        };
         this.writer.add(outcome, item.itemId);
       }
       return;
@@ -302,12 +297,9 @@ export class JobRunner {
       finishedAt: this.nowS(),
     };
     if (reason === "cancelled" && (result === null || result.status === "failed")) {
-      out.status = "cancelled";
-      out.error = "Cancelled by user";
-      out.result = { status: DEFAULT_LABELS.cancelled, error: out.error };
+      Object.assign(out, cancelledByUser());
     } else if (result === null) {
-      out.error = errorMessage(thrown);
-      out.result = { status: DEFAULT_LABELS.failed, error: out.error };
+      Object.assign(out, failedOutcome(errorMessage(thrown)));
     } else {
       const fields: JsonObject = result.fields ? Object.assign({}, result.fields) : {};
       fields.status = result.label ?? DEFAULT_LABELS[result.status];

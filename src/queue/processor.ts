@@ -48,13 +48,6 @@ export interface Processor {
   processItem(item: JsonObject, ctx: ItemContext): Promise<ItemResult>;
 }
 
-export const DEFAULT_LABELS = {
-  succeeded: "success",
-  failed: "failed",
-  skipped: "skipped",
-  cancelled: "cancelled",
-} as const;
-
 /** Processors by job type. */
 export class ProcessorRegistry {
   private readonly processors = new Map<string, Processor>();

@@ -15,6 +15,13 @@ import type {
   StoreNotice,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
+import {
+  CANCELLED_BY_USER,
+  failedOutcome,
+  type ImposedOutcome,
+  jobEnd,
+  lostItemOutcome,
+} from "../outcome-rules.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
@@ -235,9 +242,9 @@ export class PostgresJobStore implements JobStore {
         [id, now],
       );
       await c.query(
-        `UPDATE jobs SET status = 'cancelled', completed_at = $2, updated_at = $2, error = COALESCE(error, 'Cancelled by user'),
+        `UPDATE jobs SET status = 'cancelled', completed_at = $2, updated_at = $2, error = COALESCE(error, $4),
           cancelled = cancelled + $3 WHERE id = $1`,
-        [id, now, cancelled.rowCount ?? 0],
+        [id, now, cancelled.rowCount ?? 0, CANCELLED_BY_USER],
       );
       return "cancelled";
     });
@@ -309,10 +316,11 @@ export class PostgresJobStore implements JobStore {
         [id, error, now],
       );
       if ((r.rowCount ?? 0) === 0) return false;
+      const o = failedOutcome(error);
       const items = await c.query(
-        `UPDATE items SET status = 'failed', error = $2, result = jsonb_build_object('status', 'failed', 'error', $2::text),
-          finished_at = $3 WHERE job_id = $1 AND status = 'queued'`,
-        [id, error, now],
+        `UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5
+          WHERE job_id = $1 AND status = 'queued'`,
+        [id, o.status, o.error, JSON.stringify(o.result), now],
       );
       await c.query("UPDATE jobs SET failed = failed + $2 WHERE id = $1", [id, items.rowCount ?? 0]);
       return true;
@@ -442,19 +450,15 @@ export class PostgresJobStore implements JobStore {
         [now, deadOwners],
       );
       const requeue: number[] = [];
-      const abandon: { id: number; job: string; status: "failed" | "cancelled"; error: string }[] = [];
+      const abandon: ({ id: number; job: string } & ImposedOutcome)[] = [];
       for (const r of lost) {
-        const live = r.job_status === "running" || r.job_status === "queued";
-        if (live && (r.attempts as number) < (r.max_attempts as number)) requeue.push(r.id as number);
-        else
-          abandon.push({
-            id: r.id as number,
-            job: r.job_id as string,
-            status: live ? "failed" : "cancelled",
-            error: live
-              ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
-              : "job ended while the item's worker was lost",
-          });
+        const o = lostItemOutcome({
+          attempts: r.attempts as number,
+          maxAttempts: r.max_attempts as number,
+          jobStatus: r.job_status as JobStatus,
+        });
+        if (o === "requeue") requeue.push(r.id as number);
+        else abandon.push({ id: r.id as number, job: r.job_id as string, ...o });
       }
       if (requeue.length)
         await c.query(
@@ -463,8 +467,8 @@ export class PostgresJobStore implements JobStore {
         );
       for (const a of abandon) {
         await c.query(
-          "UPDATE items SET status = $2, error = $3, finished_at = $4, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
-          [a.id, a.status, a.error, now],
+          "UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
+          [a.id, a.status, a.error, JSON.stringify(a.result), now],
         );
         await c.query(
           `UPDATE jobs SET ${a.status === "failed" ? "failed = failed + 1" : "cancelled = cancelled + 1"}, updated_at = $2 WHERE id = $1`,
@@ -489,11 +493,10 @@ export class PostgresJobStore implements JobStore {
         [id],
       );
       if ((left?.n as number) > 0) return null;
-      const failed = job.failed as number;
-      const status: JobStatus = failed > 0 ? "failed" : "completed";
+      const { status, error } = jobEnd({ failed: job.failed as number, total: job.total as number });
       await c.query(
         "UPDATE jobs SET status = $2, error = $3, completed_at = $4, current_item = NULL, updated_at = $4 WHERE id = $1",
-        [id, status, failed > 0 ? `${failed} of ${job.total as number} items failed` : null, now],
+        [id, status, error, now],
       );
       return status;
     });

@@ -16,6 +16,7 @@ import type {
   NewJob,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
+import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../outcome-rules.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
@@ -155,7 +156,7 @@ export class SqliteJobStore implements JobStore {
       getJob: db.prepare("SELECT * FROM jobs WHERE id = ?"),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
       cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
-        error = COALESCE(error, 'Cancelled by user') WHERE id = ? AND status IN ('queued', 'running')`),
+        error = COALESCE(error, ?) WHERE id = ? AND status IN ('queued', 'running')`),
       cancelQueuedItems: db.prepare(
         "UPDATE items SET status = 'cancelled', finished_at = ? WHERE job_id = ? AND status = 'queued'",
       ),
@@ -170,8 +171,8 @@ export class SqliteJobStore implements JobStore {
       failJob: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, updated_at = ?
         WHERE id = ? AND status IN ('queued', 'running')`),
       failQueuedItems: db.prepare(
-        `UPDATE items SET status = 'failed', error = @error, result = json_object('status', 'failed', 'error', @error),
-        finished_at = @now WHERE job_id = @id AND status = 'queued'`,
+        `UPDATE items SET status = @status, error = @error, result = @result, finished_at = @now
+        WHERE job_id = @id AND status = 'queued'`,
       ),
       jobStatus: db.prepare("SELECT status FROM jobs WHERE id = ?").pluck(),
       claim: db.prepare(`UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = ?,
@@ -194,7 +195,8 @@ export class SqliteJobStore implements JobStore {
         WHERE i.status = 'running' AND (i.lease_expires_at < ? OR i.lease_owner IN (SELECT value FROM json_each(?)))`),
       requeue: db.prepare(`UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
         worker_id = NULL WHERE id = ?`),
-      abandon: db.prepare(`UPDATE items SET status = ?, error = ?, finished_at = ?, lease_owner = NULL,
+      abandon:
+        db.prepare(`UPDATE items SET status = ?, error = ?, result = ?, finished_at = ?, lease_owner = NULL,
         lease_expires_at = NULL WHERE id = ?`),
       remaining: db
         .prepare("SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ('queued', 'running')")
@@ -306,7 +308,7 @@ export class SqliteJobStore implements JobStore {
         .transaction((): CancelOutcome => {
           const status = s.jobStatus.get(id) as JobStatus | undefined;
           if (status === undefined) return "not_found";
-          if (s.cancelJob.run(now, now, id).changes === 0) return "finished";
+          if (s.cancelJob.run(now, now, CANCELLED_BY_USER, id).changes === 0) return "finished";
           const n = s.cancelQueuedItems.run(now, id).changes;
           if (n > 0) s.addCancelled.run(n, id);
           return "cancelled";
@@ -397,7 +399,8 @@ export class SqliteJobStore implements JobStore {
       this.db
         .transaction(() => {
           if (s.failJob.run(error, now, now, id).changes === 0) return false;
-          const n = s.failQueuedItems.run({ error, now, id }).changes;
+          const o = failedOutcome(error);
+          const n = s.failQueuedItems.run({ ...o, result: JSON.stringify(o.result), now, id }).changes;
           if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
           return true;
         })
@@ -496,22 +499,22 @@ export class SqliteJobStore implements JobStore {
           for (const r of lost) {
             const jobId = r.job_id as string;
             jobIds.add(jobId);
-            const jobLive = r.job_status === "running" || r.job_status === "queued";
-            if (jobLive && (r.attempts as number) < (r.max_attempts as number)) {
+            const o = lostItemOutcome({
+              attempts: r.attempts as number,
+              maxAttempts: r.max_attempts as number,
+              jobStatus: r.job_status as JobStatus,
+            });
+            if (o === "requeue") {
               s.requeue.run(r.id);
               requeued++;
               continue;
             }
-            const status = jobLive ? "failed" : "cancelled";
-            const error = jobLive
-              ? `worker lost the item ${r.attempts as number} time(s); giving up after max_attempts=${r.max_attempts as number}`
-              : "job ended while the item's worker was lost";
-            s.abandon.run(status, error, now, r.id);
+            s.abandon.run(o.status, o.error, JSON.stringify(o.result), now, r.id);
             s.counters.run(
               0,
-              status === "failed" ? 1 : 0,
+              o.status === "failed" ? 1 : 0,
               0,
-              status === "cancelled" ? 1 : 0,
+              o.status === "cancelled" ? 1 : 0,
               null,
               now,
               jobId,
@@ -532,9 +535,7 @@ export class SqliteJobStore implements JobStore {
           if ((s.remaining.get(id) as number) > 0) return null;
           const job = s.getJob.get(id) as Row | undefined;
           if (job?.status !== "running") return null;
-          const failed = job.failed as number;
-          const status: JobStatus = failed > 0 ? "failed" : "completed";
-          const error = failed > 0 ? `${failed} of ${job.total as number} items failed` : null;
+          const { status, error } = jobEnd({ failed: job.failed as number, total: job.total as number });
           s.finalize.run(status, error, now, now, id);
           return status;
         })

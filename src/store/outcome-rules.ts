@@ -1,0 +1,69 @@
+import type { JobStatus, JsonObject } from "./job-store.js";
+
+/**
+ * What happens to an item and a job when nobody's processor decides it: the one place every store engine
+ * (and the runner) takes these rules from, so that every item counted as failed or cancelled also has its
+ * entry in `result.results` and the JSONL export.
+ */
+
+/** The `status` of an item's entry in `result.results` when its processor gave no label of its own. */
+export const DEFAULT_LABELS = {
+  succeeded: "success",
+  failed: "failed",
+  skipped: "skipped",
+  cancelled: "cancelled",
+} as const;
+
+/** An item's end decided outside its processor: its status, its error and its result entry. */
+export interface ImposedOutcome {
+  status: "failed" | "cancelled";
+  error: string;
+  result: JsonObject;
+}
+
+function imposed(status: "failed" | "cancelled", error: string): ImposedOutcome {
+  return { status, error, result: { status: DEFAULT_LABELS[status], error } };
+}
+
+/**
+ * An item failed by what went wrong around it: its processor threw, or its job failed as a whole before it
+ * ran (its preparation threw, its runner crashed).
+ */
+export function failedOutcome(error: string): ImposedOutcome {
+  return imposed("failed", error);
+}
+
+/** An item a user cancelled (with its job) before or while it ran. */
+export const CANCELLED_BY_USER = "Cancelled by user";
+
+export function cancelledByUser(): ImposedOutcome {
+  return imposed("cancelled", CANCELLED_BY_USER);
+}
+
+/** What the lease sweep found about an item whose worker was lost. */
+export interface LostItem {
+  attempts: number;
+  maxAttempts: number;
+  jobStatus: JobStatus;
+}
+
+/** A lost item goes back to the queue while its job lives and it has attempts left; else this ends it. */
+export function lostItemOutcome(item: LostItem): ImposedOutcome | "requeue" {
+  const jobLive = item.jobStatus === "running" || item.jobStatus === "queued";
+  if (!jobLive) return imposed("cancelled", "job ended while the item's worker was lost");
+  if (item.attempts < item.maxAttempts) return "requeue";
+  return imposed(
+    "failed",
+    `worker lost the item ${item.attempts} time(s); giving up after max_attempts=${item.maxAttempts}`,
+  );
+}
+
+/** A job whose items have all ended: failed if any did, with how many. */
+export function jobEnd(counts: { failed: number; total: number }): {
+  status: Extract<JobStatus, "completed" | "failed">;
+  error: string | null;
+} {
+  return counts.failed > 0
+    ? { status: "failed", error: `${counts.failed} of ${counts.total} items failed` }
+    : { status: "completed", error: null };
+}
