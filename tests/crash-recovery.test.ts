@@ -35,7 +35,7 @@ describe(`crash recovery (real server process, ${BACKEND})`, async () => {
         body: JSON.stringify({
           type: "test_sleep",
           items: Array.from({ length: total }, (_, i) => ({ id: `item-${i}` })),
-          options: { log_file: log, sleep_ms: 20 },
+          options: { log_file: log, sleep_ms: 60 }, // a window of ~1.3 s to catch it mid-job, even on a loaded machine
           parallel: 4,
           chunk_size: 8,
         }),
