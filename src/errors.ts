@@ -8,7 +8,8 @@ export type ErrorCode =
   | "security_block"
   | "timeout"
   | "cancelled"
-  | "config";
+  | "config"
+  | "workspace";
 
 export class CoderError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,192 @@
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { CoderError } from "../errors.js";
+import { git } from "./git.js";
+import { DEFAULT_LINK_PATHS, type Isolation } from "./isolation.js";
+import { branchPart, findRepo, type ProjectRepo } from "./project-repo.js";
+import { snapshotRepo } from "./snapshot.js";
+import { TaskWorkspace } from "./task-workspace.js";
+
+export interface JobWorkspacesOptions {
+  /** The project the tasks change. */
+  projectRoot: string;
+  /** Where workspaces live: outside the project, where neither another task nor an editor looks. */
+  workspacesDir: string;
+  jobId: string;
+  /** Default: `worktree` inside a git repository with a commit, else `copy`. */
+  isolation?: Isolation | undefined;
+  /** More project paths to share read-only with each task, besides node_modules, .venv and venv. */
+  linkPaths?: readonly string[] | undefined;
+}
+
+/** What the job records about where its tasks start from. */
+export interface JobBase {
+  isolation: Isolation;
+  /** The commit every task starts from (in the project's repository, or the job's snapshot of it). */
+  base_commit?: string;
+  /** For `copy`: when the snapshot was taken (epoch seconds). */
+  snapshot_at?: number;
+}
+
+/**
+ * The workspaces of one job's tasks, under `<workspacesDir>/<job id>/`: each task a git worktree on a branch
+ * `ollama-coder/<job id>/<task id>` of the project's repository (`worktree`), or of a repository of the
+ * job's own holding a snapshot of the project (`copy`). The base is kept on disk with them, so that a process
+ * that takes the job over after a crash starts its tasks from the same place.
+ */
+export class JobWorkspaces {
+  private constructor(
+    readonly isolation: Isolation,
+    readonly projectRoot: string,
+    /** The job's directory of workspaces. */
+    readonly dir: string,
+    /** The repository the worktrees belong to (the project's or the snapshot's), null for `shared`. */
+    readonly repo: ProjectRepo | null,
+    readonly base: JobBase,
+    readonly jobId: string,
+    private readonly links: readonly string[],
+  ) {}
+
+  static async prepare(o: JobWorkspacesOptions): Promise<JobWorkspaces> {
+    const links = [...DEFAULT_LINK_PATHS, ...(o.linkPaths ?? [])];
+    const dir = join(o.workspacesDir, branchPart(o.jobId).replace(/\//g, "_"));
+    const project = o.isolation === "shared" ? null : await findRepo(o.projectRoot);
+    const isolation: Isolation = o.isolation ?? (project?.head ? "worktree" : "copy");
+    if (isolation === "shared")
+      return new JobWorkspaces("shared", o.projectRoot, dir, null, { isolation }, o.jobId, links);
+    mkdirSync(dir, { recursive: true });
+    if (isolation === "worktree") {
+      if (!project?.head)
+        throw new CoderError(
+          "invalid_input",
+          project
+            ? `isolation 'worktree': the repository at ${project.top} has no commit yet (commit once, or use isolation 'copy')`
+            : `isolation 'worktree': ${o.projectRoot} is not inside a git repository (use isolation 'copy')`,
+        );
+      const base = recordedBase(dir) ?? remember(dir, project.head);
+      return new JobWorkspaces(
+        "worktree",
+        o.projectRoot,
+        dir,
+        project,
+        { isolation, base_commit: base },
+        o.jobId,
+        links,
+      );
+    }
+    const snap = await snapshotRepo(o.projectRoot, join(dir, "snapshot"), links);
+    return new JobWorkspaces(
+      "copy",
+      o.projectRoot,
+      dir,
+      snap.repo,
+      { isolation, base_commit: snap.commit, snapshot_at: snap.takenAt },
+      o.jobId,
+      links,
+    );
+  }
+
+  /** The branch of a task's changes. */
+  branchOf(taskId: string): string {
+    return `ollama-coder/${branchPart(this.jobId)}/${branchPart(taskId)}`;
+  }
+
+  /**
+   * A fresh workspace for a task, from the job's base: a worktree left by an earlier run of the same task (a
+   * crash) is removed first, and the task's branch starts again from the base.
+   */
+  async open(taskId: string): Promise<TaskWorkspace> {
+    if (this.repo === null) return TaskWorkspace.shared(this.projectRoot);
+    const name = branchPart(taskId).replace(/\//g, "_");
+    const path = join(this.dir, "tasks", name);
+    await this.removeWorktree(path);
+    mkdirSync(join(this.dir, "tasks"), { recursive: true });
+    const branch = this.branchOf(taskId);
+    const base = this.base.base_commit as string;
+    await git(this.repo.top, ["worktree", "add", "--force", "--quiet", "-B", branch, path, base]);
+    const root = join(path, this.repo.prefix);
+    mkdirSync(root, { recursive: true });
+    return new TaskWorkspace({
+      root,
+      worktree: path,
+      branch,
+      base,
+      repoTop: this.repo.top,
+      linked: this.linkInto(root),
+      excluded: this.links.map((l) => join(this.repo?.prefix ?? "", l)),
+    });
+  }
+
+  /**
+   * Shares the project's dependency directories with a task (node_modules, .venv, …), those that git does
+   * not carry: a link in the workspace to the project's directory, which the jail lets commands read and not
+   * write. Returns the project paths shared.
+   */
+  private linkInto(root: string): string[] {
+    const shared: string[] = [];
+    for (const rel of this.links) {
+      const source = join(this.projectRoot, rel);
+      const target = join(root, rel);
+      if (!existsSync(source) || lstatSync(target, { throwIfNoEntry: false })) continue;
+      mkdirSync(join(target, ".."), { recursive: true });
+      // An absolute link: it reads the same inside the jail, which lets commands read the project's path.
+      symlinkSync(source, target);
+      shared.push(source);
+    }
+    return shared;
+  }
+
+  private async removeWorktree(path: string): Promise<void> {
+    if (!existsSync(path) || this.repo === null) return;
+    await git(this.repo.top, ["worktree", "remove", "--force", "--force", path], [0, 128]);
+    rmSync(path, { recursive: true, force: true });
+    await git(this.repo.top, ["worktree", "prune"]);
+  }
+
+  /** Removes every worktree of the job (branches stay) and the job's directory. */
+  async dispose(): Promise<void> {
+    if (this.repo === null) return;
+    const tasks = join(this.dir, "tasks");
+    for (const name of existsSync(tasks) ? readdirSync(tasks) : [])
+      await this.removeWorktree(join(tasks, name));
+    if (this.isolation === "worktree") rmSync(this.dir, { recursive: true, force: true });
+    else rmSync(tasks, { recursive: true, force: true }); // the snapshot stays while the job may still retry
+  }
+
+  /** Disk used by the job's workspaces (bytes), for the job's metadata. */
+  diskUsage(): number {
+    return duBytes(this.dir);
+  }
+}
+
+/** The base recorded by an earlier process for this job, if any. */
+function recordedBase(dir: string): string | null {
+  const file = join(dir, "base-commit");
+  return existsSync(file) ? readFileSync(file, "utf8").trim() || null : null;
+}
+
+function remember(dir: string, commit: string): string {
+  writeFileSync(join(dir, "base-commit"), `${commit}\n`);
+  return commit;
+}
+
+function duBytes(path: string): number {
+  let total = 0;
+  const walk = (p: string) => {
+    const s = lstatSync(p, { throwIfNoEntry: false });
+    if (!s) return;
+    total += s.size;
+    if (s.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
+  };
+  walk(path);
+  return total;
+}

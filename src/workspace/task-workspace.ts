@@ -1,0 +1,92 @@
+import { rmSync } from "node:fs";
+import { git, gitOut } from "./git.js";
+import { excludePathspecs } from "./isolation.js";
+
+/** A task's changes against the job's base, once committed on its branch. */
+export interface TaskChanges {
+  /** The commit holding them on the task's branch (null: the task changed nothing). */
+  commit: string | null;
+  /** Files changed, relative to the repository. */
+  files: string[];
+  /** `git diff` of the base against the commit (text; binary files are named, not shown). */
+  diff: string;
+}
+
+interface TaskWorkspaceParts {
+  root: string;
+  worktree: string | null;
+  branch: string | null;
+  base: string | null;
+  repoTop: string | null;
+  linked: string[];
+  excluded: string[];
+}
+
+/** Where one task works: its own worktree (or, `shared`, the project itself). */
+export class TaskWorkspace {
+  /** The task's project root: what its tools, its commands and its check see. */
+  readonly root: string;
+  /** The task's branch (null when shared). */
+  readonly branch: string | null;
+  /** The commit the task started from (null when shared). */
+  readonly base: string | null;
+  /** Project paths shared read-only with the task (its jail must let commands read them). */
+  readonly linked: readonly string[];
+  private readonly worktree: string | null;
+  private readonly repoTop: string | null;
+  /** Paths (relative to the worktree) never committed: the links to the shared directories. */
+  private readonly excluded: readonly string[];
+
+  constructor(p: TaskWorkspaceParts) {
+    this.root = p.root;
+    this.branch = p.branch;
+    this.base = p.base;
+    this.linked = p.linked;
+    this.worktree = p.worktree;
+    this.repoTop = p.repoTop;
+    this.excluded = p.excluded;
+  }
+
+  static shared(projectRoot: string): TaskWorkspace {
+    return new TaskWorkspace({
+      root: projectRoot,
+      worktree: null,
+      branch: null,
+      base: null,
+      repoTop: null,
+      linked: [],
+      excluded: [],
+    });
+  }
+
+  get isolated(): boolean {
+    return this.worktree !== null;
+  }
+
+  /**
+   * Commits whatever the task left in its workspace (files its tools wrote and files its commands made, but
+   * the noise of caches and the shared links) on its branch, with `message` (the task's description).
+   */
+  async commit(message: string): Promise<TaskChanges> {
+    const wt = this.worktree;
+    if (wt === null || this.base === null) return { commit: null, files: [], diff: "" };
+    await git(wt, ["add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
+    const staged = await git(wt, ["diff", "--cached", "--quiet"], [0, 1]);
+    if (staged.code === 0) return { commit: null, files: [], diff: "" };
+    await git(wt, ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"]);
+    const commit = await gitOut(wt, ["rev-parse", "HEAD"]);
+    return {
+      commit,
+      files: (await gitOut(wt, ["diff", "--name-only", "-z", this.base, commit])).split("\0").filter(Boolean),
+      diff: (await git(wt, ["diff", this.base, commit])).stdout,
+    };
+  }
+
+  /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
+  async remove(): Promise<void> {
+    if (this.worktree === null || this.repoTop === null) return;
+    await git(this.repoTop, ["worktree", "remove", "--force", "--force", this.worktree], [0, 128]);
+    rmSync(this.worktree, { recursive: true, force: true });
+    await git(this.repoTop, ["worktree", "prune"]);
+  }
+}

@@ -1,0 +1,174 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { JobWorkspaces } from "../src/workspace/job-workspaces.js";
+import { mergeTask, type ProjectFiles, taskPatch } from "../src/workspace/merge-back.js";
+import { tempDir } from "./helpers/temp.js";
+
+const sh = (cwd: string, ...args: string[]) =>
+  execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], {
+    cwd,
+    encoding: "utf8",
+  }).trim();
+
+function write(root: string, rel: string, content: string) {
+  mkdirSync(dirname(join(root, rel)), { recursive: true });
+  writeFileSync(join(root, rel), content);
+}
+
+/** A project with `calc.py` and its test, committed in a repository (or not). */
+function project(withGit: boolean): string {
+  const root = join(tempDir(), "project");
+  write(root, "calc.py", "def add(a, b):\n    return a + b\n");
+  write(root, "test_calc.py", "from calc import add\n\ndef test_add():\n    assert add(1, 2) == 3\n");
+  if (withGit) {
+    sh(root, "init", "-q", "-b", "main");
+    write(root, ".gitignore", "node_modules/\n");
+    sh(root, "add", "-A");
+    sh(root, "commit", "-qm", "start");
+  }
+  return root;
+}
+
+/** The project's files as the server reaches them (plain fs here; the server uses the sandbox's). */
+const fsFiles = (root: string): ProjectFiles => ({
+  read: async (p) => (existsSync(join(root, p)) ? readFileSync(join(root, p), "utf8") : null),
+  write: async (p, c) => write(root, p, c),
+  remove: async (p) => rmSync(join(root, p), { force: true }),
+});
+
+async function jobOn(root: string, isolation?: "worktree" | "copy") {
+  return JobWorkspaces.prepare({
+    projectRoot: root,
+    workspacesDir: join(tempDir(), "workspaces"),
+    jobId: "batch_agent_tasks-abc123",
+    isolation,
+  });
+}
+
+describe.each([
+  ["worktree", true],
+  ["copy", false],
+] as const)("task workspaces: %s", (isolation, withGit) => {
+  it("isolates tasks from each other, commits each on its branch, merges them back one at a time", async () => {
+    const root = project(withGit);
+    const job = await jobOn(root);
+    expect(job.isolation).toBe(isolation);
+    expect(job.base.base_commit).toMatch(/^[0-9a-f]{40}$/);
+    const a = await job.open("task-a");
+    const b = await job.open("task-b");
+    expect(a.root).not.toBe(b.root);
+    expect(a.branch).toBe("ollama-coder/batch_agent_tasks-abc123/task-a");
+    write(a.root, "test_broken.py", "def test_no():\n    assert False\n");
+    write(b.root, "mul.py", "def mul(a, b):\n    return a * b\n");
+    mkdirSync(join(b.root, "__pycache__"));
+    write(b.root, "__pycache__/mul.cpython-311.pyc", "noise");
+    expect(existsSync(join(b.root, "test_broken.py"))).toBe(false); // a's half-done work is not b's
+    expect(existsSync(join(root, "test_broken.py"))).toBe(false); // nor the project's
+    const ca = await a.commit("Add a failing test");
+    const cb = await b.commit("Add mul");
+    expect(ca.files).toEqual(["test_broken.py"]);
+    expect(cb.files).toEqual(["mul.py"]); // the cache is noise, not a change
+    expect(cb.diff).toContain("+def mul(a, b):");
+    const files = fsFiles(root);
+    const mb = await mergeTask(job, cb.commit as string, { files, label: "task-b" });
+    const ma = await mergeTask(job, ca.commit as string, { files, label: "task-a" });
+    expect([mb.status, ma.status]).toEqual(["merged", "merged"]);
+    expect(readFileSync(join(root, "mul.py"), "utf8")).toContain("a * b");
+    expect(existsSync(join(root, "test_broken.py"))).toBe(true);
+    if (withGit) {
+      expect(sh(root, "status", "--porcelain")).toBe(""); // merged as commits, nothing left uncommitted
+      expect(sh(root, "log", "--format=%s", "-3").split("\n")).toContain("Add mul");
+    }
+    await a.remove();
+    await b.remove();
+    expect(existsSync(a.root)).toBe(false);
+    const repo = job.repo?.top as string;
+    expect(sh(repo, "branch", "--list", "ollama-coder/*", "--format=%(refname:short)").split("\n")).toEqual([
+      "ollama-coder/batch_agent_tasks-abc123/task-a",
+      "ollama-coder/batch_agent_tasks-abc123/task-b",
+    ]); // the branches stay
+  });
+
+  it("two tasks changing the same line: one merges, the other ends in conflict, no markers, its branch kept", async () => {
+    const root = project(withGit);
+    const job = await jobOn(root);
+    const a = await job.open("a");
+    const b = await job.open("b");
+    write(a.root, "calc.py", "def add(a, b):\n    return b + a\n");
+    write(b.root, "calc.py", "def add(a, b):\n    return sum((a, b))\n");
+    const ca = await a.commit("a");
+    const cb = await b.commit("b");
+    const files = fsFiles(root);
+    expect((await mergeTask(job, ca.commit as string, { files, label: "a" })).status).toBe("merged");
+    const second = await mergeTask(job, cb.commit as string, { files, label: "b" });
+    expect(second).toMatchObject({ status: "conflict", files: ["calc.py"] });
+    const now = readFileSync(join(root, "calc.py"), "utf8");
+    expect(now).toBe("def add(a, b):\n    return b + a\n");
+    expect(now).not.toMatch(/<<<<<<<|>>>>>>>/);
+    expect(sh(job.repo?.top as string, "show", `${b.branch}:calc.py`)).toContain("sum((a, b))");
+    expect(await taskPatch(job, cb.commit as string)).toContain("+    return sum((a, b))");
+  });
+
+  it("changes to different parts of one file merge", async () => {
+    const root = project(withGit);
+    const job = await jobOn(root);
+    const a = await job.open("a");
+    const b = await job.open("b");
+    write(a.root, "calc.py", "# calculator\ndef add(a, b):\n    return a + b\n");
+    write(b.root, "calc.py", "def add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n");
+    const files = fsFiles(root);
+    await mergeTask(job, (await a.commit("a")).commit as string, { files, label: "a" });
+    expect((await mergeTask(job, (await b.commit("b")).commit as string, { files, label: "b" })).status).toBe(
+      "merged",
+    );
+    expect(readFileSync(join(root, "calc.py"), "utf8")).toBe(
+      "# calculator\ndef add(a, b):\n    return a + b\n\n\ndef sub(a, b):\n    return a - b\n",
+    );
+  });
+
+  it("shares node_modules read-only as a link, never commits it; a second open starts afresh", async () => {
+    const root = project(withGit);
+    write(root, "node_modules/lib/index.js", "module.exports = 1;\n");
+    const job = await jobOn(root);
+    const t = await job.open("t");
+    expect(readFileSync(join(t.root, "node_modules/lib/index.js"), "utf8")).toContain("module.exports");
+    expect(t.linked).toEqual([join(root, "node_modules")]);
+    write(t.root, "half-done.py", "x = 1\n");
+    const again = await job.open("t"); // the task re-runs (its process died): nothing of the last run is left
+    expect(existsSync(join(again.root, "half-done.py"))).toBe(false);
+    write(again.root, "done.py", "x = 2\n");
+    expect((await again.commit("t")).files).toEqual(["done.py"]);
+    await job.dispose();
+    expect(existsSync(again.root)).toBe(false);
+    expect(sh(job.repo?.top as string, "worktree", "list").split("\n")).toHaveLength(1); // only the repository itself
+  });
+});
+
+describe("merging into a project with git", () => {
+  it("refuses to touch uncommitted work, naming the files; target_branch merges beside it", async () => {
+    const root = project(true);
+    const job = await jobOn(root, "worktree");
+    const t = await job.open("t");
+    write(t.root, "mul.py", "def mul(a, b):\n    return a * b\n");
+    const { commit } = await t.commit("Add mul");
+    write(root, "calc.py", "# my edit in progress\n");
+    const files = fsFiles(root);
+    const refused = await mergeTask(job, commit as string, { files, label: "t" });
+    expect(refused).toMatchObject({ status: "refused", files: ["calc.py"] });
+    expect(refused.detail).toMatch(/uncommitted changes \(calc\.py\)/);
+    expect(existsSync(join(root, "mul.py"))).toBe(false);
+    const aside = await mergeTask(job, commit as string, { files, label: "t", targetBranch: "integration" });
+    expect(aside).toMatchObject({ status: "merged", target: "integration" });
+    expect(sh(root, "show", "integration:mul.py")).toContain("a * b");
+    expect(readFileSync(join(root, "calc.py"), "utf8")).toBe("# my edit in progress\n"); // untouched
+  });
+
+  it("worktree isolation needs a repository with a commit, and says so", async () => {
+    const root = project(false);
+    await expect(jobOn(root, "worktree")).rejects.toThrow(
+      /not inside a git repository \(use isolation 'copy'\)/,
+    );
+  });
+});
