@@ -1,9 +1,9 @@
 // A job type of your own, added to the stock server with `ollama-coder serve --plugin <this file>`.
 //
 // "word_count": each item names a file of the project ({"id": "readme", "path": "README.md"}); its entry in
-// the job's results gets the file's `words`, `lines` and `bytes`, counted as `wc -w`, `wc -l` and `wc -c`
-// count them. A file that is missing, outside the project root, not a regular file or over the read limit
-// (10 MiB) fails that item with the reason; the other items go on.
+// the job's results gets the file's `words`, `lines` and `bytes`, counted like `wc -w -l -c` (words are runs
+// of non-whitespace, lines are newline characters). A file that is missing, outside the project root, not a
+// regular file or over the read limit (10 MiB) fails that item with the reason; the other items go on.
 //
 // The server imports this module and calls `register(registry, config)` once at start (loadPlugins in
 // src/app.ts). `config` is the server's configuration: `config.projectRoot` is the --project-root directory,
