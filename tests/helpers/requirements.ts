@@ -36,3 +36,10 @@ export const hasBuiltinJail = (): boolean =>
     probeBuiltinJail().ok,
     `${probeBuiltinJail().reason} (\`npm run build\` builds oc-spawner where a C compiler is)`,
   );
+
+export const hasPython3 = (): boolean =>
+  requirePart(
+    "python3",
+    spawnSync("python3", ["--version"], { stdio: "ignore" }).status === 0,
+    "python3 is not on PATH (apt-get install -y python3)",
+  );
