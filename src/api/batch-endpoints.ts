@@ -1,6 +1,6 @@
 import type { TSchema } from "typebox";
+import type { JsonObject } from "../domain/json.js";
 import type { FieldIssue } from "../errors.js";
-import type { JsonObject } from "../store/job-store.js";
 import { AgentTasksBody, McpOperationsBody, TestsBody, ValidationBody } from "./schemas.js";
 
 /** One submit route of the contract: its job type, its items field and what it keeps of a request. */

@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
+import type { JobRecord } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
 import { toJobResponse } from "./job-response.js";
 
 /**

@@ -1,5 +1,6 @@
+import type { JobRecord } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
 import { toJobResponse } from "./job-response.js";
 
 /** One message of the event streams (SSE and WebSocket alike). */

@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { JOB_STATUSES } from "../store/job-store.js";
+import { JOB_STATUSES } from "../domain/statuses.js";
 
 /** Request and response shapes of the REST contract (DESIGN §1); they feed validation, types and OpenAPI. */
 

@@ -1,17 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { JsonObject } from "../domain/json.js";
+import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
+import type { JobStatus } from "../domain/statuses.js";
 import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
-import type {
-  ItemFilter,
-  ItemRecord,
-  JobFilter,
-  JobRecord,
-  JobStatus,
-  JobStore,
-  JsonObject,
-  NewItem,
-  NewJob,
-} from "../store/job-store.js";
+import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import type { ProcessorRegistry } from "./processor.js";

@@ -1,15 +1,12 @@
+import { DEFAULT_LABELS, type ItemResult } from "../domain/item-result.js";
+import type { JsonObject } from "../domain/json.js";
+import type { JobRecord } from "../domain/records.js";
 import { errorMessage } from "../errors.js";
-import type { ClaimedItem, ItemOutcome, JobRecord, JobStore, JsonObject } from "../store/job-store.js";
+import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
-import {
-  DEFAULT_LABELS,
-  type ItemResult,
-  type JobContext,
-  type Processor,
-  type ProcessorRegistry,
-} from "./processor.js";
+import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { Static } from "typebox";
+import type { JsonObject } from "../../domain/json.js";
+import { FINAL_JOB_STATUSES, type JobStatus } from "../../domain/statuses.js";
 import { type FieldIssue, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobStatus, type JsonObject } from "../../store/job-store.js";
 import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
 import { JSON_CONTENT_TYPE, jobAnswerJson, jobListJson, jsonBody } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";

@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
+import { ITEM_STATUSES, type ItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { ITEM_STATUSES, type ItemStatus } from "../../store/job-store.js";
 import { toJobResponse } from "../job-response.js";
 import { ErrorResponse, JobIdParams, JobResponse, PageLimit, PageOffset } from "../schemas.js";
 
