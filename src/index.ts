@@ -12,7 +12,6 @@ export {
   createWorkerNode,
   loadPlugins,
   type PluginRegister,
-  type ProcessorHooks,
   type WorkerNode,
 } from "./app.js";
 export {
@@ -36,6 +35,7 @@ export {
   SecurityBlockError,
 } from "./errors.js";
 export { ollamaFromConfig, registerBuiltinProcessors, sandboxFromConfig } from "./processors/builtin.js";
+export { BUILTIN_KINDS } from "./processors/builtin-kinds.js";
 export { type Clock, systemClock } from "./queue/clock.js";
 export { type QueueEventMap, type QueueEventName, QueueEvents } from "./queue/events.js";
 export type { JobKind, SubmitRoute } from "./queue/job-kind.js";
@@ -43,6 +43,7 @@ export { JobQueue, type ResultEntry, type SubmitInput } from "./queue/job-queue.
 export type { ItemContext, JobContext, Processor } from "./queue/processor.js";
 export { ProcessorRegistry } from "./queue/processor.js";
 export { type ProgressSnapshot, progressSnapshot } from "./queue/progress.js";
+export type { ProcessorHooks, Register, RegisterContext } from "./queue/register-context.js";
 export { WorkerPool, type WorkerPoolOptions } from "./queue/worker-pool.js";
 export { Guardrail, type GuardrailOptions } from "./sandbox/guardrail.js";
 export { PathSandbox } from "./sandbox/path-sandbox.js";

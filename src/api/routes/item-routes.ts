@@ -48,7 +48,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const q = request.query as Static<typeof ItemsQuery>;
       await queue.get(job_id);
-      const page = await queue.store.listItems(job_id, {
+      const page = await queue.listItems(job_id, {
         status: q.status as ItemStatus | undefined,
         limit: q.limit,
         offset: q.offset,
@@ -107,7 +107,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
     },
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
-      return toJobResponse(await queue.retry(job_id), Date.now() / 1000);
+      return toJobResponse(await queue.retry(job_id), queue.nowSeconds());
     },
   );
 }
