@@ -2,15 +2,18 @@ import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { Metrics, type ModelCallObservation } from "./api/metrics.js";
+import { Metrics } from "./api/metrics.js";
 import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
+import { registerBuiltinProcessors } from "./processors/builtin.js";
+import { BUILTIN_KINDS } from "./processors/builtin-kinds.js";
 import { bridgeEvents } from "./queue/event-bridge.js";
 import { QueueEvents } from "./queue/events.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
+import type { Register, RegisterContext } from "./queue/register-context.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
@@ -19,8 +22,21 @@ import { watchWritable } from "./store/writable-watch.js";
 import { consoleLogger, type Logger } from "./util/logger.js";
 import { connectionBudget, openFileLimit } from "./util/open-file-limit.js";
 
-/** What a plugin module exports: `register(registry, config)` (named or default). */
+/**
+ * The two forms a plugin module's `register` (named or default export) may take:
+ * - current: `register(ctx)` with ctx = { registry, config, log, hooks } (RegisterContext), the signature
+ *   the built-in processors use too; the module says so with `export const registerTakes = "context"`;
+ * - original: `register(registry, config)`, still accepted: a module without that export is called so.
+ * The form is declared, never guessed from the function (its arity says nothing reliable:
+ * `register(registry)` and `register(ctx)` both have one parameter).
+ */
 export type PluginRegister = (registry: ProcessorRegistry, config: ServerConfig) => void | Promise<void>;
+
+interface PluginModule {
+  register?: unknown;
+  default?: unknown;
+  registerTakes?: unknown;
+}
 
 export interface App {
   config: ServerConfig;
@@ -36,43 +52,55 @@ export interface App {
   stop(): Promise<void>;
 }
 
-export async function loadPlugins(registry: ProcessorRegistry, config: ServerConfig): Promise<void> {
-  for (const spec of config.plugins) {
+/** Loads each configured plugin and calls its `register` in the form the module declares. */
+export async function loadPlugins(ctx: RegisterContext): Promise<void> {
+  for (const spec of ctx.config.plugins) {
     // A path (relative or absolute, or any file that exists) is loaded as a file; anything else as a package.
     const isPath = spec.startsWith(".") || spec.startsWith("/") || existsSync(spec);
     const url = isPath ? pathToFileURL(resolve(spec)).href : spec;
-    let mod: { register?: PluginRegister; default?: PluginRegister };
+    let mod: PluginModule;
     try {
-      mod = (await import(url)) as typeof mod;
+      mod = (await import(url)) as PluginModule;
     } catch (e: unknown) {
       throw new ConfigError(`cannot load plugin ${spec}: ${errorMessage(e)}`);
     }
     const register = mod.register ?? mod.default;
     if (typeof register !== "function")
-      throw new ConfigError(`plugin ${spec} exports no register(registry) function`);
-    await register(registry, config);
+      throw new ConfigError(`plugin ${spec} exports no register(ctx) or register(registry, config) function`);
+    if (mod.registerTakes === "context") await (register as Register)(ctx);
+    else if (mod.registerTakes === undefined) await (register as PluginRegister)(ctx.registry, ctx.config);
+    else
+      throw new ConfigError(
+        `plugin ${spec}: registerTakes must be "context" (or absent for register(registry, config))`,
+      );
   }
-}
-
-/** What the composition root hands to processor registration (for their telemetry). */
-export interface ProcessorHooks {
-  observeModelCall?: (o: ModelCallObservation) => void;
-  /** How commands are confined, shown by /health (a server without a jail says so there). */
-  reportSandbox?: (status: Readonly<Record<string, string>>) => void;
 }
 
 export interface CreateAppOptions {
   log?: Logger;
-  /** Registers processors before plugins load (the built-in ones by default). */
-  registerProcessors?: (
-    registry: ProcessorRegistry,
-    config: ServerConfig,
-    hooks: ProcessorHooks,
-  ) => void | Promise<void>;
+  /** Registers processors before plugins load; the built-in ones when absent. */
+  registerProcessors?: Register;
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
 }
 
-/** The composition root: store, queue, processors, workers and HTTP, wired together. */
+/** A registry with the built-in job kinds declared: their submit routes are the REST contract. */
+function builtinRegistry(): ProcessorRegistry {
+  const registry = new ProcessorRegistry();
+  for (const kind of BUILTIN_KINDS) registry.declare(kind);
+  return registry;
+}
+
+/** The processors: those options name (the built-in ones when none are named), then the plugins. */
+async function registerAll(options: CreateAppOptions, ctx: RegisterContext): Promise<void> {
+  await (options.registerProcessors ?? registerBuiltinProcessors)(ctx);
+  await loadPlugins(ctx);
+}
+
+/**
+ * The composition root: store, queue, processors, workers and HTTP, wired together. It declares the
+ * built-in job kinds, registers the processors `options.registerProcessors` registers (the built-in ones
+ * when absent), then the configured plugins.
+ */
 export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
   mkdirSync(config.projectRoot, { recursive: true });
@@ -91,25 +119,29 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     unlock();
     throw new ConfigError(`the store cannot be written: ${errorMessage(e)}`);
   }
-  const registry = new ProcessorRegistry();
+  const registry = builtinRegistry();
   const events = new QueueEvents();
+  const queue = new JobQueue(store, registry, events);
   let pool: WorkerPool | null = null;
-  const metrics = new Metrics(store, events, () => pool?.activeJobIds.length ?? 0);
+  const metrics = new Metrics(queue, () => pool?.activeJobIds.length ?? 0);
   let sandboxStatus: Readonly<Record<string, string>> | null = null;
   try {
-    await options.registerProcessors?.(registry, config, {
-      observeModelCall: (o) => metrics.observeModelCall(o),
-      reportSandbox: (status) => {
-        sandboxStatus = status;
+    await registerAll(options, {
+      registry,
+      config,
+      log,
+      hooks: {
+        observeModelCall: (o) => metrics.observeModelCall(o),
+        reportSandbox: (status) => {
+          sandboxStatus = status;
+        },
       },
     });
-    await loadPlugins(registry, config);
   } catch (e: unknown) {
     await store.close();
     unlock();
     throw e;
   }
-  const queue = new JobQueue(store, registry, events);
   if (config.workers > 0) {
     pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   }
@@ -182,11 +214,10 @@ export async function createWorkerNode(
   if (config.workers < 1) throw new ConfigError("worker needs --workers >= 1");
   mkdirSync(config.projectRoot, { recursive: true });
   const store = await openStore(config);
-  const registry = new ProcessorRegistry();
+  const registry = builtinRegistry();
   const events = new QueueEvents();
   try {
-    await options.registerProcessors?.(registry, config, {});
-    await loadPlugins(registry, config);
+    await registerAll(options, { registry, config, log, hooks: {} });
   } catch (e: unknown) {
     await store.close();
     throw e;

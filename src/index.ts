@@ -12,7 +12,6 @@ export {
   createWorkerNode,
   loadPlugins,
   type PluginRegister,
-  type ProcessorHooks,
   type WorkerNode,
 } from "./app.js";
 export {
@@ -22,6 +21,10 @@ export {
   type ServerConfigInput,
   withEnv,
 } from "./config/server-config.js";
+export type { ItemResult } from "./domain/item-result.js";
+export type { JsonObject } from "./domain/json.js";
+export type { ItemRecord, JobRecord } from "./domain/records.js";
+export type { JobStatus } from "./domain/statuses.js";
 export {
   CoderError,
   ConfigError,
@@ -32,17 +35,20 @@ export {
   SecurityBlockError,
 } from "./errors.js";
 export { ollamaFromConfig, registerBuiltinProcessors, sandboxFromConfig } from "./processors/builtin.js";
+export { BUILTIN_KINDS } from "./processors/builtin-kinds.js";
 export { type Clock, systemClock } from "./queue/clock.js";
 export { type QueueEventMap, type QueueEventName, QueueEvents } from "./queue/events.js";
+export type { JobKind, SubmitRoute } from "./queue/job-kind.js";
 export { JobQueue, type ResultEntry, type SubmitInput } from "./queue/job-queue.js";
-export type { ItemContext, ItemResult, JobContext, Processor } from "./queue/processor.js";
+export type { ItemContext, JobContext, Processor } from "./queue/processor.js";
 export { ProcessorRegistry } from "./queue/processor.js";
 export { type ProgressSnapshot, progressSnapshot } from "./queue/progress.js";
+export type { ProcessorHooks, Register, RegisterContext } from "./queue/register-context.js";
 export { WorkerPool, type WorkerPoolOptions } from "./queue/worker-pool.js";
 export { Guardrail, type GuardrailOptions } from "./sandbox/guardrail.js";
 export { PathSandbox } from "./sandbox/path-sandbox.js";
 export type { RunResult } from "./sandbox/run-command.js";
 export { SANDBOX_DEFAULTS, Sandbox, type SandboxOptions } from "./sandbox/sandbox.js";
-export type { ItemRecord, JobRecord, JobStatus, JobStore } from "./store/job-store.js";
+export type { JobStore } from "./store/job-store.js";
 export { openStore } from "./store/open-store.js";
 export { SqliteJobStore } from "./store/sqlite/sqlite-store.js";

@@ -1,8 +1,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { resolveServerConfig } from "../src/config/server-config.js";
-import { registerBuiltinProcessors } from "../src/processors/builtin.js";
 import {
   type ChatBody,
   FakeOllama,
@@ -38,7 +36,7 @@ async function agentApp(ollamaUrl: string, extra: Record<string, unknown> = {}) 
   const t = await startTestApp({
     dataDir: dir,
     config,
-    register: (r) => registerBuiltinProcessors(r, resolveServerConfig({ ...config, port: 0 } as never)),
+    builtins: true,
   });
   return { t, root: config.projectRoot };
 }

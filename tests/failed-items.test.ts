@@ -57,7 +57,7 @@ describe(`every item counted as failed is in the results and the JSONL export ($
       });
 
       // The item's worker died once too often (max_attempts 1): the lease sweep gives up on it.
-      const store = t.app.queue.store;
+      const store = t.app.store;
       const now = toSeconds(Date.now());
       const lostId = "verdicts-lostworker01";
       await store.createJob({

@@ -1,8 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { resolveServerConfig } from "../src/config/server-config.js";
-import { registerBuiltinProcessors } from "../src/processors/builtin.js";
 import { parseTestSummary } from "../src/processors/test-summary.js";
 import { hasBubblewrap, hasBuiltinJail, hasPytest } from "./helpers/requirements.js";
 import { writeSampleProject } from "./helpers/sample-project.js";
@@ -22,7 +20,7 @@ async function sampleServer(sandbox: "off" | "bwrap" | "builtin") {
   const t = await startTestApp({
     dataDir: dir,
     config,
-    register: (r) => registerBuiltinProcessors(r, resolveServerConfig({ ...config, port: 0 })),
+    builtins: true,
   });
   return { t, root: config.projectRoot, dir };
 }

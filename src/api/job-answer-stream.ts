@@ -1,6 +1,7 @@
 import { Readable } from "node:stream";
+import type { JobRecord } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
 import { toJobResponse } from "./job-response.js";
 
 /**
@@ -56,4 +57,18 @@ export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 /** Text pieces as a response body (pulled only as fast as the client reads). */
 export function jsonBody(pieces: AsyncGenerator<string>): Readable {
   return Readable.from(pieces, { objectMode: false, highWaterMark: 64 * 1024 });
+}
+
+/** The reply methods sendJson needs (any route's reply, whatever its declared response type). */
+interface StreamingReply {
+  header(key: string, value: string): unknown;
+  // Typed routes declare the JSON their schema describes; a stream of that JSON is sent instead.
+  send(payload: never): unknown;
+}
+
+/** Sends JSON text pieces as the answer, streamed (the response schema's serializer is not involved). */
+export function sendJson<R extends StreamingReply>(reply: R, pieces: AsyncGenerator<string>): R {
+  reply.header("content-type", JSON_CONTENT_TYPE);
+  reply.send(jsonBody(pieces) as never);
+  return reply;
 }

@@ -1,5 +1,6 @@
+import type { JobRecord } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
 import { toJobResponse } from "./job-response.js";
 
 /** One message of the event streams (SSE and WebSocket alike). */
@@ -18,8 +19,6 @@ export interface JobEventOptions {
   onEnd?: () => void;
 }
 
-const now = () => Date.now() / 1000;
-
 /**
  * Follows the queue's typed event bus for one job or all: `progress` (the JobResponse without results) at
  * most every 250 ms per job, `item` as items finish, and a final event named after the end status.
@@ -30,14 +29,13 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
   const pending = new Map<string, NodeJS.Timeout>();
   let closed = false;
   const matches = (jobId: string) => o.jobId === null || o.jobId === jobId;
-  const snapshot = async (jobId: string): Promise<JobRecord | null> =>
-    closed ? null : queue.store.getJob(jobId);
+  const snapshot = async (jobId: string): Promise<JobRecord | null> => (closed ? null : queue.find(jobId));
 
   const sendProgress = async (jobId: string) => {
     const job = await snapshot(jobId);
     if (!job || closed || FINAL_JOB_STATUSES.includes(job.status)) return;
     lastSent.set(jobId, Date.now());
-    o.send({ event: "progress", data: toJobResponse(job, now()) });
+    o.send({ event: "progress", data: toJobResponse(job, queue.nowSeconds()) });
   };
   const progress = ({ jobId }: { jobId: string }) => {
     if (!matches(jobId) || pending.has(jobId)) return;
@@ -57,7 +55,7 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     pending.delete(jobId);
     const job = await snapshot(jobId);
     if (!job || closed) return;
-    o.send({ event: job.status, data: toJobResponse(job, now()) });
+    o.send({ event: job.status, data: toJobResponse(job, queue.nowSeconds()) });
     if (o.jobId !== null) {
       stop();
       o.onEnd?.();
@@ -86,7 +84,7 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     void snapshot(id).then((job) => {
       if (!job || closed) return;
       if (FINAL_JOB_STATUSES.includes(job.status)) void finished({ jobId: id });
-      else o.send({ event: "progress", data: toJobResponse(job, now()) });
+      else o.send({ event: "progress", data: toJobResponse(job, queue.nowSeconds()) });
     });
   }
   return stop;

@@ -1,6 +1,7 @@
+import type { JobRecord } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { ResultEntry } from "../queue/job-queue.js";
 import { percentage, progressSnapshot } from "../queue/progress.js";
-import { FINAL_JOB_STATUSES, type JobRecord } from "../store/job-store.js";
 
 /** The contract's JobResponse; `results` only when the caller asked for them. */
 export function toJobResponse(job: JobRecord, nowSeconds: number, results?: ResultEntry[]) {

@@ -1,6 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { QueueEvents } from "../queue/events.js";
-import type { JobStore } from "../store/job-store.js";
+import type { JobQueue } from "../queue/job-queue.js";
 import type { ModelCallObservation } from "../util/telemetry.js";
 
 export type { ModelCallObservation };
@@ -13,7 +12,8 @@ export class Metrics {
   private readonly modelSeconds: Histogram<"model" | "outcome">;
   private readonly tokens: Counter<"model" | "kind">;
 
-  constructor(store: JobStore, events: QueueEvents, busyWorkers: () => number) {
+  constructor(queue: JobQueue, busyWorkers: () => number) {
+    const events = queue.events;
     const registry = this.registry;
     new Gauge({
       name: "ollama_coder_jobs",
@@ -21,7 +21,8 @@ export class Metrics {
       labelNames: ["status"],
       registers: [registry],
       async collect() {
-        for (const [status, n] of Object.entries(await store.countJobsByStatus())) this.set({ status }, n);
+        const { total: _total, ...byStatus } = await queue.stats();
+        for (const [status, n] of Object.entries(byStatus)) this.set({ status }, n);
       },
     });
     new Gauge({
@@ -29,7 +30,7 @@ export class Metrics {
       help: "Items waiting to run, all jobs together",
       registers: [registry],
       async collect() {
-        this.set(await store.queueDepth());
+        this.set(await queue.queueDepth());
       },
     });
     new Gauge({

@@ -2,17 +2,17 @@ import { readFileSync } from "node:fs";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { errorMessage } from "../errors.js";
+import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
 import { ApiClient } from "./api-client.js";
 
 /** Exit codes of the client commands. */
 export const EXIT = { completed: 0, failed: 1, cancelled: 2, error: 3 } as const;
 
-const KINDS: Record<string, { path: string; field: string }> = {
-  "agent-tasks": { path: "/batch/agent-tasks", field: "tasks" },
-  validation: { path: "/batch/validation", field: "targets" },
-  tests: { path: "/batch/tests", field: "modules" },
-  "mcp-operations": { path: "/batch/mcp-operations", field: "operations" },
-};
+/** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
+const KINDS = new Map(
+  BUILTIN_KINDS.flatMap((kind) => (kind.submit ? [[kind.submit.cliName, kind.submit] as const] : [])),
+);
+const KIND_NAMES = [...KINDS.keys()];
 
 /** The parts of a JobResponse the CLI shows. */
 interface JobView {
@@ -155,9 +155,9 @@ export function addClientCommands(program: Command): void {
   program
     .command("submit")
     .description(
-      "submit a batch: <agent-tasks|validation|tests|mcp-operations> <file.json|-> (a request body, or a list of items)",
+      `submit a batch: <${KIND_NAMES.join("|")}> <file.json|-> (a request body, or a list of items)`,
     )
-    .argument("<kind>", Object.keys(KINDS).join(" | "))
+    .argument("<kind>", KIND_NAMES.join(" | "))
     .argument("<file>", "JSON file, or - for standard input")
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
     .option("--parallel <n>", "items at once")
@@ -170,11 +170,11 @@ export function addClientCommands(program: Command): void {
         cmd: Command,
       ) =>
         run(async () => {
-          const target = KINDS[kind];
-          if (!target) throw new Error(`unknown kind '${kind}'; use one of ${Object.keys(KINDS).join(", ")}`);
+          const target = KINDS.get(kind);
+          if (!target) throw new Error(`unknown kind '${kind}'; use one of ${KIND_NAMES.join(", ")}`);
           const input = readInput(file);
           const body: Record<string, unknown> = Array.isArray(input)
-            ? { [target.field]: input }
+            ? { [target.itemsField]: input }
             : { ...(input as object) };
           if (opts.parallel) body.parallel = Number(opts.parallel);
           if (opts.chunkSize) body.chunk_size = Number(opts.chunkSize);

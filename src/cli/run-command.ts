@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { type AgentEvent, runAgentTask } from "../agent/agent-loop.js";
-import { resolveRunConfig } from "../agent/run-config.js";
+import { RUN_DEFAULTS, resolveRunConfig } from "../agent/run-config.js";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
 import { errorMessage } from "../errors.js";
 import { ollamaFromConfig, sandboxFromConfig } from "../processors/builtin.js";
@@ -46,10 +46,14 @@ export function addRunCommand(program: Command): void {
     .argument("<task>", "what the agent should do")
     .option("--project-root <dir>", "sandbox root (env OLLAMA_CODER_PROJECT_ROOT)")
     .option("--workspace <dir>", "subdirectory of the project root to work in")
-    .option("--check-command <cmd>", "check run after each coder turn", "pytest -q")
-    .option("--coder-model <model>", "coder model", "qwen2.5-coder:7b")
-    .option("--reviewer-model <model>", "reviewer model, or 'none' to skip review", "llama3.2")
-    .option("--max-loops <n>", "model calls at most", "16")
+    .option("--check-command <cmd>", "check run after each coder turn", RUN_DEFAULTS.check_command)
+    .option("--coder-model <model>", "coder model", RUN_DEFAULTS.coder_model)
+    .option(
+      "--reviewer-model <model>",
+      "reviewer model, or 'none' to skip review",
+      RUN_DEFAULTS.reviewer_model,
+    )
+    .option("--max-loops <n>", "model calls at most", String(RUN_DEFAULTS.max_loops))
     .option("--timeout-seconds <s>", "time limit for the whole task")
     .option("--no-apply", "leave the files as they were (show the diff only)")
     .option(

@@ -6,7 +6,6 @@ import {
   type ServerConfigInput,
   withEnv,
 } from "../config/server-config.js";
-import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
 import { raiseOpenFileLimit } from "../util/open-file-limit.js";
 import { withSandboxOptions } from "./sandbox-options.js";
@@ -80,11 +79,7 @@ export function addServeCommand(program: Command): void {
       assertSafeBind(config);
       raiseOpenFileLimit();
       const log = consoleLogger;
-      const app = await createApp(config, {
-        log,
-        registerProcessors: (registry, _config, hooks) =>
-          void registerBuiltinProcessors(registry, config, log, hooks),
-      });
+      const app = await createApp(config, { log }); // the built-in processors, then the plugins
       onShutdownSignals(log, config.graceMs, () => app.stop());
       const url = await app.start();
       const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { createWorkerNode } from "../app.js";
 import { resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
-import { registerBuiltinProcessors } from "../processors/builtin.js";
 import { consoleLogger } from "../util/logger.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
@@ -30,10 +29,7 @@ export function addWorkerCommand(program: Command): void {
       const { plugin, ...rest } = flags;
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
       const log = consoleLogger;
-      const node = await createWorkerNode(config, {
-        log,
-        registerProcessors: (registry) => void registerBuiltinProcessors(registry, config, log),
-      });
+      const node = await createWorkerNode(config, { log }); // the built-in processors, then the plugins
       onShutdownSignals(log, config.graceMs, () => node.stop());
       await node.start();
       log.info(

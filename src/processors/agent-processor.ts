@@ -1,10 +1,11 @@
 import { runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import type { OllamaClient } from "../agent/ollama-client.js";
 import { type RunConfig, type RunConfigInput, resolveRunConfig } from "../agent/run-config.js";
+import type { ItemResult } from "../domain/item-result.js";
+import type { JsonObject } from "../domain/json.js";
 import { errorMessage } from "../errors.js";
-import type { ItemResult, Processor } from "../queue/processor.js";
+import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
-import type { JsonObject } from "../store/job-store.js";
 import { checkCommandOption } from "./command-check.js";
 
 interface AgentSession {

@@ -1,12 +1,14 @@
 import { OllamaClient, parseOllamaUrls } from "../agent/ollama-client.js";
-import type { ProcessorHooks } from "../app.js";
 import type { ServerConfig } from "../config/server-config.js";
-import type { ProcessorRegistry } from "../queue/processor.js";
+import type { ProcessorHooks, RegisterContext } from "../queue/register-context.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../sandbox/sandbox.js";
-import type { Logger } from "../util/logger.js";
+import { AGENT_KIND } from "./agent-kind.js";
 import { agentProcessor } from "./agent-processor.js";
+import { MCP_KIND } from "./mcp-kind.js";
 import { mcpProcessor } from "./mcp-processor.js";
+import { TESTS_KIND } from "./tests-kind.js";
 import { testsProcessor } from "./tests-processor.js";
+import { VALIDATION_KIND } from "./validation-kind.js";
 import { validationProcessor } from "./validation-processor.js";
 
 /** The sandbox a server's processors share, from its configuration. */
@@ -34,23 +36,18 @@ export function ollamaFromConfig(config: ServerConfig, hooks: ProcessorHooks = {
   });
 }
 
-/** Registers the processors that ship with ollama-coder. */
-export function registerBuiltinProcessors(
-  registry: ProcessorRegistry,
-  config: ServerConfig,
-  log?: Logger,
-  hooks: ProcessorHooks = {},
-): Sandbox {
+/** Registers the processors that ship with ollama-coder (the kinds they run are BUILTIN_KINDS). */
+export function registerBuiltinProcessors({ registry, config, log, hooks }: RegisterContext): Sandbox {
   const sandbox = sandboxFromConfig(config);
   const line = `sandbox: root ${sandbox.root}; ${sandbox.jailNote}; ${sandbox.spawnerNote}${config.readOnly ? "; read-only" : ""}`;
-  if (sandbox.jailed) log?.info(line);
-  else log?.warn(line);
+  if (sandbox.jailed) log.info(line);
+  else log.warn(line);
   hooks.reportSandbox?.(sandbox.status());
   const ollama = ollamaFromConfig(config, hooks);
-  log?.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
-  registry.register("batch_agent_tasks", agentProcessor(sandbox, ollama));
-  registry.register("batch_validation", validationProcessor(sandbox));
-  registry.register("batch_tests", testsProcessor(sandbox));
-  registry.register("batch_mcp", mcpProcessor(sandbox));
+  log.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
+  registry.register(AGENT_KIND.type, agentProcessor(sandbox, ollama));
+  registry.register(VALIDATION_KIND.type, validationProcessor(sandbox));
+  registry.register(TESTS_KIND.type, testsProcessor(sandbox));
+  registry.register(MCP_KIND.type, mcpProcessor(sandbox));
   return sandbox;
 }

@@ -1,10 +1,11 @@
 import { basename } from "node:path";
+import type { ItemResult } from "../domain/item-result.js";
+import type { JsonObject } from "../domain/json.js";
 import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
-import type { ItemResult, Processor } from "../queue/processor.js";
+import type { Processor } from "../queue/processor.js";
 import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
 import type { RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
-import type { JsonObject } from "../store/job-store.js";
 
 /** pytest exits 5 when it collected no tests; the original counts that as a pass. */
 export function isPytest(argv: readonly string[]): boolean {

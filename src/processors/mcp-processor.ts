@@ -1,9 +1,10 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { ItemResult } from "../domain/item-result.js";
+import type { JsonObject } from "../domain/json.js";
 import type { McpSession } from "../mcp/in-memory-client.js";
-import type { ItemResult, Processor } from "../queue/processor.js";
+import type { Processor } from "../queue/processor.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
-import type { JsonObject } from "../store/job-store.js";
 
 const TOOL_OF = {
   read: "read_file",

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { ItemFinalStatus, JobStatus } from "../store/job-store.js";
+import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 
 /** Every event the queue emits, by namespaced name. */
 export interface QueueEventMap {

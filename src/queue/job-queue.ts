@@ -1,19 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { JsonObject } from "../domain/json.js";
+import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
+import type { JobStatus } from "../domain/statuses.js";
 import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
-import type {
-  ItemFilter,
-  ItemRecord,
-  JobFilter,
-  JobRecord,
-  JobStatus,
-  JobStore,
-  JsonObject,
-  NewItem,
-  NewJob,
-} from "../store/job-store.js";
+import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
+import type { JobKind } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
 
 export interface SubmitInput {
@@ -47,17 +41,34 @@ export function resultEntry(item: ItemRecord): ResultEntry {
   return entry;
 }
 
-/** What the API and the CLI use: submit, look, cancel. It runs nothing itself. */
 /** Items checked between two turns of the event loop while a submission is validated. */
 const SUBMIT_YIELD_EVERY = 10_000;
 
+/**
+ * What the API and the CLI use: submit, look, cancel, and the kinds of jobs there are. It runs nothing
+ * itself, and it is the only way in: the store behind it stays private.
+ */
 export class JobQueue {
   constructor(
-    readonly store: JobStore,
-    readonly registry: ProcessorRegistry,
+    private readonly store: JobStore,
+    private readonly registry: ProcessorRegistry,
     readonly events: QueueEvents,
     private readonly clock: Clock = systemClock,
   ) {}
+
+  /** The queue's clock, in the contract's unit (epoch seconds). */
+  nowSeconds(): number {
+    return toSeconds(this.clock.now());
+  }
+
+  /** The declared kinds of jobs (schemas, defaults, submit routes). */
+  kinds(): JobKind[] {
+    return this.registry.kinds();
+  }
+
+  kind(type: string): JobKind | undefined {
+    return this.registry.kind(type);
+  }
 
   /** Validates, stores the job and its items, and wakes the workers. */
   async submit(input: SubmitInput): Promise<JobRecord> {
@@ -129,6 +140,21 @@ export class JobQueue {
     const job = await this.store.getJob(id);
     if (!job) throw new NotFoundError("Job not found");
     return job;
+  }
+
+  /** The job, or null when there is none. */
+  find(id: string): Promise<JobRecord | null> {
+    return this.store.getJob(id);
+  }
+
+  /** A page of a job's items; `total` is -1 when `countTotal` is false. */
+  listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
+    return this.store.listItems(jobId, filter);
+  }
+
+  /** Items waiting to run, all jobs together. */
+  queueDepth(): Promise<number> {
+    return this.store.queueDepth();
   }
 
   list(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }> {

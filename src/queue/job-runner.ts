@@ -1,10 +1,13 @@
+import { DEFAULT_LABELS, type ItemResult } from "../domain/item-result.js";
+import type { JsonObject } from "../domain/json.js";
+import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
+import type { JobRecord } from "../domain/records.js";
 import { errorMessage } from "../errors.js";
-import type { ClaimedItem, ItemOutcome, JobRecord, JobStore, JsonObject } from "../store/job-store.js";
-import { cancelledByUser, DEFAULT_LABELS, failedOutcome } from "../store/outcome-rules.js";
+import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
-import type { ItemResult, JobContext, Processor, ProcessorRegistry } from "./processor.js";
+import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {

@@ -1,5 +1,8 @@
+import type { ItemResult } from "../domain/item-result.js";
+import { isJobType } from "../domain/job-type.js";
+import type { JsonObject } from "../domain/json.js";
 import type { FieldIssue } from "../errors.js";
-import type { JsonObject } from "../store/job-store.js";
+import type { JobKind } from "./job-kind.js";
 
 /** What a processor sees of the job its item belongs to. */
 export interface JobContext {
@@ -22,17 +25,6 @@ export interface ItemContext {
   session: unknown;
 }
 
-/**
- * An item's outcome. `fields` are merged into the item's entry of `result.results` next to the
- * item as submitted; `label` is the entry's `status` (default "success", "failed", "skipped").
- */
-export interface ItemResult {
-  status: "succeeded" | "failed" | "skipped";
-  label?: string;
-  error?: string | null;
-  fields?: JsonObject;
-}
-
 export interface Processor {
   /** Extra per-item checks at submit time (beyond the route's schema); each issue becomes a 422 entry. */
   validateItem?(item: JsonObject, index: number): FieldIssue[];
@@ -48,15 +40,34 @@ export interface Processor {
   processItem(item: JsonObject, ctx: ItemContext): Promise<ItemResult>;
 }
 
-/** Processors by job type. */
+function assertJobType(type: string): void {
+  if (!isJobType(type))
+    throw new Error(`invalid job type ${JSON.stringify(type)}: use lowercase letters, digits and _`);
+}
+
+/** Processors by job type, and the declared kinds (schemas, defaults, submit routes) of job types. */
 export class ProcessorRegistry {
   private readonly processors = new Map<string, Processor>();
+  private readonly declared = new Map<string, JobKind>();
 
   register(type: string, processor: Processor): void {
-    if (!/^[a-z][a-z0-9_]{0,63}$/.test(type)) {
-      throw new Error(`invalid job type ${JSON.stringify(type)}: use lowercase letters, digits and _`);
-    }
+    assertJobType(type);
     this.processors.set(type, processor);
+  }
+
+  /** Declares what a job type accepts (a later declaration of the same type replaces the earlier one). */
+  declare(kind: JobKind): void {
+    assertJobType(kind.type);
+    this.declared.set(kind.type, kind);
+  }
+
+  kind(type: string): JobKind | undefined {
+    return this.declared.get(type);
+  }
+
+  /** Declared kinds, in declaration order. */
+  kinds(): JobKind[] {
+    return [...this.declared.values()];
   }
 
   get(type: string): Processor | undefined {

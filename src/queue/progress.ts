@@ -1,4 +1,4 @@
-import type { JobRecord } from "../store/job-store.js";
+import type { JobRecord } from "../domain/records.js";
 
 /** `metadata.progress` of the REST contract. */
 export interface ProgressSnapshot {

@@ -2,67 +2,29 @@
  * The storage contract every backend implements (SQLite embedded, PostgreSQL for several nodes).
  * It speaks in plain records: no driver types leak through it, and it knows nothing of workers or HTTP.
  */
-export type JsonObject = Record<string, unknown>;
+import type { JsonObject } from "../domain/json.js";
+import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewJob } from "../domain/records.js";
+import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 
-export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancelled"] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
-
-/** Item lifecycle: queued -> running (leased) -> one of the final states. */
-export const ITEM_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
-export type ItemStatus = (typeof ITEM_STATUSES)[number];
-export type ItemFinalStatus = Exclude<ItemStatus, "queued" | "running">;
-
-export interface NewItem {
-  itemId: string;
-  payload: JsonObject;
-}
-
-export interface NewJob {
-  id: string;
-  type: string;
-  options: JsonObject;
-  metadata: JsonObject;
-  chunkSize: number;
-  parallel: number;
-  priority: number;
-  maxAttempts: number;
-  createdAt: number;
-  items: NewItem[];
-}
-
-export interface ItemCounts {
-  total: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  cancelled: number;
-}
-
-export interface JobRecord extends ItemCounts {
-  id: string;
-  type: string;
-  status: JobStatus;
-  options: JsonObject;
-  metadata: JsonObject;
-  error: string | null;
-  chunkSize: number;
-  parallel: number;
-  priority: number;
-  maxAttempts: number;
-  currentItem: string | null;
-  createdAt: number;
-  startedAt: number | null;
-  completedAt: number | null;
-  updatedAt: number;
-}
-
-export interface JobFilter {
-  status?: JobStatus | undefined;
-  type?: string | undefined;
-  limit: number;
-  offset: number;
-}
+/** The domain types the contract speaks in, for the backends (everything else imports src/domain). */
+export type { JsonObject } from "../domain/json.js";
+export type {
+  ItemCounts,
+  ItemFilter,
+  ItemRecord,
+  JobFilter,
+  JobRecord,
+  NewItem,
+  NewJob,
+} from "../domain/records.js";
+export {
+  FINAL_JOB_STATUSES,
+  ITEM_STATUSES,
+  type ItemFinalStatus,
+  type ItemStatus,
+  JOB_STATUSES,
+  type JobStatus,
+} from "../domain/statuses.js";
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
 export interface ClaimedItem {
@@ -84,33 +46,6 @@ export interface ItemOutcome {
   result: JsonObject | null;
   error: string | null;
   finishedAt: number;
-}
-
-export interface ItemRecord {
-  seq: number;
-  itemId: string;
-  payload: JsonObject;
-  status: ItemStatus;
-  attempts: number;
-  result: JsonObject | null;
-  error: string | null;
-  workerId: string | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-}
-
-export interface ItemFilter {
-  status?: ItemStatus | undefined;
-  /** Failed items first, then by position. */
-  failedFirst?: boolean;
-  /** Only items that have a result (ran to an outcome). */
-  withResult?: boolean;
-  /** Only items after this position (keyset paging: every page costs the same, however deep). */
-  afterSeq?: number;
-  /** Count the items that match (default true); paging through a whole job needs no total. */
-  countTotal?: boolean;
-  limit: number;
-  offset: number;
 }
 
 export type CancelOutcome = "cancelled" | "not_found" | "finished";

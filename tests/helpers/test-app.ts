@@ -48,7 +48,9 @@ const running: App[] = [];
 export async function startTestApp(
   options: {
     config?: ServerConfigInput;
+    /** The processors to register; the built-in ones with `builtins`, none when neither is given. */
     register?: (registry: ProcessorRegistry) => void;
+    builtins?: boolean;
     pool?: Partial<WorkerPoolOptions>;
     dataDir?: string;
   } = {},
@@ -66,7 +68,7 @@ export async function startTestApp(
   });
   const app = await createApp(config, {
     log: silentLogger,
-    registerProcessors: (registry) => options.register?.(registry),
+    registerProcessors: options.builtins ? undefined : ({ registry }) => options.register?.(registry),
     pool: { flushMs: 10, pollMs: 200, ...options.pool },
   });
   running.push(app);
@@ -100,7 +102,7 @@ afterEach(async () => {
 /** Waits until a job reaches one of the end states (event-driven, with a safety timeout). */
 export async function waitForJobEnd(t: TestApp, jobId: string, timeoutMs = 20_000): Promise<any> {
   const ended = () =>
-    t.app.queue.store
+    t.app.store
       .getJob(jobId)
       .then((j) => j !== null && ["completed", "failed", "cancelled"].includes(j.status));
   if (!(await ended())) {

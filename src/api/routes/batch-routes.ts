@@ -1,11 +1,12 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
-import type { Static } from "typebox";
-import { type FieldIssue, InvalidInputError } from "../../errors.js";
+import type { JsonObject } from "../../domain/json.js";
+import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
+import { InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { FINAL_JOB_STATUSES, type JobStatus, type JsonObject } from "../../store/job-store.js";
-import { BATCH_ENDPOINTS, pick } from "../batch-endpoints.js";
-import { JSON_CONTENT_TYPE, jobAnswerJson, jobListJson, jsonBody } from "../job-answer-stream.js";
+import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
+import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
 import {
   CancelResponse,
   ErrorResponse,
@@ -17,44 +18,51 @@ import {
   ListJobsQuery,
   StatsResponse,
 } from "../schemas.js";
-
-const nowSeconds = (): number => Date.now() / 1000;
+import { submitBody } from "../submit-body.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
-export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void {
-  for (const ep of BATCH_ENDPOINTS) {
+/** The fields of `source` named in `fields` (what an item or a job's options keep of a request). */
+function pick(source: JsonObject, fields: readonly string[]): JsonObject {
+  const out: JsonObject = {};
+  for (const f of fields) if (source[f] !== undefined) out[f] = source[f];
+  return out;
+}
+
+export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  // One submit route for each declared kind that offers one.
+  for (const kind of queue.kinds()) {
+    const route = kind.submit;
+    if (!route) continue;
+    const itemFields = Object.keys(kind.item.properties);
+    const optionFields = Object.keys(kind.options.properties);
     app.post(
-      ep.path,
+      route.path,
       {
         schema: {
           tags: ["batch"],
-          summary: ep.summary,
-          body: ep.body,
+          summary: route.summary,
+          body: submitBody(kind, route),
           response: { 200: JobResponse, ...errors },
         },
       },
       async (request) => {
         const body = request.body as JsonObject;
-        const rawItems = body[ep.itemsField] as JsonObject[];
-        const issues: FieldIssue[] = [];
-        const items = rawItems.map((raw, index) => {
-          if (ep.checkItem)
-            for (const issue of ep.checkItem(raw))
-              issues.push({ ...issue, loc: ["body", ep.itemsField, index, ...issue.loc] });
-          return pick(raw, ep.itemFields);
-        });
+        const raw = body[route.itemsField] as JsonObject[];
+        const issues = kindItemIssues(kind, raw, route.itemsField);
         if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
+        const items = raw.map((item) => pick(item, itemFields));
         const job = await queue.submit({
-          type: ep.type,
+          type: kind.type,
           items,
-          options: pick(body, ep.optionFields),
+          options: pick(body, optionFields),
           chunkSize: body.chunk_size as number,
           parallel: body.parallel as number,
-          metadata: { [ep.totalKey]: items.length },
-          itemsField: ep.itemsField,
+          metadata: { [route.totalKey]: items.length },
+          itemsField: route.itemsField,
         });
-        return toJobResponse(job, nowSeconds());
+        return toJobResponse(job, queue.nowSeconds());
       },
     );
   }
@@ -70,16 +78,17 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
       },
     },
     async (request) => {
-      const body = request.body as Static<typeof GenericJobBody>;
+      const body = request.body;
+      const kind = queue.kind(body.type);
       const job = await queue.submit({
         type: body.type,
-        items: body.items as JsonObject[],
-        options: body.options as JsonObject,
+        items: body.items,
+        options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
         chunkSize: body.chunk_size,
         parallel: body.parallel,
         metadata: { total_items: body.items.length },
       });
-      return toJobResponse(job, nowSeconds());
+      return toJobResponse(job, queue.nowSeconds());
     },
   );
 
@@ -95,13 +104,12 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
       },
     },
     async (request, reply) => {
-      const { job_id } = request.params as Static<typeof JobIdParams>;
-      const { include_results } = request.query as Static<typeof GetJobQuery>;
+      const { job_id } = request.params;
+      const { include_results } = request.query;
       const job = await queue.get(job_id);
       if (!include_results || !FINAL_JOB_STATUSES.includes(job.status))
-        return toJobResponse(job, nowSeconds());
-      reply.header("content-type", JSON_CONTENT_TYPE);
-      return reply.send(jsonBody(jobAnswerJson(queue, job, nowSeconds(), true)));
+        return toJobResponse(job, queue.nowSeconds());
+      return sendJson(reply, jobAnswerJson(queue, job, queue.nowSeconds(), true));
     },
   );
 
@@ -116,17 +124,16 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
       },
     },
     async (request, reply) => {
-      const q = request.query as Static<typeof ListJobsQuery>;
+      const q = request.query;
       const { jobs, total } = await queue.list({
-        status: q.status as JobStatus | undefined,
+        status: q.status,
         type: q.job_type,
         limit: q.limit,
         offset: q.offset,
       });
-      const now = nowSeconds();
+      const now = queue.nowSeconds();
       if (!q.include_results) return { jobs: jobs.map((job) => toJobResponse(job, now)), total };
-      reply.header("content-type", JSON_CONTENT_TYPE);
-      return reply.send(jsonBody(jobListJson(queue, jobs, total, now, true)));
+      return sendJson(reply, jobListJson(queue, jobs, total, now, true));
     },
   );
 
@@ -141,7 +148,7 @@ export function registerBatchRoutes(app: FastifyInstance, queue: JobQueue): void
       },
     },
     async (request) => {
-      const { job_id } = request.params as Static<typeof JobIdParams>;
+      const { job_id } = request.params;
       await queue.cancel(job_id);
       return { status: "cancelled" as const, job_id };
     },

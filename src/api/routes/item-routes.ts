@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
+import { ITEM_STATUSES, type ItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { ITEM_STATUSES, type ItemStatus } from "../../store/job-store.js";
 import { toJobResponse } from "../job-response.js";
 import { ErrorResponse, JobIdParams, JobResponse, PageLimit, PageOffset } from "../schemas.js";
 
@@ -48,7 +48,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const q = request.query as Static<typeof ItemsQuery>;
       await queue.get(job_id);
-      const page = await queue.store.listItems(job_id, {
+      const page = await queue.listItems(job_id, {
         status: q.status as ItemStatus | undefined,
         limit: q.limit,
         offset: q.offset,
@@ -107,7 +107,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
     },
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
-      return toJobResponse(await queue.retry(job_id), Date.now() / 1000);
+      return toJobResponse(await queue.retry(job_id), queue.nowSeconds());
     },
   );
 }

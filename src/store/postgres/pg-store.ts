@@ -1,4 +1,11 @@
 import pg from "pg";
+import {
+  CANCELLED_BY_USER,
+  failedOutcome,
+  type ImposedOutcome,
+  jobEnd,
+  lostItemOutcome,
+} from "../../domain/outcome-rules.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -15,13 +22,6 @@ import type {
   StoreNotice,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
-import {
-  CANCELLED_BY_USER,
-  failedOutcome,
-  type ImposedOutcome,
-  jobEnd,
-  lostItemOutcome,
-} from "../outcome-rules.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";

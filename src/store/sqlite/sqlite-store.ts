@@ -1,6 +1,7 @@
 import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -16,7 +17,6 @@ import type {
   NewJob,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
-import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../outcome-rules.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";

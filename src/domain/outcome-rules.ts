@@ -1,18 +1,12 @@
-import type { JobStatus, JsonObject } from "./job-store.js";
+import { DEFAULT_LABELS } from "./item-result.js";
+import type { JsonObject } from "./json.js";
+import type { JobStatus } from "./statuses.js";
 
 /**
  * What happens to an item and a job when nobody's processor decides it: the one place every store engine
  * (and the runner) takes these rules from, so that every item counted as failed or cancelled also has its
  * entry in `result.results` and the JSONL export.
  */
-
-/** The `status` of an item's entry in `result.results` when its processor gave no label of its own. */
-export const DEFAULT_LABELS = {
-  succeeded: "success",
-  failed: "failed",
-  skipped: "skipped",
-  cancelled: "cancelled",
-} as const;
 
 /** An item's end decided outside its processor: its status, its error and its result entry. */
 export interface ImposedOutcome {

@@ -1,0 +1,8 @@
+/** What a job type may be called: lowercase letters, digits and _, starting with a letter, 64 at most. */
+export const JOB_TYPE_PATTERN = "^[a-z][a-z0-9_]{0,63}$";
+
+const jobTypeRegex = new RegExp(JOB_TYPE_PATTERN);
+
+export function isJobType(type: string): boolean {
+  return jobTypeRegex.test(type);
+}

@@ -1,0 +1,82 @@
+import type { JsonObject } from "./json.js";
+import type { ItemStatus, JobStatus } from "./statuses.js";
+
+/** The records jobs and items are stored and answered as. */
+
+export interface NewItem {
+  itemId: string;
+  payload: JsonObject;
+}
+
+export interface NewJob {
+  id: string;
+  type: string;
+  options: JsonObject;
+  metadata: JsonObject;
+  chunkSize: number;
+  parallel: number;
+  priority: number;
+  maxAttempts: number;
+  createdAt: number;
+  items: NewItem[];
+}
+
+export interface ItemCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+}
+
+export interface JobRecord extends ItemCounts {
+  id: string;
+  type: string;
+  status: JobStatus;
+  options: JsonObject;
+  metadata: JsonObject;
+  error: string | null;
+  chunkSize: number;
+  parallel: number;
+  priority: number;
+  maxAttempts: number;
+  currentItem: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  updatedAt: number;
+}
+
+export interface JobFilter {
+  status?: JobStatus | undefined;
+  type?: string | undefined;
+  limit: number;
+  offset: number;
+}
+
+export interface ItemRecord {
+  seq: number;
+  itemId: string;
+  payload: JsonObject;
+  status: ItemStatus;
+  attempts: number;
+  result: JsonObject | null;
+  error: string | null;
+  workerId: string | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface ItemFilter {
+  status?: ItemStatus | undefined;
+  /** Failed items first, then by position. */
+  failedFirst?: boolean;
+  /** Only items that have a result (ran to an outcome). */
+  withResult?: boolean;
+  /** Only items after this position (keyset paging: every page costs the same, however deep). */
+  afterSeq?: number;
+  /** Count the items that match (default true); paging through a whole job needs no total. */
+  countTotal?: boolean;
+  limit: number;
+  offset: number;
+}

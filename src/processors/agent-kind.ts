@@ -1,0 +1,51 @@
+import { Type } from "typebox";
+import { RUN_DEFAULTS } from "../agent/run-config.js";
+import type { JobKind } from "../queue/job-kind.js";
+import { ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
+
+const AgentTaskItem = Type.Object(
+  { id: ItemId, description: NonBlank("What the coding agent should do.") },
+  { additionalProperties: true, title: "AgentTask" },
+);
+
+/** The run settings a job may give; the defaults are the agent's own (RUN_DEFAULTS). */
+const AgentOptions = Type.Object({
+  check_command: Type.String({ minLength: 1, default: RUN_DEFAULTS.check_command }),
+  max_loops: Type.Integer({ minimum: 1, maximum: 1000, default: RUN_DEFAULTS.max_loops }),
+  coder_model: Type.String({ minLength: 1, default: RUN_DEFAULTS.coder_model }),
+  reviewer_model: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+    default: RUN_DEFAULTS.reviewer_model,
+  }),
+  apply_changes: Type.Boolean({ default: RUN_DEFAULTS.apply_changes }),
+  timeout_seconds: Type.Optional(TimeoutSeconds),
+  workspace: Type.Optional(Type.String({ minLength: 1, description: "Subdirectory of the project root." })),
+});
+
+/** What a task's result entry adds (the agent's TaskResult without its status and error). */
+const AgentResult = Type.Object(
+  {
+    loops: Type.Integer(),
+    files_changed: Type.Array(Type.String()),
+    diff: Type.String(),
+    usage: Type.Record(Type.String(), Type.Object({}, { additionalProperties: true })),
+  },
+  { additionalProperties: true },
+);
+
+export const AGENT_KIND = {
+  type: "batch_agent_tasks",
+  item: AgentTaskItem,
+  options: AgentOptions,
+  result: AgentResult,
+  submit: {
+    path: "/batch/agent-tasks",
+    cliName: "agent-tasks",
+    summary: "Submit coding tasks for the coder/reviewer agent",
+    title: "AgentTasksRequest",
+    itemsField: "tasks",
+    itemsDescription: "Coding tasks.",
+    totalKey: "total_tasks",
+    chunkSize: 10,
+    parallel: 3,
+  },
+} satisfies JobKind;

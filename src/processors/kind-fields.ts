@@ -1,0 +1,46 @@
+import { Type } from "typebox";
+
+/** Schema parts the built-in job kinds share. */
+
+export const ItemId = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 512,
+    description: "Unique within the job; `op-<index>` when omitted.",
+  }),
+);
+
+export const NonBlank = (description: string) => Type.String({ minLength: 1, pattern: "\\S", description });
+
+const TIMEOUT_BOUNDS = { exclusiveMinimum: 0, maximum: 86_400 } as const;
+
+export const TimeoutSeconds = Type.Number({ ...TIMEOUT_BOUNDS, description: "Per-item time limit." });
+
+/** A job's `timeout_seconds` option, with its default. */
+export const TimeoutOption = (dflt: number) => Type.Number({ ...TIMEOUT_BOUNDS, default: dflt });
+
+/** A file or directory inside the project root (validation targets, test modules). */
+export const PathItem = Type.Object(
+  {
+    id: ItemId,
+    path: Type.String({ minLength: 1, maxLength: 4096, description: "Inside the project root." }),
+    // Kept with the item and read by the processor; not checked at submit (it never was).
+    timeout_seconds: Type.Optional(Type.Unknown({ description: "Per-item time limit (seconds)." })),
+  },
+  { additionalProperties: true, title: "PathTarget" },
+);
+
+/** The fields every command result carries (see commandFields). */
+export const CommandResult = Type.Object(
+  {
+    command: Type.String(),
+    exit_code: Type.Union([Type.Integer(), Type.Null()]),
+    stdout: Type.String(),
+    stderr: Type.String(),
+    duration_seconds: Type.Number(),
+    truncated: Type.Optional(Type.Boolean()),
+    timed_out: Type.Optional(Type.Boolean()),
+    signal: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);

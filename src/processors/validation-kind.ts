@@ -1,0 +1,26 @@
+import { Type } from "typebox";
+import type { JobKind } from "../queue/job-kind.js";
+import { CommandResult, PathItem, TimeoutOption } from "./kind-fields.js";
+
+export const VALIDATION_DEFAULT_COMMAND = "pytest -q";
+
+export const VALIDATION_KIND = {
+  type: "batch_validation",
+  item: PathItem,
+  options: Type.Object({
+    check_command: Type.String({ minLength: 1, default: VALIDATION_DEFAULT_COMMAND }),
+    timeout_seconds: TimeoutOption(300),
+  }),
+  result: CommandResult,
+  submit: {
+    path: "/batch/validation",
+    cliName: "validation",
+    summary: "Validate files or directories with a check command",
+    title: "ValidationRequest",
+    itemsField: "targets",
+    itemsDescription: "Files or directories to check.",
+    totalKey: "total_targets",
+    chunkSize: 100,
+    parallel: 5,
+  },
+} satisfies JobKind;

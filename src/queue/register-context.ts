@@ -1,0 +1,25 @@
+import type { ServerConfig } from "../config/server-config.js";
+import type { Logger } from "../util/logger.js";
+import type { ModelCallObservation } from "../util/telemetry.js";
+import type { ProcessorRegistry } from "./processor.js";
+
+/** Telemetry the composition root hands to processors. */
+export interface ProcessorHooks {
+  observeModelCall?: (o: ModelCallObservation) => void;
+  /** How commands are confined, shown by /health (a server without a jail says so there). */
+  reportSandbox?: (status: Readonly<Record<string, string>>) => void;
+}
+
+/**
+ * What every registration receives, the built-in processors and plugins alike: `register(ctx)`.
+ * (Plugins written as `register(registry, config)` keep working: see loadPlugins.)
+ */
+export interface RegisterContext {
+  registry: ProcessorRegistry;
+  config: ServerConfig;
+  log: Logger;
+  hooks: ProcessorHooks;
+}
+
+/** A registration in the current form. */
+export type Register = (ctx: RegisterContext) => void | Promise<void>;
