@@ -1,4 +1,4 @@
-import { isPytest } from "../processors/command-check.js";
+import { checkPassed } from "../sandbox/check-passed.js";
 import { parseCommandLine } from "../sandbox/command-line.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import { AgentTools, CODER_TOOL_NAMES, CODER_TOOL_SPECS } from "./agent-tools.js";
@@ -161,7 +161,7 @@ export async function runAgentTask(task: string, config: RunConfig, deps: AgentD
       timeoutMs: config.checkTimeoutMs,
       signal,
     });
-    const passed = run.exit_code === 0 || (run.exit_code === 5 && isPytest(run.argv));
+    const passed = checkPassed(run);
     const output = cap(
       [run.spawn_error, run.stdout, run.stderr].filter(Boolean).join("\n").trim(),
       config.outputCapBytes,

@@ -1,57 +1,18 @@
 import { createTwoFilesPatch } from "diff";
-import { errorMessage } from "../errors.js";
-import { describeRun } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ToolSpec } from "./ollama-types.js";
 import type { ParsedCall } from "./tool-call-parser.js";
+import { callTool, TOOL_TABLE, type ToolContext } from "./tool-table.js";
 
-const obj = (properties: Record<string, unknown>, required: string[]) => ({
-  type: "object",
-  properties,
-  required,
-});
+const CODER_TOOLS = TOOL_TABLE.filter((t) => t.coder !== undefined);
 
-/** The coder's tools, described for Ollama's `tools` field. */
-export const CODER_TOOL_SPECS: ToolSpec[] = [
-  {
-    type: "function",
-    function: {
-      name: "read_file",
-      description: "Read a text file of the workspace.",
-      parameters: obj({ path: { type: "string", description: "Path relative to the workspace" } }, ["path"]),
-    },
-  },
-  {
-    type: "function",
-    function: {
-      name: "write_file",
-      description: "Create or overwrite a text file of the workspace with the whole new content.",
-      parameters: obj(
-        { path: { type: "string" }, content: { type: "string", description: "The full file content" } },
-        ["path", "content"],
-      ),
-    },
-  },
-  {
-    type: "function",
-    function: {
-      name: "list_files",
-      description: "List a directory of the workspace.",
-      parameters: obj({ path: { type: "string", description: "Directory; '.' for the workspace" } }, []),
-    },
-  },
-  {
-    type: "function",
-    function: {
-      name: "run_command",
-      description:
-        "Run one program in the workspace without a shell (no pipes or redirections), e.g. 'python hello.py'.",
-      parameters: obj({ command: { type: "string" } }, ["command"]),
-    },
-  },
-];
+/** The coder's tools, described for Ollama's `tools` field: the table's coder faces. */
+export const CODER_TOOL_SPECS: ToolSpec[] = CODER_TOOLS.map((t) => ({
+  type: "function",
+  function: { name: t.name, description: t.coder!.description, parameters: { ...t.coder!.parameters } },
+}));
 
-export const CODER_TOOL_NAMES = CODER_TOOL_SPECS.map((t) => t.function.name);
+export const CODER_TOOL_NAMES = CODER_TOOLS.map((t) => t.name);
 
 export interface FileChange {
   rel: string;
@@ -74,60 +35,33 @@ export interface ToolOutcome {
 export class AgentTools {
   private readonly originals = new Map<string, string | null>();
 
+  private readonly context: ToolContext;
+
   constructor(
     private readonly sandbox: Sandbox,
-    private readonly workspace: string,
-    private readonly commandTimeoutMs: number,
-    private readonly signal: AbortSignal,
-  ) {}
+    workspace: string,
+    commandTimeoutMs: number,
+    signal: AbortSignal,
+  ) {
+    this.context = { sandbox, base: workspace, timeoutMs: commandTimeoutMs, signal, onWrite: this.remember };
+  }
 
   async execute(call: ParsedCall): Promise<ToolOutcome> {
-    const a = call.arguments;
-    const str = (k: string) => (typeof a[k] === "string" ? (a[k] as string) : undefined);
-    try {
-      switch (call.name) {
-        case "read_file": {
-          const path = str("path");
-          if (!path) return { ok: false, content: "read_file needs a 'path'" };
-          return { ok: true, content: (await this.sandbox.files.read(path, this.workspace)).content };
-        }
-        case "write_file": {
-          const path = str("path");
-          const content = str("content");
-          if (!path || content === undefined)
-            return { ok: false, content: "write_file needs 'path' and 'content' (strings)" };
-          const rel = this.sandbox.paths.relative(this.sandbox.paths.resolve(path, this.workspace));
-          const first = !this.originals.has(rel);
-          const before = first ? this.readOrNull(rel) : null;
-          const r = await this.sandbox.files.write(path, content, this.workspace);
-          if (first) this.originals.set(rel, before); // only files written are tracked (and reverted)
-          return { ok: true, content: `wrote ${r.bytes} bytes to ${path}` };
-        }
-        case "list_files": {
-          const r = await this.sandbox.files.list(str("path") ?? ".", this.workspace);
-          const lines = r.entries.map((e) => (e.kind === "directory" ? `${e.name}/` : e.name));
-          return { ok: true, content: lines.join("\n") || "(empty directory)" };
-        }
-        case "run_command": {
-          const command = str("command");
-          if (!command) return { ok: false, content: "run_command needs a 'command'" };
-          const run = await this.sandbox.run({
-            command,
-            cwd: this.workspace,
-            timeoutMs: this.commandTimeoutMs,
-            signal: this.signal,
-          });
-          if (run.spawn_error) return { ok: false, content: run.spawn_error };
-          return { ok: run.exit_code === 0, content: describeRun(run) };
-        }
-        default:
-          return { ok: false, content: `unknown tool '${call.name}'` };
-      }
-    } catch (e: unknown) {
-      if (this.signal.aborted) throw e;
-      return { ok: false, content: errorMessage(e) };
-    }
+    const tool = CODER_TOOLS.find((t) => t.name === call.name);
+    if (!tool?.coder) return { ok: false, content: `unknown tool '${call.name}'` };
+    const args = tool.coder.read(call.arguments);
+    if (typeof args === "string") return { ok: false, content: args };
+    const answer = await callTool(tool, tool.coder, args, this.context);
+    return { ok: !answer.isError, content: answer.text };
   }
+
+  /** Before a write: the file's content unless already known; kept once the write succeeded. */
+  private readonly remember = (path: string): (() => void) => {
+    const rel = this.sandbox.paths.relative(this.sandbox.paths.resolve(path, this.context.base));
+    if (this.originals.has(rel)) return () => undefined;
+    const before = this.readOrNull(rel);
+    return () => this.originals.set(rel, before); // only files written are tracked (and reverted)
+  };
 
   /** Files this task wrote and left different, each read once: relative path, content before and now. */
   changes(): FileChange[] {

@@ -1,18 +1,11 @@
-import { basename } from "node:path";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
+import { checkPassed } from "../sandbox/check-passed.js";
 import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
 import type { RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
-
-/** pytest exits 5 when it collected no tests; the original counts that as a pass. */
-export function isPytest(argv: readonly string[]): boolean {
-  const name = basename(argv[0] ?? "");
-  if (/^py\.?test/.test(name)) return true;
-  return /^python[\d.]*$/.test(name) && argv[1] === "-m" && argv[2] === "pytest";
-}
 
 /** A 422 at submit for a command that can never run (operators, substitutions). */
 export function checkCommandOption(options: JsonObject, field: string): FieldIssue[] {
@@ -61,8 +54,7 @@ export async function runCheck(
   if (run.spawn_error) return { status: "error", run, error: run.spawn_error };
   if (run.timed_out) return { status: "error", run, error: `timed out after ${ms / 1000} s` };
   if (run.cancelled) return { status: "error", run, error: "cancelled" };
-  if (run.exit_code === 0) return { status: "passed", run, error: null };
-  if (run.exit_code === 5 && isPytest(run.argv)) return { status: "passed", run, error: null };
+  if (checkPassed(run)) return { status: "passed", run, error: null };
   const how = run.exit_code === null ? `killed by ${run.signal}` : `exit ${run.exit_code}`;
   return { status: "failed", run, error: `check failed (${how})` };
 }
