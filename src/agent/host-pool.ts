@@ -1,3 +1,5 @@
+import { ConfigError } from "../errors.js";
+
 /**
  * Ollama hosts with a concurrency limit each, shared by every job of the process, so that a batch never
  * floods a GPU. Requests go to the least busy host that can serve the model; past the limits they wait.
@@ -26,7 +28,7 @@ export class HostPool {
     urls: readonly string[],
     readonly limit: number,
   ) {
-    if (urls.length === 0) throw new Error("at least one Ollama URL is needed");
+    if (urls.length === 0) throw new ConfigError("at least one Ollama URL is needed");
     this.hosts = urls.map((url) => ({ url: url.replace(/\/+$/, ""), inFlight: 0, models: null }));
   }
 

@@ -62,7 +62,8 @@ const object = (properties: ParameterSchema["properties"], required?: string[]):
   ...(required ? { required } : {}),
 });
 const text = (description?: string) => ({ type: "string", ...(description ? { description } : {}) });
-const str = (a: Args, k: string): string | undefined => (typeof a[k] === "string" ? (a[k] as string) : undefined);
+const str = (a: Args, k: string): string | undefined =>
+  typeof a[k] === "string" ? (a[k] as string) : undefined;
 const answer = (t: string, structured?: Record<string, unknown>): ToolAnswer => ({
   text: t,
   isError: false,
@@ -124,7 +125,10 @@ const listFiles: ToolDefinition<Listing> = {
     parameters: object({ path: text("Directory; '.' for the workspace") }, []),
     read: (a) => ({ path: str(a, "path") ?? "." }),
     answer: (r) =>
-      answer(r.entries.map((e) => (e.kind === "directory" ? `${e.name}/` : e.name)).join("\n") || "(empty directory)"),
+      answer(
+        r.entries.map((e) => (e.kind === "directory" ? `${e.name}/` : e.name)).join("\n") ||
+          "(empty directory)",
+      ),
   },
   mcp: {
     description: MCP_LIST,
@@ -173,7 +177,9 @@ const runCommand: ToolDefinition<RunResult> = {
       ["command"],
     ),
     answer: (run) =>
-      run.spawn_error ? failure(run.spawn_error) : { ...answer(describeRun(run), { ...run }), isError: run.timed_out },
+      run.spawn_error
+        ? failure(run.spawn_error)
+        : { ...answer(describeRun(run), { ...run }), isError: run.timed_out },
   },
 };
 

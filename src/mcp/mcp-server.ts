@@ -43,7 +43,11 @@ export function createMcpServer(sandbox: Sandbox): McpServer {
     const inputSchema = inputShape(face.parameters);
     server.registerTool(tool.name, { description: face.description, inputSchema }, async (args, extra) =>
       toolResult(
-        await callTool(tool, face, args, { sandbox, timeoutMs: MCP_COMMAND_TIMEOUT_MS, signal: extra.signal }),
+        await callTool(tool, face, args, {
+          sandbox,
+          timeoutMs: MCP_COMMAND_TIMEOUT_MS,
+          signal: extra.signal,
+        }),
       ),
     );
   }
