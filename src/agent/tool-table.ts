@@ -1,5 +1,5 @@
 import { errorMessage } from "../errors.js";
-import { DEFAULT_COMMAND_TIMEOUT_SECONDS, describeRun, type RunResult } from "../sandbox/run-command.js";
+import { describeRun, type RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { DirEntry } from "../sandbox/sandbox-files.js";
 
@@ -34,26 +34,29 @@ export interface ToolContext {
 
 type Args = Record<string, unknown>;
 
-/** How one surface (the agent's coder, MCP clients) offers a tool: its description, parameters and answers. */
-export interface ToolFace<R> {
+/**
+ * How one surface (the agent's coder, MCP clients) offers a tool: its description, its parameters (which the
+ * arguments `A` meet) and how a result reads.
+ */
+export interface ToolFace<A, R> {
   description: string;
   parameters: ParameterSchema;
-  answer(result: R, args: Args): ToolAnswer;
+  answer(result: R, args: A): ToolAnswer;
 }
 
 /** The agent's coder face also reads its model's loose arguments: the arguments, or what is missing. */
-export interface CoderFace<R> extends ToolFace<R> {
-  read(args: Args): Args | string;
+export interface CoderFace<A, R> extends ToolFace<A, R> {
+  read(args: Args): A | string;
 }
 
-export interface ToolDefinition<R = unknown> {
+export interface ToolDefinition<A = Args, R = unknown> {
   name: string;
-  /** The sandbox operation, with arguments already checked. */
-  run(args: Args, ctx: ToolContext): Promise<R>;
+  /** The sandbox operation, with arguments already checked against the face's parameters. */
+  run(args: A, ctx: ToolContext): Promise<R>;
   /** Offered to the agent's coder when present. */
-  coder?: CoderFace<R>;
+  coder?: CoderFace<A, R>;
   /** Offered by the MCP server when present. */
-  mcp?: ToolFace<R>;
+  mcp?: ToolFace<A, R>;
 }
 
 const object = (properties: ParameterSchema["properties"], required?: string[]): ParameterSchema => ({
@@ -73,13 +76,16 @@ const failure = (t: string): ToolAnswer => ({ text: t, isError: true });
 
 const MCP_PATH = text("Path relative to the project root (absolute paths must be inside it)");
 
-const readFile: ToolDefinition<{ path: string; content: string; bytes: number }> = {
+const readFile: ToolDefinition<{ path: string }, { path: string; content: string; bytes: number }> = {
   name: "read_file",
-  run: (a, ctx) => ctx.sandbox.files.read(a.path as string, ctx.base),
+  run: (a, ctx) => ctx.sandbox.files.read(a.path, ctx.base),
   coder: {
     description: "Read a text file of the workspace.",
     parameters: object({ path: text("Path relative to the workspace") }, ["path"]),
-    read: (a) => (str(a, "path") ? { path: a.path } : "read_file needs a 'path'"),
+    read: (a) => {
+      const path = str(a, "path");
+      return path ? { path } : "read_file needs a 'path'";
+    },
     answer: (r) => answer(r.content),
   },
   mcp: {
@@ -89,22 +95,26 @@ const readFile: ToolDefinition<{ path: string; content: string; bytes: number }>
   },
 };
 
-const writeFile: ToolDefinition<{ path: string; bytes: number; created: boolean }> = {
+type Written = { path: string; bytes: number; created: boolean };
+
+const writeFile: ToolDefinition<{ path: string; content: string }, Written> = {
   name: "write_file",
   run: async (a, ctx) => {
-    const written = ctx.onWrite?.(a.path as string);
-    const r = await ctx.sandbox.files.write(a.path as string, a.content as string, ctx.base);
+    const written = ctx.onWrite?.(a.path);
+    const r = await ctx.sandbox.files.write(a.path, a.content, ctx.base);
     written?.();
     return r;
   },
   coder: {
     description: "Create or overwrite a text file of the workspace with the whole new content.",
     parameters: object({ path: text(), content: text("The full file content") }, ["path", "content"]),
-    read: (a) =>
-      str(a, "path") && str(a, "content") !== undefined
-        ? { path: a.path, content: a.content }
-        : "write_file needs 'path' and 'content' (strings)",
-    answer: (r, a) => answer(`wrote ${r.bytes} bytes to ${a.path as string}`),
+    read: (a) => {
+      const [path, content] = [str(a, "path"), str(a, "content")];
+      return path && content !== undefined
+        ? { path, content }
+        : "write_file needs 'path' and 'content' (strings)";
+    },
+    answer: (r, a) => answer(`wrote ${r.bytes} bytes to ${a.path}`),
   },
   mcp: {
     description: "Write a UTF-8 text file inside the project root (atomic; creates parent directories).",
@@ -114,12 +124,21 @@ const writeFile: ToolDefinition<{ path: string; bytes: number; created: boolean 
 };
 
 type Listing = { path: string; entries: DirEntry[]; truncated: boolean };
-const MCP_LIST = "List a directory inside the project root: each entry with its kind and size.";
 const mcpKind = (e: DirEntry) => (e.kind === "directory" ? "[dir] " : e.kind === "symlink" ? "[link] " : "");
 
-const listFiles: ToolDefinition<Listing> = {
+const mcpListing: ToolFace<{ path?: string }, Listing> = {
+  description: "List a directory inside the project root: each entry with its kind and size.",
+  parameters: object({ path: { ...MCP_PATH, default: "." } }),
+  answer: (r) => {
+    const lines = r.entries.map((e) => `${mcpKind(e)}${e.name}`);
+    if (r.truncated) lines.push("… (more entries not shown)");
+    return answer(lines.join("\n") || "(empty directory)", r);
+  },
+};
+
+const listFiles: ToolDefinition<{ path?: string }, Listing> = {
   name: "list_files",
-  run: (a, ctx) => ctx.sandbox.files.list((a.path as string | undefined) ?? ".", ctx.base),
+  run: (a, ctx) => ctx.sandbox.files.list(a.path ?? ".", ctx.base),
   coder: {
     description: "List a directory of the workspace.",
     parameters: object({ path: text("Directory; '.' for the workspace") }, []),
@@ -130,37 +149,34 @@ const listFiles: ToolDefinition<Listing> = {
           "(empty directory)",
       ),
   },
-  mcp: {
-    description: MCP_LIST,
-    parameters: object({ path: { ...MCP_PATH, default: "." } }),
-    answer: (r) => {
-      const lines = r.entries.map((e) => `${mcpKind(e)}${e.name}`);
-      if (r.truncated) lines.push("… (more entries not shown)");
-      return answer(lines.join("\n") || "(empty directory)", r);
-    },
-  },
+  mcp: mcpListing,
 };
 
-const listDirectory: ToolDefinition<Listing> = {
+const listDirectory: ToolDefinition<{ path?: string }, Listing> = {
   name: "list_directory",
   run: listFiles.run,
-  mcp: { ...listFiles.mcp!, description: `${MCP_LIST} (alias of list_files)` },
+  mcp: { ...mcpListing, description: `${mcpListing.description} (alias of list_files)` },
 };
 
-const runCommand: ToolDefinition<RunResult> = {
+type CommandArgs = { command: string; timeout_seconds?: number; cwd?: string };
+
+const runCommand: ToolDefinition<CommandArgs, RunResult> = {
   name: "run_command",
   run: (a, ctx) =>
     ctx.sandbox.run({
-      command: a.command as string,
-      cwd: (a.cwd as string | undefined) ?? ctx.base,
-      timeoutMs: typeof a.timeout_seconds === "number" ? a.timeout_seconds * 1000 : ctx.timeoutMs,
+      command: a.command,
+      cwd: a.cwd ?? ctx.base,
+      timeoutMs: a.timeout_seconds !== undefined ? a.timeout_seconds * 1000 : ctx.timeoutMs,
       signal: ctx.signal,
     }),
   coder: {
     description:
       "Run one program in the workspace without a shell (no pipes or redirections), e.g. 'python hello.py'.",
     parameters: object({ command: text() }, ["command"]),
-    read: (a) => (str(a, "command") ? { command: a.command } : "run_command needs a 'command'"),
+    read: (a) => {
+      const command = str(a, "command");
+      return command ? { command } : "run_command needs a 'command'";
+    },
     answer: (run) =>
       run.spawn_error ? failure(run.spawn_error) : { text: describeRun(run), isError: run.exit_code !== 0 },
   },
@@ -185,7 +201,7 @@ const runCommand: ToolDefinition<RunResult> = {
 
 type RootInfo = { root: string; jailed: boolean; read_only: boolean };
 
-const sandboxRoot: ToolDefinition<RootInfo> = {
+const sandboxRoot: ToolDefinition<Args, RootInfo> = {
   name: "sandbox_root",
   run: async (_a, ctx) => ({
     root: ctx.sandbox.root,
@@ -199,7 +215,11 @@ const sandboxRoot: ToolDefinition<RootInfo> = {
   },
 };
 
-/** Every tool over the sandbox, each defined once; the agent's coder and the MCP server offer theirs from here. */
+/**
+ * Every tool over the sandbox, each defined once: its name, its sandbox operation and the face each surface
+ * offers (the agent's coder works in a workspace and has always been told, and answered, a little differently
+ * from MCP clients at the project root). The agent's Ollama tool specs and the MCP server's tools come from here.
+ */
 export const TOOL_TABLE: readonly ToolDefinition[] = [
   readFile,
   writeFile,
@@ -207,19 +227,16 @@ export const TOOL_TABLE: readonly ToolDefinition[] = [
   listDirectory,
   runCommand,
   sandboxRoot,
-] as ToolDefinition[];
-
-/** The MCP server's default command time limit, for calls that name none. */
-export const MCP_COMMAND_TIMEOUT_MS = DEFAULT_COMMAND_TIMEOUT_SECONDS * 1000;
+];
 
 /**
  * Runs one call of `tool` as `face` offers it: the answer, or a failure whose text says why (a refusal, a missing
  * file). A call whose signal was aborted throws instead.
  */
-export async function callTool<R>(
-  tool: ToolDefinition<R>,
-  face: ToolFace<R>,
-  args: Args,
+export async function callTool<A, R>(
+  tool: ToolDefinition<A, R>,
+  face: ToolFace<A, R>,
+  args: A,
   ctx: ToolContext,
 ): Promise<ToolAnswer> {
   try {

@@ -1,13 +1,8 @@
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import {
-  callTool,
-  MCP_COMMAND_TIMEOUT_MS,
-  type ParameterSchema,
-  TOOL_TABLE,
-  type ToolAnswer,
-} from "../agent/tool-table.js";
+import { callTool, type ParameterSchema, TOOL_TABLE, type ToolAnswer } from "../agent/tool-table.js";
+import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import { VERSION } from "../version.js";
 
@@ -37,18 +32,13 @@ function inputShape(parameters: ParameterSchema): z.ZodRawShape {
  */
 export function createMcpServer(sandbox: Sandbox): McpServer {
   const server = new McpServer({ name: "ollama-coder", version: VERSION });
+  const context = { sandbox, timeoutMs: DEFAULT_COMMAND_TIMEOUT_SECONDS * 1000 };
   for (const tool of TOOL_TABLE) {
     const face = tool.mcp;
     if (!face) continue;
     const inputSchema = inputShape(face.parameters);
     server.registerTool(tool.name, { description: face.description, inputSchema }, async (args, extra) =>
-      toolResult(
-        await callTool(tool, face, args, {
-          sandbox,
-          timeoutMs: MCP_COMMAND_TIMEOUT_MS,
-          signal: extra.signal,
-        }),
-      ),
+      toolResult(await callTool(tool, face, args, { ...context, signal: extra.signal })),
     );
   }
   return server;
