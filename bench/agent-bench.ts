@@ -79,7 +79,13 @@ export async function scaling(parallel: number): Promise<number> {
   const client = new OllamaClient({ urls: [fake.url], maxConcurrencyPerHost: 64 });
   const store = new SqliteJobStore({ path: join(dir, "db.sqlite") });
   const registry = new ProcessorRegistry();
-  registry.register("batch_agent_tasks", agentProcessor(sandbox, client));
+  registry.register(
+    "batch_agent_tasks",
+    agentProcessor(sandbox, client, {
+      workspacesDir: join(dir, "workspaces"),
+      patchesDir: join(dir, "patches"),
+    }),
+  );
   const events = new QueueEvents();
   const queue = new JobQueue(store, registry, events);
   const pool = new WorkerPool(store, registry, events, { maxWorkers: 1 });

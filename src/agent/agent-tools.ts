@@ -82,8 +82,7 @@ export class AgentTools {
         context: 3,
       }).replace(/^=+\n/, "");
     }
-    if (Buffer.byteLength(out) <= capBytes) return out;
-    return `${out.slice(0, capBytes)}\n… [diff truncated: ${Buffer.byteLength(out)} bytes in all]\n`;
+    return capDiff(out, capBytes);
   }
 
   /** Puts every file this task wrote back as it was (apply_changes: false). */
@@ -105,4 +104,10 @@ export class AgentTools {
       return null;
     }
   }
+}
+
+/** A diff as a result keeps it: whole up to capBytes, else its head and how long it was. */
+export function capDiff(diff: string, capBytes: number): string {
+  if (Buffer.byteLength(diff) <= capBytes) return diff;
+  return `${diff.slice(0, capBytes)}\n… [diff truncated: ${Buffer.byteLength(diff)} bytes in all]\n`;
 }

@@ -15,5 +15,9 @@ export function withSandboxOptions(command: Command): Command {
     .option(
       "--jail-read <paths...>",
       "more paths jailed commands may read, besides the system and the toolchains on PATH (env OLLAMA_CODER_JAIL_READ)",
+    )
+    .option(
+      "--workspaces-dir <dir>",
+      "where agent tasks get workspaces of their own, outside the project (default <data-dir>/workspaces; env OLLAMA_CODER_WORKSPACES_DIR)",
     );
 }

@@ -28,6 +28,8 @@ export interface ServerConfigInput {
   limits?: string;
   /** More paths jailed commands may read, besides the system and the toolchains on PATH. */
   jailRead?: string | string[];
+  /** Where agent tasks' own workspaces live (default `<data-dir>/workspaces`); never inside the project. */
+  workspacesDir?: string;
   /** auto (oc-spawner where built), helper (required), node (Node's spawn). */
   spawner?: string;
   /** Extra programs the guardrail refuses. */
@@ -70,6 +72,7 @@ export interface ServerConfig {
   sandbox: SandboxMode;
   limits: CommandLimits;
   jailRead: string[];
+  workspacesDir: string;
   spawner: SpawnerMode;
   deny: string[];
   allow: string[];
@@ -119,6 +122,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   sandbox: "OLLAMA_CODER_SANDBOX",
   limits: "OLLAMA_CODER_LIMITS",
   jailRead: "OLLAMA_CODER_JAIL_READ",
+  workspacesDir: "OLLAMA_CODER_WORKSPACES_DIR",
   spawner: "OLLAMA_CODER_SPAWNER",
   deny: "OLLAMA_CODER_DENY",
   allow: "OLLAMA_CODER_ALLOW",
@@ -281,6 +285,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     sandbox,
     limits: parseLimits(input.limits),
     jailRead: list(input.jailRead).map((p) => resolve(p)),
+    workspacesDir: resolve(input.workspacesDir ?? resolve(dataDir, "workspaces")),
     spawner,
     deny: list(input.deny),
     allow: list(input.allow),

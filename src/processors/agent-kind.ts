@@ -1,6 +1,7 @@
 import { Type } from "typebox";
 import { RUN_DEFAULTS } from "../agent/run-config.js";
 import type { JobKind } from "../queue/job-kind.js";
+import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
 import { ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
 
 const AgentTaskItem = Type.Object(
@@ -19,6 +20,39 @@ const AgentOptions = Type.Object({
   apply_changes: Type.Boolean({ default: RUN_DEFAULTS.apply_changes }),
   timeout_seconds: Type.Optional(TimeoutSeconds),
   workspace: Type.Optional(Type.String({ minLength: 1, description: "Subdirectory of the project root." })),
+  isolation: Type.Optional(
+    Type.Union(
+      ISOLATIONS.map((i) => Type.Literal(i)),
+      {
+        description:
+          "worktree: each task in a git worktree on a branch of its own (default in a git repository with a commit); copy: each task in a copy of a snapshot of the project (default otherwise); shared: every task in the project itself.",
+      },
+    ),
+  ),
+  apply: Type.Optional(
+    Type.Union(
+      APPLY_MODES.map((a) => Type.Literal(a)),
+      {
+        description:
+          "merge (default): tasks that succeed are merged into the project one at a time, a conflict fails the task and changes nothing; patch: a patch file per task; none: branches only. apply_changes: false means none.",
+      },
+    ),
+  ),
+  target_branch: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      pattern: "^[A-Za-z0-9][A-Za-z0-9._/-]*$",
+      description: "Merge into this branch (created from the base) instead of the branch checked out.",
+    }),
+  ),
+  link_paths: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 1024, pattern: "^(?!/)(?!(.*/)?\\.\\.(/|$)).+$" }), {
+      maxItems: 64,
+      description:
+        "Project paths git does not carry that checks need, shared read-only with each task (node_modules, .venv and venv are always).",
+    }),
+  ),
 });
 
 /** What a task's result entry adds (the agent's TaskResult without its status and error). */

@@ -6,11 +6,23 @@ import type { JsonObject } from "../domain/json.js";
 import { errorMessage } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
+import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
+import { type IsolationSettings, isolationSettings, jobWorkspaces, runIsolated } from "./task-isolation.js";
 
 interface AgentSession {
   config: RunConfig;
   workspace: string;
+  isolation: IsolationSettings;
+  /** The job's task workspaces (null: `shared`, every task in the project itself). */
+  workspaces: JobWorkspaces | null;
+}
+
+export interface AgentPlaces {
+  /** Where tasks get workspaces of their own. */
+  workspacesDir: string;
+  /** Where `apply: patch` writes patch files. */
+  patchesDir: string;
 }
 
 function fields(r: TaskResult): JsonObject {
@@ -22,31 +34,62 @@ function fields(r: TaskResult): JsonObject {
  * `batch_agent_tasks`: each task through the coder/reviewer loop. The models are checked once per job before
  * any task runs (a missing model fails the job at once, with the `ollama pull` that fixes it).
  */
-export function agentProcessor(sandbox: Sandbox, client: OllamaClient): Processor {
+export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: AgentPlaces): Processor {
   return {
     validateOptions: (options) => checkCommandOption(options, "check_command"),
     async prepareJob(job, signal): Promise<AgentSession> {
       const config = resolveRunConfig(job.options as RunConfigInput);
       const models = [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])];
       await client.ensureModels(models, signal);
-      return { config, workspace: sandbox.workspace(config.workspace) };
+      const workspace = sandbox.workspace(config.workspace);
+      const isolation = isolationSettings(job.options);
+      const workspaces = await jobWorkspaces(workspace, places.workspacesDir, job.id, isolation);
+      await job.recordMetadata({ ...workspaces.base });
+      return {
+        config,
+        workspace,
+        isolation,
+        workspaces: workspaces.isolation === "shared" ? null : workspaces,
+      };
+    },
+    async disposeJob(_job, session): Promise<void> {
+      const s = session as AgentSession | undefined;
+      if (!s?.workspaces) return;
+      await s.workspaces.dispose();
     },
     async processItem(item, ctx): Promise<ItemResult> {
-      const { config, workspace } = ctx.session as AgentSession;
+      const session = ctx.session as AgentSession;
+      const { config, workspace } = session;
       const timeout = config.timeoutMs === null ? null : AbortSignal.timeout(config.timeoutMs);
       const signal = timeout ? AbortSignal.any([ctx.signal, timeout]) : ctx.signal;
+      const description = String(item.description);
       try {
-        const r = await runAgentTask(String(item.description), config, {
-          client,
-          sandbox,
-          workspace,
-          signal,
-        });
+        let r: TaskResult;
+        let extra: JsonObject = {};
+        if (session.workspaces === null) {
+          r = await runAgentTask(description, config, { client, sandbox, workspace, signal });
+        } else {
+          // In a workspace of its own, the task's changes stay there until merged: nothing to put back.
+          const own = { ...config, applyChanges: true };
+          const out = await runIsolated(session.workspaces, {
+            sandbox,
+            jobId: ctx.job.id,
+            taskId: typeof item.id === "string" ? item.id : `task-${ctx.seq}`,
+            description,
+            settings: session.isolation,
+            patchesDir: places.patchesDir,
+            diffCapBytes: config.diffCapBytes,
+            run: (taskSandbox, root) =>
+              runAgentTask(description, own, { client, sandbox: taskSandbox, workspace: root, signal }),
+          });
+          r = out.result;
+          extra = out.fields;
+        }
         return {
           status: r.status === "completed" ? "succeeded" : "failed",
           label: r.status,
           error: r.error,
-          fields: fields(r),
+          fields: { ...fields(r), ...extra },
         };
       } catch (e: unknown) {
         if (ctx.signal.aborted) throw e;

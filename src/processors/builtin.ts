@@ -1,7 +1,9 @@
+import { join } from "node:path";
 import { OllamaClient, parseOllamaUrls } from "../agent/ollama-client.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { ProcessorHooks, RegisterContext } from "../queue/register-context.js";
 import { SANDBOX_DEFAULTS, Sandbox } from "../sandbox/sandbox.js";
+import { pruneWorkspaces } from "../workspace/prune.js";
 import { AGENT_KIND } from "./agent-kind.js";
 import { agentProcessor } from "./agent-processor.js";
 import { MCP_KIND } from "./mcp-kind.js";
@@ -37,7 +39,12 @@ export function ollamaFromConfig(config: ServerConfig, hooks: ProcessorHooks = {
 }
 
 /** Registers the processors that ship with ollama-coder (the kinds they run are BUILTIN_KINDS). */
-export function registerBuiltinProcessors({ registry, config, log, hooks }: RegisterContext): Sandbox {
+export async function registerBuiltinProcessors({
+  registry,
+  config,
+  log,
+  hooks,
+}: RegisterContext): Promise<Sandbox> {
   const sandbox = sandboxFromConfig(config);
   const line = `sandbox: root ${sandbox.root}; ${sandbox.jailNote}; ${sandbox.spawnerNote}${config.readOnly ? "; read-only" : ""}`;
   if (sandbox.jailed) log.info(line);
@@ -45,7 +52,17 @@ export function registerBuiltinProcessors({ registry, config, log, hooks }: Regi
   hooks.reportSandbox?.(sandbox.status());
   const ollama = ollamaFromConfig(config, hooks);
   log.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
-  registry.register(AGENT_KIND.type, agentProcessor(sandbox, ollama));
+  // No task runs yet in this process: worktrees and copies still there were left by one that died.
+  const left = await pruneWorkspaces(config.workspacesDir, config.projectRoot);
+  if (left > 0)
+    log.info(`removed ${left} task workspace(s) left by a process that stopped (their branches stay)`);
+  registry.register(
+    AGENT_KIND.type,
+    agentProcessor(sandbox, ollama, {
+      workspacesDir: config.workspacesDir,
+      patchesDir: join(config.dataDir, "patches"),
+    }),
+  );
   registry.register(VALIDATION_KIND.type, validationProcessor(sandbox));
   registry.register(TESTS_KIND.type, testsProcessor(sandbox));
   registry.register(MCP_KIND.type, mcpProcessor(sandbox));

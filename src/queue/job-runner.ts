@@ -57,7 +57,12 @@ export class JobRunner {
     private readonly d: RunnerDeps,
     private readonly job: JobRecord,
   ) {
-    this.ctx = { id: job.id, type: job.type, options: job.options };
+    this.ctx = {
+      id: job.id,
+      type: job.type,
+      options: job.options,
+      recordMetadata: (patch) => d.store.mergeJobMetadata(job.id, patch),
+    };
     this.writer = new ResultWriter({
       store: d.store,
       jobId: job.id,

@@ -9,6 +9,8 @@ export interface JobContext {
   id: string;
   type: string;
   options: JsonObject;
+  /** Adds to the job's `metadata` (merged into what is there), e.g. where its tasks started from. */
+  recordMetadata(patch: JsonObject): Promise<void>;
 }
 
 export interface ItemContext {

@@ -226,6 +226,15 @@ export class Sandbox {
     return this.paths.root;
   }
 
+  /**
+   * The same sandbox around another root (an agent task's own workspace): its tools and commands see that
+   * directory and nothing of the project's, but the `readable` paths (the project's shared dependency
+   * directories), which jailed commands may read and not write.
+   */
+  rootedAt(root: string, readable: readonly string[] = []): Sandbox {
+    return new Sandbox({ ...this.o, root, hidden: [], jailRead: [...this.o.jailRead, ...readable] });
+  }
+
   /** A working directory inside the root (created when missing). */
   workspace(sub?: string | null): string {
     if (!sub) return this.paths.root;
@@ -288,6 +297,18 @@ function jailShmDir(tmp: string): string {
  * that far above what the user runs now.
  */
 function processLimit(max: number): ProcessLimit & { note: string | null } {
+  // One per server process and limit, however many sandboxes (one per isolated task) use it.
+  let limit = processLimits.get(max);
+  if (!limit) {
+    limit = newProcessLimit(max);
+    processLimits.set(max, limit);
+  }
+  return limit;
+}
+
+const processLimits = new Map<number, ProcessLimit & { note: string | null }>();
+
+function newProcessLimit(max: number): ProcessLimit & { note: string | null } {
   const uid = process.getuid?.() ?? -1;
   const cgroup = uid === 0 ? createPidsCgroup() : null;
   if (cgroup) return { nproc: null, cgroups: [cgroup], note: null };

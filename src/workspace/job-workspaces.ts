@@ -13,8 +13,9 @@ import { CoderError } from "../errors.js";
 import { git } from "./git.js";
 import { DEFAULT_LINK_PATHS, type Isolation } from "./isolation.js";
 import { branchPart, findRepo, type ProjectRepo } from "./project-repo.js";
+import { oneAtATime } from "./repo-lock.js";
 import { snapshotRepo } from "./snapshot.js";
-import { TaskWorkspace } from "./task-workspace.js";
+import { removeWorktree, TaskWorkspace } from "./task-workspace.js";
 
 export interface JobWorkspacesOptions {
   /** The project the tasks change. */
@@ -112,7 +113,10 @@ export class JobWorkspaces {
     mkdirSync(join(this.dir, "tasks"), { recursive: true });
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
-    await git(this.repo.top, ["worktree", "add", "--force", "--quiet", "-B", branch, path, base]);
+    const top = this.repo.top;
+    await oneAtATime(top, "worktrees", () =>
+      git(top, ["worktree", "add", "--force", "--quiet", "-B", branch, path, base]),
+    );
     const root = join(path, this.repo.prefix);
     mkdirSync(root, { recursive: true });
     return new TaskWorkspace({
@@ -147,9 +151,7 @@ export class JobWorkspaces {
 
   private async removeWorktree(path: string): Promise<void> {
     if (!existsSync(path) || this.repo === null) return;
-    await git(this.repo.top, ["worktree", "remove", "--force", "--force", path], [0, 128]);
-    rmSync(path, { recursive: true, force: true });
-    await git(this.repo.top, ["worktree", "prune"]);
+    await removeWorktree(this.repo.top, path);
   }
 
   /** Removes every worktree of the job (branches stay) and the job's directory. */

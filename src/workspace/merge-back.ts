@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { git, gitOut } from "./git.js";
 import type { JobWorkspaces } from "./job-workspaces.js";
 import { dirtyFiles, findRepo } from "./project-repo.js";
+import { oneAtATime } from "./repo-lock.js";
 
 /** How merging a task's branch into the project went. */
 export interface MergeOutcome {
@@ -26,17 +27,6 @@ export interface ProjectFiles {
   remove(path: string): Promise<void>;
 }
 
-/** Merges into one repository happen one at a time, in the order asked (the order tasks finish). */
-const chains = new Map<string, Promise<unknown>>();
-function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const next = (chains.get(key) ?? Promise.resolve()).then(fn, fn);
-  chains.set(
-    key,
-    next.catch(() => undefined),
-  );
-  return next;
-}
-
 /**
  * Merges a task's commit into the project with a 3-way merge against the job's base. Never leaves conflict
  * markers and never touches uncommitted work: a conflict or a dirty project changes nothing, and the task's
@@ -51,7 +41,7 @@ export function mergeTask(
   commit: string,
   o: { targetBranch?: string | null; files: ProjectFiles; label: string },
 ): Promise<MergeOutcome> {
-  return serialised(ws.repo?.top ?? ws.projectRoot, () =>
+  return oneAtATime(ws.repo?.top ?? ws.projectRoot, "merges", () =>
     ws.isolation === "worktree" ? mergeIntoRepo(ws, commit, o) : mergeIntoFiles(ws, commit, o.files),
   );
 }

@@ -1,6 +1,7 @@
 import { rmSync } from "node:fs";
 import { git, gitOut } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
+import { oneAtATime } from "./repo-lock.js";
 
 /** A task's changes against the job's base, once committed on its branch. */
 export interface TaskChanges {
@@ -85,8 +86,15 @@ export class TaskWorkspace {
   /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
   async remove(): Promise<void> {
     if (this.worktree === null || this.repoTop === null) return;
-    await git(this.repoTop, ["worktree", "remove", "--force", "--force", this.worktree], [0, 128]);
-    rmSync(this.worktree, { recursive: true, force: true });
-    await git(this.repoTop, ["worktree", "prune"]);
+    await removeWorktree(this.repoTop, this.worktree);
   }
+}
+
+/** Removes a worktree and git's record of it (its branch stays). */
+export function removeWorktree(repo: string, path: string): Promise<void> {
+  return oneAtATime(repo, "worktrees", async () => {
+    await git(repo, ["worktree", "remove", "--force", "--force", path], [0, 128]);
+    rmSync(path, { recursive: true, force: true });
+    await git(repo, ["worktree", "prune"]);
+  });
 }

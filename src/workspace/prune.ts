@@ -1,0 +1,26 @@
+import { existsSync, readdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { git } from "./git.js";
+import { findRepo } from "./project-repo.js";
+
+/**
+ * Removes the task workspaces a process that died left behind (their branches stay): call it when no task
+ * of this workspaces directory runs, at start-up. Returns how many were removed.
+ */
+export async function pruneWorkspaces(workspacesDir: string, projectRoot: string): Promise<number> {
+  if (!existsSync(workspacesDir)) return 0;
+  let removed = 0;
+  for (const job of readdirSync(workspacesDir)) {
+    const tasks = join(workspacesDir, job, "tasks");
+    if (!existsSync(tasks)) continue;
+    for (const name of readdirSync(tasks)) {
+      rmSync(join(tasks, name), { recursive: true, force: true });
+      removed++;
+    }
+    const snapshot = join(workspacesDir, job, "snapshot", "repo.git");
+    if (existsSync(snapshot)) await git(snapshot, ["worktree", "prune"]);
+  }
+  const project = await findRepo(projectRoot).catch(() => null);
+  if (project) await git(project.top, ["worktree", "prune"]);
+  return removed;
+}
