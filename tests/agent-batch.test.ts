@@ -1,45 +1,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import {
-  type ChatBody,
-  FakeOllama,
-  lastMessage,
-  type Reply,
-  toolResults,
-  userTask,
-} from "./fixtures/fake-ollama.js";
-import { tempDir } from "./helpers/temp.js";
-import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
-
-const servers: FakeOllama[] = [];
-afterEach(async () => {
-  for (const s of servers.splice(0)) await s.close();
-});
-
-async function fakeOllama(models?: string[]): Promise<FakeOllama> {
-  const f = new FakeOllama(models);
-  servers.push(f);
-  await f.start();
-  return f;
-}
-
-async function agentApp(ollamaUrl: string, extra: Record<string, unknown> = {}) {
-  const dir = tempDir();
-  const config = {
-    sandbox: "off",
-    projectRoot: join(dir, "project"),
-    dataDir: join(dir, "data"),
-    ollamaUrl,
-    ...extra,
-  };
-  const t = await startTestApp({
-    dataDir: dir,
-    config,
-    builtins: true,
-  });
-  return { t, root: config.projectRoot };
-}
+import { describe, expect, it } from "vitest";
+import { type ChatBody, lastMessage, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
+import { agentApp, fakeOllama } from "./helpers/agent-app.js";
+import { waitForJobEnd } from "./helpers/test-app.js";
 
 /** A coder that writes `file` with `content` (natively), then ends its turn. */
 function writerCoder(file: (b: ChatBody) => string, content: (b: ChatBody) => string) {
