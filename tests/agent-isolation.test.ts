@@ -6,7 +6,7 @@ import type { ChatBody, Reply } from "./fixtures/fake-ollama.js";
 import { toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import { hasBuiltinJail } from "./helpers/requirements.js";
-import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { runCli, serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { waitForJobEnd } from "./helpers/test-app.js";
 
@@ -294,5 +294,38 @@ describe("agent tasks: a crash mid-task", () => {
     expect(existsSync(join(root, "half.py"))).toBe(false);
     expect(existsSync(tasksDir) ? readdirSync(tasksDir) : []).toEqual([]);
     expect(git(root, "worktree", "list").split("\n")).toHaveLength(1);
+  });
+});
+
+describe("ollama-coder run --isolation worktree", () => {
+  it("runs the task on a branch of its own and merges it into the checked-out branch", async () => {
+    const ollama = await fakeOllama();
+    ollama.script("qwen2.5-coder:7b", fileWriter());
+    const dir = tempDir();
+    const root = join(dir, "project");
+    makeProject(root, true);
+    const out = await runCli([
+      "run",
+      "write mul.py=def mul(a, b):\\n    return a * b\\n",
+      "--project-root",
+      root,
+      "--workspaces-dir",
+      join(dir, "workspaces"),
+      "--check-command",
+      "python3 check.py",
+      "--reviewer-model",
+      "none",
+      "--ollama-url",
+      ollama.url,
+      "--sandbox",
+      "off",
+      "--isolation",
+      "worktree",
+    ]);
+    expect(out.code, out.stdout + out.stderr).toBe(0);
+    expect(out.stdout).toMatch(/branch: ollama-coder\/run-[a-z0-9]+\/task; apply: \{"status":"merged"/);
+    expect(readFileSync(join(root, "mul.py"), "utf8")).toContain("a * b");
+    expect(git(root, "log", "--format=%s", "-1")).toBe("write mul.py=def mul(a, b):\\n    return a * b\\n");
+    expect(git(root, "status", "--porcelain")).toBe("");
   });
 });

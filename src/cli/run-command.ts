@@ -1,9 +1,12 @@
+import { join } from "node:path";
 import type { Command } from "commander";
-import { type AgentEvent, runAgentTask } from "../agent/agent-loop.js";
+import { type AgentEvent, runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import { RUN_DEFAULTS, resolveRunConfig } from "../agent/run-config.js";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
-import { errorMessage } from "../errors.js";
+import { ConfigError, errorMessage } from "../errors.js";
 import { ollamaFromConfig, sandboxFromConfig } from "../processors/builtin.js";
+import { isolationSettings, jobWorkspaces, runIsolated } from "../processors/task-isolation.js";
+import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 
 const oneLine = (s: string, n = 160): string => {
@@ -55,7 +58,14 @@ export function addRunCommand(program: Command): void {
     )
     .option("--max-loops <n>", "model calls at most", String(RUN_DEFAULTS.max_loops))
     .option("--timeout-seconds <s>", "time limit for the whole task")
-    .option("--no-apply", "leave the files as they were (show the diff only)")
+    .option("--no-apply", "leave the files as they were (show the diff only); with --isolation: --apply none")
+    .option(
+      "--isolation <mode>",
+      "shared (default: edit the project itself), worktree (a git worktree on a branch of its own) or copy",
+      "shared",
+    )
+    .option("--apply-mode <mode>", "with --isolation: merge (default), patch or none")
+    .option("--target-branch <name>", "with --isolation worktree: merge into this branch instead")
     .option(
       "--ollama-url <url>",
       "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
@@ -68,8 +78,15 @@ export function addRunCommand(program: Command): void {
           sandbox: flags.sandbox as string | undefined,
           limits: flags.limits as string | undefined,
           jailRead: flags.jailRead as string[] | undefined,
+          workspacesDir: flags.workspacesDir as string | undefined,
         }),
       );
+      const isolation = String(flags.isolation);
+      if (!(ISOLATIONS as readonly string[]).includes(isolation))
+        throw new ConfigError(`--isolation must be ${ISOLATIONS.join(", ")}`);
+      const applyMode = flags.apply === false ? "none" : String(flags.applyMode ?? "merge");
+      if (!(APPLY_MODES as readonly string[]).includes(applyMode))
+        throw new ConfigError(`--apply-mode must be ${APPLY_MODES.join(", ")}`);
       const reviewer = String(flags.reviewerModel);
       const config = resolveRunConfig({
         check_command: String(flags.checkCommand),
@@ -94,13 +111,46 @@ export function addRunCommand(program: Command): void {
           [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])],
           signal,
         );
-        const r = await runAgentTask(task, config, {
-          client,
-          sandbox,
-          workspace: sandbox.workspace(config.workspace),
-          signal,
-          onEvent: printEvent,
-        });
+        const root = sandbox.workspace(config.workspace);
+        let r: TaskResult;
+        if (isolation === "shared") {
+          r = await runAgentTask(task, config, {
+            client,
+            sandbox,
+            workspace: root,
+            signal,
+            onEvent: printEvent,
+          });
+        } else {
+          const settings = isolationSettings({
+            isolation,
+            apply: applyMode,
+            ...(flags.targetBranch ? { target_branch: String(flags.targetBranch) } : {}),
+          });
+          const jobId = `run-${Date.now().toString(36)}`;
+          const ws = await jobWorkspaces(root, server.workspacesDir, jobId, settings);
+          try {
+            const out = await runIsolated(ws, {
+              sandbox,
+              jobId,
+              taskId: "task",
+              description: task,
+              settings,
+              patchesDir: join(server.dataDir, "patches"),
+              diffCapBytes: config.diffCapBytes,
+              run: (own, workspace) =>
+                runAgentTask(
+                  task,
+                  { ...config, applyChanges: true },
+                  { client, sandbox: own, workspace, signal, onEvent: printEvent },
+                ),
+            });
+            r = out.result;
+            console.log(`branch: ${String(out.fields.branch)}; apply: ${JSON.stringify(out.fields.apply)}`);
+          } finally {
+            await ws.dispose();
+          }
+        }
         if (r.diff) console.log(`\n${r.diff}`);
         const tokens = Object.entries(r.usage)
           .map(([m, u]) => `${m}: ${u.prompt_tokens}+${u.completion_tokens} tokens, ${u.seconds}s`)
