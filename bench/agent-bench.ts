@@ -1,6 +1,6 @@
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { runAgentTask } from "../src/agent/agent-loop.js";
@@ -15,6 +15,7 @@ import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { FakeOllama, toolResults } from "../tests/fixtures/fake-ollama.js";
 import { benchDir, fmt, median, printRows, type Row } from "./lib.js";
+import { workspaceCost, workspaceRows } from "./workspace-bench.js";
 
 /**
  * Agent overhead per loop: a zero-latency model asking for `list_files` again and again, `loops` model calls
@@ -70,11 +71,29 @@ async function modelServer(delayMs: number): Promise<{ url: string; close: () =>
   };
 }
 
-/** 64 tasks against a model that takes 100 ms per call, at a given `parallel`; seconds. */
-export async function scaling(parallel: number): Promise<number> {
+/**
+ * 64 tasks against a model that takes 100 ms per call, at a given `parallel`, each task in the project itself
+ * (`shared`) or in a git worktree of its own; seconds.
+ */
+export async function scaling(
+  parallel: number,
+  isolation: "shared" | "worktree" = "shared",
+): Promise<number> {
   const fake = await modelServer(100);
   const dir = benchDir("scale");
   const root = join(dir, "project");
+  mkdirSync(root, { recursive: true });
+  if (isolation === "worktree") {
+    writeFileSync(join(root, "README"), "bench\n");
+    const git = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=b", "-c", "user.email=b@b", ...args], {
+        cwd: root,
+        stdio: "ignore",
+      });
+    git("init", "-q", "-b", "main");
+    git("add", "-A");
+    git("commit", "-qm", "start");
+  }
   const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });
   const client = new OllamaClient({ urls: [fake.url], maxConcurrencyPerHost: 64 });
   const store = new SqliteJobStore({ path: join(dir, "db.sqlite") });
@@ -94,7 +113,7 @@ export async function scaling(parallel: number): Promise<number> {
   const job = await queue.submit({
     type: "batch_agent_tasks",
     items: Array.from({ length: 64 }, (_, i) => ({ id: `t${i}`, description: `task${i}` })),
-    options: { check_command: "true", reviewer_model: null, max_loops: 4 },
+    options: { check_command: "true", reviewer_model: null, max_loops: 4, isolation },
     chunkSize: 64,
     parallel,
   });
@@ -112,10 +131,19 @@ export async function agentBench(): Promise<void> {
   const o = await overheadPerLoop(16, 20);
   const long = await overheadPerLoop(200, 1);
   // Parallel 1 and 8 alternate, three rounds; each round's ratio compares two runs made next to each other.
-  const rounds: { one: number; eight: number }[] = [];
-  for (let i = 0; i < 3; i++) rounds.push({ one: await scaling(1), eight: await scaling(8) });
+  const rounds: { one: number; eight: number; oneIsolated: number; eightIsolated: number }[] = [];
+  for (let i = 0; i < 3; i++)
+    rounds.push({
+      one: await scaling(1),
+      eight: await scaling(8),
+      oneIsolated: await scaling(1, "worktree"),
+      eightIsolated: await scaling(8, "worktree"),
+    });
   const ratios = rounds.map((r) => r.one / r.eight);
   const ratio = median(ratios);
+  const isolatedRatios = rounds.map((r) => r.oneIsolated / r.eightIsolated);
+  const isolatedRatio = median(isolatedRatios);
+  const workspaces = await workspaceCost(8, 40);
   const rows: Row[] = [
     {
       metric: `agent overhead per loop (zero-latency model, 20 tasks x 16 loops, check excluded)`,
@@ -145,6 +173,17 @@ export async function agentBench(): Promise<void> {
       target: ">= 7x",
       ok: ratio >= 7,
     },
+    {
+      metric: "the same with each task in a git worktree of its own (isolation: worktree), each round",
+      value: isolatedRatios.map((r) => `${fmt(r, 2)}x`).join(" / "),
+    },
+    {
+      metric: "speed-up parallel 8 / parallel 1 with worktrees, median, against shared",
+      value: `${fmt(isolatedRatio, 2)}x (${fmt((isolatedRatio / ratio) * 100, 0)} % of shared)`,
+      target: ">= 90 % of shared",
+      ok: isolatedRatio >= 0.9 * ratio,
+    },
+    ...workspaceRows(workspaces, 8),
   ];
-  printRows("Agent: loop overhead and scaling (issue 4)", rows);
+  printRows("Agent: loop overhead, scaling and workspaces (issues 4 and 14)", rows);
 }

@@ -137,4 +137,35 @@ describe("dashboard in headless Chromium", () => {
       gate.release();
     },
   );
+
+  it.runIf(enabled)("shows an isolated task's branch and lets its diff be opened", async () => {
+    const t = await startTestApp({
+      register: (r) =>
+        r.register("batch_agent_tasks", {
+          processItem: async () => ({
+            status: "succeeded",
+            label: "completed",
+            fields: {
+              branch: "ollama-coder/job/t1",
+              diff: "--- a/calc.py\n+++ b/calc.py\n+def sub(a, b):\n",
+              apply: { status: "merged" },
+            },
+          }),
+        }),
+    });
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "t1", description: "Add sub" }],
+    });
+    await waitForJobEnd(t, res.body.job_id);
+    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/#/jobs/${res.body.job_id}`);
+    const row = page.locator('#itemRows tr[data-item="t1"]');
+    await row.waitFor();
+    expect(await row.locator("code.branch").textContent()).toBe("ollama-coder/job/t1");
+    expect(await row.locator("td").last().textContent()).toContain("merged");
+    await row.locator("details.diff summary").click();
+    expect(await row.locator("details.diff pre").textContent()).toContain("+def sub(a, b):");
+    await page.close();
+  });
 });

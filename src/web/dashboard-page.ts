@@ -202,9 +202,13 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
     const r = item.result || {};
     const summary = r.error || item.error || (r.exit_code != null ? "exit " + r.exit_code : "") || (r.files_changed ? "files: " + r.files_changed.join(", ") : "") || "";
     const details = el("details", {}, el("summary", { text: summary || "details" }));
-    const show = Object.assign({}, r); delete show.status;
+    const show = Object.assign({}, r); delete show.status; delete show.diff;
     details.append(el("pre", { text: JSON.stringify(show, null, 2) }));
-    return el("td", {}, Object.keys(show).length ? details : el("span", { class: "muted", text: summary }));
+    const cell = el("td", {}, Object.keys(show).length ? details : el("span", { class: "muted", text: summary }));
+    // A task in a workspace of its own: its branch (where its changes are, merged or not) and its diff.
+    if (r.branch) cell.append(el("div", { class: "muted" }, "branch ", el("code", { class: "branch", text: r.branch }), r.apply && r.apply.status ? " · " + r.apply.status : ""));
+    if (r.diff) cell.append(el("details", { class: "diff" }, el("summary", { text: "diff" }), el("pre", { text: r.diff })));
+    return cell;
   }
 
   async function loadItems() {
