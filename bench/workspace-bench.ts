@@ -23,6 +23,7 @@ function generatedRepo(dirs: number, perDir: number): string {
   git("init", "-q", "-b", "main");
   git("add", "-A");
   git("commit", "-qm", "generated");
+  git("repack", "-a", "-d", "-q"); // as a cloned or long-lived repository is
   return root;
 }
 
@@ -72,6 +73,9 @@ export function workspaceRows(r: Awaited<ReturnType<typeof workspaceCost>>, para
     },
     { metric: "the same, p95", value: `${fmt(percentile(r.setup, 95), 0)} ms` },
     { metric: "commit of a one-file change, median", value: `${fmt(median(r.commit), 0)} ms` },
-    { metric: "tasks per second through workspaces alone", value: fmt(r.setup.length / (r.wall / 1000), 1) },
+    {
+      metric: "the same per task when tasks take turns (wall time x parallel / tasks)",
+      value: `${fmt((r.wall * 8) / r.setup.length / 8, 0)} ms of wall time per task, ${fmt(r.setup.length / (r.wall / 1000), 1)} tasks/s`,
+    },
   ];
 }

@@ -114,9 +114,11 @@ export class JobWorkspaces {
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
     const top = this.repo.top;
+    // git's bookkeeping one at a time (it is quick); the checkout of the files, the slow part, in parallel.
     await oneAtATime(top, "worktrees", () =>
-      git(top, ["worktree", "add", "--force", "--quiet", "-B", branch, path, base]),
+      git(top, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, path, base]),
     );
+    await git(path, ["reset", "--hard", "--quiet"]);
     const root = join(path, this.repo.prefix);
     mkdirSync(root, { recursive: true });
     return new TaskWorkspace({

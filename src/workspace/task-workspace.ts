@@ -1,4 +1,4 @@
-import { rmSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { git, gitOut } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
 import { oneAtATime } from "./repo-lock.js";
@@ -91,10 +91,7 @@ export class TaskWorkspace {
 }
 
 /** Removes a worktree and git's record of it (its branch stays). */
-export function removeWorktree(repo: string, path: string): Promise<void> {
-  return oneAtATime(repo, "worktrees", async () => {
-    await git(repo, ["worktree", "remove", "--force", "--force", path], [0, 128]);
-    rmSync(path, { recursive: true, force: true });
-    await git(repo, ["worktree", "prune"]);
-  });
+export async function removeWorktree(repo: string, path: string): Promise<void> {
+  await rm(path, { recursive: true, force: true }); // the slow part, in parallel
+  await oneAtATime(repo, "worktrees", () => git(repo, ["worktree", "prune"]));
 }
