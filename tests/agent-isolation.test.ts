@@ -329,3 +329,55 @@ describe("ollama-coder run --isolation worktree", () => {
     expect(git(root, "status", "--porcelain")).toBe("");
   });
 });
+
+describe("several tries of a task", () => {
+  it("attempts: 3 — the try that solves it is merged, the others stop; every try keeps its branch", async () => {
+    const ollama = await fakeOllama();
+    // Only the third try (seed 3) writes a module that passes the check; the others write a broken one.
+    ollama.script("qwen2.5-coder:7b", (b) => {
+      if (toolResults(b).length > 0) return { content: "Done." };
+      const good = b.options?.seed === 3;
+      return {
+        delayMs: good ? 100 : 20,
+        toolCalls: [
+          {
+            name: "write_file",
+            arguments: {
+              path: "test_mul.py",
+              content: good
+                ? "def test_mul():\n    assert 2 * 3 == 6\n"
+                : "def test_mul():\n    assert 2 * 3 == 5\n",
+            },
+          },
+        ],
+      };
+    });
+    const dir = tempDir();
+    makeProject(join(dir, "project"), true);
+    const { t, root } = await agentApp(ollama.url, {}, dir);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "t1", description: "Add a test for mul" }],
+      attempts: 3,
+      reviewer_model: null,
+      check_command: "python3 check.py",
+      max_loops: 4,
+    });
+    const done = await waitForJobEnd(t, res.body.job_id);
+    const r = done.result.results[0];
+    expect(r.status).toBe("completed");
+    expect(r.branch).toBe(`ollama-coder/${res.body.job_id}/t1-try3`);
+    expect(r.apply.status).toBe("merged");
+    expect(readFileSync(join(root, "test_mul.py"), "utf8")).toContain("== 6");
+    expect(r.tries.map((x: any) => [x.try, x.outcome])).toEqual([
+      [1, expect.stringMatching(/^(cancelled|failed)$/)],
+      [2, expect.stringMatching(/^(cancelled|failed)$/)],
+      [3, "chosen"],
+    ]);
+    expect(r.tries[1]).toMatchObject({ seed: 2 });
+    for (const k of [1, 2, 3])
+      expect(git(root, "rev-parse", "--verify", `${r.tries[k - 1].branch}`)).toMatch(/^[0-9a-f]{40}$/);
+    // Each try asked the model with its own settings: the job's first, then reseeded.
+    const seeds = new Set(ollama.requests.map((q) => q.body.options?.seed ?? "none"));
+    expect(seeds).toEqual(new Set(["none", 2, 3]));
+  });
+});

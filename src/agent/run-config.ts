@@ -23,7 +23,7 @@ export interface RunConfig {
   applyChanges: boolean;
   timeoutMs: number | null;
   workspace: string | null;
-  modelOptions: { num_ctx?: number; temperature?: number };
+  modelOptions: { num_ctx?: number; temperature?: number; seed?: number | undefined };
   keepAlive: string | number | undefined;
   /** Per tool command (not the check). */
   commandTimeoutMs: number;

@@ -136,6 +136,9 @@ export function addRunCommand(program: Command): void {
               taskId: "task",
               description: task,
               settings,
+              attempts: 1,
+              temperature: config.modelOptions.temperature,
+              signal,
               patchesDir: join(server.dataDir, "patches"),
               diffCapBytes: config.diffCapBytes,
               run: (own, workspace) =>

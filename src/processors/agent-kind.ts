@@ -46,6 +46,13 @@ const AgentOptions = Type.Object({
       description: "Merge into this branch (created from the base) instead of the branch checked out.",
     }),
   ),
+  attempts: Type.Integer({
+    minimum: 1,
+    maximum: 8,
+    default: 1,
+    description:
+      "Tries of each task run at once, each in a workspace of its own (the first with the job's settings, the others warmer and reseeded); the first that succeeds is merged, the others are stopped. Needs isolation worktree or copy.",
+  }),
   link_paths: Type.Optional(
     Type.Array(Type.String({ minLength: 1, maxLength: 1024, pattern: "^(?!/)(?!(.*/)?\\.\\.(/|$)).+$" }), {
       maxItems: 64,

@@ -8,7 +8,13 @@ import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
-import { type IsolationSettings, isolationSettings, jobWorkspaces, runIsolated } from "./task-isolation.js";
+import {
+  type IsolationSettings,
+  isolationSettings,
+  jobWorkspaces,
+  runIsolated,
+  tryConfig,
+} from "./task-isolation.js";
 
 interface AgentSession {
   config: RunConfig;
@@ -77,10 +83,18 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
             taskId: typeof item.id === "string" ? item.id : `task-${ctx.seq}`,
             description,
             settings: session.isolation,
+            attempts: Number(ctx.job.options.attempts ?? 1),
+            temperature: config.modelOptions.temperature,
+            signal,
             patchesDir: places.patchesDir,
             diffCapBytes: config.diffCapBytes,
-            run: (taskSandbox, root) =>
-              runAgentTask(description, own, { client, sandbox: taskSandbox, workspace: root, signal }),
+            run: (taskSandbox, root, v) =>
+              runAgentTask(description, tryConfig(own, v), {
+                client,
+                sandbox: taskSandbox,
+                workspace: root,
+                signal: v.signal,
+              }),
           });
           r = out.result;
           extra = out.fields;

@@ -2,14 +2,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
+import type { RunConfig } from "../agent/run-config.js";
 import type { JsonObject } from "../domain/json.js";
-import { CoderError } from "../errors.js";
+import { CoderError, errorMessage } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ApplyMode, Isolation } from "../workspace/isolation.js";
 import { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { type MergeOutcome, mergeTask, type ProjectFiles, taskPatch } from "../workspace/merge-back.js";
 import { branchPart } from "../workspace/project-repo.js";
+import type { TaskChanges } from "../workspace/task-workspace.js";
 
 /** How a job's tasks are isolated and what becomes of their changes, from its options. */
 export interface IsolationSettings {
@@ -72,17 +74,37 @@ export function projectFiles(sandbox: Sandbox, projectRoot: string): ProjectFile
   };
 }
 
+/** A try's run settings: the job's, with the try's temperature and seed. */
+export function tryConfig(config: RunConfig, v: TryVariant): RunConfig {
+  if (v.temperature === undefined) return config;
+  return { ...config, modelOptions: { ...config.modelOptions, temperature: v.temperature, seed: v.seed } };
+}
+
+/** One try of a task: which, and its own stop signal (a try is stopped once another has won). */
+export interface TryVariant {
+  /** 1, 2, …: the first try runs with the job's settings, later ones with a varied temperature and seed. */
+  index: number;
+  temperature?: number;
+  seed?: number;
+  signal: AbortSignal;
+}
+
 export interface IsolatedRun {
   sandbox: Sandbox;
   jobId: string;
   taskId: string;
   description: string;
   settings: IsolationSettings;
+  /** Tries run at once, each in its own workspace (1: one try). */
+  attempts: number;
+  /** The job's temperature (the tries vary around it). */
+  temperature: number | undefined;
+  signal: AbortSignal;
   /** Where patch files go (`apply: patch`). */
   patchesDir: string;
   diffCapBytes: number;
-  /** Runs the agent in the task's workspace, through the sandbox around it. */
-  run(sandbox: Sandbox, workspace: string): Promise<TaskResult>;
+  /** Runs the agent in the try's workspace, through the sandbox around it. */
+  run(sandbox: Sandbox, workspace: string, variant: TryVariant): Promise<TaskResult>;
 }
 
 /** What isolation adds to a task's result, and the status it ends with. */
@@ -91,51 +113,146 @@ export interface IsolatedOutcome {
   fields: JsonObject;
 }
 
-/**
- * One task in a workspace of its own: opened from the job's base, the agent run there, its changes committed
- * on its branch (the evidence, whatever the outcome), merged back (or written as a patch) if it succeeded, and
- * the workspace removed. A merge that conflicts or is refused fails the task and changes nothing.
- */
-export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<IsolatedOutcome> {
-  const task = await ws.open(r.taskId);
+interface TryOutcome {
+  variant: Omit<TryVariant, "signal">;
+  result: TaskResult | null;
+  error: string | null;
+  cancelled: boolean;
+  branch: string | null;
+  base: string | null;
+  changes: TaskChanges;
+}
+
+/** The n-th try's settings: the job's own first, then warmer and reseeded (local models are cheap, not steady). */
+function variant(index: number, temperature: number | undefined): Omit<TryVariant, "signal"> {
+  if (index === 1) return { index };
+  return { index, temperature: Math.min(1.5, (temperature ?? 0.8) + 0.15 * (index - 1)), seed: index };
+}
+
+/** One try in its own workspace: opened from the base, the agent run, what it left committed, the workspace removed. */
+async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: string): Promise<TryOutcome> {
+  const task = await ws.open(taskId);
   try {
-    const result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root);
-    const changes = await task.commit(r.description);
-    const fields: JsonObject = {
-      isolation: ws.isolation,
-      base_commit: task.base,
-      branch: task.branch,
-      commit: changes.commit,
-    };
-    result.files_changed = changes.files;
-    result.diff = capDiff(changes.diff, r.diffCapBytes);
-    let apply: MergeOutcome | { status: "none" | "patch" | "skipped"; path?: string; detail?: string };
-    if (result.status !== "completed") apply = { status: "skipped", detail: "the task did not succeed" };
-    else if (changes.commit === null) apply = { status: "skipped", detail: "the task changed nothing" };
-    else if (r.settings.apply === "none") apply = { status: "none" };
-    else if (r.settings.apply === "patch") {
-      const dir = join(r.patchesDir, branchPart(r.jobId).replace(/\//g, "_"));
-      mkdirSync(dir, { recursive: true });
-      const path = join(dir, `${branchPart(r.taskId).replace(/\//g, "_")}.patch`);
-      writeFileSync(path, await taskPatch(ws, changes.commit));
-      apply = { status: "patch", path };
-    } else {
-      apply = await mergeTask(ws, changes.commit, {
-        targetBranch: r.settings.targetBranch,
-        files: projectFiles(r.sandbox, ws.projectRoot),
-        label: task.branch ?? r.taskId,
-      });
-      if (apply.status !== "merged") {
-        result.status = "failed";
-        result.error =
-          apply.status === "conflict"
-            ? `merge conflict in ${(apply.files ?? []).join(", ")}: nothing was merged; the task's changes are kept on branch ${task.branch} (retry the task to run it again on top of what was merged)`
-            : `not merged: ${apply.detail}; the task's changes are kept on branch ${task.branch}`;
-      }
+    let result: TaskResult | null = null;
+    let error: string | null = null;
+    try {
+      result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root, v);
+    } catch (e: unknown) {
+      if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
+      error = errorMessage(e);
     }
-    fields.apply = apply as unknown as JsonObject;
-    return { result, fields };
+    const changes = await task.commit(r.description);
+    const { signal: _s, ...settings } = v;
+    return {
+      variant: settings,
+      result,
+      error,
+      cancelled: v.signal.aborted,
+      branch: task.branch,
+      base: task.base,
+      changes,
+    };
   } finally {
     await task.remove();
   }
+}
+
+/**
+ * A task in a workspace of its own: opened from the job's base, the agent run there, its changes committed on
+ * its branch (the evidence, whatever the outcome), merged back (or written as a patch) if it succeeded, and the
+ * workspace removed. A merge that conflicts or is refused fails the task and changes nothing. With `attempts`
+ * above 1, that many tries run at once, each on a branch of its own (`…/<task>-try<n>`); the first that succeeds
+ * is the task's result and the others are stopped at once (their branches stay).
+ */
+export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<IsolatedOutcome> {
+  const stops = Array.from({ length: r.attempts }, () => new AbortController());
+  let winner: TryOutcome | null = null;
+  const tries = await Promise.all(
+    stops.map(async (stop, i) => {
+      const v = { ...variant(i + 1, r.temperature), signal: AbortSignal.any([r.signal, stop.signal]) };
+      const out = await runTry(ws, r, v, r.attempts === 1 ? r.taskId : `${r.taskId}-try${i + 1}`);
+      if (winner === null && out.result?.status === "completed") {
+        winner = out;
+        for (const other of stops) if (other !== stop) other.abort(new Error("another try succeeded first"));
+      }
+      return out;
+    }),
+  );
+  const chosen: TryOutcome = winner ?? (tries[0] as TryOutcome);
+  const result: TaskResult = chosen.result ?? failedTry(chosen.error ?? "the try ended without a result");
+  const { changes } = chosen;
+  result.files_changed = changes.files;
+  result.diff = capDiff(changes.diff, r.diffCapBytes);
+  const fields: JsonObject = {
+    isolation: ws.isolation,
+    base_commit: chosen.base,
+    branch: chosen.branch,
+    commit: changes.commit,
+  };
+  if (r.attempts > 1)
+    fields.tries = tries.map((t) => ({
+      try: t.variant.index,
+      ...(t.variant.temperature === undefined
+        ? {}
+        : { temperature: t.variant.temperature, seed: t.variant.seed }),
+      loops: t.result?.loops ?? 0,
+      outcome: t === chosen && winner ? "chosen" : t.cancelled ? "cancelled" : (t.result?.status ?? "failed"),
+      branch: t.branch,
+      ...(t.error ? { error: t.error } : {}),
+    }));
+  const apply = await applyChanges(ws, r, result, changes, chosen.branch);
+  fields.apply = apply as unknown as JsonObject;
+  return { result, fields };
+}
+
+type ApplyOutcome = MergeOutcome | { status: "none" | "patch" | "skipped"; path?: string; detail?: string };
+
+/** The chosen try's changes into the project (or a patch), if it succeeded; a failed merge fails the task. */
+async function applyChanges(
+  ws: JobWorkspaces,
+  r: IsolatedRun,
+  result: TaskResult,
+  changes: TaskChanges,
+  branch: string | null,
+): Promise<ApplyOutcome> {
+  if (result.status !== "completed") return { status: "skipped", detail: "the task did not succeed" };
+  if (changes.commit === null) return { status: "skipped", detail: "the task changed nothing" };
+  if (r.settings.apply === "none") return { status: "none" };
+  if (r.settings.apply === "patch") {
+    const dir = join(r.patchesDir, branchPart(r.jobId).replace(/\//g, "_"));
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, `${branchPart(r.taskId).replace(/\//g, "_")}.patch`);
+    writeFileSync(path, await taskPatch(ws, changes.commit));
+    return { status: "patch", path };
+  }
+  const apply = await mergeTask(ws, changes.commit, {
+    targetBranch: r.settings.targetBranch,
+    files: projectFiles(r.sandbox, ws.projectRoot),
+    label: branch ?? r.taskId,
+  });
+  if (apply.status !== "merged") {
+    result.status = "failed";
+    result.error =
+      apply.status === "conflict"
+        ? `merge conflict in ${(apply.files ?? []).join(", ")}: nothing was merged; the task's changes are kept on branch ${branch} (retry the task to run it again on top of what was merged)`
+        : `not merged: ${apply.detail}; the task's changes are kept on branch ${branch}`;
+  }
+  return apply;
+}
+
+/** A try that ended without a result of its own (its agent threw). */
+function failedTry(error: string): TaskResult {
+  return {
+    status: "failed",
+    validator_ok: false,
+    approved: false,
+    loops: 0,
+    files_changed: [],
+    diff: "",
+    check: null,
+    usage: {},
+    transcript: [],
+    error,
+    review: null,
+  };
 }
