@@ -67,7 +67,7 @@ export async function bridgeEvents(
       if (n.event === "item:completed") {
         for (const item of (n.payload.items as ItemEvent[] | undefined) ?? [])
           events.emit("item:completed", item);
-      } else if (n.event in EVENT_NAMES) {
+      } else if (EVENT_NAMES.has(n.event)) {
         events.emit(n.event as keyof QueueEventMap, n.payload as never);
       }
     } finally {
@@ -84,10 +84,11 @@ export async function bridgeEvents(
   };
 }
 
-const EVENT_NAMES: Record<string, true> = {
-  "job:submitted": true,
-  "job:cancelled": true,
-  "job:started": true,
-  "job:finished": true,
-  "job:progress": true,
-};
+/** The events a notice may carry (a Set: `in` on an object would also take "constructor", "toString"...). */
+const EVENT_NAMES: ReadonlySet<string> = new Set([
+  "job:submitted",
+  "job:cancelled",
+  "job:started",
+  "job:finished",
+  "job:progress",
+]);
