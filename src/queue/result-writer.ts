@@ -23,9 +23,11 @@ const RETRY_MAX_MS = 5_000;
 
 /**
  * Commits item outcomes in small batches: one transaction per batch, never one per item nor one per job.
- * A failed write keeps its batch and tries again with backoff, for up to one lease period of waiting. A batch
- * still refused after that (or once the writer is closed) is logged and dropped: its items stay leased to this
- * owner, and the lease sweep hands them out again as a new attempt once their leases lapse.
+ * A failed write keeps its batch and tries again with backoff, for up to one lease period of waiting (in a
+ * worker pool the store itself already waits out transient faults). A batch still refused after that, or once
+ * the writer is closed, is logged and dropped: its items stay leased to this owner, and the lease sweep hands
+ * them out again as a new attempt once their leases lapse, which is only when this process stops renewing
+ * them (its heartbeat renews every lease it holds while any of its jobs runs).
  */
 export class ResultWriter {
   private pending: ItemOutcome[] = [];
