@@ -268,6 +268,33 @@ describe("job runner", () => {
     expect((await items("job-8"))[0]).toMatchObject({ status: "queued", attempts: 0, result: null });
   });
 
+  it("an outcome for an item whose lease was lost to another worker is not counted, reported nor finalized", async () => {
+    const gate = new GateProcessor();
+    registry.register("unit", gate);
+    const completed = collect("item:completed");
+    const finished = collect("job:finished");
+    const r = await runner(newJob("job-l", 1));
+    const run = r.run();
+    await gate.startedAtLeast(1);
+    // This process looked dead for longer than the lease: the sweep requeued the item and another took it.
+    clock.advance(31_000);
+    expect((await store.sweepLeases(clock.now() / 1000, [])).requeued).toBe(1);
+    const other = await store.claimItems(
+      "job-l",
+      "host:2:other",
+      1,
+      clock.now() / 1000 + 30,
+      clock.now() / 1000,
+    );
+    expect(other[0]?.attempt).toBe(2);
+    gate.release();
+    await run;
+    expect(completed).toEqual([]);
+    expect(finished).toEqual([]);
+    expect((await items("job-l"))[0]).toMatchObject({ status: "running", attempts: 2, result: null });
+    expect(await store.getJob("job-l")).toMatchObject({ status: "running", succeeded: 0 });
+  });
+
   it("lets the event loop turn at least every 128 items started, across chunks of one", async () => {
     let started = 0;
     registry.register("unit", {
