@@ -28,6 +28,7 @@ const SLOW_SUITES = [
   "tests/data-dir-faults.test.ts",
   "tests/disk-full.test.ts",
   "tests/events-and-exports.test.ts",
+  "tests/examples.test.ts",
   "tests/jail-attacks.test.ts",
   "tests/jail-refusal.test.ts",
   "tests/large-job-responses.test.ts",
@@ -55,7 +56,10 @@ function postgresAnswers(): Promise<boolean> {
   });
 }
 
-/** Every layer on SQLite, in process: store, queue, API, sandbox paths and guardrail, agent units. */
+/**
+ * Every layer on SQLite, in process: store, queue, API, sandbox paths and guardrail, agent units, task
+ * workspaces (real git), plugins.
+ */
 const FAST_PROJECT: TestProjectInlineConfiguration = {
   extends: true,
   test: { name: "fast", include: ["tests/**/*.test.ts"], exclude: SLOW_SUITES },
