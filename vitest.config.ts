@@ -1,4 +1,5 @@
 import { connect } from "node:net";
+import { availableParallelism } from "node:os";
 import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 /** The store/queue suites, which also run against PostgreSQL. */
@@ -11,6 +12,33 @@ const BACKEND_SUITES = [
   "tests/multi-node.test.ts",
   "tests/process-pause.test.ts",
   "tests/failed-items.test.ts",
+];
+
+/**
+ * Left out of `npm run test:fast` (OC_TEST_FAST=1): suites that start real server processes, wait out real
+ * faults (pauses, outages, a full disk), flood or attack the server, or take many seconds each. `npm test`
+ * runs them all.
+ */
+const SLOW_SUITES = [
+  "tests/agent-batch.test.ts",
+  "tests/cli-client.test.ts",
+  "tests/connection-flood.test.ts",
+  "tests/crash-recovery.test.ts",
+  "tests/dashboard.test.ts",
+  "tests/data-dir-faults.test.ts",
+  "tests/disk-full.test.ts",
+  "tests/events-and-exports.test.ts",
+  "tests/examples.test.ts",
+  "tests/jail-attacks.test.ts",
+  "tests/jail-refusal.test.ts",
+  "tests/large-job-responses.test.ts",
+  "tests/mcp-server.test.ts",
+  "tests/multi-node.test.ts",
+  "tests/process-pause.test.ts",
+  "tests/processors.test.ts",
+  "tests/sandbox-commands.test.ts",
+  "tests/sandbox-race.test.ts",
+  "tests/store-outage.test.ts",
 ];
 
 /** Whether something answers on PostgreSQL's port (OC_TEST_PG_URL, else 127.0.0.1:5432). */
@@ -28,7 +56,26 @@ function postgresAnswers(): Promise<boolean> {
   });
 }
 
+/**
+ * Every layer on SQLite, in process: store, queue, API, sandbox paths and guardrail, agent units, task
+ * workspaces (real git), plugins.
+ */
+const FAST_PROJECT: TestProjectInlineConfiguration = {
+  extends: true,
+  test: { name: "fast", include: ["tests/**/*.test.ts"], exclude: SLOW_SUITES },
+};
+
 export default defineConfig(async () => {
+  const test = { testTimeout: 30_000, hookTimeout: 30_000, pool: "forks" as const };
+  if (process.env.OC_TEST_FAST !== "1") return { test: { ...test, projects: await fullProjects() } };
+  // The fast suites mostly wait on sockets and timers: two files at a time even on two cores (vitest's default
+  // there is one).
+  const maxWorkers = Math.max(2, availableParallelism() - 1);
+  return { test: { ...test, maxWorkers, projects: [FAST_PROJECT] } };
+});
+
+/** `npm test`: every suite on SQLite, and the store/queue suites again on PostgreSQL when it answers. */
+async function fullProjects(): Promise<TestProjectInlineConfiguration[]> {
   // On a laptop without PostgreSQL the PostgreSQL project is left out with a message; under CI it always runs
   // (and fails loudly if the database is missing).
   const withPostgres = process.env.CI === "true" || (await postgresAnswers());
@@ -48,5 +95,5 @@ export default defineConfig(async () => {
       test: { name: "postgres", include: BACKEND_SUITES, env: { OC_TEST_BACKEND: "postgres" } },
     });
   }
-  return { test: { testTimeout: 30_000, hookTimeout: 30_000, pool: "forks" as const, projects } };
-});
+  return projects;
+}

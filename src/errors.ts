@@ -3,11 +3,8 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "invalid_input"
-  | "no_processor"
   | "job_setup_failed"
   | "security_block"
-  | "timeout"
-  | "cancelled"
   | "config"
   | "workspace";
 

@@ -409,9 +409,14 @@ describe("agent tasks through POST /batch/agent-tasks (fake Ollama)", () => {
     const jobId = ((await submit.json()) as { job_id: string }).job_id;
     let job: any;
     for (;;) {
+      // Listen before looking: the job may end between the look and the wait, with no progress after it.
+      const news = Promise.race([
+        t.app.events.waitFor("job:progress"),
+        t.app.events.waitFor("job:finished", (p) => p.jobId === jobId),
+      ]);
       job = await (await fetch(`${t.url}/batch/jobs/${jobId}`)).json();
       if (["completed", "failed", "cancelled"].includes(job.status)) break;
-      await t.app.events.waitFor("job:progress");
+      await news;
     }
     expect(job.status).toBe("failed");
     expect(job.result.summary).toMatchObject({ total: 20, successful: 17, failed: 3 });

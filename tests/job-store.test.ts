@@ -7,24 +7,10 @@ import type { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { TimedProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, freshLocation, openTestStore, postgresAvailable, querySql } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
+import { newJob, T0 } from "./helpers/memory-store.js";
 
-const T0 = 1_800_000_000;
-
-function job(id: string, n: number, extra: Partial<NewJob> = {}): NewJob {
-  return {
-    id,
-    type: "noop",
-    options: {},
-    metadata: { total_items: n },
-    chunkSize: 10,
-    parallel: 2,
-    priority: 0,
-    maxAttempts: 3,
-    createdAt: T0,
-    items: Array.from({ length: n }, (_, i) => ({ itemId: `i${i}`, payload: { id: `i${i}` } })),
-    ...extra,
-  };
-}
+const job = (id: string, n: number, extra: Partial<NewJob> = {}): NewJob =>
+  newJob(id, n, { type: "noop", ...extra });
 
 const ok = (item: ClaimedItem, attempt = item.attempt) => ({
   key: item.key,

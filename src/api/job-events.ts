@@ -1,5 +1,6 @@
 import type { JobRecord } from "../domain/records.js";
 import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
+import { PROGRESS_INTERVAL_MS } from "../queue/events.js";
 import type { JobQueue } from "../queue/job-queue.js";
 import { toJobResponse } from "./job-response.js";
 
@@ -24,7 +25,7 @@ export interface JobEventOptions {
  * most every 250 ms per job, `item` as items finish, and a final event named after the end status.
  */
 export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void {
-  const interval = o.progressIntervalMs ?? 250;
+  const interval = o.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
   const lastSent = new Map<string, number>();
   const pending = new Map<string, NodeJS.Timeout>();
   let closed = false;

@@ -246,10 +246,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
   }
   const ollamaUrl = (input.ollamaUrl ?? d.ollamaUrl).trim();
   for (const u of ollamaUrl.split(",")) {
-    try {
-      const url = new URL(u.trim());
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("protocol");
-    } catch {
+    if (!isHttpUrl(u.trim())) {
       throw new ConfigError(
         `ollama-url must be an http(s) URL or a comma-separated list of them (got ${JSON.stringify(u)})`,
       );
@@ -313,4 +310,13 @@ export function assertSafeBind(config: ServerConfig): void {
       "in your project. Set OLLAMA_CODER_API_KEYS=key1,key2 (clients send 'Authorization: Bearer <key>'), " +
       "bind to 127.0.0.1, or pass --allow-unauthenticated if a proxy in front already authenticates.",
   );
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const { protocol } = new URL(text);
+    return protocol === "http:" || protocol === "https:";
+  } catch {
+    return false;
+  }
 }

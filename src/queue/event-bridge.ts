@@ -2,14 +2,14 @@ import { randomBytes } from "node:crypto";
 import { errorMessage } from "../errors.js";
 import type { JobStore, StoreNotice } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
-import type { QueueEventMap, QueueEvents } from "./events.js";
+import { PROGRESS_INTERVAL_MS, type QueueEventMap, type QueueEvents } from "./events.js";
 
 type ItemEvent = QueueEventMap["item:completed"];
 
 /**
  * Carries queue events between processes that share a store (PostgreSQL NOTIFY): submits wake workers
  * elsewhere, cancels reach the node running the items, progress and item events reach every API node.
- * Progress is sent at most 4 times a second per job, item events in batches every 100 ms.
+ * Progress is sent at most once every PROGRESS_INTERVAL_MS per job, item events in batches every 100 ms.
  */
 export async function bridgeEvents(
   store: JobStore,
@@ -48,7 +48,7 @@ export async function bridgeEvents(
     }),
     events.on("job:progress", ({ jobId }) => {
       if (replaying || pendingProgress.has(jobId)) return;
-      const wait = Math.max(0, 250 - (Date.now() - (lastProgress.get(jobId) ?? 0)));
+      const wait = Math.max(0, PROGRESS_INTERVAL_MS - (Date.now() - (lastProgress.get(jobId) ?? 0)));
       pendingProgress.set(
         jobId,
         setTimeout(() => {
@@ -67,7 +67,7 @@ export async function bridgeEvents(
       if (n.event === "item:completed") {
         for (const item of (n.payload.items as ItemEvent[] | undefined) ?? [])
           events.emit("item:completed", item);
-      } else if (n.event in EVENT_NAMES) {
+      } else if (EVENT_NAMES.has(n.event)) {
         events.emit(n.event as keyof QueueEventMap, n.payload as never);
       }
     } finally {
@@ -84,10 +84,11 @@ export async function bridgeEvents(
   };
 }
 
-const EVENT_NAMES: Record<string, true> = {
-  "job:submitted": true,
-  "job:cancelled": true,
-  "job:started": true,
-  "job:finished": true,
-  "job:progress": true,
-};
+/** The events a notice may carry (a Set: `in` on an object would also take "constructor", "toString"...). */
+const EVENT_NAMES: ReadonlySet<string> = new Set([
+  "job:submitted",
+  "job:cancelled",
+  "job:started",
+  "job:finished",
+  "job:progress",
+]);

@@ -21,6 +21,9 @@ export interface QueueEventMap {
 
 export type QueueEventName = keyof QueueEventMap;
 
+/** The shortest time between two progress messages of one job, to other nodes and to event streams alike. */
+export const PROGRESS_INTERVAL_MS = 250;
+
 /** A typed event bus: in-process now, fed from LISTEN/NOTIFY by backends that span processes. */
 export class QueueEvents {
   private readonly emitter = new EventEmitter();

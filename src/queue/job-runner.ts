@@ -69,6 +69,7 @@ export class JobRunner {
       owner: d.owner,
       flushMs: d.flushMs,
       flushSize: d.flushSize,
+      leaseMs: d.leaseMs,
       log: d.log,
       onFlushed: (accepted, ids) => {
         for (const o of accepted) {

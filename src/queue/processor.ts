@@ -1,7 +1,7 @@
 import type { ItemResult } from "../domain/item-result.js";
 import { isJobType } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
-import type { FieldIssue } from "../errors.js";
+import { ConfigError, type FieldIssue } from "../errors.js";
 import type { JobKind } from "./job-kind.js";
 
 /** What a processor sees of the job its item belongs to. */
@@ -44,7 +44,7 @@ export interface Processor {
 
 function assertJobType(type: string): void {
   if (!isJobType(type))
-    throw new Error(`invalid job type ${JSON.stringify(type)}: use lowercase letters, digits and _`);
+    throw new ConfigError(`invalid job type ${JSON.stringify(type)}: use lowercase letters, digits and _`);
 }
 
 /** Processors by job type, and the declared kinds (schemas, defaults, submit routes) of job types. */

@@ -10,14 +10,24 @@ export interface ResultWriterOptions {
   flushSize: number;
   /** Flush at the latest this long after the first waiting outcome. */
   flushMs: number;
+  /** How long the items stay ours without news: a failed write is tried again for up to this long. */
+  leaseMs: number;
   log: Logger;
   /** Called after each batch with the outcomes the store accepted. */
   onFlushed: (accepted: ItemOutcome[], itemIds: Map<number, string>) => void;
 }
 
+/** The first wait after a failed write; it doubles with each try, up to RETRY_MAX_MS. */
+const RETRY_FIRST_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
 /**
  * Commits item outcomes in small batches: one transaction per batch, never one per item nor one per job.
- * A failed write keeps the batch and tries again; results are never dropped while the lease holds.
+ * A failed write keeps its batch and tries again with backoff, for up to one lease period of waiting (in a
+ * worker pool the store itself already waits out transient faults). A batch still refused after that, or once
+ * the writer is closed, is logged and dropped: its items stay leased to this owner, and the lease sweep hands
+ * them out again as a new attempt once their leases lapse, which is only when this process stops renewing
+ * them (its heartbeat renews every lease it holds while any of its jobs runs).
  */
 export class ResultWriter {
   private pending: ItemOutcome[] = [];
@@ -53,13 +63,15 @@ export class ResultWriter {
   }
 
   private async write(batch: ItemOutcome[], ids: Map<number, string>, current: string | null): Promise<void> {
+    let waited = 0;
     for (let attempt = 1; ; attempt++) {
       try {
         const accepted = await this.o.store.recordOutcomes(this.o.jobId, this.o.owner, batch, current);
         this.o.onFlushed(accepted, ids);
         return;
       } catch (e: unknown) {
-        if (this.closed || attempt >= 5) {
+        const delay = Math.min(RETRY_FIRST_MS * 2 ** (attempt - 1), RETRY_MAX_MS);
+        if (this.closed || waited + delay > this.o.leaseMs) {
           this.o.log.error(
             `job ${this.o.jobId}: could not write ${batch.length} results: ${errorMessage(e)}`,
           );
@@ -68,7 +80,8 @@ export class ResultWriter {
         this.o.log.warn(
           `job ${this.o.jobId}: result write failed (attempt ${attempt}), retrying: ${errorMessage(e)}`,
         );
-        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
+        await new Promise((r) => setTimeout(r, delay));
+        waited += delay;
       }
     }
   }

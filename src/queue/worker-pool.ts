@@ -1,4 +1,4 @@
-import { errorMessage } from "../errors.js";
+import { ConfigError, errorMessage } from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
 import { isTransientStoreError } from "../store/transient-error.js";
 import { type Logger, silentLogger } from "../util/logger.js";
@@ -70,7 +70,7 @@ export class WorkerPool {
     this.o = { ...DEFAULT_POOL_OPTIONS, ...options };
     this.store = resilientStore(store, { log: this.o.log, signal: this.giveUp.signal });
     if (!Number.isInteger(this.o.maxWorkers) || this.o.maxWorkers < 1)
-      throw new Error("maxWorkers must be >= 1");
+      throw new ConfigError("maxWorkers must be >= 1");
     this.owner = newOwnerId();
     this.workerId = workerIdOf(this.owner);
   }

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { basename } from "node:path";
-import { isAbortError } from "../errors.js";
+import { ConfigError, isAbortError } from "../errors.js";
 import { OutputCapture } from "./output-capture.js";
 import { removeCommandGroups } from "./pids-cgroup.js";
 import { type LaunchEvents, type SpawnHelper, spawnHelperPath } from "./spawn-helper.js";
@@ -95,7 +95,7 @@ function launchWithNode(
 function nodeArgv(argv: readonly string[], jail: readonly string[] | undefined): string[] {
   if (!jail?.length) return [...argv];
   const helper = spawnHelperPath();
-  if (!helper) throw new Error("the built-in jail needs oc-spawner, which is not built");
+  if (!helper) throw new ConfigError("the built-in jail needs oc-spawner, which is not built");
   return [helper, "--jail", ...jail, "--", ...argv];
 }
 

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { consoleLogger } from "../util/logger.js";
 
 /** How a started command is followed: its output, then its end. */
 export interface LaunchEvents {
@@ -239,7 +240,7 @@ export function sharedSpawnHelper(): SpawnHelper | null {
   shared = new SpawnHelper(binary, (why) => {
     failures++;
     if (failures >= MAX_FAILURES)
-      console.warn(`ollama-coder: ${why}; starting commands with Node's spawn from now on`);
+      consoleLogger.warn(`ollama-coder: ${why}; starting commands with Node's spawn from now on`);
   });
   return shared;
 }

@@ -6,6 +6,7 @@ import {
   jobEnd,
   lostItemOutcome,
 } from "../../domain/outcome-rules.js";
+import { ConfigError } from "../../errors.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -24,6 +25,7 @@ import type {
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
+import { StoreUnavailableError } from "../transient-error.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
 type Db = pg.Pool | pg.PoolClient;
@@ -60,7 +62,7 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
   const schema = u.searchParams.get("schema") ?? "public";
   u.searchParams.delete("schema");
   if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema))
-    throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+    throw new ConfigError(`invalid schema name ${JSON.stringify(schema)}`);
   return { connectionString: u.toString(), schema };
 }
 
@@ -280,7 +282,7 @@ export class PostgresJobStore implements JobStore {
   async checkWritable(): Promise<void> {
     const { rows } = await this.pool.query("SELECT pg_is_in_recovery() AS standby");
     if ((rows[0] as Row | undefined)?.standby)
-      throw Object.assign(new Error("the database is in recovery (read-only)"), { code: "57P03" });
+      throw new StoreUnavailableError("the database is in recovery (read-only)");
   }
 
   async queueDepth(): Promise<number> {
