@@ -21,6 +21,7 @@ const BACKEND_SUITES = [
  */
 const SLOW_SUITES = [
   "tests/agent-batch.test.ts",
+  "tests/agent-isolation.test.ts",
   "tests/cli-client.test.ts",
   "tests/connection-flood.test.ts",
   "tests/crash-recovery.test.ts",

@@ -381,7 +381,7 @@ describe("agent tasks through POST /batch/agent-tasks (fake Ollama)", () => {
     expect(readFileSync(join(root, "keep.txt"), "utf8")).toBe("old\n");
   });
 
-  it("the guide's 'Batch Process 1000 Coding Tasks' example (with 20) and its recovery recipe run unchanged", async () => {
+  it("the 'Batch Process 1000 Coding Tasks' client pattern (with 20) and the README's recovery recipe run unchanged", async () => {
     const ollama = await fakeOllama();
     let stubborn = true; // on the first run, tasks 3, 10 and 17 never finish (max_loops); on the retry they do
     const writer = writerCoder(
@@ -396,7 +396,7 @@ describe("agent tasks through POST /batch/agent-tasks (fake Ollama)", () => {
     });
     ollama.script("llama3.2", () => approve);
     const { t, root } = await agentApp(ollama.url);
-    // The guide's Python, in TypeScript, against the real HTTP API.
+    // A Python client's loop, in TypeScript, against the real HTTP API.
     const tasks = Array.from({ length: 20 }, (_, i) => ({
       id: `task-${i}`,
       description: `Create function_${i}.py with a function that returns ${i}`,

@@ -148,7 +148,7 @@ describe.each([
   });
 });
 
-describe("agent tasks: shared and the guide's example", () => {
+describe("agent tasks: shared, and 20 tasks of a batch", () => {
   it("isolation 'shared' keeps the old behaviour: tasks see each other's files", async () => {
     const ollama = await fakeOllama();
     ollama.script(

@@ -31,8 +31,8 @@ const registerAll = (registry: import("../src/queue/processor.js").ProcessorRegi
     registry.register(t, noopProcessor);
 };
 
-describe("REST contract (DESIGN §1)", () => {
-  it("accepts the guide's quick-start submission and answers a queued JobResponse", async () => {
+describe("REST contract (README: API overview)", () => {
+  it("accepts the README's quick-start submission and answers a queued JobResponse", async () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const res = await t.request("POST", "/batch/agent-tasks", {
       tasks: [
@@ -61,6 +61,7 @@ describe("REST contract (DESIGN §1)", () => {
       coder_model: "qwen2.5-coder:7b",
       reviewer_model: "llama3.2",
       apply_changes: true,
+      attempts: 1,
     });
   });
 
@@ -228,7 +229,7 @@ describe("REST contract (DESIGN §1)", () => {
       status: "failed",
       error: "kaput",
     });
-    // The guide's recovery recipe: resubmit failed results as tasks, verbatim.
+    // The README's recovery recipe: resubmit failed results as tasks, verbatim.
     const failed = done.result.results.filter((r: { status: string }) => r.status === "failed");
     const retry = await t.request("POST", "/batch/agent-tasks", { tasks: failed });
     expect(retry.status).toBe(200);

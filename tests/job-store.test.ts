@@ -117,7 +117,7 @@ describe(`job store (${BACKEND})`, async () => {
     await store.close();
   });
 
-  it.runIf(enabled)("the guide's analysis query runs on the jobs table", async () => {
+  it.runIf(enabled)("the README's analysis query runs on the jobs table", async () => {
     const where = freshLocation();
     const store = await openTestStore(where);
     await store.createJob(job("noop-000000000005", 1));

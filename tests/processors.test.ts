@@ -65,7 +65,7 @@ describe.each([["off"], ["bwrap"], ["builtin"]] as const)(
     });
 
     it.runIf(enabled && hasPytest())(
-      "validation: pytest's exit 5 (no tests) passes, as in the original",
+      "validation: pytest's exit 5 (no tests) passes, as the Python server this one replaces did",
       async () => {
         const { t } = await sampleServer(mode);
         const res = await t.request("POST", "/batch/validation", {

@@ -3,7 +3,7 @@ import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { JOB_STATUSES } from "../domain/statuses.js";
 
-/** Request and response shapes of the REST contract (DESIGN §1); they feed validation, types and OpenAPI. */
+/** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
 
 export const CHUNK_SIZE_BOUNDS = { minimum: 1, maximum: 10_000 } as const;
 export const PARALLEL_BOUNDS = { minimum: 1, maximum: 256 } as const;

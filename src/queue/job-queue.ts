@@ -212,7 +212,7 @@ export class JobQueue {
   }
 
   /**
-   * Submits the failed items of an ended job as a new job with the same type and options (the guide's
+   * Submits the failed items of an ended job as a new job with the same type and options (the README's
    * recovery recipe, built in); the two jobs link to each other in their metadata.
    */
   async retry(id: string): Promise<JobRecord> {

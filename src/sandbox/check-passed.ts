@@ -9,7 +9,7 @@ export function isPytest(argv: readonly string[]): boolean {
 }
 
 /**
- * Whether a check command passed: exit 0, or pytest's exit 5 (it collected no tests), which the original counts
+ * Whether a check command passed: exit 0, or pytest's exit 5 (it collected no tests), which the Python server this one replaces counted
  * as a pass.
  */
 export function checkPassed(run: Pick<RunResult, "exit_code" | "argv">): boolean {

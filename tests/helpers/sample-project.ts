@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
-/** A small Python project like the guide's: src/ with modules, tests/ with pytest modules. */
+/** A small Python project like the ones the README's examples use: src/ with modules, tests/ with pytest modules. */
 export function writeSampleProject(root: string): void {
   const files: Record<string, string> = {
     "README.md": "# sample\n",
