@@ -151,7 +151,13 @@ export class Sandbox {
   /** Built-in jail spec (or the limits alone, under bubblewrap); empty when none applies. */
   private readonly jailSpec: string[] = [];
 
-  constructor(private readonly o: SandboxOptions) {
+  /** How the process limit is enforced: made once, and shared by the sandboxes `rootedAt` derives. */
+  private readonly processes: (ProcessLimit & { note: string | null }) | null = null;
+
+  constructor(
+    private readonly o: SandboxOptions,
+    inherited: (ProcessLimit & { note: string | null }) | null = null,
+  ) {
     this.paths = new PathSandbox(o.root, o.hidden);
     this.files = new SandboxFiles(this.paths, o.fileLimits, o.guardrail.readOnly);
     this.guardrail = new Guardrail(o.guardrail);
@@ -182,7 +188,8 @@ export class Sandbox {
       env.HOME = tmp;
       env.TMPDIR = tmp;
       env.XDG_CACHE_HOME = join(tmp, ".cache");
-      const processes = processLimit(o.limits.processes);
+      const processes = inherited ?? processLimit(o.limits.processes);
+      this.processes = processes;
       if (processes.note) note += `; ${processes.note}`;
       if (this.jail === "builtin")
         this.jailSpec = builtinJailSpec({
@@ -232,7 +239,10 @@ export class Sandbox {
    * directories), which jailed commands may read and not write.
    */
   rootedAt(root: string, readable: readonly string[] = []): Sandbox {
-    return new Sandbox({ ...this.o, root, hidden: [], jailRead: [...this.o.jailRead, ...readable] });
+    return new Sandbox(
+      { ...this.o, root, hidden: [], jailRead: [...this.o.jailRead, ...readable] },
+      this.processes,
+    );
   }
 
   /** A working directory inside the root (created when missing). */
@@ -297,18 +307,6 @@ function jailShmDir(tmp: string): string {
  * that far above what the user runs now.
  */
 function processLimit(max: number): ProcessLimit & { note: string | null } {
-  // One per server process and limit, however many sandboxes (one per isolated task) use it.
-  let limit = processLimits.get(max);
-  if (!limit) {
-    limit = newProcessLimit(max);
-    processLimits.set(max, limit);
-  }
-  return limit;
-}
-
-const processLimits = new Map<number, ProcessLimit & { note: string | null }>();
-
-function newProcessLimit(max: number): ProcessLimit & { note: string | null } {
   const uid = process.getuid?.() ?? -1;
   const cgroup = uid === 0 ? createPidsCgroup() : null;
   if (cgroup) return { nproc: null, cgroups: [cgroup], note: null };
