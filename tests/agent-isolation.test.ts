@@ -381,3 +381,18 @@ describe("several tries of a task", () => {
     expect(seeds).toEqual(new Set(["none", 2, 3]));
   });
 });
+
+describe("isolation options that cannot work are refused at submit", () => {
+  it.each([
+    [{ isolation: "copy", target_branch: "feature/x" }, /target_branch needs isolation 'worktree'/],
+    [{ target_branch: "bad..name" }, /'bad\.\.name' is not a branch name git accepts/],
+    [{ target_branch: "x", apply: "patch" }, /only used by apply 'merge'/],
+    [{ isolation: "shared", attempts: 2 }, /several attempts need workspaces of their own/],
+  ])("%j", async (options, message) => {
+    const ollama = await fakeOllama();
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", { tasks: [{ description: "x" }], ...options });
+    expect(res.status).toBe(422);
+    expect(JSON.stringify(res.body.detail)).toMatch(message);
+  });
+});

@@ -74,6 +74,24 @@ describe("the data directory under a running server (SQLite, real processes)", (
     expect(s.child.exitCode).toBeNull();
   });
 
+  it("deleted mid-job: no claimed item starts once it is seen (its outcome could not be recorded)", async () => {
+    const dir = tempDir();
+    const log = join(dir, "runs.log");
+    const s = await startServerProcess(serveArgs(dir));
+    // Big chunks: the runner holds many claimed items it has not started yet.
+    await submitSleepJob(s.url, log, 200, { sleepMs: 100, parallel: 2, chunkSize: 100 });
+    await expect.poll(() => runsStarted(log), { timeout: 20_000, interval: 20 }).toBeGreaterThan(4);
+    rmSync(join(dir, "data"), { recursive: true, force: true });
+    await expect
+      .poll(s.output, { timeout: 10_000, interval: 50 })
+      .toMatch(/no item starts while the store is unavailable/);
+    const seen = runsStarted(log);
+    // Two more of the watch's rounds: before, the runner went on starting every claimed item.
+    await new Promise((r) => setTimeout(r, 4000));
+    expect(runsStarted(log)).toBe(seen);
+    expect(s.child.exitCode).toBeNull();
+  });
+
   it("write-locked by another process for long: routes that need no write keep answering, the job waits and completes", {
     timeout: 90_000,
   }, async () => {

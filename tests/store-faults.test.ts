@@ -1,8 +1,12 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { resilientStore } from "../src/queue/resilient-store.js";
 import type { JobStore } from "../src/store/job-store.js";
 import { isTransientStoreError } from "../src/store/transient-error.js";
 import { silentLogger } from "../src/util/logger.js";
+import { pidAlive } from "../src/util/pid-alive.js";
 
 const withCode = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -120,5 +124,25 @@ describe("/ready", () => {
     expect(gone.headers.get("retry-after")).toBe("5");
     expect(gone.body.detail).toMatch(/The database cannot be written: the database file .* is gone/);
     expect((await t.request("GET", "/health")).status).toBe(200); // alive, not ready
+  });
+});
+
+describe("a process id held by a zombie", () => {
+  it("counts as dead: a killed server its parent has not reaped yet holds no lock", async () => {
+    // A parent that never reaps its child: the child exits and stays a zombie while the parent lives.
+    const parent = spawn(
+      "python3",
+      [
+        "-c",
+        "import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)",
+      ],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
+    const [line] = (await once(parent.stdout, "data")) as [Buffer];
+    const zombie = Number(line.toString().trim());
+    await expect.poll(() => readFileSync(`/proc/${zombie}/stat`, "utf8").split(") ")[1]?.[0]).toBe("Z");
+    expect(pidAlive(zombie)).toBe(false);
+    expect(pidAlive(parent.pid!)).toBe(true);
+    parent.kill("SIGKILL");
   });
 });

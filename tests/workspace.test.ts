@@ -172,3 +172,34 @@ describe("merging into a project with git", () => {
     );
   });
 });
+
+describe("what a project is", () => {
+  it("a directory that the enclosing repository ignores is no project of it: copy, not a worktree of the outer repo", async () => {
+    const outer = join(tempDir(), "outer");
+    write(outer, ".gitignore", "project/\n");
+    write(outer, "README", "not the project\n");
+    sh(outer, "init", "-q", "-b", "main");
+    sh(outer, "add", "-A");
+    sh(outer, "commit", "-qm", "outer");
+    const root = join(outer, "project");
+    write(root, "calc.py", "def add(a, b):\n    return a + b\n");
+    const job = await jobOn(root);
+    expect(job.isolation).toBe("copy");
+    expect(sh(outer, "branch", "--list", "ollama-coder/*")).toBe(""); // nothing lands in the outer repository
+    await expect(jobOn(root, "worktree")).rejects.toThrow(
+      /has no files in the commit .* \(is it ignored there\?\)/,
+    );
+  });
+
+  it("files the task's tools wrote are committed even where the project's .gitignore leaves them out", async () => {
+    const root = project(true);
+    write(root, ".gitignore", "node_modules/\n*.local\nbuild/\n");
+    sh(root, "commit", "-qam", "ignore more");
+    const job = await jobOn(root);
+    const t = await job.open("t");
+    write(t.root, "settings.local", "written by the tool\n");
+    write(t.root, "build/out.txt", "made by a command\n");
+    const c = await t.commit("t", ["settings.local"]);
+    expect(c.files).toEqual(["settings.local"]); // the tool's file; a command's build output stays out
+  });
+});

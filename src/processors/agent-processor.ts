@@ -10,6 +10,7 @@ import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
 import {
   type IsolationSettings,
+  isolationOptionIssues,
   isolationSettings,
   jobWorkspaces,
   runIsolated,
@@ -42,7 +43,10 @@ function fields(r: TaskResult): JsonObject {
  */
 export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: AgentPlaces): Processor {
   return {
-    validateOptions: (options) => checkCommandOption(options, "check_command"),
+    validateOptions: (options) => [
+      ...checkCommandOption(options, "check_command"),
+      ...isolationOptionIssues(options),
+    ],
     async prepareJob(job, signal): Promise<AgentSession> {
       const config = resolveRunConfig(job.options as RunConfigInput);
       const models = [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])];

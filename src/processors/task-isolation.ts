@@ -4,7 +4,7 @@ import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
 import type { JsonObject } from "../domain/json.js";
-import { CoderError, errorMessage } from "../errors.js";
+import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ApplyMode, Isolation } from "../workspace/isolation.js";
@@ -33,6 +33,43 @@ export function isolationSettings(options: JsonObject): IsolationSettings {
   };
 }
 
+/** What git refuses as a branch name (git check-ref-format), beyond the schema's characters. */
+const BAD_REF = /\.\.|@\{|\/\/|\/\.|\.lock(\/|$)|[./]$/;
+
+/** Option combinations that cannot work, as 422 entries at submit time. */
+export function isolationOptionIssues(options: JsonObject): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const target = options.target_branch;
+  if (typeof target === "string") {
+    if (BAD_REF.test(target))
+      issues.push({
+        loc: ["target_branch"],
+        msg: `'${target}' is not a branch name git accepts`,
+        type: "value_error",
+      });
+    if (options.isolation === "copy" || options.isolation === "shared")
+      issues.push({
+        loc: ["target_branch"],
+        msg: `target_branch needs isolation 'worktree' (a project in git); with '${options.isolation}' there is no branch to merge into`,
+        type: "value_error",
+      });
+    if (options.apply === "none" || options.apply === "patch" || options.apply_changes === false)
+      issues.push({
+        loc: ["target_branch"],
+        msg: "target_branch is only used by apply 'merge'",
+        type: "value_error",
+      });
+  }
+  const attempts = Number(options.attempts ?? 1);
+  if (attempts > 1 && options.isolation === "shared")
+    issues.push({
+      loc: ["attempts"],
+      msg: "several attempts need workspaces of their own: use isolation 'worktree' or 'copy'",
+      type: "value_error",
+    });
+  return issues;
+}
+
 /** The job's workspaces, refused where they would sit inside the project (a task or an editor would see them). */
 export async function jobWorkspaces(
   projectRoot: string,
@@ -45,13 +82,19 @@ export async function jobWorkspaces(
       "config",
       `the workspaces directory ${workspacesDir} is inside the project root ${projectRoot}: give the server a --workspaces-dir (or --data-dir) outside it, or use isolation 'shared'`,
     );
-  return JobWorkspaces.prepare({
+  const ws = await JobWorkspaces.prepare({
     projectRoot,
     workspacesDir,
     jobId,
     isolation: s.isolation,
     linkPaths: s.linkPaths,
   });
+  if (s.targetBranch !== null && ws.isolation !== "worktree")
+    throw new CoderError(
+      "invalid_input",
+      `target_branch needs a project in git (isolation 'worktree'); ${projectRoot} gets isolation '${ws.isolation}'`,
+    );
+  return ws;
 }
 
 /** The project's files as a merge into a project without git writes them: through the sandbox, beneath the root. */
@@ -141,7 +184,7 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
       if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
       error = errorMessage(e);
     }
-    const changes = await task.commit(r.description);
+    const changes = await task.commit(r.description, result?.files_changed ?? []);
     const { signal: _s, ...settings } = v;
     return {
       variant: settings,

@@ -212,6 +212,7 @@ export class JobRunner {
           await yieldToEventLoop();
         }
         await this.slot();
+        await this.storeUsable();
         if (this.stopClaiming) {
           this.unstarted.push(...chunk.slice(i));
           break;
@@ -220,6 +221,23 @@ export class JobRunner {
       }
     }
     while (this.inFlight.size > 0) await this.slotChange();
+  }
+
+  /**
+   * Waits while the store refuses work (a deleted data directory, files that cannot be written): an item
+   * started now could not record its outcome, and its side effects (a merge, a file written) would happen again
+   * once the data is back. Its lease lapses meanwhile, or the process is restarted.
+   */
+  private async storeUsable(): Promise<void> {
+    let said = false;
+    while (!this.stopClaiming) {
+      const why = this.d.store.unavailable();
+      if (why === null) return;
+      if (!said)
+        this.d.log.warn(`job ${this.job.id}: no item starts while the store is unavailable (${why})`);
+      said = true;
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), this.slotChange()]);
+    }
   }
 
   /** Items claimed but never started: cancelled with the job, or handed back on shutdown. */

@@ -93,6 +93,12 @@ export interface JobStore {
   queueDepth(): Promise<number>;
   /** Resolves when the store can take a write now; throws why not (for /ready). */
   checkWritable(): Promise<void>;
+  /**
+   * Why the store refuses work right now (its data directory was deleted, its files cannot be written), as
+   * last found by checkWritable; null when it does not. Runners start no claimed item meanwhile: its outcome
+   * could not be recorded.
+   */
+  unavailable(): string | null;
 
   // --- worker side ---
   /** The oldest (by priority, then age) job with queued items, other than those listed. */

@@ -28,7 +28,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   button.danger:hover { border-color:var(--bad); color:var(--bad); }
   button:disabled { opacity:.4; cursor:default; }
   table { width:100%; border-collapse:collapse; background:var(--panel); border:1px solid var(--line); border-radius:8px; overflow:hidden; }
-  th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:middle; }
+  th, td { text-align:left; padding:8px 10px; border-bottom:1px solid var(--line); vertical-align:middle; overflow-wrap:anywhere; }
   th { color:var(--muted); font-weight:500; font-size:12px; text-transform:uppercase; letter-spacing:.04em; }
   tr:last-child td { border-bottom:none; }
   tbody tr.clickable:hover { background:#1c242d; cursor:pointer; }

@@ -61,17 +61,19 @@ export class JobWorkspaces {
     const links = [...DEFAULT_LINK_PATHS, ...(o.linkPaths ?? [])];
     const dir = join(o.workspacesDir, branchPart(o.jobId).replace(/\//g, "_"));
     const project = o.isolation === "shared" ? null : await findRepo(o.projectRoot);
-    const isolation: Isolation = o.isolation ?? (project?.head ? "worktree" : "copy");
+    const isolation: Isolation = o.isolation ?? (project?.head && project.tracked ? "worktree" : "copy");
     if (isolation === "shared")
       return new JobWorkspaces("shared", o.projectRoot, dir, null, { isolation }, o.jobId, links);
     mkdirSync(dir, { recursive: true });
     if (isolation === "worktree") {
-      if (!project?.head)
+      if (!project?.head || !project.tracked)
         throw new CoderError(
           "invalid_input",
-          project
-            ? `isolation 'worktree': the repository at ${project.top} has no commit yet (commit once, or use isolation 'copy')`
-            : `isolation 'worktree': ${o.projectRoot} is not inside a git repository (use isolation 'copy')`,
+          !project
+            ? `isolation 'worktree': ${o.projectRoot} is not inside a git repository (use isolation 'copy')`
+            : !project.head
+              ? `isolation 'worktree': the repository at ${project.top} has no commit yet (commit once, or use isolation 'copy')`
+              : `isolation 'worktree': ${o.projectRoot} has no files in the commit of the repository at ${project.top} (is it ignored there?); use isolation 'copy'`,
         );
       const base = recordedBase(dir) ?? remember(dir, project.head);
       return new JobWorkspaces(
@@ -162,8 +164,9 @@ export class JobWorkspaces {
     const tasks = join(this.dir, "tasks");
     for (const name of existsSync(tasks) ? readdirSync(tasks) : [])
       await this.removeWorktree(join(tasks, name));
-    if (this.isolation === "worktree") rmSync(this.dir, { recursive: true, force: true });
-    else rmSync(tasks, { recursive: true, force: true }); // the snapshot stays while the job may still retry
+    // The base stays (a process that takes the job up again starts from it), and so does a copy's snapshot
+    // repository: the tasks' branches live in it.
+    rmSync(tasks, { recursive: true, force: true });
   }
 
   /** Disk used by the job's workspaces (bytes), for the job's metadata. */

@@ -67,42 +67,45 @@ async function mergeIntoRepo(
       return {
         status: "refused",
         files: dirty,
-        detail: `the project has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", …" : ""}): commit or stash them, or give target_branch`,
+        detail: `the project has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", …" : ""}): commit or stash them${o.targetBranch ? "" : ", or give target_branch"}`,
       };
   }
   const ref = `refs/heads/${targetName}`;
   const exists = await git(top, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], [0, 1]);
   if (exists.code !== 0) await git(top, ["update-ref", ref, ws.base.base_commit as string, ""]);
-  const target = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
-  const merged = await git(
-    top,
-    ["merge-tree", "--write-tree", "--name-only", "--no-messages", target, commit],
-    [0, 1],
-  );
-  const [tree, ...conflicted] = merged.stdout.split("\n").filter(Boolean);
-  if (merged.code === 1) return { status: "conflict", files: conflicted, target: targetName };
-  const forward = await git(top, ["merge-base", "--is-ancestor", target, commit], [0, 1]);
-  const next =
-    forward.code === 0
-      ? commit
-      : await gitOut(top, [
-          "commit-tree",
-          tree as string,
-          "-p",
-          target,
-          "-p",
-          commit,
-          "-m",
-          `Merge ${o.label}`,
-        ]);
-  if (checkedOut) {
-    const ff = await git(top, ["merge", "--ff-only", "--quiet", next], [0, 1, 128]);
-    if (ff.code !== 0)
-      return { status: "refused", detail: `git refused to update the project: ${ff.stderr.trim()}` };
-  } else {
-    await git(top, ["update-ref", ref, next, target]);
+  // Another process may move the branch between our look and our update (a second server, a user's commit):
+  // then the merge is worked out again on top of where it is now.
+  for (let round = 1; ; round++) {
+    const target = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
+    const merged = await git(
+      top,
+      ["merge-tree", "--write-tree", "--name-only", "--no-messages", target, commit],
+      [0, 1],
+    );
+    const [tree, ...conflicted] = merged.stdout.split("\n").filter(Boolean);
+    if (merged.code === 1) return { status: "conflict", files: conflicted, target: targetName };
+    const forward = await git(top, ["merge-base", "--is-ancestor", target, commit], [0, 1]);
+    const next =
+      forward.code === 0
+        ? commit
+        : await gitOut(top, [
+            "commit-tree",
+            tree as string,
+            "-p",
+            target,
+            "-p",
+            commit,
+            "-m",
+            `Merge ${o.label}`,
+          ]);
+    const moved = checkedOut
+      ? await git(top, ["merge", "--ff-only", "--quiet", next], [0, 1, 128])
+      : await git(top, ["update-ref", ref, next, target], [0, 1, 128]);
+    if (moved.code === 0) return { status: "merged", commit: next, target: targetName };
+    const now = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
+    if (now === target || round >= 5)
+      return { status: "refused", detail: `git refused to update ${targetName}: ${moved.stderr.trim()}` };
   }
-  return { status: "merged", commit: next, target: targetName };
 }
 
 /** What a project without git gets: each file the task changed, merged against the snapshot it started from. */

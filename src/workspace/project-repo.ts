@@ -10,6 +10,11 @@ export interface ProjectRepo {
   head: string | null;
   /** The branch checked out (null when HEAD is detached). */
   branch: string | null;
+  /**
+   * Whether the project's files are in the repository's commit. A directory inside a repository that ignores it
+   * (a `./project` inside a clone of something else) is not that repository's project.
+   */
+  tracked: boolean;
 }
 
 /** The repository the directory is in, or null when it is in none. */
@@ -21,11 +26,13 @@ export async function findRepo(dir: string): Promise<ProjectRepo | null> {
   );
   const head = await git(dir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], [0, 1]);
   const branch = await git(dir, ["symbolic-ref", "--quiet", "--short", "HEAD"], [0, 1]);
+  const files = head.code === 0 ? await git(dir, ["ls-tree", "-r", "--name-only", "HEAD", "--", "."]) : null;
   return {
     top: top ?? dir,
     prefix: prefix ?? "",
     head: head.code === 0 ? head.stdout.trim() : null,
     branch: branch.code === 0 ? branch.stdout.trim() : null,
+    tracked: (files?.stdout.trim() ?? "") !== "",
   };
 }
 

@@ -23,7 +23,13 @@ export async function snapshotRepo(
 ): Promise<Snapshot> {
   const gitDir = join(dest, "repo.git");
   const record = join(dest, "snapshot.json");
-  const repo = (commit: string): ProjectRepo => ({ top: gitDir, prefix: "", head: commit, branch: null });
+  const repo = (commit: string): ProjectRepo => ({
+    top: gitDir,
+    prefix: "",
+    head: commit,
+    branch: null,
+    tracked: true,
+  });
   if (existsSync(record)) {
     const { commit, takenAt } = JSON.parse(readFileSync(record, "utf8")) as {
       commit: string;

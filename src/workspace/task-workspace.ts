@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { git, gitOut } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
 import { oneAtATime } from "./repo-lock.js";
@@ -66,12 +68,17 @@ export class TaskWorkspace {
 
   /**
    * Commits whatever the task left in its workspace (files its tools wrote and files its commands made, but
-   * the noise of caches and the shared links) on its branch, with `message` (the task's description).
+   * the noise of caches, the shared links and what the project's .gitignore leaves out — except files in
+   * `written`, the ones its tools wrote, relative to its root) on its branch, with `message` (the task's
+   * description).
    */
-  async commit(message: string): Promise<TaskChanges> {
+  async commit(message: string, written: readonly string[] = []): Promise<TaskChanges> {
     const wt = this.worktree;
     if (wt === null || this.base === null) return { commit: null, files: [], diff: "" };
     await git(wt, ["add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
+    // What the task's tools wrote is its work even where the project's .gitignore would leave it out.
+    const present = written.filter((p) => existsSync(join(this.root, p)));
+    if (present.length > 0) await git(this.root, ["add", "--force", "--", ...present]);
     const staged = await git(wt, ["diff", "--cached", "--quiet"], [0, 1]);
     if (staged.code === 0) return { commit: null, files: [], diff: "" };
     await git(wt, ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"]);

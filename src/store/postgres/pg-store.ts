@@ -279,6 +279,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   /** The database answers and is not read-only (a standby, or a server in recovery). */
+  /** A database that is down shows in each call (which the workers retry); nothing is refused ahead of it. */
+  unavailable(): string | null {
+    return null;
+  }
+
   async checkWritable(): Promise<void> {
     const { rows } = await this.pool.query("SELECT pg_is_in_recovery() AS standby");
     if ((rows[0] as Row | undefined)?.standby)

@@ -378,6 +378,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  unavailable(): string | null {
+    return this.gone ?? this.unwritable;
+  }
+
   async queueDepth(): Promise<number> {
     return this.use(
       () => this.db.prepare("SELECT COUNT(*) FROM items WHERE status = 'queued'").pluck().get() as number,
