@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,7 +15,7 @@ import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { FakeOllama, toolResults } from "../tests/fixtures/fake-ollama.js";
 import { benchDir, fmt, median, printRows, type Row } from "./lib.js";
-import { workspaceCost, workspaceRows } from "./workspace-bench.js";
+import { commitAll, workspaceCost, workspaceRows } from "./workspace-bench.js";
 
 /**
  * Agent overhead per loop: a zero-latency model asking for `list_files` again and again, `loops` model calls
@@ -85,14 +85,7 @@ export async function scaling(
   mkdirSync(root, { recursive: true });
   if (isolation === "worktree") {
     writeFileSync(join(root, "README"), "bench\n");
-    const git = (...args: string[]) =>
-      execFileSync("git", ["-c", "user.name=b", "-c", "user.email=b@b", ...args], {
-        cwd: root,
-        stdio: "ignore",
-      });
-    git("init", "-q", "-b", "main");
-    git("add", "-A");
-    git("commit", "-qm", "start");
+    commitAll(root, "start");
   }
   const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });
   const client = new OllamaClient({ urls: [fake.url], maxConcurrencyPerHost: 64 });

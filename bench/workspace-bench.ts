@@ -15,6 +15,12 @@ function generatedRepo(dirs: number, perDir: number): string {
       writeFileSync(join(dir, `mod${f}.py`), body.join("\n"));
     }
   }
+  commitAll(root, "generated");
+  return root;
+}
+
+/** Makes `root` a git repository with one commit of everything in it, packed as a cloned repository is. */
+export function commitAll(root: string, message: string): void {
   const git = (...args: string[]) =>
     execFileSync("git", ["-c", "user.name=b", "-c", "user.email=b@b", ...args], {
       cwd: root,
@@ -22,9 +28,8 @@ function generatedRepo(dirs: number, perDir: number): string {
     });
   git("init", "-q", "-b", "main");
   git("add", "-A");
-  git("commit", "-qm", "generated");
-  git("repack", "-a", "-d", "-q"); // as a cloned or long-lived repository is
-  return root;
+  git("commit", "-qm", message);
+  git("repack", "-a", "-d", "-q");
 }
 
 /**

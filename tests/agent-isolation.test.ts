@@ -69,31 +69,39 @@ const BROKEN = "write test_broken.py=def test_no():\\n    assert False\\n";
 const GOOD =
   "write mul.py=def mul(a, b):\\n    return a * b\\n; test_mul.py=from mul import mul\\n\\ndef test_mul():\\n    assert mul(2, 3) == 6\\n";
 
+/**
+ * Two tasks at once: "broken" writes a failing test at once, "good" writes a module and its test a moment
+ * later, so that its check runs while the broken test exists (in a shared tree).
+ */
+async function brokenAndGood(withGit: boolean, options: Record<string, unknown> = {}) {
+  const ollama = await fakeOllama();
+  ollama.script(
+    "qwen2.5-coder:7b",
+    fileWriter((task) => (task === GOOD ? 300 : 0)),
+  );
+  const dir = tempDir();
+  makeProject(join(dir, "project"), withGit);
+  const { t, root } = await agentApp(ollama.url, {}, dir);
+  const res = await t.request("POST", "/batch/agent-tasks", {
+    tasks: [
+      { id: "broken", description: BROKEN },
+      { id: "good", description: GOOD },
+    ],
+    parallel: 2,
+    reviewer_model: null,
+    check_command: "python3 check.py",
+    max_loops: 2,
+    ...options,
+  });
+  return { t, root, dir, res, done: await waitForJobEnd(t, res.body.job_id) };
+}
+
 describe.each([
   ["worktree", true],
   ["copy", false],
 ] as const)("agent tasks isolated (%s)", (isolation, withGit) => {
   it("a neighbour's broken test does not fail a task's check; the good task merges, the broken one stays on its branch", async () => {
-    const ollama = await fakeOllama();
-    // The broken task writes first; the good one's check then runs while the broken file exists (for a shared tree).
-    ollama.script(
-      "qwen2.5-coder:7b",
-      fileWriter((t) => (t === GOOD ? 300 : 0)),
-    );
-    const dir = tempDir();
-    makeProject(join(dir, "project"), withGit);
-    const { t, root } = await agentApp(ollama.url, {}, dir);
-    const res = await t.request("POST", "/batch/agent-tasks", {
-      tasks: [
-        { id: "broken", description: BROKEN },
-        { id: "good", description: GOOD },
-      ],
-      parallel: 2,
-      reviewer_model: null,
-      check_command: "python3 check.py",
-      max_loops: 2,
-    });
-    const done = await waitForJobEnd(t, res.body.job_id);
+    const { t, root, dir, res, done } = await brokenAndGood(withGit);
     const byId = Object.fromEntries(done.result.results.map((r: any) => [r.id, r]));
     expect(byId.good).toMatchObject({
       status: "completed",
@@ -150,26 +158,7 @@ describe.each([
 
 describe("agent tasks: shared, and 20 tasks of a batch", () => {
   it("isolation 'shared' keeps the old behaviour: tasks see each other's files", async () => {
-    const ollama = await fakeOllama();
-    ollama.script(
-      "qwen2.5-coder:7b",
-      fileWriter((t) => (t === GOOD ? 300 : 0)),
-    );
-    const dir = tempDir();
-    makeProject(join(dir, "project"), true);
-    const { t, root } = await agentApp(ollama.url, {}, dir);
-    const res = await t.request("POST", "/batch/agent-tasks", {
-      tasks: [
-        { id: "broken", description: BROKEN },
-        { id: "good", description: GOOD },
-      ],
-      parallel: 2,
-      reviewer_model: null,
-      check_command: "python3 check.py",
-      max_loops: 2,
-      isolation: "shared",
-    });
-    const done = await waitForJobEnd(t, res.body.job_id);
+    const { root, done } = await brokenAndGood(true, { isolation: "shared" });
     const good = done.result.results.find((r: any) => r.id === "good");
     expect(good.status).toBe("failed"); // its check ran over the neighbour's broken test
     expect(good.branch).toBeUndefined();

@@ -1,9 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasPython3 } from "./helpers/requirements.js";
-import { startServerProcess } from "./helpers/server-process.js";
+import { runToEnd, startServerProcess } from "./helpers/server-process.js";
 import { jobEnd } from "./helpers/sleep-jobs.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -42,20 +41,6 @@ async function postJob(url: string, body: unknown): Promise<Response> {
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-}
-
-/** Runs a command to its end. */
-function run(cmd: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => {
-    stdout += d.toString();
-  });
-  child.stderr.on("data", (d: Buffer) => {
-    stderr += d.toString();
-  });
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
 describe("examples/plugins/word-count.mjs", () => {
@@ -125,7 +110,7 @@ describe.runIf(hasPython3())("examples/python/submit_and_wait.py", () => {
 
     const good = join(s.dir, "good.json");
     writeFileSync(good, JSON.stringify([{ id: "a", path: "a.txt" }]));
-    const ok = await run("python3", [PYTHON_CLIENT, "--type", "word_count", good, "--server", s.url]);
+    const ok = await runToEnd("python3", [PYTHON_CLIENT, "--type", "word_count", good, "--server", s.url]);
     expect(ok.stderr).toBe("");
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^submitted word_count-[0-9a-f]{12} \(1 items\)$/m);
@@ -143,7 +128,7 @@ describe.runIf(hasPython3())("examples/python/submit_and_wait.py", () => {
         ],
       }),
     );
-    const failed = await run("python3", [
+    const failed = await runToEnd("python3", [
       PYTHON_CLIENT,
       "--type",
       "word_count",
@@ -170,7 +155,7 @@ describe.runIf(hasPython3())("examples/python/submit_and_wait.py", () => {
       expect.objectContaining({ id: "gone", path: "gone.txt", status: "failed", error: expect.any(String) }),
     ]);
 
-    const unreachable = await run("python3", [
+    const unreachable = await runToEnd("python3", [
       PYTHON_CLIENT,
       "--type",
       "word_count",

@@ -68,7 +68,16 @@ export function runCli(
   env: NodeJS.ProcessEnv = {},
   input?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: "pipe" });
+  return runToEnd(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, input });
+}
+
+/** Runs a program to its end (killed after the test if it is still running), with what it printed. */
+export function runToEnd(
+  cmd: string,
+  args: string[],
+  o: { env?: NodeJS.ProcessEnv; input?: string | undefined } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: "pipe" });
   children.push(child);
   let stdout = "";
   let stderr = "";
@@ -78,7 +87,7 @@ export function runCli(
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  child.stdin.end(input ?? "");
+  child.stdin.end(o.input ?? "");
   return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
 }
 
