@@ -74,6 +74,50 @@ describe("the data directory under a running server (SQLite, real processes)", (
     expect(s.child.exitCode).toBeNull();
   });
 
+  it("read by another process all along (sqlite3, as the README shows) across the watch's checks: the job completes, the server lives", {
+    timeout: 60_000,
+  }, async () => {
+    const dir = tempDir();
+    const log = join(dir, "runs.log");
+    const s = await startServerProcess(serveArgs(dir));
+    const job_id = await submitSleepJob(s.url, log, 300, { sleepMs: 60, parallel: 4, chunkSize: 8 });
+    const Database = createRequire(import.meta.url)("better-sqlite3");
+    // Readers that open and close the database over and over; before, the watch's check of the files closed a
+    // descriptor of the shared-memory file, which dropped SQLite's locks on it: a reader then reset it and the
+    // server died of SIGBUS.
+    let reads = 0;
+    const read = () => {
+      const db = new Database(join(dir, "data", "batch_jobs.db"), { readonly: true });
+      db.prepare("SELECT COUNT(*) FROM items").get();
+      db.close();
+      reads++;
+    };
+    const job = await new Promise<any>((resolve, reject) => {
+      const timer = setInterval(() => {
+        try {
+          read();
+        } catch (e) {
+          clearInterval(timer);
+          reject(e);
+        }
+      }, 5);
+      jobEnd(s.url, job_id, 45_000).then(
+        (j) => {
+          clearInterval(timer);
+          resolve(j);
+        },
+        (e) => {
+          clearInterval(timer);
+          reject(e);
+        },
+      );
+    });
+    expect(job.status).toBe("completed");
+    expect(reads).toBeGreaterThan(100);
+    expect(s.child.exitCode).toBeNull();
+    expect(s.child.signalCode).toBeNull();
+  });
+
   it("deleted mid-job: no claimed item starts once it is seen (its outcome could not be recorded)", async () => {
     const dir = tempDir();
     const log = join(dir, "runs.log");

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
@@ -49,18 +49,21 @@ const COUNTER_COLUMN = {
   cancelled: "cancelled",
 } as const;
 
-/** The first of these files that exists and cannot be opened for writing, and why; null when none. */
+/**
+ * The first of these files that exists and may not be written, and why; null when none. Asked with access(2),
+ * never by opening them: closing any descriptor of a file drops every POSIX lock this process holds on it,
+ * SQLite's included — after which another process may take the database's shared memory for unused and reset
+ * it under our feet (the server died of SIGBUS).
+ */
 function unwritableFile(paths: readonly string[]): string | null {
   for (const path of paths) {
-    let fd: number;
     try {
-      fd = openSync(path, "r+");
+      accessSync(path, constants.W_OK);
     } catch (e: unknown) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === "ENOENT") continue;
       return `${path} cannot be written (${code ?? String(e)})`;
     }
-    closeSync(fd);
   }
   return null;
 }
