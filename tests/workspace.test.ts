@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { JobWorkspaces } from "../src/workspace/job-workspaces.js";
 import { mergeTask, type ProjectFiles, taskPatch } from "../src/workspace/merge-back.js";
+import { overlayUsable } from "../src/workspace/overlay.js";
 import { tempDir } from "./helpers/temp.js";
 
 const sh = (cwd: string, ...args: string[]) =>
@@ -38,23 +39,27 @@ const fsFiles = (root: string): ProjectFiles => ({
   remove: async (p) => rmSync(join(root, p), { force: true }),
 });
 
-async function jobOn(root: string, isolation?: "worktree" | "copy") {
+async function jobOn(root: string, isolation?: "worktree" | "copy", layout?: "overlay" | "checkout") {
   return JobWorkspaces.prepare({
     projectRoot: root,
     workspacesDir: join(tempDir(), "workspaces"),
     jobId: "batch_agent_tasks-abc123",
     isolation,
+    layout,
   });
 }
 
 describe.each([
-  ["worktree", true],
-  ["copy", false],
-] as const)("task workspaces: %s", (isolation, withGit) => {
+  ["worktree", true, "overlay"],
+  ["worktree", true, "checkout"],
+  ["copy", false, "overlay"],
+  ["copy", false, "checkout"],
+] as const)("task workspaces: %s, %s", (isolation, withGit, layout) => {
   it("isolates tasks from each other, commits each on its branch, merges them back one at a time", async () => {
     const root = project(withGit);
-    const job = await jobOn(root);
+    const job = await jobOn(root, undefined, layout);
     expect(job.isolation).toBe(isolation);
+    if (layout === "overlay" && overlayUsable()) expect(job.layout).toBe("overlay");
     expect(job.base.base_commit).toMatch(/^[0-9a-f]{40}$/);
     const a = await job.open("task-a");
     const b = await job.open("task-b");
@@ -93,7 +98,7 @@ describe.each([
 
   it("two tasks changing the same line: one merges, the other ends in conflict, no markers, its branch kept", async () => {
     const root = project(withGit);
-    const job = await jobOn(root);
+    const job = await jobOn(root, undefined, layout);
     const a = await job.open("a");
     const b = await job.open("b");
     write(a.root, "calc.py", "def add(a, b):\n    return b + a\n");
@@ -113,7 +118,7 @@ describe.each([
 
   it("changes to different parts of one file merge", async () => {
     const root = project(withGit);
-    const job = await jobOn(root);
+    const job = await jobOn(root, undefined, layout);
     const a = await job.open("a");
     const b = await job.open("b");
     write(a.root, "calc.py", "# calculator\ndef add(a, b):\n    return a + b\n");
@@ -131,7 +136,7 @@ describe.each([
   it("shares node_modules read-only as a link, never commits it; a second open starts afresh", async () => {
     const root = project(withGit);
     write(root, "node_modules/lib/index.js", "module.exports = 1;\n");
-    const job = await jobOn(root);
+    const job = await jobOn(root, undefined, layout);
     const t = await job.open("t");
     expect(readFileSync(join(t.root, "node_modules/lib/index.js"), "utf8")).toContain("module.exports");
     expect(t.linked).toEqual([join(root, "node_modules")]);

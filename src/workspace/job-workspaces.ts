@@ -1,4 +1,5 @@
 import {
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -10,8 +11,9 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { CoderError } from "../errors.js";
-import { git } from "./git.js";
+import { git, gitOut } from "./git.js";
 import { DEFAULT_LINK_PATHS, type Isolation } from "./isolation.js";
+import { mountOverlay, overlayUsable } from "./overlay.js";
 import { branchPart, findRepo, type ProjectRepo } from "./project-repo.js";
 import { oneAtATime } from "./repo-lock.js";
 import { snapshotRepo } from "./snapshot.js";
@@ -27,6 +29,11 @@ export interface JobWorkspacesOptions {
   isolation?: Isolation | undefined;
   /** More project paths to share read-only with each task, besides node_modules, .venv and venv. */
   linkPaths?: readonly string[] | undefined;
+  /**
+   * How a task's files are laid out: an overlay over one checkout of the base per job (default where overlay
+   * mounts can be made: root on Linux), or a checkout of its own.
+   */
+  layout?: "overlay" | "checkout" | undefined;
 }
 
 /** What the job records about where its tasks start from. */
@@ -55,7 +62,11 @@ export class JobWorkspaces {
     readonly base: JobBase,
     readonly jobId: string,
     private readonly links: readonly string[],
+    readonly layout: "overlay" | "checkout" = "checkout",
   ) {}
+
+  /** The job's one checkout of its base, below every task's overlay (made on first use). */
+  private baseTree: Promise<{ path: string; index: string }> | null = null;
 
   static async prepare(o: JobWorkspacesOptions): Promise<JobWorkspaces> {
     const links = [...DEFAULT_LINK_PATHS, ...(o.linkPaths ?? [])];
@@ -84,6 +95,7 @@ export class JobWorkspaces {
         { isolation, base_commit: base },
         o.jobId,
         links,
+        layoutOf(o),
       );
     }
     const snap = await snapshotRepo(o.projectRoot, join(dir, "snapshot"), links);
@@ -95,6 +107,7 @@ export class JobWorkspaces {
       { isolation, base_commit: snap.commit, snapshot_at: snap.takenAt },
       o.jobId,
       links,
+      layoutOf(o),
     );
   }
 
@@ -116,11 +129,21 @@ export class JobWorkspaces {
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
     const top = this.repo.top;
-    // git's bookkeeping one at a time (it is quick); the checkout of the files, the slow part, in parallel.
+    const lower = this.layout === "overlay" ? await this.lowerTree() : null;
+    // git's bookkeeping one at a time (it is quick); the files, the slow part, in parallel.
     await oneAtATime(top, "worktrees", () =>
       git(top, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, path, base]),
     );
-    await git(path, ["reset", "--hard", "--quiet"]);
+    const overlay = lower ? join(this.dir, "overlay", name) : null;
+    if (lower && overlay) {
+      // The worktree's own .git file and index, over the base's files: git sees a checkout of the base.
+      const gitFile = readFileSync(join(path, ".git"));
+      const admin = await gitOut(path, ["rev-parse", "--absolute-git-dir"]);
+      for (const d of ["upper", "work"]) mkdirSync(join(overlay, d), { recursive: true });
+      mountOverlay(lower.path, join(overlay, "upper"), join(overlay, "work"), path);
+      writeFileSync(join(path, ".git"), gitFile);
+      copyFileSync(lower.index, join(admin, "index"));
+    } else await git(path, ["reset", "--hard", "--quiet"]);
     const root = join(path, this.repo.prefix);
     mkdirSync(root, { recursive: true });
     return new TaskWorkspace({
@@ -131,7 +154,31 @@ export class JobWorkspaces {
       repoTop: this.repo.top,
       linked: this.linkInto(root),
       excluded: this.links.map((l) => join(this.repo?.prefix ?? "", l)),
+      overlay,
     });
+  }
+
+  private lowerTree(): Promise<{ path: string; index: string }> {
+    this.baseTree ??= (async () => {
+      const top = this.repo?.top as string;
+      const path = join(this.dir, "base-tree");
+      if (!existsSync(join(path, ".git"))) {
+        rmSync(path, { recursive: true, force: true });
+        await oneAtATime(top, "worktrees", () =>
+          git(top, [
+            "worktree",
+            "add",
+            "--force",
+            "--quiet",
+            "--detach",
+            path,
+            this.base.base_commit as string,
+          ]),
+        );
+      }
+      return { path, index: join(await gitOut(path, ["rev-parse", "--absolute-git-dir"]), "index") };
+    })();
+    return this.baseTree;
   }
 
   /**
@@ -154,8 +201,10 @@ export class JobWorkspaces {
   }
 
   private async removeWorktree(path: string): Promise<void> {
-    if (!existsSync(path) || this.repo === null) return;
-    await removeWorktree(this.repo.top, path);
+    if (this.repo === null) return;
+    const overlay = join(this.dir, "overlay", path.slice(path.lastIndexOf("/") + 1));
+    if (!existsSync(path) && !existsSync(overlay)) return;
+    await removeWorktree(this.repo.top, path, overlay);
   }
 
   /** Removes every worktree of the job (branches stay) and the job's directory. */
@@ -167,12 +216,22 @@ export class JobWorkspaces {
     // The base stays (a process that takes the job up again starts from it), and so does a copy's snapshot
     // repository: the tasks' branches live in it.
     rmSync(tasks, { recursive: true, force: true });
+    rmSync(join(this.dir, "overlay"), { recursive: true, force: true });
+    if (this.baseTree) {
+      this.baseTree = null;
+      await removeWorktree(this.repo.top, join(this.dir, "base-tree"), null);
+    }
   }
 
   /** Disk used by the job's workspaces (bytes), for the job's metadata. */
   diskUsage(): number {
     return duBytes(this.dir);
   }
+}
+
+function layoutOf(o: JobWorkspacesOptions): "overlay" | "checkout" {
+  if (o.layout) return o.layout === "overlay" && !overlayUsable() ? "checkout" : o.layout;
+  return overlayUsable() ? "overlay" : "checkout";
 }
 
 /** The base recorded by an earlier process for this job, if any. */

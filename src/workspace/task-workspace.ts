@@ -3,6 +3,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { git, gitOut } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
+import { unmount } from "./overlay.js";
 import { oneAtATime } from "./repo-lock.js";
 
 /** A task's changes against the job's base, once committed on its branch. */
@@ -23,6 +24,8 @@ interface TaskWorkspaceParts {
   repoTop: string | null;
   linked: string[];
   excluded: string[];
+  /** The overlay's own directory (its upper and work dirs), when the workspace is one. */
+  overlay?: string | null;
 }
 
 /** Where one task works: its own worktree (or, `shared`, the project itself). */
@@ -39,6 +42,7 @@ export class TaskWorkspace {
   private readonly repoTop: string | null;
   /** Paths (relative to the worktree) never committed: the links to the shared directories. */
   private readonly excluded: readonly string[];
+  private readonly overlay: string | null;
 
   constructor(p: TaskWorkspaceParts) {
     this.root = p.root;
@@ -48,6 +52,7 @@ export class TaskWorkspace {
     this.worktree = p.worktree;
     this.repoTop = p.repoTop;
     this.excluded = p.excluded;
+    this.overlay = p.overlay ?? null;
   }
 
   static shared(projectRoot: string): TaskWorkspace {
@@ -75,10 +80,12 @@ export class TaskWorkspace {
   async commit(message: string, written: readonly string[] = []): Promise<TaskChanges> {
     const wt = this.worktree;
     if (wt === null || this.base === null) return { commit: null, files: [], diff: "" };
-    await git(wt, ["add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
+    // Over an overlay, files keep the base's times and sizes but not its inode numbers: compare what matters.
+    const stat = ["-c", "core.checkStat=minimal", "-c", "core.trustctime=false"];
+    await git(wt, [...stat, "add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
     // What the task's tools wrote is its work even where the project's .gitignore would leave it out.
     const present = written.filter((p) => existsSync(join(this.root, p)));
-    if (present.length > 0) await git(this.root, ["add", "--force", "--", ...present]);
+    if (present.length > 0) await git(this.root, [...stat, "add", "--force", "--", ...present]);
     const staged = await git(wt, ["diff", "--cached", "--quiet"], [0, 1]);
     if (staged.code === 0) return { commit: null, files: [], diff: "" };
     await git(wt, ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"]);
@@ -93,12 +100,14 @@ export class TaskWorkspace {
   /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
   async remove(): Promise<void> {
     if (this.worktree === null || this.repoTop === null) return;
-    await removeWorktree(this.repoTop, this.worktree);
+    await removeWorktree(this.repoTop, this.worktree, this.overlay);
   }
 }
 
 /** Removes a worktree and git's record of it (its branch stays). */
-export async function removeWorktree(repo: string, path: string): Promise<void> {
+export async function removeWorktree(repo: string, path: string, overlay: string | null): Promise<void> {
+  unmount(path);
   await rm(path, { recursive: true, force: true }); // the slow part, in parallel
+  if (overlay) await rm(overlay, { recursive: true, force: true });
   await oneAtATime(repo, "worktrees", () => git(repo, ["worktree", "prune"]));
 }

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
+import { mountsUnder, unmount } from "../../src/workspace/overlay.js";
 
 const made: string[] = [];
 
@@ -13,5 +14,8 @@ export function tempDir(prefix = "oc-test-"): string {
 }
 
 afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) {
+    for (const at of mountsUnder(dir)) unmount(at); // task workspaces a test left mounted
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
