@@ -137,10 +137,10 @@ export class JobWorkspaces {
     const overlay = lower ? join(this.dir, "overlay", name) : null;
     if (lower && overlay) {
       // The worktree's own .git file and index, over the base's files: git sees a checkout of the base.
-      const gitFile = readFileSync(join(path, ".git"));
-      const admin = await gitOut(path, ["rev-parse", "--absolute-git-dir"]);
+      const gitFile = readFileSync(join(path, ".git"), "utf8"); // "gitdir: <the worktree's admin directory>"
+      const admin = gitFile.replace(/^gitdir: /, "").trim();
       for (const d of ["upper", "work"]) mkdirSync(join(overlay, d), { recursive: true });
-      mountOverlay(lower.path, join(overlay, "upper"), join(overlay, "work"), path);
+      await mountOverlay(lower.path, join(overlay, "upper"), join(overlay, "work"), path);
       writeFileSync(join(path, ".git"), gitFile);
       copyFileSync(lower.index, join(admin, "index"));
     } else await git(path, ["reset", "--hard", "--quiet"]);
@@ -205,6 +205,9 @@ export class JobWorkspaces {
     const overlay = join(this.dir, "overlay", path.slice(path.lastIndexOf("/") + 1));
     if (!existsSync(path) && !existsSync(overlay)) return;
     await removeWorktree(this.repo.top, path, overlay);
+    // An earlier run of the task left it: git must forget it before its branch can be checked out again.
+    const top = this.repo.top;
+    await oneAtATime(top, "worktrees", () => git(top, ["worktree", "prune"]));
   }
 
   /** Removes every worktree of the job (branches stay) and the job's directory. */
@@ -221,6 +224,8 @@ export class JobWorkspaces {
       this.baseTree = null;
       await removeWorktree(this.repo.top, join(this.dir, "base-tree"), null);
     }
+    const top = this.repo.top;
+    await oneAtATime(top, "worktrees", () => git(top, ["worktree", "prune"]));
   }
 
   /** Disk used by the job's workspaces (bytes), for the job's metadata. */

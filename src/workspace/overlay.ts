@@ -1,7 +1,8 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 
 /**
  * A task's workspace as an overlay mount: the job's one checkout of its base below, the task's changes in a
@@ -10,6 +11,17 @@ import { join } from "node:path";
  * unmount and the task's own files. It takes root (or CAP_SYS_ADMIN) and a kernel with overlayfs; where that
  * is missing, tasks get a checkout of their own instead.
  */
+
+const run = promisify(execFile);
+
+const overlayArgs = (lower: string, upper: string, work: string, at: string) => [
+  "-t",
+  "overlay",
+  "overlay",
+  "-o",
+  `lowerdir=${lower},upperdir=${upper},workdir=${work}`,
+  at,
+];
 
 let usable: boolean | null = null;
 
@@ -21,8 +33,11 @@ export function overlayUsable(): boolean {
   const dir = mkdtempSync(join(tmpdir(), "ollama-coder-overlay-probe-"));
   try {
     for (const d of ["lower", "upper", "work", "merged"]) mkdirSync(join(dir, d));
-    mountOverlay(join(dir, "lower"), join(dir, "upper"), join(dir, "work"), join(dir, "merged"));
-    unmount(join(dir, "merged"));
+    const at = join(dir, "merged");
+    execFileSync("mount", overlayArgs(join(dir, "lower"), join(dir, "upper"), join(dir, "work"), at), {
+      stdio: "pipe",
+    });
+    unmountNow(at);
     usable = true;
   } catch {
     usable = false;
@@ -32,20 +47,19 @@ export function overlayUsable(): boolean {
   return usable;
 }
 
-export function mountOverlay(lower: string, upper: string, work: string, at: string): void {
-  execFileSync(
-    "mount",
-    ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, at],
-    {
-      stdio: "pipe",
-    },
-  );
+/** Mounts, without holding the event loop while mount(8) runs. */
+export async function mountOverlay(lower: string, upper: string, work: string, at: string): Promise<void> {
+  await run("mount", overlayArgs(lower, upper, work, at));
 }
 
 /** Unmounts if mounted (lazily: a command still inside cannot keep it). */
-export function unmount(at: string): void {
-  if (!isMountPoint(at)) return;
-  execFileSync("umount", ["-l", at], { stdio: "pipe" });
+export async function unmount(at: string): Promise<void> {
+  if (isMountPoint(at)) await run("umount", ["-l", at]);
+}
+
+/** The same, blocking: for clean-up where nothing else runs (start-up, tests' temp dirs). */
+export function unmountNow(at: string): void {
+  if (isMountPoint(at)) execFileSync("umount", ["-l", at], { stdio: "pipe" });
 }
 
 /** Mount points at or under `dir` (from /proc/self/mountinfo), deepest first. */

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { git } from "./git.js";
-import { mountsUnder, unmount } from "./overlay.js";
+import { mountsUnder, unmountNow } from "./overlay.js";
 import { findRepo } from "./project-repo.js";
 
 /**
@@ -10,7 +10,7 @@ import { findRepo } from "./project-repo.js";
  */
 export async function pruneWorkspaces(workspacesDir: string, projectRoot: string): Promise<number> {
   if (!existsSync(workspacesDir)) return 0;
-  for (const at of mountsUnder(workspacesDir)) unmount(at); // overlays of tasks a dead process ran
+  for (const at of mountsUnder(workspacesDir)) unmountNow(at); // overlays of tasks a dead process ran
   let removed = 0;
   for (const job of readdirSync(workspacesDir)) {
     const tasks = join(workspacesDir, job, "tasks");

@@ -4,7 +4,6 @@ import { join } from "node:path";
 import { git, gitOut } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
 import { unmount } from "./overlay.js";
-import { oneAtATime } from "./repo-lock.js";
 
 /** A task's changes against the job's base, once committed on its branch. */
 export interface TaskChanges {
@@ -86,9 +85,13 @@ export class TaskWorkspace {
     // What the task's tools wrote is its work even where the project's .gitignore would leave it out.
     const present = written.filter((p) => existsSync(join(this.root, p)));
     if (present.length > 0) await git(this.root, [...stat, "add", "--force", "--", ...present]);
-    const staged = await git(wt, ["diff", "--cached", "--quiet"], [0, 1]);
-    if (staged.code === 0) return { commit: null, files: [], diff: "" };
-    await git(wt, ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"]);
+    // Nothing staged: git commit says so with exit 1 (one process fewer than asking first).
+    const made = await git(
+      wt,
+      ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"],
+      [0, 1],
+    );
+    if (made.code === 1) return { commit: null, files: [], diff: "" };
     const commit = await gitOut(wt, ["rev-parse", "HEAD"]);
     return {
       commit,
@@ -105,9 +108,10 @@ export class TaskWorkspace {
 }
 
 /** Removes a worktree and git's record of it (its branch stays). */
-export async function removeWorktree(repo: string, path: string, overlay: string | null): Promise<void> {
-  unmount(path);
-  await rm(path, { recursive: true, force: true }); // the slow part, in parallel
+export async function removeWorktree(_repo: string, path: string, overlay: string | null): Promise<void> {
+  await unmount(path);
+  await rm(path, { recursive: true, force: true });
   if (overlay) await rm(overlay, { recursive: true, force: true });
-  await oneAtATime(repo, "worktrees", () => git(repo, ["worktree", "prune"]));
+  // git's record of it goes at the job's end (`git worktree prune`); a new worktree on the same path or branch
+  // meanwhile is added with --force.
 }

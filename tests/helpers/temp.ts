@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import { mountsUnder, unmount } from "../../src/workspace/overlay.js";
+import { mountsUnder, unmountNow } from "../../src/workspace/overlay.js";
 
 const made: string[] = [];
 
@@ -15,7 +15,7 @@ export function tempDir(prefix = "oc-test-"): string {
 
 afterEach(() => {
   for (const dir of made.splice(0)) {
-    for (const at of mountsUnder(dir)) unmount(at); // task workspaces a test left mounted
+    for (const at of mountsUnder(dir)) unmountNow(at); // task workspaces a test left mounted
     rmSync(dir, { recursive: true, force: true });
   }
 });
