@@ -208,3 +208,28 @@ describe("what a project is", () => {
     expect(c.files).toEqual(["settings.local"]); // the tool's file; a command's build output stays out
   });
 });
+
+describe("a hostile task's workspace", () => {
+  it.each(["overlay", "checkout"] as const)(
+    "%s: a .git it rewrote to point at a repository of its own runs nothing of it when the server commits",
+    async (layout) => {
+      const root = project(true);
+      const job = await jobOn(root, "worktree", layout);
+      const t = await job.open("evil");
+      // What a jailed command may do in its workspace: a repository of its own whose config runs a program
+      // whenever git looks at the work tree, and the worktree's .git pointed at it.
+      const marker = join(tempDir(), "pwned");
+      const evil = join(t.root, "evil-repo");
+      sh(t.root, "init", "-q", evil);
+      sh(evil, "commit", "-q", "--allow-empty", "-m", "the task's own");
+      sh(evil, "config", "core.fsmonitor", `touch ${marker}; false`);
+      writeFileSync(join(t.root, ".git"), `gitdir: ${join(evil, ".git")}\n`);
+      write(t.root, "work.py", "x = 1\n");
+      const c = await t.commit("evil task", ["work.py"]);
+      expect(existsSync(marker)).toBe(false); // nothing of the task ran outside its jail
+      expect(c.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(sh(root, "show", `${t.branch}:work.py`)).toBe("x = 1"); // committed where it belongs
+      await t.remove();
+    },
+  );
+});

@@ -135,15 +135,16 @@ export class JobWorkspaces {
       git(top, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, path, base]),
     );
     const overlay = lower ? join(this.dir, "overlay", name) : null;
+    // Read now, before the task can rewrite it: "gitdir: <the worktree's admin directory>".
+    const gitFile = readFileSync(join(path, ".git"), "utf8");
+    const admin = gitFile.replace(/^gitdir: /, "").trim();
     if (lower && overlay) {
       // The worktree's own .git file and index, over the base's files: git sees a checkout of the base.
-      const gitFile = readFileSync(join(path, ".git"), "utf8"); // "gitdir: <the worktree's admin directory>"
-      const admin = gitFile.replace(/^gitdir: /, "").trim();
       for (const d of ["upper", "work"]) mkdirSync(join(overlay, d), { recursive: true });
       await mountOverlay(lower.path, join(overlay, "upper"), join(overlay, "work"), path);
       writeFileSync(join(path, ".git"), gitFile);
       copyFileSync(lower.index, join(admin, "index"));
-    } else await git(path, ["reset", "--hard", "--quiet"]);
+    } else await git(path, [`--git-dir=${admin}`, `--work-tree=${path}`, "reset", "--hard", "--quiet"]);
     const root = join(path, this.repo.prefix);
     mkdirSync(root, { recursive: true });
     return new TaskWorkspace({
@@ -155,6 +156,7 @@ export class JobWorkspaces {
       linked: this.linkInto(root),
       excluded: this.links.map((l) => join(this.repo?.prefix ?? "", l)),
       overlay,
+      gitDir: admin,
     });
   }
 

@@ -25,6 +25,8 @@ interface TaskWorkspaceParts {
   excluded: string[];
   /** The overlay's own directory (its upper and work dirs), when the workspace is one. */
   overlay?: string | null;
+  /** The worktree's git directory, as git made it (before the task could touch the worktree's .git file). */
+  gitDir?: string | null;
 }
 
 /** Where one task works: its own worktree (or, `shared`, the project itself). */
@@ -42,6 +44,12 @@ export class TaskWorkspace {
   /** Paths (relative to the worktree) never committed: the links to the shared directories. */
   private readonly excluded: readonly string[];
   private readonly overlay: string | null;
+  /**
+   * The server's git in the task's worktree always names its git directory and work tree: the worktree's own
+   * `.git` file is the task's to rewrite, and one pointing at a repository the task made would have the
+   * server's unjailed git read that repository's config (core.fsmonitor runs a program).
+   */
+  private readonly pinned: string[];
 
   constructor(p: TaskWorkspaceParts) {
     this.root = p.root;
@@ -52,6 +60,7 @@ export class TaskWorkspace {
     this.repoTop = p.repoTop;
     this.excluded = p.excluded;
     this.overlay = p.overlay ?? null;
+    this.pinned = p.gitDir && p.worktree ? [`--git-dir=${p.gitDir}`, `--work-tree=${p.worktree}`] : [];
   }
 
   static shared(projectRoot: string): TaskWorkspace {
@@ -80,23 +89,25 @@ export class TaskWorkspace {
     const wt = this.worktree;
     if (wt === null || this.base === null) return { commit: null, files: [], diff: "" };
     // Over an overlay, files keep the base's times and sizes but not its inode numbers: compare what matters.
-    const stat = ["-c", "core.checkStat=minimal", "-c", "core.trustctime=false"];
-    await git(wt, [...stat, "add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
+    const g = [...this.pinned, "-c", "core.checkStat=minimal", "-c", "core.trustctime=false"];
+    await git(wt, [...g, "add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
     // What the task's tools wrote is its work even where the project's .gitignore would leave it out.
     const present = written.filter((p) => existsSync(join(this.root, p)));
-    if (present.length > 0) await git(this.root, [...stat, "add", "--force", "--", ...present]);
+    if (present.length > 0) await git(this.root, [...g, "add", "--force", "--", ...present]);
     // Nothing staged: git commit says so with exit 1 (one process fewer than asking first).
     const made = await git(
       wt,
-      ["commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"],
+      [...g, "commit", "--quiet", "--no-verify", "-m", message.trim() || "ollama-coder task"],
       [0, 1],
     );
     if (made.code === 1) return { commit: null, files: [], diff: "" };
-    const commit = await gitOut(wt, ["rev-parse", "HEAD"]);
+    const commit = await gitOut(wt, [...g, "rev-parse", "HEAD"]);
     return {
       commit,
-      files: (await gitOut(wt, ["diff", "--name-only", "-z", this.base, commit])).split("\0").filter(Boolean),
-      diff: (await git(wt, ["diff", this.base, commit])).stdout,
+      files: (await gitOut(wt, [...g, "diff", "--name-only", "-z", this.base, commit]))
+        .split("\0")
+        .filter(Boolean),
+      diff: (await git(wt, [...g, "diff", this.base, commit])).stdout,
     };
   }
 
