@@ -4,13 +4,13 @@ import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
 import type { JsonObject } from "../domain/json.js";
-import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
+import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { ApplyMode, Isolation } from "../workspace/isolation.js";
 import { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { type MergeOutcome, mergeTask, type ProjectFiles, taskPatch } from "../workspace/merge-back.js";
-import { branchPart } from "../workspace/project-repo.js";
+import { dirPart } from "../workspace/project-repo.js";
 import type { TaskChanges } from "../workspace/task-workspace.js";
 
 /** How a job's tasks are isolated and what becomes of their changes, from its options. */
@@ -105,8 +105,7 @@ export function projectFiles(sandbox: Sandbox, projectRoot: string): ProjectFile
       try {
         return (await sandbox.files.read(rel(p))).content;
       } catch (e: unknown) {
-        if ((e as { code?: string }).code === "not_found" || (e as { code?: string }).code === "ENOENT")
-          return null;
+        if (e instanceof NotFoundError) return null;
         throw e;
       }
     },
@@ -262,9 +261,9 @@ async function applyChanges(
   if (changes.commit === null) return { status: "skipped", detail: "the task changed nothing" };
   if (r.settings.apply === "none") return { status: "none" };
   if (r.settings.apply === "patch") {
-    const dir = join(r.patchesDir, branchPart(r.jobId).replace(/\//g, "_"));
+    const dir = join(r.patchesDir, dirPart(r.jobId));
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${branchPart(r.taskId).replace(/\//g, "_")}.patch`);
+    const path = join(dir, `${dirPart(r.taskId)}.patch`);
     writeFileSync(path, await taskPatch(ws, changes.commit));
     return { status: "patch", path };
   }

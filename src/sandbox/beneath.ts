@@ -1,6 +1,6 @@
 import { closeSync, constants, existsSync, lstatSync, mkdirSync, openSync, readlinkSync } from "node:fs";
 import { isAbsolute, resolve, sep } from "node:path";
-import { CoderError, SecurityBlockError } from "../errors.js";
+import { CoderError, NotFoundError, SecurityBlockError } from "../errors.js";
 
 /**
  * Whether a directory can be pinned: held open, and a name inside it reached as `/proc/self/fd/<fd>/<name>` —
@@ -326,8 +326,8 @@ function leadsOut(input: string): SecurityBlockError {
   return new SecurityBlockError(`path '${input}' leads outside the project root through a symlink`);
 }
 
-function notFound(input: string): CoderError {
-  return new CoderError("not_found", `no such file or directory: '${input}'`);
+function notFound(input: string): NotFoundError {
+  return new NotFoundError(`no such file or directory: '${input}'`);
 }
 
 function notADirectory(input: string): CoderError {

@@ -14,7 +14,7 @@ import { CoderError } from "../errors.js";
 import { git, gitOut } from "./git.js";
 import { DEFAULT_LINK_PATHS, type Isolation } from "./isolation.js";
 import { mountOverlay, overlayUsable } from "./overlay.js";
-import { branchPart, findRepo, type ProjectRepo } from "./project-repo.js";
+import { branchPart, dirPart, findRepo, type ProjectRepo } from "./project-repo.js";
 import { oneAtATime } from "./repo-lock.js";
 import { snapshotRepo } from "./snapshot.js";
 import { removeWorktree, TaskWorkspace } from "./task-workspace.js";
@@ -70,7 +70,7 @@ export class JobWorkspaces {
 
   static async prepare(o: JobWorkspacesOptions): Promise<JobWorkspaces> {
     const links = [...DEFAULT_LINK_PATHS, ...(o.linkPaths ?? [])];
-    const dir = join(o.workspacesDir, branchPart(o.jobId).replace(/\//g, "_"));
+    const dir = join(o.workspacesDir, dirPart(o.jobId));
     const project = o.isolation === "shared" ? null : await findRepo(o.projectRoot);
     const isolation: Isolation = o.isolation ?? (project?.head && project.tracked ? "worktree" : "copy");
     if (isolation === "shared")
@@ -122,9 +122,10 @@ export class JobWorkspaces {
    */
   async open(taskId: string): Promise<TaskWorkspace> {
     if (this.repo === null) return TaskWorkspace.shared(this.projectRoot);
-    const name = branchPart(taskId).replace(/\//g, "_");
+    const name = dirPart(taskId);
     const path = join(this.dir, "tasks", name);
-    await this.removeWorktree(path);
+    // An earlier run of the task left it: git must forget it before its branch can be checked out again.
+    if (await this.removeWorktree(name)) await this.prune();
     mkdirSync(join(this.dir, "tasks"), { recursive: true });
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
@@ -152,7 +153,6 @@ export class JobWorkspaces {
       worktree: path,
       branch,
       base,
-      repoTop: this.repo.top,
       linked: this.linkInto(root),
       excluded: this.links.map((l) => join(this.repo?.prefix ?? "", l)),
       overlay,
@@ -202,37 +202,34 @@ export class JobWorkspaces {
     return shared;
   }
 
-  private async removeWorktree(path: string): Promise<void> {
-    if (this.repo === null) return;
-    const overlay = join(this.dir, "overlay", path.slice(path.lastIndexOf("/") + 1));
-    if (!existsSync(path) && !existsSync(overlay)) return;
-    await removeWorktree(this.repo.top, path, overlay);
-    // An earlier run of the task left it: git must forget it before its branch can be checked out again.
-    const top = this.repo.top;
-    await oneAtATime(top, "worktrees", () => git(top, ["worktree", "prune"]));
+  /** Removes a task's worktree if there is one; says whether there was. */
+  private async removeWorktree(name: string): Promise<boolean> {
+    const path = join(this.dir, "tasks", name);
+    const overlay = join(this.dir, "overlay", name);
+    if (!existsSync(path) && !existsSync(overlay)) return false;
+    await removeWorktree(path, overlay);
+    return true;
+  }
+
+  private prune(): Promise<unknown> {
+    const top = this.repo?.top as string;
+    return oneAtATime(top, "worktrees", () => git(top, ["worktree", "prune"]));
   }
 
   /** Removes every worktree of the job (branches stay) and the job's directory. */
   async dispose(): Promise<void> {
     if (this.repo === null) return;
     const tasks = join(this.dir, "tasks");
-    for (const name of existsSync(tasks) ? readdirSync(tasks) : [])
-      await this.removeWorktree(join(tasks, name));
+    for (const name of existsSync(tasks) ? readdirSync(tasks) : []) await this.removeWorktree(name);
     // The base stays (a process that takes the job up again starts from it), and so does a copy's snapshot
     // repository: the tasks' branches live in it.
     rmSync(tasks, { recursive: true, force: true });
     rmSync(join(this.dir, "overlay"), { recursive: true, force: true });
     if (this.baseTree) {
       this.baseTree = null;
-      await removeWorktree(this.repo.top, join(this.dir, "base-tree"), null);
+      await removeWorktree(join(this.dir, "base-tree"), null);
     }
-    const top = this.repo.top;
-    await oneAtATime(top, "worktrees", () => git(top, ["worktree", "prune"]));
-  }
-
-  /** Disk used by the job's workspaces (bytes), for the job's metadata. */
-  diskUsage(): number {
-    return duBytes(this.dir);
+    await this.prune();
   }
 }
 
@@ -250,16 +247,4 @@ function recordedBase(dir: string): string | null {
 function remember(dir: string, commit: string): string {
   writeFileSync(join(dir, "base-commit"), `${commit}\n`);
   return commit;
-}
-
-function duBytes(path: string): number {
-  let total = 0;
-  const walk = (p: string) => {
-    const s = lstatSync(p, { throwIfNoEntry: false });
-    if (!s) return;
-    total += s.size;
-    if (s.isDirectory()) for (const e of readdirSync(p)) walk(join(p, e));
-  };
-  walk(path);
-  return total;
 }

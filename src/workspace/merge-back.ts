@@ -108,6 +108,9 @@ async function mergeIntoRepo(
   }
 }
 
+/** git merge-file exits with how many conflicts it left (at most 127); anything else is a failure. */
+const MERGE_FILE_ANSWERS = Array.from({ length: 128 }, (_, i) => i);
+
 /** What a project without git gets: each file the task changed, merged against the snapshot it started from. */
 async function mergeIntoFiles(ws: JobWorkspaces, commit: string, files: ProjectFiles): Promise<MergeOutcome> {
   const repo = ws.repo?.top as string;
@@ -146,7 +149,7 @@ async function mergeIntoFiles(ws: JobWorkspaces, commit: string, files: ProjectF
         const m = await git(
           scratch,
           ["merge-file", "-p", "--quiet", a as string, o as string, b as string],
-          [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+          MERGE_FILE_ANSWERS,
         );
         if (m.code === 0) writes.push({ path, content: m.stdout });
         else conflicts.push(path);

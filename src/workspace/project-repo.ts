@@ -49,6 +49,11 @@ export function branchPart(id: string): string {
   return cleaned === "" ? "task" : cleaned.slice(0, 200);
 }
 
+/** A single directory name from any id (branchPart's, its slashes flattened). */
+export function dirPart(id: string): string {
+  return branchPart(id).replace(/\//g, "_");
+}
+
 /** Tracked files changed and not committed, which a merge into the checked-out branch must not touch. */
 export async function dirtyFiles(top: string): Promise<string[]> {
   const out = (await git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=no"])).stdout;

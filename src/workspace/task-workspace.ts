@@ -20,7 +20,6 @@ interface TaskWorkspaceParts {
   worktree: string | null;
   branch: string | null;
   base: string | null;
-  repoTop: string | null;
   linked: string[];
   excluded: string[];
   /** The overlay's own directory (its upper and work dirs), when the workspace is one. */
@@ -40,7 +39,6 @@ export class TaskWorkspace {
   /** Project paths shared read-only with the task (its jail must let commands read them). */
   readonly linked: readonly string[];
   private readonly worktree: string | null;
-  private readonly repoTop: string | null;
   /** Paths (relative to the worktree) never committed: the links to the shared directories. */
   private readonly excluded: readonly string[];
   private readonly overlay: string | null;
@@ -57,7 +55,6 @@ export class TaskWorkspace {
     this.base = p.base;
     this.linked = p.linked;
     this.worktree = p.worktree;
-    this.repoTop = p.repoTop;
     this.excluded = p.excluded;
     this.overlay = p.overlay ?? null;
     this.pinned = p.gitDir && p.worktree ? [`--git-dir=${p.gitDir}`, `--work-tree=${p.worktree}`] : [];
@@ -69,14 +66,9 @@ export class TaskWorkspace {
       worktree: null,
       branch: null,
       base: null,
-      repoTop: null,
       linked: [],
       excluded: [],
     });
-  }
-
-  get isolated(): boolean {
-    return this.worktree !== null;
   }
 
   /**
@@ -113,13 +105,13 @@ export class TaskWorkspace {
 
   /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
   async remove(): Promise<void> {
-    if (this.worktree === null || this.repoTop === null) return;
-    await removeWorktree(this.repoTop, this.worktree, this.overlay);
+    if (this.worktree === null) return;
+    await removeWorktree(this.worktree, this.overlay);
   }
 }
 
 /** Removes a worktree and git's record of it (its branch stays). */
-export async function removeWorktree(_repo: string, path: string, overlay: string | null): Promise<void> {
+export async function removeWorktree(path: string, overlay: string | null): Promise<void> {
   await unmount(path);
   await rm(path, { recursive: true, force: true });
   if (overlay) await rm(overlay, { recursive: true, force: true });

@@ -104,7 +104,7 @@ export class SqliteJobStore implements JobStore {
    * short sleeps that leave the event loop free, so that routes which do not need the store keep answering.
    */
   private use<T>(fn: () => T): T | Promise<T> {
-    const unusable = this.gone ?? this.unwritable;
+    const unusable = this.unavailable();
     if (unusable !== null) throw new StoreUnavailableError(unusable);
     try {
       return fn();
@@ -115,7 +115,7 @@ export class SqliteJobStore implements JobStore {
     const retry = async (): Promise<T> => {
       for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
         await new Promise((r) => setTimeout(r, delay * (0.5 + Math.random())));
-        const unusable = this.gone ?? this.unwritable;
+        const unusable = this.unavailable();
         if (unusable !== null) throw new StoreUnavailableError(unusable);
         try {
           return fn();
