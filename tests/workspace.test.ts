@@ -233,3 +233,19 @@ describe("a hostile task's workspace", () => {
     },
   );
 });
+
+describe("hostile task ids", () => {
+  it.each(["../../../escape", "/abs/path", "..", "a/../../b", "-rf", "x.lock", "@{-1}"])(
+    "%j: its workspace and branch stay inside the job's",
+    async (id) => {
+      const root = project(true);
+      const job = await jobOn(root, "worktree");
+      const t = await job.open(id);
+      expect(t.root.startsWith(`${job.dir}/tasks/`)).toBe(true);
+      expect(t.root.slice(`${job.dir}/tasks/`.length)).not.toMatch(/\/|^\.\.?$/);
+      expect(t.branch?.startsWith("ollama-coder/batch_agent_tasks-abc123/")).toBe(true);
+      expect(sh(root, "check-ref-format", `refs/heads/${t.branch}`)).toBe("");
+      await t.remove();
+    },
+  );
+});

@@ -22,7 +22,7 @@ export interface JobEventOptions {
 
 /**
  * Follows the queue's typed event bus for one job or all: `progress` (the JobResponse without results) at
- * most every 250 ms per job, `item` as items finish, and a final event named after the end status.
+ * most every PROGRESS_INTERVAL_MS per job, `item` as items finish, and a final event named after the end status.
  */
 export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void {
   const interval = o.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
