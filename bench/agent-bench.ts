@@ -112,11 +112,17 @@ export async function scaling(
   });
   const end = await finished;
   const done = await store.getJob(job.id);
+  const failed =
+    end.status === "completed"
+      ? null
+      : (await store.listItems(job.id, { limit: 1, offset: 0, status: "failed" })).items[0];
   await pool.stop();
   await store.close();
   await fake.close();
   if (end.status !== "completed" || !done?.startedAt || !done.completedAt)
-    throw new Error(`scaling job ${end.status}`);
+    throw new Error(
+      `scaling job ${end.status}: ${JSON.stringify(failed ?? done?.error ?? null).slice(0, 2000)}`,
+    );
   return done.completedAt - done.startedAt;
 }
 

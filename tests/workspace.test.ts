@@ -5,6 +5,8 @@ import { describe, expect, it } from "vitest";
 import { JobWorkspaces } from "../src/workspace/job-workspaces.js";
 import { mergeTask, type ProjectFiles, taskPatch } from "../src/workspace/merge-back.js";
 import { overlayUsable } from "../src/workspace/overlay.js";
+import { findRepo } from "../src/workspace/project-repo.js";
+import { parseShow, type TaskWorkspace } from "../src/workspace/task-workspace.js";
 import { tempDir } from "./helpers/temp.js";
 
 const sh = (cwd: string, ...args: string[]) =>
@@ -170,6 +172,49 @@ describe("merging into a project with git", () => {
     expect(readFileSync(join(root, "calc.py"), "utf8")).toBe("# my edit in progress\n"); // untouched
   });
 
+  it("merges asked for together go in one batch: each its own commit, a conflict in the middle skipped", async () => {
+    const root = project(true);
+    const job = await jobOn(root, "worktree");
+    const tasks = await Promise.all(["a", "b", "c", "d"].map((id) => job.open(id)));
+    const [a, b, c, d] = tasks as [TaskWorkspace, TaskWorkspace, TaskWorkspace, TaskWorkspace];
+    write(a.root, "calc.py", "def add(a, b):\n    return b + a\n");
+    write(b.root, "calc.py", "def add(a, b):\n    return sum((a, b))\n"); // the same line as a
+    write(c.root, "mul.py", "def mul(a, b):\n    return a * b\n");
+    write(d.root, "sub.py", "def sub(a, b):\n    return a - b\n");
+    const commits = await Promise.all(tasks.map((t, i) => t.commit(`task ${i}`)));
+    const files = fsFiles(root);
+    // Asked for in one tick: the first takes the lock, the other three wait and go together.
+    const outcomes = await Promise.all(
+      commits.map((ch, i) => mergeTask(job, ch.commit as string, { files, label: `t${i}` })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["merged", "conflict", "merged", "merged"]);
+    expect(outcomes[1]).toMatchObject({ files: ["calc.py"], target: "main" });
+    expect(outcomes[0]?.commit).toBe(commits[0]?.commit); // a fast-forward: the task's own commit
+    expect(sh(root, "rev-parse", "HEAD")).toBe(outcomes[3]?.commit);
+    expect(sh(root, "rev-list", "--count", "--first-parent", `${outcomes[2]?.commit}..HEAD`)).toBe("1"); // one merge per task
+    expect(sh(root, "status", "--porcelain")).toBe("");
+    expect(readFileSync(join(root, "calc.py"), "utf8")).toBe("def add(a, b):\n    return b + a\n");
+    expect(existsSync(join(root, "mul.py")) && existsSync(join(root, "sub.py"))).toBe(true);
+  });
+
+  it("a batch the branch cannot move to is merged task by task: only the task in the way is refused", async () => {
+    const root = project(true);
+    const job = await jobOn(root, "worktree");
+    const [a, b, c] = (await Promise.all(["a", "b", "c"].map((id) => job.open(id)))) as TaskWorkspace[];
+    write(a!.root, "one.py", "x = 1\n");
+    write(b!.root, "two.py", "x = 2\n");
+    write(c!.root, "three.py", "x = 3\n");
+    write(root, "two.py", "my own untracked file\n"); // in the way of b's change
+    const commits = await Promise.all([a!, b!, c!].map((t) => t.commit("t")));
+    const files = fsFiles(root);
+    const outcomes = await Promise.all(
+      commits.map((ch, i) => mergeTask(job, ch.commit as string, { files, label: `t${i}` })),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(["merged", "refused", "merged"]);
+    expect(readFileSync(join(root, "two.py"), "utf8")).toBe("my own untracked file\n");
+    expect(existsSync(join(root, "one.py")) && existsSync(join(root, "three.py"))).toBe(true);
+  });
+
   it("worktree isolation needs a repository with a commit, and says so", async () => {
     const root = project(false);
     await expect(jobOn(root, "worktree")).rejects.toThrow(
@@ -248,4 +293,61 @@ describe("hostile task ids", () => {
       await t.remove();
     },
   );
+});
+
+describe("reading git's answers", () => {
+  it("finds the repository, the project's place in it, its commit and branch in any state", async () => {
+    const root = join(tempDir(), "repo");
+    mkdirSync(join(root, "sub"), { recursive: true });
+    expect(await findRepo(root)).toBeNull();
+    sh(root, "init", "-q", "-b", "trunk");
+    expect(await findRepo(join(root, "sub"))).toMatchObject({
+      top: root,
+      prefix: "sub/",
+      head: null,
+      branch: "trunk",
+    });
+    write(root, "sub/a.py", "a = 1\n");
+    sh(root, "add", "-A");
+    sh(root, "commit", "-qm", "one");
+    const head = sh(root, "rev-parse", "HEAD");
+    expect(await findRepo(join(root, "sub"))).toEqual({
+      top: root,
+      prefix: "sub/",
+      head,
+      branch: "trunk",
+      tracked: true,
+    });
+    mkdirSync(join(root, "untracked"));
+    expect((await findRepo(join(root, "untracked")))?.tracked).toBe(false);
+    sh(root, "checkout", "-q", "--detach");
+    expect(await findRepo(root)).toMatchObject({ head, branch: null });
+    expect(await findRepo(join(root, ".git"))).toBeNull(); // no work tree there
+  });
+
+  it("reads a commit's id, files (a rename by its new name, odd names whole) and patch from one git show", () => {
+    const root = join(tempDir(), "repo");
+    mkdirSync(root, { recursive: true });
+    sh(root, "init", "-q", "-b", "main");
+    write(root, "old name.py", "x = 1\n".repeat(20));
+    write(root, "keep.py", "k = 1\n");
+    sh(root, "add", "-A");
+    sh(root, "commit", "-qm", "one");
+    sh(root, "mv", "old name.py", "new\tname.py");
+    write(root, "keep.py", "k = 2\n");
+    write(root, "ünï.py", "u = 1\n");
+    sh(root, "add", "-A");
+    sh(root, "commit", "-qm", "two");
+    const out = execFileSync(
+      "git",
+      ["-c", "core.quotePath=false", "show", "--no-color", "--format=%H", "-z", "--patch-with-raw", "HEAD"],
+      { cwd: root, encoding: "utf8" },
+    );
+    const changes = parseShow(out);
+    expect(changes.commit).toBe(sh(root, "rev-parse", "HEAD"));
+    expect(changes.files.sort()).toEqual(["keep.py", "new\tname.py", "ünï.py"]);
+    expect(changes.diff).toMatch(/^diff --git /);
+    expect(changes.diff).toContain("+k = 2");
+    expect(changes.diff).toContain("+u = 1");
+  });
 });

@@ -1,5 +1,5 @@
-import { execFile } from "node:child_process";
 import { CoderError } from "../errors.js";
+import { runProgram } from "../sandbox/run-program.js";
 
 export interface GitResult {
   code: number;
@@ -28,25 +28,21 @@ const GIT_ENV: NodeJS.ProcessEnv = {
 };
 
 /** Runs git in `cwd`; `ok` lists the exit codes that are answers rather than failures (default: 0). */
-export function git(cwd: string, args: readonly string[], ok: readonly number[] = [0]): Promise<GitResult> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      "git",
-      ["-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", ...args],
-      { cwd, env: GIT_ENV, maxBuffer: 256 * 1024 * 1024, encoding: "utf8" },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        if (ok.includes(code)) resolve({ code, stdout, stderr });
-        else
-          reject(
-            new CoderError(
-              "workspace",
-              `git ${args.join(" ")} failed in ${cwd}: ${(stderr || error?.message || "").trim()}`,
-            ),
-          );
-      },
-    );
-  });
+export async function git(
+  cwd: string,
+  args: readonly string[],
+  ok: readonly number[] = [0],
+): Promise<GitResult> {
+  const r = await runProgram(
+    ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", ...args],
+    cwd,
+    GIT_ENV,
+  );
+  if (ok.includes(r.code)) return { code: r.code, stdout: r.stdout, stderr: r.stderr };
+  throw new CoderError(
+    "workspace",
+    `git ${args.join(" ")} failed in ${cwd}: ${(r.stderr || (r.error ? `cannot start git: ${r.error}` : `exit ${r.code}`)).trim()}`,
+  );
 }
 
 /** git's answer, trimmed. */

@@ -131,7 +131,8 @@ export class JobWorkspaces {
     const base = this.base.base_commit as string;
     const top = this.repo.top;
     const lower = this.layout === "overlay" ? await this.lowerTree() : null;
-    // git's bookkeeping one at a time (it is quick); the files, the slow part, in parallel.
+    // git's bookkeeping one at a time (two adds at once may each read the other's half-made record); the
+    // files, the slow part, in parallel.
     await oneAtATime(top, "worktrees", () =>
       git(top, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, path, base]),
     );
@@ -166,6 +167,8 @@ export class JobWorkspaces {
       const path = join(this.dir, "base-tree");
       if (!existsSync(join(path, ".git"))) {
         rmSync(path, { recursive: true, force: true });
+        // git's bookkeeping one at a time (two adds at once may each read the other's half-made record); the
+        // files, the slow part, in parallel.
         await oneAtATime(top, "worktrees", () =>
           git(top, [
             "worktree",

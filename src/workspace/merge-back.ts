@@ -41,70 +41,154 @@ export function mergeTask(
   commit: string,
   o: { targetBranch?: string | null; files: ProjectFiles; label: string },
 ): Promise<MergeOutcome> {
-  return oneAtATime(ws.repo?.top ?? ws.projectRoot, "merges", () =>
-    ws.isolation === "worktree" ? mergeIntoRepo(ws, commit, o) : mergeIntoFiles(ws, commit, o.files),
-  );
+  if (ws.isolation !== "worktree")
+    return oneAtATime(ws.repo?.top ?? ws.projectRoot, "merges", () => mergeIntoFiles(ws, commit, o.files));
+  const key = ws.repo?.top ?? ws.projectRoot;
+  return new Promise<MergeOutcome>((resolve, reject) => {
+    const waiting = pending.get(key);
+    const request: MergeRequest = {
+      ws,
+      commit,
+      targetBranch: o.targetBranch ?? null,
+      label: o.label,
+      resolve,
+      reject,
+    };
+    if (waiting) {
+      waiting.push(request);
+      return;
+    }
+    pending.set(key, [request]);
+    // Whoever asks while the merges before run joins this batch: one turn of the repository's lock merges them
+    // all, with one look at the project and one move of the branch.
+    void oneAtATime(key, "merges", async () => {
+      const batch = pending.get(key) ?? [];
+      pending.delete(key);
+      for (const group of byTarget(batch)) await mergeGroup(group);
+    });
+  });
 }
 
-async function mergeIntoRepo(
-  ws: JobWorkspaces,
-  commit: string,
-  o: { targetBranch?: string | null; label: string },
-): Promise<MergeOutcome> {
-  const project = await findRepo(ws.projectRoot);
-  if (!project) return { status: "refused", detail: `${ws.projectRoot} is no longer in a git repository` };
+interface MergeRequest {
+  ws: JobWorkspaces;
+  commit: string;
+  targetBranch: string | null;
+  label: string;
+  resolve(o: MergeOutcome): void;
+  reject(e: unknown): void;
+}
+
+/** Merges asked for and not yet started, per repository. */
+const pending = new Map<string, MergeRequest[]>();
+
+/** Requests into the same branch (named, or the one checked out) from the same project directory, in order. */
+function byTarget(batch: MergeRequest[]): MergeRequest[][] {
+  const groups = new Map<string, MergeRequest[]>();
+  for (const r of batch) {
+    const key = `${r.ws.projectRoot}\0${r.targetBranch ?? ""}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  return [...groups.values()];
+}
+
+async function mergeGroup(group: MergeRequest[]): Promise<void> {
+  try {
+    const outcomes = await mergeIntoRepo(group);
+    if (outcomes === null) {
+      // The branch could not be moved to the batch's result (a file in the way of one task's change, in the
+      // checked-out project): each task again on its own, so that only the one in the way is refused.
+      for (const r of group) await mergeGroup([r]);
+      return;
+    }
+    for (const [i, r] of group.entries()) r.resolve(outcomes[i] as MergeOutcome);
+  } catch (e) {
+    for (const r of group) r.reject(e);
+  }
+}
+
+/**
+ * Merges each request's commit in turn onto the target branch (a fast-forward where the branch is still at the
+ * task's base, else a merge commit), then moves the branch once. Returns null when the batch of several could not
+ * be moved there for a reason other than another process moving the branch.
+ */
+async function mergeIntoRepo(group: MergeRequest[]): Promise<MergeOutcome[] | null> {
+  const { ws, targetBranch } = group[0] as MergeRequest;
+  const all = (o: MergeOutcome) => group.map(() => o);
+  // Into the branch checked out (the usual case), the project's look and its uncommitted changes at once.
+  const looking = findRepo(ws.projectRoot, { tracked: false });
+  const early = targetBranch === null && ws.repo ? dirtyFiles(ws.repo.top) : null;
+  early?.catch(() => {});
+  const project = await looking;
+  if (!project)
+    return all({ status: "refused", detail: `${ws.projectRoot} is no longer in a git repository` });
   const top = project.top;
-  const targetName = o.targetBranch ?? project.branch;
+  const targetName = targetBranch ?? project.branch;
   if (!targetName)
-    return {
+    return all({
       status: "refused",
       detail: "the project's HEAD is detached: check out a branch, or give target_branch",
-    };
+    });
   const checkedOut = targetName === project.branch;
   if (checkedOut) {
-    const dirty = await dirtyFiles(top);
+    const dirty = await (early ?? dirtyFiles(top));
     if (dirty.length > 0)
-      return {
+      return all({
         status: "refused",
         files: dirty,
-        detail: `the project has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", …" : ""}): commit or stash them${o.targetBranch ? "" : ", or give target_branch"}`,
-      };
+        detail: `the project has uncommitted changes (${dirty.slice(0, 5).join(", ")}${dirty.length > 5 ? ", …" : ""}): commit or stash them${targetBranch ? "" : ", or give target_branch"}`,
+      });
   }
   const ref = `refs/heads/${targetName}`;
   const exists = await git(top, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], [0, 1]);
   if (exists.code !== 0) await git(top, ["update-ref", ref, ws.base.base_commit as string, ""]);
   // Another process may move the branch between our look and our update (a second server, a user's commit):
-  // then the merge is worked out again on top of where it is now.
+  // then the merges are worked out again on top of where it is now.
+  let target = checkedOut && exists.code === 0 && project.head ? project.head : exists.stdout.trim();
+  if (target === "") target = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
   for (let round = 1; ; round++) {
-    const target = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
-    const merged = await git(
-      top,
-      ["merge-tree", "--write-tree", "--name-only", "--no-messages", target, commit],
-      [0, 1],
-    );
-    const [tree, ...conflicted] = merged.stdout.split("\n").filter(Boolean);
-    if (merged.code === 1) return { status: "conflict", files: conflicted, target: targetName };
-    const forward = await git(top, ["merge-base", "--is-ancestor", target, commit], [0, 1]);
-    const next =
-      forward.code === 0
-        ? commit
-        : await gitOut(top, [
-            "commit-tree",
-            tree as string,
-            "-p",
-            target,
-            "-p",
-            commit,
-            "-m",
-            `Merge ${o.label}`,
-          ]);
+    const outcomes: MergeOutcome[] = [];
+    let tip = target;
+    for (const r of group) {
+      const merged = await git(
+        top,
+        ["merge-tree", "--write-tree", "--name-only", "--no-messages", tip, r.commit],
+        [0, 1],
+      );
+      const [tree, ...conflicted] = merged.stdout.split("\n").filter(Boolean);
+      if (merged.code === 1) {
+        outcomes.push({ status: "conflict", files: conflicted, target: targetName });
+        continue;
+      }
+      // A task's commit sits right on its base: where the branch is still there, the commit itself is the merge.
+      tip =
+        tip === r.ws.base.base_commit
+          ? r.commit
+          : await gitOut(top, [
+              "commit-tree",
+              tree as string,
+              "-p",
+              tip,
+              "-p",
+              r.commit,
+              "-m",
+              `Merge ${r.label}`,
+            ]);
+      outcomes.push({ status: "merged", commit: tip, target: targetName });
+    }
+    if (tip === target) return outcomes;
     const moved = checkedOut
-      ? await git(top, ["merge", "--ff-only", "--quiet", next], [0, 1, 128])
-      : await git(top, ["update-ref", ref, next, target], [0, 1, 128]);
-    if (moved.code === 0) return { status: "merged", commit: next, target: targetName };
+      ? await git(top, ["merge", "--ff-only", "--quiet", tip], [0, 1, 128])
+      : await git(top, ["update-ref", ref, tip, target], [0, 1, 128]);
+    if (moved.code === 0) return outcomes;
     const now = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
+    if (now === target && group.length > 1) return null;
     if (now === target || round >= 5)
-      return { status: "refused", detail: `git refused to update ${targetName}: ${moved.stderr.trim()}` };
+      return outcomes.map((o) =>
+        o.status === "merged"
+          ? { status: "refused", detail: `git refused to update ${targetName}: ${moved.stderr.trim()}` }
+          : o,
+      );
+    target = now;
   }
 }
 

@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
+import { CoderError } from "../errors.js";
+import { runProgram } from "../sandbox/run-program.js";
 
 /**
  * A task's workspace as an overlay mount: the job's one checkout of its base below, the task's changes in a
@@ -12,7 +13,15 @@ import { promisify } from "node:util";
  * is missing, tasks get a checkout of their own instead.
  */
 
-const run = promisify(execFile);
+/** Runs mount(8) or umount(8) (through oc-spawner where built: the event loop never waits on them). */
+async function run(program: string, args: readonly string[]): Promise<void> {
+  const r = await runProgram([program, ...args], "/", { PATH: process.env.PATH, LANG: "C" });
+  if (r.code !== 0)
+    throw new CoderError(
+      "workspace",
+      `${program} ${args.join(" ")} failed: ${(r.stderr || r.error || `exit ${r.code}`).trim()}`,
+    );
+}
 
 const overlayArgs = (lower: string, upper: string, work: string, at: string) => [
   "-t",
@@ -47,7 +56,7 @@ export function overlayUsable(): boolean {
   return usable;
 }
 
-/** Mounts, without holding the event loop while mount(8) runs. */
+/** Mounts the overlay at `at`. */
 export async function mountOverlay(lower: string, upper: string, work: string, at: string): Promise<void> {
   await run("mount", overlayArgs(lower, upper, work, at));
 }

@@ -17,23 +17,47 @@ export interface ProjectRepo {
   tracked: boolean;
 }
 
-/** The repository the directory is in, or null when it is in none. */
-export async function findRepo(dir: string): Promise<ProjectRepo | null> {
-  const inside = await git(dir, ["rev-parse", "--is-inside-work-tree"], [0, 128]);
-  if (inside.code !== 0 || inside.stdout.trim() !== "true") return null;
-  const [top, prefix] = (await git(dir, ["rev-parse", "--show-toplevel", "--show-prefix"])).stdout.split(
-    "\n",
+/**
+ * The repository the directory is in, or null when it is in none. One git process where the repository has a
+ * commit (the usual case; a merge asks once per batch), and one more to tell whether the project's files are
+ * in that commit when `tracked` is asked for.
+ */
+export async function findRepo(dir: string, o: { tracked?: boolean } = {}): Promise<ProjectRepo | null> {
+  const seen = await git(
+    dir,
+    [
+      "rev-parse",
+      "--is-inside-work-tree",
+      "--show-toplevel",
+      "--show-prefix",
+      "HEAD",
+      "--symbolic-full-name",
+      "HEAD",
+    ],
+    [0, 128],
   );
-  const head = await git(dir, ["rev-parse", "--verify", "--quiet", "HEAD^{commit}"], [0, 1]);
-  const branch = await git(dir, ["symbolic-ref", "--quiet", "--short", "HEAD"], [0, 1]);
-  const files = head.code === 0 ? await git(dir, ["ls-tree", "-r", "--name-only", "HEAD", "--", "."]) : null;
-  return {
-    top: top ?? dir,
+  const [inside, top, prefix, head, ref] = seen.stdout.split("\n");
+  if (inside !== "true" || top === undefined) return null;
+  const repo: ProjectRepo = {
+    top,
     prefix: prefix ?? "",
-    head: head.code === 0 ? head.stdout.trim() : null,
-    branch: branch.code === 0 ? branch.stdout.trim() : null,
-    tracked: (files?.stdout.trim() ?? "") !== "",
+    head: null,
+    branch: null,
+    tracked: false,
   };
+  if (seen.code !== 0) {
+    // No commit yet: the branch HEAD names is still to be born.
+    const branch = await git(dir, ["symbolic-ref", "--quiet", "--short", "HEAD"], [0, 1]);
+    return { ...repo, branch: branch.code === 0 ? branch.stdout.trim() : null };
+  }
+  repo.head = head ?? null;
+  repo.branch = ref?.startsWith("refs/heads/") ? ref.slice("refs/heads/".length) : null;
+  if (o.tracked !== false) {
+    // The project directory's own entries in the commit (not recursive: one entry is enough).
+    const files = await git(dir, ["ls-tree", "--name-only", "HEAD", "--", "."]);
+    repo.tracked = files.stdout.trim() !== "";
+  }
+  return repo;
 }
 
 /** A branch name git accepts, from any task id ("a b/../c" → "a-b/c"). */

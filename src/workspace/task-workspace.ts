@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { join } from "node:path";
-import { git, gitOut } from "./git.js";
+import { join, relative } from "node:path";
+import { git } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
 import { unmount } from "./overlay.js";
 
@@ -82,10 +82,18 @@ export class TaskWorkspace {
     if (wt === null || this.base === null) return { commit: null, files: [], diff: "" };
     // Over an overlay, files keep the base's times and sizes but not its inode numbers: compare what matters.
     const g = [...this.pinned, "-c", "core.checkStat=minimal", "-c", "core.trustctime=false"];
-    await git(wt, [...g, "add", "--all", "--", ".", ...excludePathspecs(this.excluded)]);
-    // What the task's tools wrote is its work even where the project's .gitignore would leave it out.
-    const present = written.filter((p) => existsSync(join(this.root, p)));
-    if (present.length > 0) await git(this.root, [...g, "add", "--force", "--", ...present]);
+    // What the task's tools wrote is its work even where the project's .gitignore would leave it out: named
+    // here, such a file makes git add everything else and answer 1 (then it is added with --force).
+    const present = written
+      .map((p) => join(this.root, p))
+      .filter((p) => existsSync(p))
+      .map((p) => relative(wt, p));
+    const added = await git(
+      wt,
+      [...g, "add", "--all", "--", ".", ...excludePathspecs(this.excluded), ...present],
+      [0, 1],
+    );
+    if (added.code === 1) await git(wt, [...g, "add", "--force", "--", ...present]);
     // Nothing staged: git commit says so with exit 1 (one process fewer than asking first).
     const made = await git(
       wt,
@@ -93,14 +101,10 @@ export class TaskWorkspace {
       [0, 1],
     );
     if (made.code === 1) return { commit: null, files: [], diff: "" };
-    const commit = await gitOut(wt, [...g, "rev-parse", "HEAD"]);
-    return {
-      commit,
-      files: (await gitOut(wt, [...g, "diff", "--name-only", "-z", this.base, commit]))
-        .split("\0")
-        .filter(Boolean),
-      diff: (await git(wt, [...g, "diff", this.base, commit])).stdout,
-    };
+    // The commit, its files and its diff in one process: its parent is the base (the branch started there).
+    return parseShow(
+      (await git(wt, [...g, "show", "--no-color", "--format=%H", "-z", "--patch-with-raw", "HEAD"])).stdout,
+    );
   }
 
   /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
@@ -117,4 +121,25 @@ export async function removeWorktree(path: string, overlay: string | null): Prom
   if (overlay) await rm(overlay, { recursive: true, force: true });
   // git's record of it goes at the job's end (`git worktree prune`); a new worktree on the same path or branch
   // meanwhile is added with --force.
+}
+
+/**
+ * `git show --format=%H -z --patch-with-raw` of a task's commit: its id, then a raw line per file
+ * (`:modes ids STATUS\0path\0`, two paths for a rename or copy), an empty field, then the patch.
+ */
+export function parseShow(out: string): TaskChanges {
+  const fields = out.split("\0");
+  const commit = (fields[0] ?? "").trim();
+  const files: string[] = [];
+  let i = 1;
+  for (;;) {
+    const meta = (fields[i] ?? "").replace(/^\n/, "");
+    if (!meta.startsWith(":")) break;
+    const status = meta.split(" ").pop() ?? "";
+    const paths = /^[RC]/.test(status) ? 2 : 1;
+    files.push(fields[i + paths] as string);
+    i += paths + 1;
+  }
+  if (fields[i] === "") i++;
+  return { commit, files, diff: fields.slice(i).join("\0") };
 }
