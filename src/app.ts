@@ -14,6 +14,7 @@ import { QueueEvents } from "./queue/events.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
 import type { Register, RegisterContext } from "./queue/register-context.js";
+import { Retention } from "./queue/retention.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
@@ -125,6 +126,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   let pool: WorkerPool | null = null;
   const metrics = new Metrics(queue, () => pool?.activeJobIds.length ?? 0);
   let sandboxStatus: Readonly<Record<string, string>> | null = null;
+  const purges = purgeCleanups(events, log);
   try {
     await registerAll(options, {
       registry,
@@ -135,6 +137,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
         reportSandbox: (status) => {
           sandboxStatus = status;
         },
+        onJobsPurged: purges.add,
       },
     });
   } catch (e: unknown) {
@@ -146,6 +149,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   }
   const unbridge = await bridgeEvents(store, events, log);
+  const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -157,6 +161,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
     writable: () => store.checkWritable(),
     originPolicy: OriginPolicy.fromConfig(config),
+    retention,
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });
   let stopped = false;
@@ -173,6 +178,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       const url = await api.listen({ host: config.host, port: config.port });
       await pool?.start();
       unwatch = watchWritable(store, log);
+      retention.start();
       ready = true;
       return url;
     },
@@ -181,8 +187,10 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       stopped = true;
       ready = false;
       unwatch();
+      await retention.stop();
       await pool?.stop(config.graceMs);
       await api.close();
+      purges.off();
       await unbridge();
       await store.close();
       unlock();
@@ -216,8 +224,9 @@ export async function createWorkerNode(
   const store = await openStore(config);
   const registry = builtinRegistry();
   const events = new QueueEvents();
+  const purges = purgeCleanups(events, log);
   try {
-    await registerAll(options, { registry, config, log, hooks: {} });
+    await registerAll(options, { registry, config, log, hooks: { onJobsPurged: purges.add } });
   } catch (e: unknown) {
     await store.close();
     throw e;
@@ -236,8 +245,29 @@ export async function createWorkerNode(
       if (stopped) return;
       stopped = true;
       await pool.stop(config.graceMs);
+      purges.off();
       await unbridge();
       await store.close();
     },
+  };
+}
+
+/**
+ * The processors' clean-ups of deleted jobs' files, run when this node or another on the same store deletes
+ * jobs (`job:purged`). A clean-up that fails is logged; the job stays deleted.
+ */
+function purgeCleanups(events: QueueEvents, log: Logger) {
+  const cleanups: ((jobIds: readonly string[]) => Promise<void>)[] = [];
+  const off = events.on("job:purged", ({ jobIds }) => {
+    for (const cleanup of cleanups)
+      cleanup(jobIds).catch((e: unknown) =>
+        log.warn(`removing the files of deleted job(s) ${jobIds.slice(0, 3).join(", ")}: ${errorMessage(e)}`),
+      );
+  });
+  return {
+    add: (cleanup: (jobIds: readonly string[]) => Promise<void>) => {
+      cleanups.push(cleanup);
+    },
+    off,
   };
 }

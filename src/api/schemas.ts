@@ -89,8 +89,6 @@ export const JobListResponse = Type.Object(
   { title: "JobList" },
 );
 
-export const CancelResponse = Type.Object({ status: Type.Literal("cancelled"), job_id: Type.String() });
-
 export const StatsResponse = Type.Object({
   stats: Type.Object({
     total: Type.Integer(),

@@ -5,6 +5,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
+import type { Retention } from "../queue/retention.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
@@ -36,6 +37,8 @@ export interface ApiOptions {
   originPolicy?: OriginPolicy;
   /** Connections served at once; more are closed as they arrive. */
   maxConnections?: number;
+  /** Deletes ended jobs on demand (`DELETE ...?purge=true`, `POST /batch/cleanup`); absent: no such routes. */
+  retention?: Retention;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -111,7 +114,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     },
   );
   await app.register(websocket);
-  registerBatchRoutes(app, queue);
+  registerBatchRoutes(app, queue, options.retention ?? null);
   registerItemRoutes(app, queue);
   registerStreamRoutes(app, queue);
   registerDashboardRoute(app);

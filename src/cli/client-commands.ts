@@ -293,4 +293,45 @@ export function addClientCommands(program: Command): void {
         return EXIT.completed;
       }),
     );
+
+  program
+    .command("cleanup")
+    .description("delete ended jobs (and their items) that ended more than some days ago")
+    .requiredOption("--older-than-days <days>", "jobs that ended more than this many days ago (0: all)")
+    .option(
+      "--status <status...>",
+      "only jobs that ended so: completed, failed, cancelled (default: all three)",
+    )
+    .action((opts: { olderThanDays: string; status?: string[] }, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const days = Number(opts.olderThanDays);
+        if (!Number.isFinite(days) || days < 0)
+          throw new Error(
+            `--older-than-days must be a number of days, 0 or more (got ${opts.olderThanDays})`,
+          );
+        const r = await api.request<{ deleted: number; job_ids: string[] }>("POST", "/batch/cleanup", {
+          older_than_days: days,
+          ...(opts.status ? { status: opts.status } : {}),
+        });
+        console.log(json ? JSON.stringify(r) : `deleted ${r.deleted} job(s)`);
+        return EXIT.completed;
+      }),
+    );
+
+  program
+    .command("delete")
+    .description("delete one ended job and its items now (cancel a running one first)")
+    .argument("<id>")
+    .action((id: string, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const r = await api.request<{ job_id: string }>(
+          "DELETE",
+          `/batch/jobs/${encodeURIComponent(id)}?purge=true`,
+        );
+        console.log(json ? JSON.stringify(r) : `deleted ${r.job_id}`);
+        return EXIT.completed;
+      }),
+    );
 }

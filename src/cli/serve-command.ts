@@ -3,6 +3,7 @@ import { createApp } from "../app.js";
 import {
   assertSafeBind,
   resolveServerConfig,
+  SERVER_DEFAULTS,
   type ServerConfigInput,
   withEnv,
 } from "../config/server-config.js";
@@ -39,6 +40,10 @@ export function addServeCommand(program: Command): void {
     .option(
       "--grace-seconds <s>",
       "on SIGTERM, how long running items may finish (env OLLAMA_CODER_GRACE_SECONDS)",
+    )
+    .option(
+      "--retention-days <days>",
+      `ended jobs older than this are deleted, 0 keeps all (default ${SERVER_DEFAULTS.retentionDays}; env OLLAMA_CODER_RETENTION_DAYS)`,
     )
     .option(
       "--plugin <module...>",

@@ -50,6 +50,8 @@ export interface ServerConfigInput {
   corsOrigin?: string;
   /** Connections served at once; more are closed as they arrive. */
   maxConnections?: number | string;
+  /** Ended jobs older than this many days are deleted (0 keeps everything). */
+  retentionDays?: number | string;
 }
 
 /** Resolved, validated configuration. */
@@ -83,6 +85,7 @@ export interface ServerConfig {
   allowedHosts: string[];
   corsOrigin: string | null;
   maxConnections: number;
+  retentionDays: number;
 }
 
 export const SERVER_DEFAULTS = {
@@ -101,6 +104,8 @@ export const SERVER_DEFAULTS = {
   outputCapKb: 64,
   ollamaMaxConcurrency: 4,
   maxConnections: 1000,
+  /** Ended jobs are kept a month (the guide's "clean up old completed jobs", built in). */
+  retentionDays: 30,
 } as const satisfies Record<string, string | number>;
 
 /** Env twin of each option: `--data-dir` <-> `OLLAMA_CODER_DATA_DIR`. */
@@ -133,6 +138,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   allowedHosts: "OLLAMA_CODER_ALLOWED_HOSTS",
   corsOrigin: "OLLAMA_CODER_CORS_ORIGIN",
   maxConnections: "OLLAMA_CODER_MAX_CONNECTIONS",
+  retentionDays: "OLLAMA_CODER_RETENTION_DAYS",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -277,6 +283,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     allowUnauthenticated,
     rateLimitPerMinute: int("rate-limit", input.rateLimit, rateLimitDefault, 0, 10_000_000),
     graceMs: Math.round(num("grace-seconds", input.graceSeconds, d.graceSeconds, 0, 3600) * 1000),
+    retentionDays: num("retention-days", input.retentionDays, d.retentionDays, 0, 36_500),
     plugins: list(input.plugins),
     logLevel,
     sandbox,

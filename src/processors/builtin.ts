@@ -8,6 +8,7 @@ import { AGENT_KIND } from "./agent-kind.js";
 import { agentProcessor } from "./agent-processor.js";
 import { MCP_KIND } from "./mcp-kind.js";
 import { mcpProcessor } from "./mcp-processor.js";
+import { forgetJobFiles } from "./task-isolation.js";
 import { TESTS_KIND } from "./tests-kind.js";
 import { testsProcessor } from "./tests-processor.js";
 import { VALIDATION_KIND } from "./validation-kind.js";
@@ -56,13 +57,11 @@ export async function registerBuiltinProcessors({
   const left = await pruneWorkspaces(config.workspacesDir, config.projectRoot);
   if (left > 0)
     log.info(`removed ${left} task workspace(s) left by a process that stopped (their branches stay)`);
-  registry.register(
-    AGENT_KIND.type,
-    agentProcessor(sandbox, ollama, {
-      workspacesDir: config.workspacesDir,
-      patchesDir: join(config.dataDir, "patches"),
-    }),
-  );
+  const places = { workspacesDir: config.workspacesDir, patchesDir: join(config.dataDir, "patches") };
+  registry.register(AGENT_KIND.type, agentProcessor(sandbox, ollama, places));
+  hooks.onJobsPurged?.(async (jobIds) => {
+    for (const id of jobIds) await forgetJobFiles(places, id);
+  });
   registry.register(VALIDATION_KIND.type, validationProcessor(sandbox));
   registry.register(TESTS_KIND.type, testsProcessor(sandbox));
   registry.register(MCP_KIND.type, mcpProcessor(sandbox));

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
@@ -11,6 +11,7 @@ import type { ApplyMode, Isolation } from "../workspace/isolation.js";
 import { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { type MergeOutcome, mergeTask, type ProjectFiles, taskPatch } from "../workspace/merge-back.js";
 import { dirPart } from "../workspace/project-repo.js";
+import { removeJobWorkspaces } from "../workspace/prune.js";
 import type { TaskChanges } from "../workspace/task-workspace.js";
 
 /** How a job's tasks are isolated and what becomes of their changes, from its options. */
@@ -261,7 +262,7 @@ async function applyChanges(
   if (changes.commit === null) return { status: "skipped", detail: "the task changed nothing" };
   if (r.settings.apply === "none") return { status: "none" };
   if (r.settings.apply === "patch") {
-    const dir = join(r.patchesDir, dirPart(r.jobId));
+    const dir = jobPatchesDir(r.patchesDir, r.jobId);
     mkdirSync(dir, { recursive: true });
     const path = join(dir, `${dirPart(r.taskId)}.patch`);
     writeFileSync(path, await taskPatch(ws, changes.commit));
@@ -297,4 +298,16 @@ function failedTry(error: string): TaskResult {
     error,
     review: null,
   };
+}
+
+/** Where a job's patch files go (`apply: patch`). */
+const jobPatchesDir = (patchesDir: string, jobId: string) => join(patchesDir, dirPart(jobId));
+
+/** Removes what the agent kept of a deleted job: its workspaces' directory and its patch files. */
+export async function forgetJobFiles(
+  places: { workspacesDir: string; patchesDir: string },
+  jobId: string,
+): Promise<void> {
+  await removeJobWorkspaces(places.workspacesDir, jobId);
+  rmSync(jobPatchesDir(places.patchesDir, jobId), { recursive: true, force: true });
 }

@@ -35,6 +35,7 @@ export async function bridgeEvents(
   const offs = [
     events.on("job:submitted", (p) => !replaying && send("job:submitted", p)),
     events.on("job:cancelled", (p) => !replaying && send("job:cancelled", p)),
+    events.on("job:purged", (p) => !replaying && send("job:purged", p)),
     events.on("job:started", (p) => !replaying && send("job:started", p)),
     events.on("job:finished", (p) => {
       if (replaying) return;
@@ -88,6 +89,7 @@ export async function bridgeEvents(
 const EVENT_NAMES: ReadonlySet<string> = new Set([
   "job:submitted",
   "job:cancelled",
+  "job:purged",
   "job:started",
   "job:finished",
   "job:progress",

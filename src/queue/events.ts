@@ -8,6 +8,8 @@ export interface QueueEventMap {
   "job:progress": { jobId: string };
   "job:finished": { jobId: string; status: JobStatus };
   "job:cancelled": { jobId: string };
+  /** Ended jobs deleted (retention, clean-up, purge): their files go too, on every node. */
+  "job:purged": { jobIds: string[] };
   "item:completed": {
     jobId: string;
     jobType: string;

@@ -8,6 +8,11 @@ export interface ProcessorHooks {
   observeModelCall?: (o: ModelCallObservation) => void;
   /** How commands are confined, shown by /health (a server without a jail says so there). */
   reportSandbox?: (status: Readonly<Record<string, string>>) => void;
+  /**
+   * Registers what to remove of a processor's own when ended jobs are deleted (retention, clean-up, purge):
+   * their workspaces, patches. Called on every node that shares the store.
+   */
+  onJobsPurged?: (cleanup: (jobIds: readonly string[]) => Promise<void>) => void;
 }
 
 /**

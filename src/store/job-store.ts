@@ -50,6 +50,9 @@ export interface ItemOutcome {
 
 export type CancelOutcome = "cancelled" | "not_found" | "finished";
 
+/** How deleting one job went: gone, no such job, not ended yet, or ended with items still finishing. */
+export type PurgeOutcome = "purged" | "not_found" | "not_ended" | "finishing";
+
 export interface LeaseSweep {
   /** Items put back in the queue. */
   requeued: number;
@@ -134,6 +137,30 @@ export interface JobStore {
   finalizeJob(id: string, now: number): Promise<JobStatus | null>;
   /** Running jobs with no queued or running items left (e.g. a crash right before finalize). */
   idleRunningJobs(): Promise<string[]>;
+
+  // --- retention ---
+  /**
+   * Deletes one ended job at once (it is gone from every listing); its items follow in the background
+   * (dropPurgedItems). A job still queued or running is "not_ended"; an ended one whose claimed items are
+   * still finishing (a cancel while they ran) is "finishing".
+   */
+  purgeJob(id: string): Promise<PurgeOutcome>;
+  /**
+   * Deletes up to `limit` ended jobs that ended before `endedBefore` (epoch seconds), only those in
+   * `statuses` when given, oldest first, the way purgeJob does; returns their ids.
+   */
+  purgeEndedJobs(
+    endedBefore: number,
+    statuses: readonly JobStatus[] | null,
+    limit: number,
+  ): Promise<string[]>;
+  /** Deletes up to `limit` items of purged jobs; returns how many (0: none left). */
+  dropPurgedItems(limit: number): Promise<number>;
+  /**
+   * Gives some of the space of deleted rows back to the file system where the engine needs asking (SQLite);
+   * true while there is more to give back.
+   */
+  reclaimSpace(): Promise<boolean>;
 
   close(): Promise<void>;
 }

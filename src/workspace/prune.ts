@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { git } from "./git.js";
 import { mountsUnder, unmountNow } from "./overlay.js";
-import { findRepo } from "./project-repo.js";
+import { dirPart, findRepo } from "./project-repo.js";
 
 /**
  * Removes the task workspaces a process that died left behind (their branches stay): call it when no task
@@ -26,4 +26,16 @@ export async function pruneWorkspaces(workspacesDir: string, projectRoot: string
   const project = await findRepo(projectRoot).catch(() => null);
   if (project) await git(project.top, ["worktree", "prune"]);
   return removed;
+}
+
+/**
+ * Removes everything a deleted job kept under `workspacesDir`: its base, a copy's snapshot repository (with
+ * the tasks' branches), anything a crash left. Branches in the project's own repository stay: they are the
+ * user's.
+ */
+export async function removeJobWorkspaces(workspacesDir: string, jobId: string): Promise<void> {
+  const dir = join(workspacesDir, dirPart(jobId));
+  if (!existsSync(dir)) return;
+  for (const at of mountsUnder(dir)) unmountNow(at);
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -2,13 +2,14 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
-import { InvalidInputError } from "../../errors.js";
+import { ConflictError, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import type { Retention } from "../../queue/retention.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
+import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
 import {
-  CancelResponse,
   ErrorResponse,
   GenericJobBody,
   GetJobQuery,
@@ -29,7 +30,11 @@ function pick(source: JsonObject, fields: readonly string[]): JsonObject {
   return out;
 }
 
-export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): void {
+export function registerBatchRoutes(
+  fastify: FastifyInstance,
+  queue: JobQueue,
+  retention: Retention | null = null,
+): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
   // One submit route for each declared kind that offers one.
   for (const kind of queue.kinds()) {
@@ -142,17 +147,41 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
     {
       schema: {
         tags: ["jobs"],
-        summary: "Cancel a queued or running job",
+        summary: "Cancel a queued or running job; with purge=true, delete an ended one",
         params: JobIdParams,
-        response: { 200: CancelResponse, ...errors },
+        querystring: DeleteJobQuery,
+        response: { 200: CancelOrPurgeResponse, ...errors },
       },
     },
     async (request) => {
       const { job_id } = request.params;
+      if (request.query.purge) {
+        if (!retention) throw new ConflictError("this server does not delete jobs");
+        await retention.purge(job_id);
+        return { status: "purged" as const, job_id };
+      }
       await queue.cancel(job_id);
       return { status: "cancelled" as const, job_id };
     },
   );
+
+  if (retention)
+    app.post(
+      "/batch/cleanup",
+      {
+        schema: {
+          tags: ["jobs"],
+          summary: "Delete ended jobs older than a number of days (and their items)",
+          body: CleanupBody,
+          response: { 200: CleanupResponse, ...errors },
+        },
+      },
+      async (request) => {
+        const { older_than_days, status } = request.body;
+        const statuses = status === undefined ? null : Array.isArray(status) ? status : [status];
+        return retention.cleanup(older_than_days, statuses);
+      },
+    );
 
   app.get(
     "/batch/stats",

@@ -56,4 +56,12 @@ CREATE INDEX items_leased ON items (lease_owner, lease_expires_at) WHERE status 
 CREATE INDEX items_running_by_job ON items (job_id) WHERE status = 'running';
 `,
   },
+  {
+    version: 2,
+    name: "retention: purged jobs, ended jobs by age",
+    sql: `
+CREATE TABLE purged_jobs (job_id TEXT PRIMARY KEY, purged_at DOUBLE PRECISION NOT NULL);
+CREATE INDEX jobs_by_end ON jobs (completed_at) WHERE completed_at IS NOT NULL;
+`,
+  },
 ];

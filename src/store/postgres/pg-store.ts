@@ -20,9 +20,10 @@ import type {
   JsonObject,
   LeaseSweep,
   NewJob,
+  PurgeOutcome,
   StoreNotice,
 } from "../job-store.js";
-import { JOB_STATUSES } from "../job-store.js";
+import { FINAL_JOB_STATUSES, JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
@@ -507,6 +508,74 @@ export class PostgresJobStore implements JobStore {
       );
       return status;
     });
+  }
+
+  async purgeJob(id: string): Promise<PurgeOutcome> {
+    return this.tx(async (c) => {
+      const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
+      if (!job) return "not_found";
+      if (!FINAL_JOB_STATUSES.includes(job.status as JobStatus)) return "not_ended";
+      const running = await c.query("SELECT 1 FROM items WHERE job_id = $1 AND status = 'running' LIMIT 1", [
+        id,
+      ]);
+      if ((running.rowCount ?? 0) > 0) return "finishing";
+      await c.query("DELETE FROM jobs WHERE id = $1", [id]);
+      await c.query("INSERT INTO purged_jobs (job_id, purged_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+        id,
+        Date.now() / 1000,
+      ]);
+      return "purged";
+    });
+  }
+
+  async purgeEndedJobs(
+    endedBefore: number,
+    statuses: readonly JobStatus[] | null,
+    limit: number,
+  ): Promise<string[]> {
+    const wanted = (statuses ?? FINAL_JOB_STATUSES).filter((x) => FINAL_JOB_STATUSES.includes(x));
+    // Several nodes may sweep at once: each takes jobs the others have not locked.
+    const rows = await this.rows(
+      this.pool,
+      `WITH gone AS (
+        DELETE FROM jobs WHERE id IN (
+          SELECT id FROM jobs j WHERE completed_at IS NOT NULL AND completed_at < $1 AND status = ANY($2)
+            AND NOT EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'running')
+          ORDER BY completed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING id)
+      INSERT INTO purged_jobs (job_id, purged_at) SELECT id, $4 FROM gone ON CONFLICT DO NOTHING RETURNING job_id`,
+      [endedBefore, wanted, limit, Date.now() / 1000],
+    );
+    return rows.map((r) => r.job_id as string);
+  }
+
+  async dropPurgedItems(limit: number): Promise<number> {
+    return this.tx(async (c) => {
+      let dropped = 0;
+      for (;;) {
+        const [next] = await this.rows(
+          c,
+          "SELECT job_id FROM purged_jobs ORDER BY purged_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+        );
+        if (!next) return dropped;
+        const budget = limit - dropped;
+        const n =
+          (
+            await c.query("DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = $1 LIMIT $2)", [
+              next.job_id,
+              budget,
+            ])
+          ).rowCount ?? 0;
+        dropped += n;
+        if (n === budget) return dropped;
+        await c.query("DELETE FROM purged_jobs WHERE job_id = $1", [next.job_id]);
+      }
+    });
+  }
+
+  async reclaimSpace(): Promise<boolean> {
+    // autovacuum's: deleted rows' space is reused by new ones, and the operator's VACUUM FULL returns it.
+    return false;
   }
 
   async idleRunningJobs(): Promise<string[]> {

@@ -15,8 +15,9 @@ import type {
   JsonObject,
   LeaseSweep,
   NewJob,
+  PurgeOutcome,
 } from "../job-store.js";
-import { JOB_STATUSES } from "../job-store.js";
+import { FINAL_JOB_STATUSES, JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
@@ -89,6 +90,9 @@ export class SqliteJobStore implements JobStore {
     this.path = options.path;
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
+    // A new file gives deleted jobs' space back in steps (reclaimSpace); it must be said before the first table
+    // and before WAL, and changes nothing in a file made earlier (whose free pages are reused, not returned).
+    this.db.pragma("auto_vacuum = INCREMENTAL");
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.busyWaitMs = options.busyTimeoutMs ?? 5000;
@@ -207,6 +211,18 @@ export class SqliteJobStore implements JobStore {
       finalize:
         db.prepare(`UPDATE jobs SET status = ?, error = ?, completed_at = ?, current_item = NULL, updated_at = ?
         WHERE id = ? AND status = 'running'`),
+      runningItem: db.prepare("SELECT 1 FROM items WHERE job_id = ? AND status = 'running' LIMIT 1").pluck(),
+      endedBefore: db
+        .prepare(`SELECT id FROM jobs WHERE completed_at IS NOT NULL AND completed_at < ?
+        AND status IN (SELECT value FROM json_each(?))
+        AND NOT EXISTS (SELECT 1 FROM items i WHERE i.job_id = jobs.id AND i.status = 'running')
+        ORDER BY completed_at LIMIT ?`)
+        .pluck(),
+      deleteJob: db.prepare("DELETE FROM jobs WHERE id = ?"),
+      notePurged: db.prepare("INSERT OR IGNORE INTO purged_jobs (job_id, purged_at) VALUES (?, ?)"),
+      nextPurged: db.prepare("SELECT job_id FROM purged_jobs ORDER BY purged_at LIMIT 1").pluck(),
+      dropItems: db.prepare("DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = ? LIMIT ?)"),
+      forgetPurged: db.prepare("DELETE FROM purged_jobs WHERE job_id = ?"),
       idle: db
         .prepare(`SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
         (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`)
@@ -552,6 +568,75 @@ export class SqliteJobStore implements JobStore {
 
   async idleRunningJobs(): Promise<string[]> {
     return this.use(() => this.stmts.idle.all() as string[]);
+  }
+
+  async purgeJob(id: string): Promise<PurgeOutcome> {
+    return this.use(() =>
+      this.db
+        .transaction((): PurgeOutcome => {
+          const status = this.stmts.jobStatus.get(id) as JobStatus | undefined;
+          if (status === undefined) return "not_found";
+          if (!FINAL_JOB_STATUSES.includes(status)) return "not_ended";
+          if (this.stmts.runningItem.get(id) !== undefined) return "finishing";
+          this.purge(id);
+          return "purged";
+        })
+        .immediate(),
+    );
+  }
+
+  async purgeEndedJobs(
+    endedBefore: number,
+    statuses: readonly JobStatus[] | null,
+    limit: number,
+  ): Promise<string[]> {
+    const wanted = JSON.stringify(
+      (statuses ?? FINAL_JOB_STATUSES).filter((x) => FINAL_JOB_STATUSES.includes(x)),
+    );
+    return this.use(() =>
+      this.db
+        .transaction((): string[] => {
+          const ids = this.stmts.endedBefore.all(endedBefore, wanted, limit) as string[];
+          for (const id of ids) this.purge(id);
+          return ids;
+        })
+        .immediate(),
+    );
+  }
+
+  /** In a transaction: the job row goes, its items are listed for dropPurgedItems. */
+  private purge(id: string): void {
+    this.stmts.deleteJob.run(id);
+    this.stmts.notePurged.run(id, Date.now() / 1000);
+  }
+
+  async dropPurgedItems(limit: number): Promise<number> {
+    return this.use(() =>
+      this.db
+        .transaction((): number => {
+          let dropped = 0;
+          for (;;) {
+            const jobId = this.stmts.nextPurged.get() as string | undefined;
+            if (jobId === undefined) return dropped;
+            const budget = limit - dropped;
+            const n = this.stmts.dropItems.run(jobId, budget).changes;
+            dropped += n;
+            if (n === budget) return dropped;
+            this.stmts.forgetPurged.run(jobId); // its last piece: nothing of the job is left
+          }
+        })
+        .immediate(),
+    );
+  }
+
+  async reclaimSpace(): Promise<boolean> {
+    // A few thousand pages a call (a few MB), so each call is short. A file made before auto_vacuum was set
+    // keeps its free pages for new rows.
+    return this.use(() => {
+      if (this.db.pragma("auto_vacuum", { simple: true }) !== 2) return false;
+      this.db.pragma("incremental_vacuum(2000)");
+      return (this.db.pragma("freelist_count", { simple: true }) as number) > 0;
+    });
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,42 @@
+import { type Static, Type } from "typebox";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
+
+/** `DELETE /batch/jobs/{id}`: cancels, or with `purge=true` deletes an ended job and its items. */
+export const DeleteJobQuery = Type.Object({
+  purge: Type.Boolean({
+    default: false,
+    description: "delete the job (ended ones only) and its items, instead of cancelling it",
+  }),
+});
+
+export const CancelOrPurgeResponse = Type.Object({
+  status: Type.Union([Type.Literal("cancelled"), Type.Literal("purged")]),
+  job_id: Type.String(),
+});
+
+const EndedStatus = Type.Union(FINAL_JOB_STATUSES.map((s) => Type.Literal(s)));
+
+/** `POST /batch/cleanup`: the guide's "delete old completed jobs", on demand. */
+export const CleanupBody = Type.Object(
+  {
+    older_than_days: Type.Number({
+      minimum: 0,
+      maximum: 36_500,
+      description: "delete jobs that ended more than this many days ago (0: every ended job)",
+      examples: [7],
+    }),
+    status: Type.Optional(
+      Type.Union([EndedStatus, Type.Array(EndedStatus, { minItems: 1, maxItems: 3 })], {
+        description: "only jobs that ended so (default: completed, failed and cancelled)",
+        examples: ["completed"],
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CleanupBody = Static<typeof CleanupBody>;
+
+export const CleanupResponse = Type.Object({
+  deleted: Type.Integer({ description: "jobs deleted; their items are removed in the background" }),
+  job_ids: Type.Array(Type.String()),
+});
