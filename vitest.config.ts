@@ -13,6 +13,7 @@ const BACKEND_SUITES = [
   "tests/process-pause.test.ts",
   "tests/failed-items.test.ts",
   "tests/retention.test.ts",
+  "tests/idempotency.test.ts",
 ];
 
 /**

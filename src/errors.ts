@@ -2,6 +2,7 @@
 export type ErrorCode =
   | "not_found"
   | "conflict"
+  | "idempotency_conflict"
   | "invalid_input"
   | "job_setup_failed"
   | "security_block"
@@ -36,6 +37,14 @@ export interface FieldIssue {
   loc: (string | number)[];
   msg: string;
   type: string;
+}
+
+/** An idempotency key reused for a different request within its lifetime (HTTP 409). */
+export class IdempotencyConflictError extends CoderError {
+  constructor(message: string) {
+    super("idempotency_conflict", message);
+    this.name = "IdempotencyConflictError";
+  }
 }
 
 export class InvalidInputError extends CoderError {

@@ -7,6 +7,7 @@ import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from
 import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
+import { type Idempotency, idempotentSubmit } from "./idempotency.js";
 import type { JobKind } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
 
@@ -22,6 +23,8 @@ export interface SubmitInput {
   maxAttempts?: number;
   /** Name of the items field in the request, for error locations. */
   itemsField?: string;
+  /** The same key with the same request gives the first job back (see idempotency.ts). */
+  idempotency?: Idempotency | undefined;
 }
 
 /** Items read at a time when a whole job is paged through (results, exports, retry). */
@@ -117,8 +120,22 @@ export class JobQueue {
       createdAt: toSeconds(this.clock.now()),
       items,
     };
+    if (input.idempotency)
+      return idempotentSubmit(
+        this.store,
+        input.idempotency,
+        job.id,
+        () => this.nowSeconds(),
+        () => this.storeNew(job, input.type),
+      );
+    return this.storeNew(job, input.type);
+  }
+
+  /** Stores a new job and says so; the record as stored, before any worker touched it. */
+  private async storeNew(job: NewJob, type: string): Promise<JobRecord> {
+    const items = job.items;
     await this.store.createJob(job);
-    this.events.emit("job:submitted", { jobId: job.id, type: input.type });
+    this.events.emit("job:submitted", { jobId: job.id, type });
     // The job as stored, before any worker touched it (a worker elsewhere may already be starting it).
     return {
       ...job,

@@ -3,6 +3,7 @@ import { ConflictError, errorMessage, NotFoundError } from "../errors.js";
 import type { JobStore, PurgeOutcome } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import type { QueueEvents } from "./events.js";
+import { IDEMPOTENCY_TTL_SECONDS } from "./idempotency.js";
 
 /** How often the sweep looks for jobs past their age. */
 const SWEEP_EVERY_MS = 10 * 60_000;
@@ -48,11 +49,10 @@ export class Retention {
     this.now = options.now ?? (() => Date.now() / 1000);
   }
 
-  /** Sweeps now and then every ten minutes (when a retention is set); finishes deletions a crash left. */
+  /** Sweeps now and then every ten minutes; finishes deletions a crash left. */
   start(): void {
     this.stopped = false;
     this.drain();
-    if (this.options.retentionDays <= 0) return;
     const sweep = () => {
       this.sweep().catch((e: unknown) => this.options.log.warn(`retention: ${errorMessage(e)}`));
     };
@@ -68,8 +68,9 @@ export class Retention {
     await this.draining;
   }
 
-  /** Deletes the ended jobs past the retention age. */
+  /** Deletes the ended jobs past the retention age, and forgets expired idempotency keys. */
   async sweep(): Promise<CleanupResult> {
+    await this.store.dropExpiredIdempotencyKeys(this.now() - IDEMPOTENCY_TTL_SECONDS);
     if (this.options.retentionDays <= 0) return { deleted: 0, job_ids: [] };
     const out = await this.cleanup(this.options.retentionDays, null);
     if (out.deleted > 0)

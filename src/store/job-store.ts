@@ -50,6 +50,12 @@ export interface ItemOutcome {
 
 export type CancelOutcome = "cancelled" | "not_found" | "finished";
 
+/** A submit's idempotency key as a store keeps it: the request it stood for, and the job made for it. */
+export interface IdempotencyRecord {
+  fingerprint: string;
+  jobId: string;
+}
+
 /** How deleting one job went: gone, no such job, not ended yet, or ended with items still finishing. */
 export type PurgeOutcome = "purged" | "not_found" | "not_ended" | "finishing";
 
@@ -138,10 +144,28 @@ export interface JobStore {
   /** Running jobs with no queued or running items left (e.g. a crash right before finalize). */
   idleRunningJobs(): Promise<string[]>;
 
+  // --- idempotency ---
+  /**
+   * Takes `key` for a new job `jobId` of a request with `fingerprint`, unless an unexpired holder (created at
+   * or after `expiredBefore`) has it: then returns that holder, and takes nothing. Atomic across processes:
+   * of concurrent submits with one key, exactly one takes it.
+   */
+  claimIdempotencyKey(
+    key: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+    expiredBefore: number,
+  ): Promise<IdempotencyRecord | null>;
+  /** Gives a key back (its job could not be stored), if `jobId` still holds it. */
+  releaseIdempotencyKey(key: string, jobId: string): Promise<void>;
+  /** Forgets keys created before `before`; returns how many. */
+  dropExpiredIdempotencyKeys(before: number): Promise<number>;
+
   // --- retention ---
   /**
-   * Deletes one ended job at once (it is gone from every listing); its items follow in the background
-   * (dropPurgedItems). A job still queued or running is "not_ended"; an ended one whose claimed items are
+   * Deletes one ended job at once (it is gone from every listing, and its idempotency keys are free again);
+   * its items follow in the background (dropPurgedItems). A job still queued or running is "not_ended"; an ended one whose claimed items are
    * still finishing (a cancel while they ran) is "finishing".
    */
   purgeJob(id: string): Promise<PurgeOutcome>;

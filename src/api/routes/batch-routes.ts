@@ -5,6 +5,7 @@ import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConflictError, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import type { Retention } from "../../queue/retention.js";
+import { idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
@@ -66,6 +67,7 @@ export function registerBatchRoutes(
           parallel: body.parallel as number,
           metadata: { [route.totalKey]: items.length },
           itemsField: route.itemsField,
+          idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
         });
         return toJobResponse(job, queue.nowSeconds());
       },
@@ -92,6 +94,7 @@ export function registerBatchRoutes(
         chunkSize: body.chunk_size,
         parallel: body.parallel,
         metadata: { total_items: body.items.length },
+        idempotency: idempotencyOf("/batch/jobs", request.headers["idempotency-key"], body),
       });
       return toJobResponse(job, queue.nowSeconds());
     },

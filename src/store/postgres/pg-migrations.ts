@@ -64,4 +64,18 @@ CREATE TABLE purged_jobs (job_id TEXT PRIMARY KEY, purged_at DOUBLE PRECISION NO
 CREATE INDEX jobs_by_end ON jobs (completed_at) WHERE completed_at IS NOT NULL;
 `,
   },
+  {
+    version: 3,
+    name: "idempotency keys",
+    sql: `
+CREATE TABLE idempotency_keys (
+  key          TEXT PRIMARY KEY,
+  fingerprint  TEXT NOT NULL,
+  job_id       TEXT NOT NULL,
+  created_at   DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+CREATE INDEX idempotency_keys_by_job ON idempotency_keys (job_id);
+`,
+  },
 ];

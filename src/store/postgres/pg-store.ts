@@ -10,6 +10,7 @@ import { ConfigError } from "../../errors.js";
 import type {
   CancelOutcome,
   ClaimedItem,
+  IdempotencyRecord,
   ItemFilter,
   ItemOutcome,
   ItemRecord,
@@ -510,6 +511,45 @@ export class PostgresJobStore implements JobStore {
     });
   }
 
+  async claimIdempotencyKey(
+    key: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+    expiredBefore: number,
+  ): Promise<IdempotencyRecord | null> {
+    // One statement: the insert wins, or replaces an expired holder; else the holder is read back. Two nodes
+    // asking at once serialise on the key's row.
+    for (;;) {
+      const [taken] = await this.rows(
+        this.pool,
+        `INSERT INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (key) DO UPDATE SET fingerprint = EXCLUDED.fingerprint, job_id = EXCLUDED.job_id,
+          created_at = EXCLUDED.created_at WHERE idempotency_keys.created_at < $5
+        RETURNING job_id`,
+        [key, fingerprint, jobId, now, expiredBefore],
+      );
+      if (taken) return null;
+      const [held] = await this.rows(
+        this.pool,
+        "SELECT fingerprint, job_id FROM idempotency_keys WHERE key = $1",
+        [key],
+      );
+      // Released between the two statements: ask again.
+      if (held) return { fingerprint: held.fingerprint as string, jobId: held.job_id as string };
+    }
+  }
+
+  async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {
+    await this.pool.query("DELETE FROM idempotency_keys WHERE key = $1 AND job_id = $2", [key, jobId]);
+  }
+
+  async dropExpiredIdempotencyKeys(before: number): Promise<number> {
+    return (
+      (await this.pool.query("DELETE FROM idempotency_keys WHERE created_at < $1", [before])).rowCount ?? 0
+    );
+  }
+
   async purgeJob(id: string): Promise<PurgeOutcome> {
     return this.tx(async (c) => {
       const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
@@ -520,6 +560,7 @@ export class PostgresJobStore implements JobStore {
       ]);
       if ((running.rowCount ?? 0) > 0) return "finishing";
       await c.query("DELETE FROM jobs WHERE id = $1", [id]);
+      await c.query("DELETE FROM idempotency_keys WHERE job_id = $1", [id]);
       await c.query("INSERT INTO purged_jobs (job_id, purged_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
         id,
         Date.now() / 1000,
@@ -542,7 +583,8 @@ export class PostgresJobStore implements JobStore {
           SELECT id FROM jobs j WHERE completed_at IS NOT NULL AND completed_at < $1 AND status = ANY($2)
             AND NOT EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'running')
           ORDER BY completed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING id)
+        RETURNING id),
+      keys AS (DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM gone))
       INSERT INTO purged_jobs (job_id, purged_at) SELECT id, $4 FROM gone ON CONFLICT DO NOTHING RETURNING job_id`,
       [endedBefore, wanted, limit, Date.now() / 1000],
     );

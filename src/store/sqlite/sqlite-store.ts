@@ -5,6 +5,7 @@ import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../..
 import type {
   CancelOutcome,
   ClaimedItem,
+  IdempotencyRecord,
   ItemFilter,
   ItemOutcome,
   ItemRecord,
@@ -219,6 +220,15 @@ export class SqliteJobStore implements JobStore {
         ORDER BY completed_at LIMIT ?`)
         .pluck(),
       deleteJob: db.prepare("DELETE FROM jobs WHERE id = ?"),
+      idempotencyKey: db.prepare(
+        "SELECT fingerprint, job_id, created_at FROM idempotency_keys WHERE key = ?",
+      ),
+      takeIdempotencyKey: db.prepare(
+        "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?)",
+      ),
+      releaseIdempotencyKey: db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND job_id = ?"),
+      jobIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE job_id = ?"),
+      expiredIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?"),
       notePurged: db.prepare("INSERT OR IGNORE INTO purged_jobs (job_id, purged_at) VALUES (?, ?)"),
       nextPurged: db.prepare("SELECT job_id FROM purged_jobs ORDER BY purged_at LIMIT 1").pluck(),
       dropItems: db.prepare("DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = ? LIMIT ?)"),
@@ -570,6 +580,36 @@ export class SqliteJobStore implements JobStore {
     return this.use(() => this.stmts.idle.all() as string[]);
   }
 
+  async claimIdempotencyKey(
+    key: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+    expiredBefore: number,
+  ): Promise<IdempotencyRecord | null> {
+    return this.use(() =>
+      this.db
+        .transaction((): IdempotencyRecord | null => {
+          const held = this.stmts.idempotencyKey.get(key) as
+            | { fingerprint: string; job_id: string; created_at: number }
+            | undefined;
+          if (held && held.created_at >= expiredBefore)
+            return { fingerprint: held.fingerprint, jobId: held.job_id };
+          this.stmts.takeIdempotencyKey.run(key, fingerprint, jobId, now);
+          return null;
+        })
+        .immediate(),
+    );
+  }
+
+  async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {
+    await this.use(() => this.stmts.releaseIdempotencyKey.run(key, jobId));
+  }
+
+  async dropExpiredIdempotencyKeys(before: number): Promise<number> {
+    return this.use(() => this.stmts.expiredIdempotencyKeys.run(before).changes);
+  }
+
   async purgeJob(id: string): Promise<PurgeOutcome> {
     return this.use(() =>
       this.db
@@ -607,6 +647,7 @@ export class SqliteJobStore implements JobStore {
   /** In a transaction: the job row goes, its items are listed for dropPurgedItems. */
   private purge(id: string): void {
     this.stmts.deleteJob.run(id);
+    this.stmts.jobIdempotencyKeys.run(id);
     this.stmts.notePurged.run(id, Date.now() / 1000);
   }
 
