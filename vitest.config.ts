@@ -14,6 +14,7 @@ const BACKEND_SUITES = [
   "tests/failed-items.test.ts",
   "tests/retention.test.ts",
   "tests/idempotency.test.ts",
+  "tests/scheduling.test.ts",
 ];
 
 /**

@@ -2,7 +2,7 @@ import { type TLiteral, type TSchema, Type } from "typebox";
 import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { JOB_STATUSES } from "../domain/statuses.js";
-import { IdempotencyKeyField } from "./idempotency-key.js";
+import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
 
@@ -35,7 +35,7 @@ export const GenericJobBody = Type.Object(
     options: JsonObjectSchema({ default: {} }),
     chunk_size: ChunkSize(100),
     parallel: Parallel(5),
-    idempotency_key: IdempotencyKeyField,
+    ...COMMON_SUBMIT_FIELDS,
   },
   { title: "JobRequest" },
 );

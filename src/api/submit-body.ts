@@ -1,11 +1,11 @@
 import { type TObject, Type } from "typebox";
 import type { JobKind, SubmitRoute } from "../queue/job-kind.js";
-import { IdempotencyKeyField } from "./idempotency-key.js";
 import { ChunkSize, Items, Parallel } from "./schemas.js";
+import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /**
- * A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), an idempotency key,
- * its options.
+ * A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), the fields every
+ * submit takes (COMMON_SUBMIT_FIELDS), its options.
  */
 export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
   return Type.Object(
@@ -13,7 +13,7 @@ export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
       [route.itemsField]: Items(kind.item, route.itemsDescription),
       chunk_size: ChunkSize(route.chunkSize),
       parallel: Parallel(route.parallel),
-      idempotency_key: IdempotencyKeyField,
+      ...COMMON_SUBMIT_FIELDS,
       ...kind.options.properties,
     },
     { title: route.title },

@@ -18,6 +18,8 @@ export interface NewJob {
   priority: number;
   maxAttempts: number;
   createdAt: number;
+  /** Not before (epoch seconds); absent or null: at once. */
+  runAt?: number | null;
   items: NewItem[];
 }
 

@@ -3,7 +3,8 @@ import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 
 /** Every event the queue emits, by namespaced name. */
 export interface QueueEventMap {
-  "job:submitted": { jobId: string; type: string };
+  /** `runAt`: the job waits until then (epoch seconds). */
+  "job:submitted": { jobId: string; type: string; runAt?: number };
   "job:started": { jobId: string };
   "job:progress": { jobId: string };
   "job:finished": { jobId: string; status: JobStatus };

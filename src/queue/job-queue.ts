@@ -23,6 +23,8 @@ export interface SubmitInput {
   maxAttempts?: number;
   /** Name of the items field in the request, for error locations. */
   itemsField?: string;
+  /** Not before this time (epoch seconds): the job stays queued, with `metadata.run_at`, until then. */
+  runAt?: number | null | undefined;
   /** The same key with the same request gives the first job back (see idempotency.ts). */
   idempotency?: Idempotency | undefined;
 }
@@ -112,12 +114,13 @@ export class JobQueue {
       id: newJobId(input.type),
       type: input.type,
       options,
-      metadata: input.metadata ?? {},
+      metadata: input.runAt ? { ...input.metadata, run_at: input.runAt } : (input.metadata ?? {}),
       chunkSize: input.chunkSize,
       parallel: input.parallel,
       priority: input.priority ?? 0,
       maxAttempts: input.maxAttempts ?? 3,
       createdAt: toSeconds(this.clock.now()),
+      runAt: input.runAt ?? null,
       items,
     };
     if (input.idempotency)
@@ -135,7 +138,7 @@ export class JobQueue {
   private async storeNew(job: NewJob, type: string): Promise<JobRecord> {
     const items = job.items;
     await this.store.createJob(job);
-    this.events.emit("job:submitted", { jobId: job.id, type });
+    this.events.emit("job:submitted", { jobId: job.id, type, ...(job.runAt ? { runAt: job.runAt } : {}) });
     // The job as stored, before any worker touched it (a worker elsewhere may already be starting it).
     return {
       ...job,

@@ -85,7 +85,7 @@ export class WorkerPool {
     this.started = true;
     await this.sweep();
     this.unsubscribe.push(
-      this.events.on("job:submitted", () => this.wake()),
+      this.events.on("job:submitted", ({ runAt }) => this.wakeAt(runAt)),
       this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
     );
     // On a shared store, another node's progress means its slots of a job free up: look for work then.
@@ -94,6 +94,27 @@ export class WorkerPool {
     this.every(this.o.sweepMs, () => this.sweep());
     this.every(this.o.pollMs, async () => this.wake());
     this.wake();
+  }
+
+  /**
+   * Looks for work now, or at `runAt` (a job submitted to run later; the poll finds it too, within its
+   * interval, after a restart or on another node).
+   */
+  private wakeAt(runAt: number | undefined): void {
+    const wait = runAt === undefined ? 0 : runAt * 1000 - this.o.clock.now();
+    if (wait <= 0) {
+      this.wake();
+      return;
+    }
+    const t = setTimeout(
+      () => {
+        this.timers.splice(this.timers.indexOf(t), 1);
+        this.wake();
+      },
+      Math.min(wait + 5, 2 ** 31 - 1),
+    );
+    t.unref();
+    this.timers.push(t);
   }
 
   private every(ms: number, fn: () => Promise<void>): void {
@@ -212,7 +233,7 @@ export class WorkerPool {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) clearInterval(t); // clears timeouts too
     for (const off of this.unsubscribe) off();
     const entries = [...this.runners.values()];
     for (const { runner } of entries) runner.drain();

@@ -21,6 +21,7 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
+import { runAtOf } from "../submit-fields.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
@@ -68,6 +69,7 @@ export function registerBatchRoutes(
           metadata: { [route.totalKey]: items.length },
           itemsField: route.itemsField,
           idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
+          runAt: runAtOf(body, queue.nowSeconds()),
         });
         return toJobResponse(job, queue.nowSeconds());
       },
@@ -95,6 +97,7 @@ export function registerBatchRoutes(
         parallel: body.parallel,
         metadata: { total_items: body.items.length },
         idempotency: idempotencyOf("/batch/jobs", request.headers["idempotency-key"], body),
+        runAt: runAtOf(body, queue.nowSeconds()),
       });
       return toJobResponse(job, queue.nowSeconds());
     },

@@ -179,7 +179,7 @@ export class PostgresJobStore implements JobStore {
     await this.tx(async (c) => {
       await c.query(
         `INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority, max_attempts, total,
-          created_at, updated_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+          created_at, updated_at, run_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)`,
         [
           job.id,
           job.type,
@@ -191,6 +191,7 @@ export class PostgresJobStore implements JobStore {
           job.maxAttempts,
           job.items.length,
           job.createdAt,
+          job.runAt ?? null,
         ],
       );
       for (let start = 0; start < job.items.length; start += INSERT_BATCH) {
@@ -297,14 +298,15 @@ export class PostgresJobStore implements JobStore {
     return row?.n as number;
   }
 
-  async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {
+  async nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null> {
     const [row] = await this.rows(
       this.pool,
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
+        AND (j.run_at IS NULL OR j.run_at <= $2)
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
         AND (SELECT COUNT(*) FROM items i WHERE i.job_id = j.id AND i.status = 'running') < j.parallel
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
-      [excludeIds],
+      [excludeIds, now],
     );
     return row ? toJob(row) : null;
   }

@@ -159,7 +159,7 @@ export class SqliteJobStore implements JobStore {
     return {
       insertJob:
         db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
-        max_attempts, total, created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        max_attempts, total, created_at, updated_at, run_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
       getJob: db.prepare("SELECT * FROM jobs WHERE id = ?"),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
@@ -170,6 +170,7 @@ export class SqliteJobStore implements JobStore {
       ),
       addCancelled: db.prepare("UPDATE jobs SET cancelled = cancelled + ? WHERE id = ?"),
       nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
+        AND (j.run_at IS NULL OR j.run_at <= ?)
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`),
@@ -261,6 +262,7 @@ export class SqliteJobStore implements JobStore {
         job.items.length,
         job.createdAt,
         job.createdAt,
+        job.runAt ?? null,
       );
     const insertItems = (from: number, to: number) => {
       for (let seq = from; seq < to; seq++) {
@@ -417,8 +419,10 @@ export class SqliteJobStore implements JobStore {
     );
   }
 
-  async nextRunnableJob(excludeIds: readonly string[], _now: number): Promise<JobRecord | null> {
-    const row = (await this.use(() => this.stmts.nextJob.get(JSON.stringify(excludeIds)))) as Row | undefined;
+  async nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null> {
+    const row = (await this.use(() => this.stmts.nextJob.get(now, JSON.stringify(excludeIds)))) as
+      | Row
+      | undefined;
     return row ? toJob(row) : null;
   }
 
