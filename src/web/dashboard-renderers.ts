@@ -106,8 +106,9 @@ function transcriptBlock(entries) {
     }
     for (const call of Array.isArray(m.tool_calls) ? m.tool_calls : []) {
       const fn = call && (call.function || call);
+      const args = fn && fn.arguments;
       msg.append(el("div", { class: "toolcall" }, "→ ", el("span", { class: "name", text: String(fn && fn.name) }),
-        el("pre", { class: "args wrap", text: JSON.stringify(fn && fn.arguments, null, 2) })));
+        el("div", { class: "args" }, args && typeof args === "object" && !Array.isArray(args) ? renderFields(args) : el("pre", { class: "wrap", text: JSON.stringify(args, null, 2) }))));
     }
     chat.append(msg);
   }
@@ -137,7 +138,8 @@ function renderFields(r, skip) {
     else if (k === "usage" && typeof v === "object" && !Array.isArray(v)) { const t = usageTable(v); if (t) later.push(el("details", { class: "usage" }, el("summary", { text: "usage" }), t)); }
     else if (typeof v === "string" && (OUTPUT_FIELDS.includes(k) || v.includes("\n"))) later.push(outputBlock(k, v));
     else if (Array.isArray(v) && v.every((x) => x == null || typeof x !== "object")) kv.append(el("dt", { text: k }), el("dd", { text: v.join(", ") || "—" }));
-    else if (typeof v === "object") later.push(el("details", { class: "part part-" + cssWord(k) }, el("summary", { text: k }), renderFields(v)));
+    else if (Array.isArray(v)) later.push(outputBlock(k, JSON.stringify(v, null, 2)));
+    else if (typeof v === "object") later.push(el("div", { class: "part part-" + cssWord(k) }, el("div", { class: "label muted", text: k }), renderFields(v)));
     else kv.append(el("dt", { text: k }), el("dd", { class: "mono", text: String(v) }));
   }
   if (kv.childNodes.length) box.append(kv);

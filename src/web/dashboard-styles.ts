@@ -50,6 +50,7 @@ export const DASHBOARD_CSS = /* css */ `
   .card .k { color:var(--muted); font-size:12px; } .card .v { font-size:18px; font-weight:600; }
   .kv { display:grid; grid-template-columns:max-content 1fr; gap:2px 12px; font-size:12px; margin:4px 0; }
   .kv dt { color:var(--muted); } .kv dd { margin:0; }
+  .part { border-left:2px solid var(--line); padding-left:8px; margin:4px 0; }
   .pager { display:flex; gap:8px; align-items:center; margin:10px 0; }
   .modal { position:fixed; inset:0; background:rgba(0,0,0,.6); display:flex; align-items:center; justify-content:center; z-index:3; }
   .modal > div { background:var(--panel); border:1px solid var(--line); border-radius:10px; padding:20px; width:380px; }
@@ -67,6 +68,7 @@ export const DASHBOARD_CSS = /* css */ `
   .fields label { display:flex; flex-direction:column; gap:2px; font-size:12px; color:var(--muted); }
   .fields textarea { min-height:34px; resize:vertical; }
   .itemrow { border:1px dashed var(--line); border-radius:6px; padding:4px 8px; margin:6px 0; }
+  .itemrow > button { align-self:end; justify-self:start; }
   .hidden { display:none !important; }
   .error { color:var(--bad); margin:8px 0; }
   .ok-note { color:var(--ok); margin:8px 0; }
