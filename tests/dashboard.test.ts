@@ -1,20 +1,15 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, describe, expect, it } from "vitest";
 import { GateProcessor } from "./fixtures/test-processors.js";
-import { requirePart } from "./helpers/requirements.js";
+import { chromiumPresent, launchChromium } from "./helpers/chromium.js";
 import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = join(import.meta.dirname, "..", "test-output");
 
 describe("dashboard in headless Chromium", () => {
-  const enabled = requirePart(
-    "Chromium",
-    existsSync(CHROMIUM),
-    "apt-get install -y chromium (Debian's /usr/bin/chromium)",
-  );
+  const enabled = chromiumPresent();
   let browser: Browser | null = null;
   afterAll(async () => {
     await browser?.close();
@@ -61,23 +56,13 @@ describe("dashboard in headless Chromium", () => {
       );
       await gate.startedAtLeast(2);
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          "--no-sandbox",
-          "--disable-gpu",
-          "--disable-quic",
-          "--no-first-run",
-          "--disable-background-networking",
-          "--disable-component-update",
-          "--disable-sync",
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       page.on("dialog", (d) => void d.accept());
       await page.goto(`${t.url}/`);
       // The key is asked once and kept in sessionStorage.
       await page.locator("#keyModal:not(.hidden)").waitFor();
+      expect(await page.locator("#keyButton").isVisible()).toBe(true); // auth on: the key can be changed
       await page.fill("#keyInput", "dash-key");
       await page.click("#keySave");
       const row = page.locator(`tr[data-job="${running.body.job_id}"]`);
@@ -135,6 +120,16 @@ describe("dashboard in headless Chromium", () => {
       expect(retried.metadata.retry_of).toBe(tests.body.job_id);
       expect(retried.result.results.map((r: { id: string }) => r.id)).toEqual(["bad"]);
       gate.release();
+
+      // What the page needs before it has the key is served without one; the rest is not.
+      for (const path of ["/", "/dashboard.js", "/favicon.ico"])
+        expect((await t.request("GET", path)).status, path).toBe(200);
+      expect((await t.request("GET", "/openapi.json")).status).toBe(401);
+      // Swagger UI offers "Authorize" when calls need a key.
+      const docs = await browser.newPage({ extraHTTPHeaders: auth });
+      await docs.goto(`${t.url}/docs`);
+      await docs.locator(".swagger-ui .btn.authorize").waitFor();
+      await docs.close();
     },
   );
 
@@ -157,7 +152,7 @@ describe("dashboard in headless Chromium", () => {
       tasks: [{ id: "t1", description: "Add sub" }],
     });
     await waitForJobEnd(t, res.body.job_id);
-    browser ??= await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox", "--disable-gpu"] });
+    browser ??= await launchChromium();
     const page = await browser.newPage();
     await page.goto(`${t.url}/#/jobs/${res.body.job_id}`);
     const row = page.locator('#itemRows tr[data-item="t1"]');
@@ -168,4 +163,57 @@ describe("dashboard in headless Chromium", () => {
     expect(await row.locator("details.diff pre").textContent()).toContain("+def sub(a, b):");
     await page.close();
   });
+
+  it.runIf(enabled)(
+    "shows each item's status word, failure reason and error, in the old and new shapes",
+    async () => {
+      const t = await startTestApp({
+        register: (r) =>
+          r.register("batch_validation", {
+            processItem: async (item) => {
+              switch (item.id) {
+                case "ok":
+                  return { status: "succeeded", label: "passed", fields: { stdout: "1 passed\n" } };
+                case "slow":
+                  return {
+                    status: "failed",
+                    label: "failed",
+                    error: "timed out after 5 s",
+                    fields: { failure: "timeout", stdout: "collecting\nrunning test_slow" },
+                  };
+                default:
+                  return { status: "failed", label: "error", error: "check program not found: ruff" };
+              }
+            },
+          }),
+      });
+      const res = await t.request("POST", "/batch/validation", {
+        targets: [
+          { id: "ok", path: "a.py" },
+          { id: "slow", path: "b.py" },
+          { id: "old", path: "c.py" },
+        ],
+      });
+      await waitForJobEnd(t, res.body.job_id);
+      browser ??= await launchChromium();
+      const page = await browser.newPage();
+      await page.goto(`${t.url}/#/jobs/${res.body.job_id}`);
+      const row = (id: string) => page.locator(`#itemRows tr[data-item="${id}"]`);
+      await row("ok").waitFor();
+      expect(await row("ok").locator(".badge").first().textContent()).toBe("passed");
+      expect(await row("ok").locator(".badge.b-ok").count()).toBe(1);
+      expect(await row("ok").locator("button.rerun").count()).toBe(0);
+      expect(await row("slow").locator(".badge.b-bad").textContent()).toBe("failed");
+      expect(await row("slow").locator(".badge.reason").textContent()).toBe("timeout");
+      expect(await row("slow").locator(".errtext").textContent()).toBe("timed out after 5 s");
+      expect(await row("slow").locator(".out-stdout pre").textContent()).toBe(
+        "collecting\nrunning test_slow",
+      );
+      expect(await row("slow").locator("button.rerun").count()).toBe(1);
+      expect(await row("old").locator(".badge.b-bad").textContent()).toBe("error");
+      expect(await row("old").locator(".badge.reason").count()).toBe(0);
+      expect(await row("old").locator(".errtext").textContent()).toBe("check program not found: ruff");
+      await page.close();
+    },
+  );
 });
