@@ -133,6 +133,10 @@ describe("dashboard in headless Chromium", () => {
       await expect
         .poll(() => page.locator("#itemRows .s-cancelled").count(), { timeout: 10_000 })
         .toBeGreaterThan(0);
+      // The bar counts the items that will not run now as cancelled, not as remaining; they can be re-run.
+      expect(await page.locator("#jobBar .bar").getAttribute("aria-label")).toMatch(/ 0 remaining of 20$/);
+      expect(Number(await page.locator("#jobBar .seg-off").getAttribute("data-count"))).toBeGreaterThan(0);
+      expect(await page.locator("#itemRows tr:has(.s-cancelled) button.rerun").count()).toBeGreaterThan(0);
       await page.screenshot({ path: join(OUTPUT, "dashboard-job.png"), fullPage: true });
 
       // Retry the failed items of the ended job.

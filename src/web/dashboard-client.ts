@@ -66,7 +66,8 @@ $("itemSearch").addEventListener("input", searchItems);
 function jobRow(j) {
   const p = (j.metadata && j.metadata.progress) || {};
   const c = jobCounts(j);
-  return el("tr", { class: "clickable", "data-job": j.job_id, "data-search": [j.job_id, jobType(j), j.status].join(" ").toLowerCase(), onclick: () => { location.hash = "#/jobs/" + j.job_id; } },
+  const open = () => { location.hash = "#/jobs/" + j.job_id; };
+  return el("tr", { class: "clickable", tabindex: "0", "data-job": j.job_id, "data-search": [j.job_id, jobType(j), j.status].join(" ").toLowerCase(), onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); } },
     el("td", {}, el("code", { text: j.job_id })), el("td", { text: jobType(j) }),
     el("td", {}, badge(j.status)), el("td", {}, progressBar(c, false)),
     el("td", { class: "num", text: (p.processed ?? c.ok + c.bad) + " / " + c.total }),
@@ -114,7 +115,8 @@ function renderJob(j) {
   $("jobError").textContent = j.error || "";
   const live = !CONFIG.finalJobStatuses.includes(j.status);
   $("cancelButton").disabled = !live;
-  $("retryButton").disabled = live || !(c.bad > 0 || c.off > 0);
+  // Failed items, and the items a cancel left unrun (the server's default for a retry).
+  $("retryButton").disabled = live || !(c.bad > 0 || (CONFIG.rerunStatuses.includes(j.status) && c.off > 0));
   $("jsonlLink").onclick = async (e) => { e.preventDefault(); const text = await api("/batch/jobs/" + encodeURIComponent(j.job_id) + "/results.jsonl"); const blob = new Blob([text], { type: "application/x-ndjson" }); const a = el("a", { href: URL.createObjectURL(blob), download: j.job_id + "-results.jsonl" }); a.click(); };
 }
 

@@ -26,6 +26,9 @@ export interface DashboardKind {
   options: FormField[];
 }
 
+/** How a status word is coloured: waiting, running, a success, a failure, or not run. */
+export type Tone = "queued" | "running" | "ok" | "bad" | "off";
+
 export interface DashboardConfig {
   /** Calls need an API key: the page asks for one (and only then shows the key button). */
   authRequired: boolean;
@@ -34,6 +37,8 @@ export interface DashboardConfig {
   /** Every registered job type (the list's type filter). */
   jobTypes: readonly string[];
   itemStatuses: readonly string[];
+  /** The colour of each status word the server uses for jobs and items (others are success words). */
+  tones: Readonly<Record<string, Tone>>;
   /** Item statuses that end an item unsuccessfully and can be run again. */
   rerunStatuses: readonly string[];
   kinds: DashboardKind[];

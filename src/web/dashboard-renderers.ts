@@ -15,14 +15,8 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
-/** The colour of a status word: queued, running, a failure, not run, or else a success. */
-function tone(word) {
-  if (word === "queued") return "b-queued";
-  if (word === "running") return "b-running";
-  if (word === "failed" || word === "error") return "b-bad";
-  if (word === "cancelled" || word === "skipped") return "b-off";
-  return "b-ok";
-}
+/** The colour of a status word (the server's words, CONFIG.tones); a word it does not list is a success word. */
+const tone = (word) => "b-" + (CONFIG.tones[word] || "ok");
 const cssWord = (s) => String(s).toLowerCase().replace(/[^a-z0-9_-]/g, "");
 const badge = (word) => el("span", { class: "badge " + tone(word) + " s-" + cssWord(word), text: word });
 

@@ -1,8 +1,14 @@
 import type { FastifyInstance } from "fastify";
-import { FINAL_JOB_STATUSES, ITEM_STATUSES, JOB_STATUSES } from "../../domain/statuses.js";
+import {
+  FINAL_JOB_STATUSES,
+  ITEM_STATUSES,
+  type ItemStatus,
+  JOB_STATUSES,
+  type JobStatus,
+} from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { DASHBOARD_JS } from "../../web/dashboard-client.js";
-import type { DashboardConfig } from "../../web/dashboard-config.js";
+import type { DashboardConfig, Tone } from "../../web/dashboard-config.js";
 import { DASHBOARD_SCRIPT_PATH, dashboardPage, FAVICON_PATH } from "../../web/dashboard-page.js";
 import { FAVICON_SVG, FAVICON_TYPE } from "../../web/favicon.js";
 import { dashboardKinds } from "../dashboard-kinds.js";
@@ -13,6 +19,19 @@ export const DASHBOARD_CSP =
 
 /** The paths the dashboard serves without a key (the page asks for it, then sends it on every API call). */
 export const DASHBOARD_PATHS = ["/", DASHBOARD_SCRIPT_PATH, FAVICON_PATH] as const;
+
+/** Every job and item status, coloured (a new status will not compile until it has a colour). */
+const TONES: Record<JobStatus | ItemStatus, Tone> = {
+  queued: "queued",
+  running: "running",
+  completed: "ok",
+  succeeded: "ok",
+  failed: "bad",
+  skipped: "off",
+  cancelled: "off",
+};
+/** Result-entry words older results carry for a failure (a check that could not run). */
+const LEGACY_TONES: Record<string, Tone> = { error: "bad" };
 
 /** Item statuses a person may run again: those that did not succeed. */
 const RERUN_STATUSES = ITEM_STATUSES.filter((s) => s === "failed" || s === "cancelled");
@@ -31,6 +50,7 @@ export function registerDashboardRoute(
       finalJobStatuses: FINAL_JOB_STATUSES,
       jobTypes: kinds.map((k) => k.type),
       itemStatuses: ITEM_STATUSES,
+      tones: { ...LEGACY_TONES, ...TONES },
       rerunStatuses: RERUN_STATUSES,
       kinds: dashboardKinds(kinds),
     };
