@@ -117,6 +117,7 @@ describe("the dashboard page", () => {
     expect(js.status).toBe(200);
     expect(js.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect(js.text).toContain("oc-config");
+    expect(() => new Function(js.text)).not.toThrow(); // it parses (the browser tests run it)
     const icon = await t.request("GET", "/favicon.ico");
     expect(icon.headers.get("content-type")).toBe("image/svg+xml");
     // Swagger UI's "Authorize" comes from the security schemes: none without keys.

@@ -148,7 +148,12 @@ async function loadItems() {
   const q = new URLSearchParams({ limit: String(PAGE), offset: String(view.itemOffset), failed_first: "true" });
   if ($("itemFilter").value) q.set("status", $("itemFilter").value);
   const { items, total } = await api("/batch/jobs/" + encodeURIComponent(view.job) + "/items?" + q);
+  // A live refresh keeps what the person opened (a transcript, a diff) open.
+  const opened = new Set([...$("itemRows").querySelectorAll("tr[data-item]")].flatMap((row) =>
+    [...row.querySelectorAll("details")].flatMap((d, n) => (d.open ? [JSON.stringify([row.dataset.item, n])] : []))));
   $("itemRows").replaceChildren(...items.map(itemRow));
+  for (const row of $("itemRows").querySelectorAll("tr[data-item]"))
+    row.querySelectorAll("details").forEach((d, n) => { if (opened.has(JSON.stringify([row.dataset.item, n]))) d.open = true; });
   $("pageInfo").textContent = total ? (view.itemOffset + 1) + "–" + Math.min(total, view.itemOffset + PAGE) + " of " + total : "no items";
   $("prevPage").disabled = view.itemOffset === 0; $("nextPage").disabled = view.itemOffset + PAGE >= total;
   searchItems();
