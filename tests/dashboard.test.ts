@@ -397,10 +397,12 @@ describe("dashboard in headless Chromium", () => {
       expect(await bad0.locator(".badge.b-bad").count()).toBe(1);
       // Search the items: by id, by text of the output.
       await page.fill("#itemSearch", "bad_3");
-      expect(await visibleRows(page, "itemRows", "data-item")).toBe(1);
+      await expect.poll(() => visibleRows(page, "itemRows", "data-item")).toBe(1);
       await page.fill("#itemSearch", "syntaxerror");
-      expect(await visibleRows(page, "itemRows", "data-item")).toBe(6);
+      await expect.poll(() => visibleRows(page, "itemRows", "data-item")).toBe(6);
+      expect(await page.locator("#pageInfo").textContent()).toBe("searched 36 of 36");
       await page.fill("#itemSearch", "");
+      await expect.poll(() => page.locator("#pageInfo").textContent()).toBe("1–36 of 36");
       await page.screenshot({ path: join(DOCS, "dashboard-job.png") });
 
       // Long outputs are cut, with "show all"; a read file's markup stays text.

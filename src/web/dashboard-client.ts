@@ -61,7 +61,14 @@ function applySearch(rows, query) {
 const searchJobs = () => applySearch($("jobRows").querySelectorAll("tr[data-job]"), $("jobSearch").value);
 const searchItems = () => applySearch($("itemRows").querySelectorAll("tr[data-item]"), $("itemSearch").value);
 $("jobSearch").addEventListener("input", searchJobs);
-$("itemSearch").addEventListener("input", searchItems);
+// Searching items looks through the first SEARCH_LIMIT of them at once, not only the page shown.
+const SEARCH_LIMIT = 1000;
+let searching = false;
+$("itemSearch").addEventListener("input", () => {
+  const now = $("itemSearch").value.trim() !== "";
+  if (now === searching) { searchItems(); return; }
+  searching = now; view.itemOffset = 0; loadItems().catch(() => {});
+});
 
 function jobRow(j) {
   const p = (j.metadata && j.metadata.progress) || {};
@@ -145,7 +152,8 @@ function itemRow(i) {
 }
 
 async function loadItems() {
-  const q = new URLSearchParams({ limit: String(PAGE), offset: String(view.itemOffset), failed_first: "true" });
+  const limit = searching ? SEARCH_LIMIT : PAGE;
+  const q = new URLSearchParams({ limit: String(limit), offset: String(view.itemOffset), failed_first: "true" });
   if ($("itemFilter").value) q.set("status", $("itemFilter").value);
   const { items, total } = await api("/batch/jobs/" + encodeURIComponent(view.job) + "/items?" + q);
   // A live refresh keeps what the person opened (a transcript, a diff) open.
@@ -154,8 +162,9 @@ async function loadItems() {
   $("itemRows").replaceChildren(...items.map(itemRow));
   for (const row of $("itemRows").querySelectorAll("tr[data-item]"))
     row.querySelectorAll("details").forEach((d, n) => { if (opened.has(JSON.stringify([row.dataset.item, n]))) d.open = true; });
-  $("pageInfo").textContent = total ? (view.itemOffset + 1) + "–" + Math.min(total, view.itemOffset + PAGE) + " of " + total : "no items";
-  $("prevPage").disabled = view.itemOffset === 0; $("nextPage").disabled = view.itemOffset + PAGE >= total;
+  $("pageInfo").textContent = !total ? "no items" : searching ? "searched " + Math.min(total, limit) + " of " + total
+    : (view.itemOffset + 1) + "–" + Math.min(total, view.itemOffset + PAGE) + " of " + total;
+  $("prevPage").disabled = searching || view.itemOffset === 0; $("nextPage").disabled = searching || view.itemOffset + PAGE >= total;
   searchItems();
 }
 $("prevPage").onclick = () => { view.itemOffset = Math.max(0, view.itemOffset - PAGE); loadItems(); };

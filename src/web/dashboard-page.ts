@@ -74,7 +74,7 @@ export function dashboardPage(config: DashboardConfig): string {
     <div class="toolbar">
       <strong>Items</strong><span class="muted">(failed first)</span>
       <select id="itemFilter" aria-label="item status"><option value="">all</option></select>
-      <input type="search" id="itemSearch" placeholder="search items on this page: id, status, text" aria-label="search items">
+      <input type="search" id="itemSearch" placeholder="search items: id, status, text" aria-label="search items">
       <a id="jsonlLink" href="#" style="margin-left:auto">results.jsonl</a>
     </div>
     <table><thead><tr><th>#</th><th>item</th><th>status</th><th>outcome</th></tr></thead><tbody id="itemRows"></tbody></table>
