@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { AuthFailureLimiter } from "./auth-failure-limiter.js";
+import { DASHBOARD_PATHS } from "./routes/dashboard-route.js";
 
 const digest = (s: string): Buffer => createHash("sha256").update(s).digest();
 
@@ -16,8 +17,8 @@ export function presentedKey(request: FastifyRequest): string | null {
   return null;
 }
 
-/** /health and /ready for load balancers; / is the dashboard page itself (it asks for the key and sends it on every call). */
-export const PUBLIC_PATHS = new Set(["/health", "/ready", "/"]);
+/** /health and /ready for load balancers; the dashboard's page, script and icon (it asks for the key and sends it on every call). */
+export const PUBLIC_PATHS = new Set(["/health", "/ready", ...DASHBOARD_PATHS]);
 
 /**
  * Every route but /health needs one of the keys (compared in constant time). Wrong keys are counted per

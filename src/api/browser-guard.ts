@@ -88,7 +88,13 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
 
   // No page may frame ours (the dashboard's buttons under a decoy: clickjacking).
   app.addHook("onSend", async (_request, reply) => {
-    reply.header("x-frame-options", "DENY").header("content-security-policy", "frame-ancestors 'none'");
+    reply.header("x-frame-options", "DENY");
+    // A route's own policy (the dashboard's) is kept, with frame-ancestors added when it does not say it.
+    const own = reply.getHeader("content-security-policy");
+    if (typeof own !== "string" || own === "")
+      reply.header("content-security-policy", "frame-ancestors 'none'");
+    else if (!/(^|;)\s*frame-ancestors\s/.test(own))
+      reply.header("content-security-policy", `${own}; frame-ancestors 'none'`);
   });
 
   // A route without a body accepts `Content-Type: application/json` with nothing after it (curl -X POST -H …).

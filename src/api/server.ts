@@ -79,10 +79,15 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
           "Batch server for a local-model coding agent: agent tasks, validation, tests and MCP operations.",
       },
       components: {
-        securitySchemes: {
-          bearer: { type: "http", scheme: "bearer" },
-          apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
-        },
+        // Only when calls need a key: without security schemes Swagger UI shows no "Authorize" button.
+        ...(options.apiKeys.length > 0
+          ? {
+              securitySchemes: {
+                bearer: { type: "http", scheme: "bearer" },
+                apiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
+              },
+            }
+          : {}),
       },
       ...(options.apiKeys.length > 0 ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
     },
@@ -117,7 +122,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   registerBatchRoutes(app, queue, options.retention ?? null);
   registerItemRoutes(app, queue);
   registerStreamRoutes(app, queue);
-  registerDashboardRoute(app);
+  registerDashboardRoute(app, queue, { authRequired: options.apiKeys.length > 0 });
   const metrics = options.metrics;
   if (metrics) {
     app.get(
