@@ -6,6 +6,7 @@ import { isTransientStoreError } from "../store/transient-error.js";
 const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
   not_found: 404,
   conflict: 400,
+  job_state: 409,
   invalid_input: 422,
 };
 
