@@ -25,7 +25,12 @@ async function wordCountServer() {
   writeFileSync(join(root, "docs", "b.md"), "héllo wörld"); // no final newline: 0 lines, as wc -l says
   writeFileSync(join(outside, "secret.txt"), "not yours");
   symlinkSync(join(outside, "secret.txt"), join(root, "link-out.txt"));
-  const s = await startServerProcess([
+  return { ...(await stockServer(dir, root, "--plugin", WORD_COUNT)), dir, root };
+}
+
+/** `serve` with its data under `dir` and its project root at `root`. */
+function stockServer(dir: string, root: string, ...extra: string[]) {
+  return startServerProcess([
     "serve",
     "--port",
     "0",
@@ -33,10 +38,8 @@ async function wordCountServer() {
     join(dir, "data"),
     "--project-root",
     root,
-    "--plugin",
-    WORD_COUNT,
+    ...extra,
   ]);
-  return { ...s, dir, root };
 }
 
 async function postJob(url: string, body: unknown): Promise<Response> {
@@ -193,18 +196,7 @@ async function guideServer(project: Record<string, string> = {}) {
     };
   });
   ollama.script("llama3.2", () => ({ toolCalls: [{ name: "approve", arguments: { summary: "ok" } }] }));
-  const s = await startServerProcess([
-    "serve",
-    "--port",
-    "0",
-    "--data-dir",
-    join(dir, "data"),
-    "--project-root",
-    root,
-    "--ollama-url",
-    ollama.url,
-  ]);
-  return { ...s, dir, root };
+  return { ...(await stockServer(dir, root, "--ollama-url", ollama.url)), dir, root };
 }
 
 interface LoggedRequest {
