@@ -84,7 +84,7 @@ describe("live events", () => {
     expect(final).toMatchObject({ job_id: id, status: "completed", progress: 100 });
     expect(final.result.results).toBeUndefined();
     const item = events.find((e) => e.event === "item")!.data;
-    expect(item).toMatchObject({ job_id: id, status: "succeeded" });
+    expect(item).toMatchObject({ job_id: id, status: "success" }); // the type's success word
     // Progress events are at least ~250 ms apart per job.
     const progressTimes = events
       .filter((e) => e.event === "progress")

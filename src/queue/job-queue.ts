@@ -4,8 +4,8 @@ import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
 import {
-  DEFAULT_SUCCESS_WORD,
   type ItemStatus,
+  type ItemStatusWord,
   itemStatusWord,
   type JobStatus,
   type RetryInclude,
@@ -21,7 +21,7 @@ import {
 import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
-import type { JobKind } from "./job-kind.js";
+import { type JobKind, successWordOf } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
 
 export interface SubmitInput {
@@ -95,6 +95,11 @@ export class JobQueue {
 
   kind(type: string): JobKind | undefined {
     return this.registry.kind(type);
+  }
+
+  /** An item's status in the words answers use: `succeeded` becomes the job type's success word. */
+  statusWord(type: string, status: ItemStatus): ItemStatusWord {
+    return itemStatusWord(status, successWordOf(this.registry.kind(type)));
   }
 
   /** Validates, stores the job and its items, and wakes the workers. */
@@ -304,10 +309,10 @@ export class JobQueue {
         });
     });
     if (unknown.length > 0) throw new InvalidInputError(unknown.slice(0, 100));
-    const kind = this.kind((await this.get(id)).type);
+    const type = (await this.get(id)).type;
     const excluded = [...found.values()].filter((i) => !statuses.includes(i.status));
     if (excluded.length > 0) {
-      const word = (i: ItemRecord) => itemStatusWord(i.status, kind?.successWord ?? DEFAULT_SUCCESS_WORD);
+      const word = (i: ItemRecord) => this.statusWord(type, i.status);
       const listed = excluded.slice(0, 10).map((i) => `'${i.itemId}' is ${word(i)}`);
       throw new JobStateError(
         `Cannot retry ${listed.join(", ")}${excluded.length > 10 ? ", …" : ""}: include takes ${include.join(", ")} (add its status to "include" to run it again)`,

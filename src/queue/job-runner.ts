@@ -3,12 +3,13 @@ import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
 import type { JobRecord } from "../domain/records.js";
-import { DEFAULT_SUCCESS_WORD, itemStatusWord, type SuccessWord } from "../domain/statuses.js";
+import { itemStatusWord, type SuccessWord } from "../domain/statuses.js";
 import { errorMessage } from "../errors.js";
 import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
+import { successWordOf } from "./job-kind.js";
 import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
@@ -67,7 +68,7 @@ export class JobRunner {
       options: job.options,
       recordMetadata: (patch) => d.store.mergeJobMetadata(job.id, patch),
     };
-    this.successWord = d.registry.kind(job.type)?.successWord ?? DEFAULT_SUCCESS_WORD;
+    this.successWord = successWordOf(d.registry.kind(job.type));
     this.writer = new ResultWriter({
       store: d.store,
       jobId: job.id,

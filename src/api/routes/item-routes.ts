@@ -2,12 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { JsonObject } from "../../domain/json.js";
-import {
-  DEFAULT_SUCCESS_WORD,
-  ITEM_STATUS_FILTERS,
-  itemStatusWord,
-  storedItemStatus,
-} from "../../domain/statuses.js";
+import { ITEM_STATUS_FILTERS, storedItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { toJobResponse } from "../job-response.js";
 import { retryOptions } from "../kind-checks.js";
@@ -67,7 +62,6 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const q = request.query as Static<typeof ItemsQuery>;
       const job = await queue.get(job_id);
-      const successWord = queue.kind(job.type)?.successWord ?? DEFAULT_SUCCESS_WORD;
       const page = await queue.listItems(job_id, {
         status: q.status === undefined ? undefined : storedItemStatus(q.status),
         limit: q.limit,
@@ -79,7 +73,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
         items: page.items.map((i) => ({
           seq: i.seq,
           id: i.itemId,
-          status: itemStatusWord(i.status, successWord),
+          status: queue.statusWord(job.type, i.status),
           attempts: i.attempts,
           item: i.payload,
           result: i.result,
