@@ -23,6 +23,9 @@ async function cancelledHalfway(t: TestApp, gate: GateProcessor) {
     409,
     "Job cannot be retried while it is running; cancel it or wait for it to end",
   ]);
+  // The job's state is said first, even to a retry whose options are wrong too.
+  const earlyWithOptions = await t.request("POST", `/batch/jobs/${id}/retry`, { options: { nope: 1 } });
+  expect(earlyWithOptions.status).toBe(409);
   gate.releaseWaiting(); // t0 and t1 pass
   await gate.startedAtLeast(4); // t2 and t3 run
   expect((await t.request("DELETE", `/batch/jobs/${id}`)).status).toBe(200);

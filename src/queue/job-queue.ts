@@ -42,8 +42,11 @@ export interface SubmitInput {
 export interface RetryInput {
   include?: readonly RetryInclude[] | undefined;
   items?: readonly string[] | undefined;
-  /** The new job's options, in full (the old job's with the overrides applied, already checked). */
-  options?: JsonObject | undefined;
+  /**
+   * The new job's options, from the old job (the caller applies its overrides and checks them; called once the
+   * job is known to have ended). Default: the old job's options.
+   */
+  options?: ((job: JobRecord) => JsonObject) | undefined;
 }
 
 /** Items read at a time when a whole job is paged through (results, exports, retry). */
@@ -259,6 +262,7 @@ export class JobQueue {
         `Job cannot be retried while it is ${job.status}; cancel it or wait for it to end`,
       );
     }
+    const options = input.options ? input.options(job) : job.options;
     const include: readonly RetryInclude[] =
       input.include ?? (job.status === "cancelled" ? ["failed", "cancelled"] : ["failed"]);
     const statuses = [...new Set(include.map(storedItemStatus))];
@@ -277,7 +281,7 @@ export class JobQueue {
     const retried = await this.submit({
       type: job.type,
       items,
-      options: input.options ?? job.options,
+      options,
       chunkSize: job.chunkSize,
       parallel: job.parallel,
       priority: job.priority,

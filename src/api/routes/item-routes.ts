@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
 import type { JsonObject } from "../../domain/json.js";
+import type { JobRecord } from "../../domain/records.js";
 import { ITEM_STATUS_FILTERS, storedItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { toJobResponse } from "../job-response.js";
@@ -135,12 +136,14 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const body = request.body as Static<typeof RetryBody>;
-      let options: JsonObject | undefined;
-      if (body.options !== undefined) {
-        const job = await queue.get(job_id);
-        const kind = queue.kind(job.type);
-        options = kind ? retryOptions(kind, job.options, body.options) : { ...job.options, ...body.options };
-      }
+      const overrides = body.options;
+      const options =
+        overrides === undefined
+          ? undefined
+          : (job: JobRecord): JsonObject => {
+              const kind = queue.kind(job.type);
+              return kind ? retryOptions(kind, job.options, overrides) : { ...job.options, ...overrides };
+            };
       const retried = await queue.retry(job_id, { include: body.include, items: body.items, options });
       return toJobResponse(retried, queue.nowSeconds());
     },
