@@ -15,6 +15,7 @@ const BACKEND_SUITES = [
   "tests/retention.test.ts",
   "tests/idempotency.test.ts",
   "tests/scheduling.test.ts",
+  "tests/resumable-cancel.test.ts",
 ];
 
 /**

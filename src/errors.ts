@@ -3,6 +3,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "idempotency_conflict"
+  | "job_state"
   | "invalid_input"
   | "job_setup_failed"
   | "security_block"
@@ -29,6 +30,14 @@ export class ConflictError extends CoderError {
   constructor(message: string) {
     super("conflict", message);
     this.name = "ConflictError";
+  }
+}
+
+/** What was asked of a job does not fit the state it is in (a retry of a running job, nothing to retry). */
+export class JobStateError extends CoderError {
+  constructor(message: string) {
+    super("job_state", message);
+    this.name = "JobStateError";
   }
 }
 

@@ -21,10 +21,11 @@ export {
   type ServerConfigInput,
   withEnv,
 } from "./config/server-config.js";
+export { FAILURE_REASONS, type FailureReason } from "./domain/failure.js";
 export type { ItemResult } from "./domain/item-result.js";
 export type { JsonObject } from "./domain/json.js";
 export type { ItemRecord, JobRecord } from "./domain/records.js";
-export type { JobStatus } from "./domain/statuses.js";
+export type { JobStatus, SuccessWord } from "./domain/statuses.js";
 export {
   CoderError,
   ConfigError,

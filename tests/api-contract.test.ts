@@ -65,48 +65,74 @@ describe("REST contract (README: API overview)", () => {
     });
   });
 
+  // Each type's success word (the guide's): passed, passed, success, completed.
   it.each([
-    ["/batch/validation", "targets", { id: "f1", path: "src/a.py" }, "batch_validation", "total_targets"],
-    ["/batch/tests", "modules", { id: "m1", path: "tests/test_a.py" }, "batch_tests", "total_modules"],
+    [
+      "/batch/validation",
+      "targets",
+      { id: "f1", path: "src/a.py" },
+      "batch_validation",
+      "total_targets",
+      "passed",
+    ],
+    [
+      "/batch/tests",
+      "modules",
+      { id: "m1", path: "tests/test_a.py" },
+      "batch_tests",
+      "total_modules",
+      "passed",
+    ],
     [
       "/batch/mcp-operations",
       "operations",
       { type: "read", path: "README.md" },
       "batch_mcp",
       "total_operations",
+      "success",
     ],
-    ["/batch/agent-tasks", "tasks", { id: "t1", description: "x" }, "batch_agent_tasks", "total_tasks"],
-  ])("%s runs to completion with results that carry each item", async (path, field, item, type, totalKey) => {
-    const t = await startTestApp({ register: registerAll });
-    const res = await t.request("POST", path, { [field]: [item, { ...item, id: "second" }] });
-    expect(res.status).toBe(200);
-    expect(res.body.job_id.startsWith(`${type}-`)).toBe(true);
-    expect(res.body.metadata).toEqual({ [totalKey]: 2 });
-    const done = await waitForJobEnd(t, res.body.job_id);
-    expect(done.status).toBe("completed");
-    expect(done.progress).toBe(100);
-    expect(done.result.summary).toEqual({ total: 2, successful: 2, failed: 0, skipped: 0, cancelled: 0 });
-    expect(done.result.results).toHaveLength(2);
-    expect(done.result.results[0]).toMatchObject({
-      ...item,
-      id: (item as { id?: string }).id ?? "op-0",
-      status: "success",
-    });
-    expect(done.result.results[1]).toMatchObject({ id: "second", status: "success" });
-    expect(typeof done.result.elapsed_seconds).toBe("number");
-    expect(Object.keys(done.metadata.progress).sort()).toEqual(
-      expect.arrayContaining([...PROGRESS_KEYS].sort()),
-    );
-    expect(done.metadata.progress).toMatchObject({
-      total: 2,
-      processed: 2,
-      successful: 2,
-      failed: 0,
-      percentage: 100,
-    });
-    expect(done.started_at).toBeGreaterThanOrEqual(done.created_at);
-    expect(done.completed_at).toBeGreaterThanOrEqual(done.started_at);
-  });
+    [
+      "/batch/agent-tasks",
+      "tasks",
+      { id: "t1", description: "x" },
+      "batch_agent_tasks",
+      "total_tasks",
+      "completed",
+    ],
+  ])(
+    "%s runs to completion with results that carry each item",
+    async (path, field, item, type, totalKey, word) => {
+      const t = await startTestApp({ register: registerAll });
+      const res = await t.request("POST", path, { [field]: [item, { ...item, id: "second" }] });
+      expect(res.status).toBe(200);
+      expect(res.body.job_id.startsWith(`${type}-`)).toBe(true);
+      expect(res.body.metadata).toEqual({ [totalKey]: 2 });
+      const done = await waitForJobEnd(t, res.body.job_id);
+      expect(done.status).toBe("completed");
+      expect(done.progress).toBe(100);
+      expect(done.result.summary).toEqual({ total: 2, successful: 2, failed: 0, skipped: 0, cancelled: 0 });
+      expect(done.result.results).toHaveLength(2);
+      expect(done.result.results[0]).toMatchObject({
+        ...item,
+        id: (item as { id?: string }).id ?? "op-0",
+        status: word,
+      });
+      expect(done.result.results[1]).toMatchObject({ id: "second", status: word });
+      expect(typeof done.result.elapsed_seconds).toBe("number");
+      expect(Object.keys(done.metadata.progress).sort()).toEqual(
+        expect.arrayContaining([...PROGRESS_KEYS].sort()),
+      );
+      expect(done.metadata.progress).toMatchObject({
+        total: 2,
+        processed: 2,
+        successful: 2,
+        failed: 0,
+        percentage: 100,
+      });
+      expect(done.started_at).toBeGreaterThanOrEqual(done.created_at);
+      expect(done.completed_at).toBeGreaterThanOrEqual(done.started_at);
+    },
+  );
 
   it("GET /batch/jobs/{id}: 404 FastAPI detail for an unknown job; include_results=false omits results", async () => {
     const t = await startTestApp({ register: registerAll });
@@ -196,7 +222,11 @@ describe("REST contract (README: API overview)", () => {
     const job = await t.request("GET", `/batch/jobs/${res.body.job_id}`);
     expect(job.body).toMatchObject({
       status: "cancelled",
-      result: { summary: { total: 1, cancelled: 1 }, results: [] },
+      // The item never ran: its entry says so, with the item as submitted (a retry can take it again).
+      result: {
+        summary: { total: 1, cancelled: 1 },
+        results: [{ id: "m", path: "tests/test_x.py", status: "cancelled", error: "Cancelled by user" }],
+      },
     });
   });
 
@@ -208,7 +238,12 @@ describe("REST contract (README: API overview)", () => {
     expect(done.status).toBe("failed");
     expect(done.error).toBe("No processor registered for job type: nobody_home");
     expect(done.result.results).toEqual([
-      { id: "x", status: "failed", error: "No processor registered for job type: nobody_home" },
+      {
+        id: "x",
+        status: "failed",
+        failure: "error",
+        error: "No processor registered for job type: nobody_home",
+      },
     ]);
   });
 
@@ -227,6 +262,7 @@ describe("REST contract (README: API overview)", () => {
       id: "op-2",
       description: "throw:kaput",
       status: "failed",
+      failure: "error",
       error: "kaput",
     });
     // The README's recovery recipe: resubmit failed results as tasks, verbatim.

@@ -78,9 +78,16 @@ describe("CLI client against a real server", () => {
     expect(jobs.stdout).toMatch(/1 of 1 job\(s\)/);
     const stats = await runCli(["stats", "--json", "--server", s.url]);
     expect(JSON.parse(stats.stdout)).toMatchObject({ total: 1, cancelled: 1 });
-    const retry = await runCli(["retry", job_id, "--server", s.url]);
+    const retry = await runCli(["retry", job_id, "--include", "failed", "--server", s.url]);
     expect(retry.code).toBe(3);
-    expect(retry.stderr).toMatch(/no failed items/);
+    expect(retry.stderr).toMatch(/409: Job has no failed items to retry/);
+    // A cancelled job resumes: its cancelled item, here with an option changed.
+    const resume = await runCli([
+      ...["retry", job_id, "--item", "slow", "--option", "sleep_ms=1", "--option", `log_file=${log}`],
+      ...["--wait", "--json", "--server", s.url],
+    ]);
+    expect(resume.code).toBe(0);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ status: "completed", metadata: { retry_of: job_id } });
     const missing = await runCli(["job", "nope", "--server", s.url]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/404: Job not found/);

@@ -84,7 +84,7 @@ describe("live events", () => {
     expect(final).toMatchObject({ job_id: id, status: "completed", progress: 100 });
     expect(final.result.results).toBeUndefined();
     const item = events.find((e) => e.event === "item")!.data;
-    expect(item).toMatchObject({ job_id: id, status: "succeeded" });
+    expect(item).toMatchObject({ job_id: id, status: "success" }); // the type's success word
     // Progress events are at least ~250 ms apart per job.
     const progressTimes = events
       .filter((e) => e.event === "progress")
@@ -173,13 +173,20 @@ describe("items, exports and retry", () => {
     );
     expect(page.body.items[0]).toMatchObject({
       seq: 10,
-      status: "succeeded",
+      status: "success",
       attempts: 1,
       item: { id: "i10" },
-      result: { status: "passed" },
+      result: { status: "success" },
     });
     const failed = await t.request("GET", `/batch/jobs/${res.body.job_id}/items?status=failed`);
     expect(failed.body).toMatchObject({ total: 3 });
+    // Every success word selects the items that succeeded, whatever the job's type says on success.
+    for (const word of ["success", "passed", "completed", "succeeded", "successful"]) {
+      const ok = await t.request("GET", `/batch/jobs/${res.body.job_id}/items?status=${word}&limit=1`);
+      expect([word, ok.status, ok.body.total]).toEqual([word, 200, 27]);
+    }
+    const bogus = await t.request("GET", `/batch/jobs/${res.body.job_id}/items?status=error`);
+    expect(bogus.status).toBe(422);
     const first = await t.request("GET", `/batch/jobs/${res.body.job_id}/items?failed_first=true&limit=4`);
     expect(first.body.items.map((i: { id: string }) => i.id)).toEqual(["i9", "i19", "i29", "i0"]);
     expect((await t.request("GET", `/batch/jobs/${res.body.job_id}/items?limit=0`)).status).toBe(422);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FAILURE_REASON_NAMES } from "../src/domain/failure.js";
 import { toSeconds } from "../src/queue/clock.js";
 import { BACKEND, postgresAvailable } from "./helpers/backend.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
@@ -88,7 +89,10 @@ describe(`every item counted as failed is in the results and the JSONL export ($
         expect(f.counted, jobId).toBe(expected.length);
         expect(f.inResults.map((r) => r.id).sort(), `${jobId}: result.results`).toEqual(expected);
         expect(f.inJsonl.map((r) => r.id).sort(), `${jobId}: results.jsonl`).toEqual(expected);
-        for (const r of [...f.inResults, ...f.inJsonl]) expect(r.error, `${jobId}/${r.id}`).toBeTruthy();
+        for (const r of [...f.inResults, ...f.inJsonl]) {
+          expect(r.error, `${jobId}/${r.id}`).toBeTruthy();
+          expect(FAILURE_REASON_NAMES, `${jobId}/${r.id}: failure`).toContain(r.failure);
+        }
       }
     },
   );

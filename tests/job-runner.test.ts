@@ -86,11 +86,11 @@ describe("job runner", () => {
       startedAt: clock.now() / 1000,
     });
     const byId = new Map((await items("job-1")).map((i) => [i.itemId, i]));
-    expect(byId.get("i0")?.result).toEqual({ status: "passed", output: "done i0" });
+    expect(byId.get("i0")?.result).toEqual({ status: "success", output: "done i0" });
     expect(byId.get("i4")).toMatchObject({
       status: "failed",
       error: "asked to fail",
-      result: { status: "failed", output: "bad", error: "asked to fail" },
+      result: { status: "failed", failure: "error", output: "bad", error: "asked to fail" },
     });
     expect(completed.map((e) => e.itemId).sort()).toEqual(["i0", "i1", "i2", "i3", "i4", "i5", "i6"]);
     expect(completed.every((e) => typeof e.durationSeconds === "number")).toBe(true);

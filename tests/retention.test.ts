@@ -219,7 +219,7 @@ describe(`retention through the API (${BACKEND})`, async () => {
     );
 
     const refused = await t.request("DELETE", `/batch/jobs/${runningId}?purge=true`);
-    expect(refused.status).toBe(400); // as a cancel of an ended job is (the guide's contract)
+    expect(refused.status).toBe(409); // a job-state conflict, as a retry of a running job is
     expect(refused.body.detail).toMatch(/has not ended: cancel it first/);
     expect((await t.request("DELETE", "/batch/jobs/validation-000000000000?purge=true")).status).toBe(404);
 

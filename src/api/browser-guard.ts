@@ -4,6 +4,18 @@ import { presentedKey } from "./auth.js";
 import { jsonTooDeep, MAX_JSON_DEPTH } from "./json-depth.js";
 import type { OriginPolicy } from "./origin-policy.js";
 
+/** A route that takes no body, or one whose fields are all optional (`config: { bodyOptional: true }`). */
+function bodyOptional(request: FastifyRequest): boolean {
+  return !request.routeOptions.schema?.body || request.routeOptions.config?.bodyOptional === true;
+}
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** The route takes an empty body (or none) as `{}`: every field of its body is optional. */
+    bodyOptional?: boolean;
+  }
+}
+
 const CORS_METHODS = "GET, POST, DELETE";
 const CORS_HEADERS = "authorization, content-type, x-api-key";
 const CORS_MAX_AGE_SECONDS = 600;
@@ -76,12 +88,12 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
     if (
       request.method === "POST" &&
       !request.is404 &&
-      !request.routeOptions.schema?.body &&
+      bodyOptional(request) &&
       !isJson(request) &&
       presentedKey(request) === null
     ) {
       return reply.status(415).send({
-        detail: "This request takes no body but needs 'Content-Type: application/json' (or an API key)",
+        detail: "This request needs 'Content-Type: application/json' (or an API key), even without a body",
       });
     }
   });
@@ -101,7 +113,8 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
   const json = app.getDefaultJsonParser("error", "error");
   app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
-    if (body.length === 0 && !request.routeOptions.schema?.body) return done(null, undefined);
+    // … and so does a route whose body is optional (`config: { bodyOptional: true }`, e.g. retry).
+    if (body.length === 0 && bodyOptional(request)) return done(null, undefined);
     const text = typeof body === "string" ? body : body.toString("utf8");
     if (jsonTooDeep(text)) {
       const issue = {

@@ -7,6 +7,7 @@ const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
   not_found: 404,
   conflict: 400,
   idempotency_conflict: 409,
+  job_state: 409,
   invalid_input: 422,
 };
 

@@ -69,7 +69,8 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     queue.events.on("job:finished", (p) => void finished(p)),
     queue.events.on("item:completed", (p) => {
       if (!matches(p.jobId) || closed) return;
-      o.send({ event: "item", data: { job_id: p.jobId, seq: p.seq, id: p.itemId, status: p.status } });
+      const status = queue.statusWord(p.jobType, p.status);
+      o.send({ event: "item", data: { job_id: p.jobId, seq: p.seq, id: p.itemId, status } });
     }),
   ];
   const stop = () => {

@@ -34,6 +34,35 @@ function validator(schema: object): ValidateFunction {
   return v;
 }
 
+/** Problems of a kind's options against its schema (defaults filled in place), located under `at`. */
+function optionIssues(kind: JobKind, options: JsonObject, at: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const checkOptions = validator(kind.options);
+  if (!checkOptions(options))
+    for (const e of checkOptions.errors ?? [])
+      issues.push(ajvIssue({ ...e, instancePath: `${at}${e.instancePath}` }, "body"));
+  return issues;
+}
+
+/**
+ * A retry's `options`: the old job's options with the overrides applied, checked against the kind's options
+ * schema; an override the kind does not have is a 422 that lists those it has. Returns the options to store.
+ */
+export function retryOptions(kind: JobKind, old: JsonObject, overrides: JsonObject): JsonObject {
+  const known = Object.keys(kind.options.properties);
+  const issues: FieldIssue[] = Object.keys(overrides)
+    .filter((k) => !known.includes(k))
+    .map((k) => ({
+      loc: ["body", "options", k],
+      msg: `${kind.type} has no option '${k}'; its options: ${known.join(", ") || "none"}`,
+      type: "extra_forbidden",
+    }));
+  const merged = structuredClone({ ...old, ...overrides });
+  issues.push(...optionIssues(kind, merged, "/options"));
+  if (issues.length > 0) throw new InvalidInputError(issues.slice(0, MAX_ISSUES));
+  return merged;
+}
+
 /**
  * `POST /batch/jobs` for a declared kind: items and options checked against the kind's schemas as its own
  * route checks them, and the options' defaults filled in. Returns the options to store; throws a 422.
@@ -44,11 +73,7 @@ export function checkGenericSubmit(
   options: JsonObject,
 ): JsonObject {
   const filled = structuredClone(options);
-  const issues: FieldIssue[] = [];
-  const checkOptions = validator(kind.options);
-  if (!checkOptions(filled))
-    for (const e of checkOptions.errors ?? [])
-      issues.push(ajvIssue({ ...e, instancePath: `/options${e.instancePath}` }, "body"));
+  const issues = optionIssues(kind, filled, "/options");
   const checkItem = validator(kind.item);
   for (let index = 0; index < items.length && issues.length < MAX_ISSUES; index++) {
     if (!checkItem(items[index]))

@@ -1,7 +1,7 @@
 import { type TLiteral, type TSchema, Type } from "typebox";
 import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
-import { JOB_STATUSES } from "../domain/statuses.js";
+import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
 import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
@@ -116,4 +116,37 @@ export const ErrorResponse = Type.Object(
     ]),
   },
   { title: "Error" },
+);
+
+/** `POST /batch/jobs/{id}/retry`: which items to run again and with what options; every field optional. */
+export const RetryBody = Type.Object(
+  {
+    include: Type.Optional(
+      Type.Array(Type.Union(literals(RETRY_INCLUDES)), {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          "Ended item statuses to run again; default failed, and cancelled too when the job was cancelled. Every success word means succeeded.",
+      }),
+    ),
+    items: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+        minItems: 1,
+        maxItems: 1000,
+        description: "Only these item ids (each must have an included status).",
+      }),
+    ),
+    options: Type.Optional(
+      Type.Unsafe<JsonObject>(
+        Type.Object(
+          {},
+          {
+            additionalProperties: true,
+            description: "Overrides of the job's options, checked by the job type's options schema.",
+          },
+        ),
+      ),
+    ),
+  },
+  { additionalProperties: false, title: "RetryRequest" },
 );

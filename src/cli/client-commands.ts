@@ -55,6 +55,21 @@ function readInput(file: string): unknown {
   }
 }
 
+/** Collects a repeatable option's values. */
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** `--option key=value`: the value as JSON when it is JSON (9, true, null, "x"), else as text. */
+function optionOverride(pair: string): [string, unknown] {
+  const at = pair.indexOf("=");
+  if (at <= 0) throw new Error(`--option takes key=value, not '${pair}'`);
+  const raw = pair.slice(at + 1);
+  try {
+    return [pair.slice(0, at), JSON.parse(raw)];
+  } catch {
+    return [pair.slice(0, at), raw];
+  }
+}
+
 const fmtEta = (s: number | null | undefined): string =>
   s == null
     ? "?"
@@ -261,19 +276,45 @@ export function addClientCommands(program: Command): void {
 
   program
     .command("retry")
-    .description("submit the failed items of an ended job as a new job")
+    .description(
+      "submit items of an ended job again as a new job: its failed items, and a cancelled job's cancelled ones",
+    )
     .argument("<id>")
+    .option(
+      "--include <statuses>",
+      "comma-separated item statuses to run again, e.g. failed,cancelled,passed",
+    )
+    .option("--item <id>", "only this item (repeatable)", collect, [])
+    .option(
+      "--option <key=value>",
+      "override one of the job's options; the value is JSON or text (repeatable)",
+      collect,
+      [],
+    )
     .option("--wait", "follow the new job to its end")
-    .action((id: string, opts: { wait?: boolean }, cmd: Command) =>
-      run(async () => {
-        const { api, json } = client(cmd);
-        const job = await api.request<JobView>("POST", `/batch/jobs/${encodeURIComponent(id)}/retry`);
-        if (!opts.wait) {
-          console.log(json ? JSON.stringify(job) : job.job_id);
-          return EXIT.completed;
-        }
-        return follow(api, job.job_id, json);
-      }),
+    .action(
+      (
+        id: string,
+        opts: { wait?: boolean; include?: string; item: string[]; option: string[] },
+        cmd: Command,
+      ) =>
+        run(async () => {
+          const { api, json } = client(cmd);
+          const body: Record<string, unknown> = {};
+          if (opts.include)
+            body.include = opts.include
+              .split(",")
+              .map((s) => s.trim())
+              .filter(Boolean);
+          if (opts.item.length > 0) body.items = opts.item;
+          if (opts.option.length > 0) body.options = Object.fromEntries(opts.option.map(optionOverride));
+          const job = await api.request<JobView>("POST", `/batch/jobs/${encodeURIComponent(id)}/retry`, body);
+          if (!opts.wait) {
+            console.log(json ? JSON.stringify(job) : job.job_id);
+            return EXIT.completed;
+          }
+          return follow(api, job.job_id, json);
+        }),
     );
 
   program

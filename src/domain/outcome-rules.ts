@@ -1,4 +1,4 @@
-import { DEFAULT_LABELS } from "./item-result.js";
+import type { FailureReason } from "./failure.js";
 import type { JsonObject } from "./json.js";
 import type { JobStatus } from "./statuses.js";
 
@@ -15,16 +15,18 @@ export interface ImposedOutcome {
   result: JsonObject;
 }
 
-function imposed(status: "failed" | "cancelled", error: string): ImposedOutcome {
-  return { status, error, result: { status: DEFAULT_LABELS[status], error } };
+function imposed(status: "failed", error: string, failure: FailureReason): ImposedOutcome;
+function imposed(status: "cancelled", error: string): ImposedOutcome;
+function imposed(status: "failed" | "cancelled", error: string, failure?: FailureReason): ImposedOutcome {
+  return { status, error, result: failure ? { status, failure, error } : { status, error } };
 }
 
 /**
- * An item failed by what went wrong around it: its processor threw, or its job failed as a whole before it
- * ran (its preparation threw, its runner crashed).
+ * An item failed by what went wrong around it: its processor threw (`failure` says what it threw), or its
+ * job failed as a whole before it ran (its preparation threw, its runner crashed).
  */
-export function failedOutcome(error: string): ImposedOutcome {
-  return imposed("failed", error);
+export function failedOutcome(error: string, failure: FailureReason = "error"): ImposedOutcome {
+  return imposed("failed", error, failure);
 }
 
 /** An item a user cancelled (with its job) before or while it ran. */
@@ -49,6 +51,7 @@ export function lostItemOutcome(item: LostItem): ImposedOutcome | "requeue" {
   return imposed(
     "failed",
     `worker lost the item ${item.attempts} time(s); giving up after max_attempts=${item.maxAttempts}`,
+    "error",
   );
 }
 

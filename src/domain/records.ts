@@ -70,11 +70,17 @@ export interface ItemRecord {
 }
 
 export interface ItemFilter {
-  status?: ItemStatus | undefined;
+  /** Only items in this status (or in any of these). */
+  status?: ItemStatus | readonly ItemStatus[] | undefined;
+  /** Only the items with these ids. */
+  itemIds?: readonly string[] | undefined;
   /** Failed items first, then by position. */
   failedFirst?: boolean;
-  /** Only items that have a result (ran to an outcome). */
-  withResult?: boolean;
+  /**
+   * Only items that ended (neither queued nor running): those with a result entry, and those cancelled before
+   * they started.
+   */
+  ended?: boolean;
   /** Only items after this position (keyset paging: every page costs the same, however deep). */
   afterSeq?: number;
   /** Count the items that match (default true); paging through a whole job needs no total. */

@@ -3,7 +3,49 @@ export const JOB_STATUSES = ["queued", "running", "completed", "failed", "cancel
 export type JobStatus = (typeof JOB_STATUSES)[number];
 export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["completed", "failed", "cancelled"];
 
-/** Item lifecycle: queued -> running (leased) -> one of the final states. */
+/**
+ * Item lifecycle as stored: queued -> running (leased) -> one of the final states. `succeeded` stays inside
+ * the store; every answer says the job type's success word instead (see SUCCESS_WORDS).
+ */
 export const ITEM_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 export type ItemFinalStatus = Exclude<ItemStatus, "queued" | "running">;
+
+/**
+ * What a result entry's `status` says when its item succeeded, by job type (the guide's words): `completed`
+ * for agent tasks, `passed` for validation and tests, `success` for MCP operations and any type that does
+ * not choose (DEFAULT_SUCCESS_WORD). A failed, skipped or cancelled item says `failed`, `skipped`, `cancelled`
+ * whatever its type; why it failed is its `failure` (src/domain/failure.ts).
+ */
+export const SUCCESS_WORDS = ["completed", "passed", "success"] as const;
+export type SuccessWord = (typeof SUCCESS_WORDS)[number];
+export const DEFAULT_SUCCESS_WORD: SuccessWord = "success";
+
+/** The `status` of a result entry or an item in an answer: the stored status in the answers' words. */
+export type ItemStatusWord = Exclude<ItemStatus, "succeeded"> | SuccessWord;
+
+export function itemStatusWord(status: ItemStatus, successWord: SuccessWord): ItemStatusWord {
+  return status === "succeeded" ? successWord : status;
+}
+
+/**
+ * Every word an item status filter (`/items?status=`) takes: the stored statuses, every success word (and
+ * the summary's `successful`) as a synonym of `succeeded`, whatever the job's type.
+ */
+export const ITEM_STATUS_FILTERS = [...ITEM_STATUSES, ...SUCCESS_WORDS, "successful"] as const;
+export type ItemStatusFilter = (typeof ITEM_STATUS_FILTERS)[number];
+
+export function storedItemStatus(filter: ItemStatusFilter): ItemStatus {
+  return (ITEM_STATUSES as readonly string[]).includes(filter) ? (filter as ItemStatus) : "succeeded";
+}
+
+/** What a retry may take again (`include`): items that ended, by any of their words. */
+export const RETRY_INCLUDES = [
+  "failed",
+  "cancelled",
+  "skipped",
+  "succeeded",
+  ...SUCCESS_WORDS,
+  "successful",
+] as const;
+export type RetryInclude = (typeof RETRY_INCLUDES)[number];

@@ -78,6 +78,7 @@ export const AGENT_KIND = {
   item: AgentTaskItem,
   options: AgentOptions,
   result: AgentResult,
+  successWord: "completed",
   submit: {
     path: "/batch/agent-tasks",
     cliName: "agent-tasks",

@@ -1,6 +1,7 @@
 import { runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import type { OllamaClient } from "../agent/ollama-client.js";
 import { type RunConfig, type RunConfigInput, resolveRunConfig } from "../agent/run-config.js";
+import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { errorMessage } from "../errors.js";
@@ -30,6 +31,17 @@ export interface AgentPlaces {
   workspacesDir: string;
   /** Where `apply: patch` writes patch files. */
   patchesDir: string;
+}
+
+/**
+ * Why a task that ran failed: its work could not be merged back (`conflict`), its agent never ran a loop (it
+ * threw: `error`), or it did not pass its check or review within max_loops (`check`).
+ */
+function taskFailure(r: TaskResult, extra: JsonObject): FailureReason {
+  const apply = extra.apply as JsonObject | undefined;
+  if (apply?.status === "conflict" || apply?.status === "refused") return "conflict";
+  if (r.loops === 0 && r.check === null) return "error";
+  return "check";
 }
 
 function fields(r: TaskResult): JsonObject {
@@ -103,17 +115,18 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
           r = out.result;
           extra = out.fields;
         }
-        return {
-          status: r.status === "completed" ? "succeeded" : "failed",
-          label: r.status,
-          error: r.error,
-          fields: { ...fields(r), ...extra },
-        };
+        const all = { ...fields(r), ...extra };
+        if (r.status === "completed") return { status: "succeeded", error: r.error, fields: all };
+        return { status: "failed", failure: taskFailure(r, extra), error: r.error, fields: all };
       } catch (e: unknown) {
         if (ctx.signal.aborted) throw e;
         if (timeout?.aborted)
-          return { status: "failed", error: `task timed out after ${config.timeoutMs! / 1000} s` };
-        return { status: "failed", error: errorMessage(e) };
+          return {
+            status: "failed",
+            failure: "timeout",
+            error: `task timed out after ${config.timeoutMs! / 1000} s`,
+          };
+        return { status: "failed", failure: failureOfError(e), error: errorMessage(e) };
       }
     },
   };

@@ -1,3 +1,4 @@
+import { type FailureReason, failureOfMessage } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
@@ -27,10 +28,10 @@ export function timeoutMs(item: JsonObject, options: JsonObject, fallbackSeconds
   );
 }
 
-export type CheckStatus = "passed" | "failed" | "error";
-
 export interface CheckRun {
-  status: CheckStatus;
+  status: "passed" | "failed";
+  /** Why it failed (null when it passed). */
+  failure: FailureReason | null;
   run: RunResult;
   error: string | null;
 }
@@ -51,12 +52,18 @@ export async function runCheck(
     timeoutMs: ms,
     signal,
   });
-  if (run.spawn_error) return { status: "error", run, error: run.spawn_error };
-  if (run.timed_out) return { status: "error", run, error: `timed out after ${ms / 1000} s` };
-  if (run.cancelled) return { status: "error", run, error: "cancelled" };
-  if (checkPassed(run)) return { status: "passed", run, error: null };
+  const failed = (failure: FailureReason, error: string): CheckRun => ({
+    status: "failed",
+    failure,
+    run,
+    error,
+  });
+  if (run.spawn_error) return failed(failureOfMessage(run.spawn_error), run.spawn_error);
+  if (run.timed_out) return failed("timeout", `timed out after ${ms / 1000} s`);
+  if (run.cancelled) return failed("error", "cancelled"); // the runner records the item as cancelled
+  if (checkPassed(run)) return { status: "passed", failure: null, run, error: null };
   const how = run.exit_code === null ? `killed by ${run.signal}` : `exit ${run.exit_code}`;
-  return { status: "failed", run, error: `check failed (${how})` };
+  return failed("check", `check failed (${how})`);
 }
 
 /** The fields every command result carries. */
@@ -75,12 +82,9 @@ export function commandFields(run: RunResult): JsonObject {
 }
 
 export function checkResult(check: CheckRun, extra: JsonObject = {}): ItemResult {
-  return {
-    status: check.status === "passed" ? "succeeded" : "failed",
-    label: check.status,
-    error: check.error,
-    fields: { ...commandFields(check.run), ...extra },
-  };
+  const fields = { ...commandFields(check.run), ...extra };
+  if (check.status === "passed") return { status: "succeeded", error: null, fields };
+  return { status: "failed", failure: check.failure ?? "error", error: check.error, fields };
 }
 
 /**

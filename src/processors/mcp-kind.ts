@@ -49,6 +49,7 @@ export const MCP_KIND = {
   type: "batch_mcp",
   item: OperationItem,
   options: Type.Object({ timeout_seconds: TimeoutOption(DEFAULT_COMMAND_TIMEOUT_SECONDS) }),
+  successWord: "success",
   result: Type.Object(
     { result: Type.Object({}, { additionalProperties: true, description: "What the operation returned." }) },
     { additionalProperties: true },

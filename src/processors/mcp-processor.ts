@@ -1,4 +1,5 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { failureOfMessage } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import type { McpSession } from "../mcp/in-memory-client.js";
@@ -56,7 +57,12 @@ export function mcpProcessor(sandbox: Sandbox): Processor {
       const session = ctx.session as McpSession;
       const type = String(item.type) as keyof typeof TOOL_OF;
       const tool = TOOL_OF[type];
-      if (!tool) return { status: "failed", error: `unknown operation type '${String(item.type)}'` };
+      if (!tool)
+        return {
+          status: "failed",
+          failure: "invalid",
+          error: `unknown operation type '${String(item.type)}'`,
+        };
       const args: Record<string, unknown> =
         type === "command"
           ? {
@@ -71,11 +77,15 @@ export function mcpProcessor(sandbox: Sandbox): Processor {
       // Only a command runs long enough to be worth cancelling mid-call (a cancelled job stops taking items
       // anyway); file operations take microseconds and skip the per-call signal and its listener.
       const r = await session.call(tool, args, type === "command" ? ctx.signal : undefined);
-      if (r.isError) return { status: "failed", error: text(r) };
+      if (r.isError) {
+        const error = text(r);
+        return { status: "failed", failure: failureOfMessage(error), error };
+      }
       const result = operationResult(type, r);
       if (type === "command" && result.exit_code !== 0) {
         return {
           status: "failed",
+          failure: result.timed_out === true ? "timeout" : "check",
           error:
             result.exit_code === null
               ? `command killed by ${String(result.signal ?? "a signal")}`

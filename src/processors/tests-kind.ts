@@ -11,6 +11,7 @@ export const TESTS_KIND = {
     test_command: Type.String({ minLength: 1, default: TESTS_DEFAULT_COMMAND }),
     timeout_seconds: TimeoutOption(300),
   }),
+  successWord: "passed",
   result: Type.Object(
     {
       ...CommandResult.properties,

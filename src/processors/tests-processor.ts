@@ -12,6 +12,7 @@ export function testsProcessor(sandbox: Sandbox): Processor {
     finish(check) {
       if (check.status === "passed" && check.run.exit_code !== 0) {
         check.status = "failed"; // pytest's "no tests" passes validation, not a test run
+        check.failure = "check";
         check.error = `no tests ran (exit ${check.run.exit_code})`;
       }
       const tests = parseTestSummary(check.run.stdout, check.run.stderr);

@@ -12,6 +12,7 @@ export const VALIDATION_KIND = {
     timeout_seconds: TimeoutOption(300),
   }),
   result: CommandResult,
+  successWord: "passed",
   submit: {
     path: "/batch/validation",
     cliName: "validation",

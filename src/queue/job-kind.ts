@@ -1,5 +1,6 @@
 import type { TObject, TSchema } from "typebox";
 import type { JsonObject } from "../domain/json.js";
+import { DEFAULT_SUCCESS_WORD, type SuccessWord } from "../domain/statuses.js";
 import type { FieldIssue } from "../errors.js";
 
 /** How a job kind is offered on its own: a REST submit route and a `submit <name>` kind of the CLI. */
@@ -32,7 +33,14 @@ export interface JobKind<Item extends TObject = TObject, Options extends TObject
   item: Item;
   options: Options;
   result: TSchema;
+  /** The `status` of a result entry whose item succeeded (default `success`). */
+  successWord?: SuccessWord;
   /** Item checks a schema cannot say clearly (locations relative to the item); a 422 at submit. */
   checkItem?: (item: JsonObject) => FieldIssue[];
   submit?: SubmitRoute;
+}
+
+/** What a kind's result entries say on success (`success` for a type with no declared kind). */
+export function successWordOf(kind: JobKind | undefined): SuccessWord {
+  return kind?.successWord ?? DEFAULT_SUCCESS_WORD;
 }

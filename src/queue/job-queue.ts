@@ -1,14 +1,28 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { JsonObject } from "../domain/json.js";
+import { cancelledByUser } from "../domain/outcome-rules.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
-import type { JobStatus } from "../domain/statuses.js";
-import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
+import {
+  type ItemStatus,
+  type ItemStatusWord,
+  itemStatusWord,
+  type JobStatus,
+  type RetryInclude,
+  storedItemStatus,
+} from "../domain/statuses.js";
+import {
+  ConflictError,
+  type FieldIssue,
+  InvalidInputError,
+  JobStateError,
+  NotFoundError,
+} from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
-import type { JobKind } from "./job-kind.js";
+import { type JobKind, successWordOf } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
 
 export interface SubmitInput {
@@ -29,6 +43,17 @@ export interface SubmitInput {
   idempotency?: Idempotency | undefined;
 }
 
+/** What a retry takes again (see JobQueue.retry); every field optional. */
+export interface RetryInput {
+  include?: readonly RetryInclude[] | undefined;
+  items?: readonly string[] | undefined;
+  /**
+   * The new job's options, from the old job (the caller applies its overrides and checks them; called once the
+   * job is known to have ended). Default: the old job's options.
+   */
+  options?: ((job: JobRecord) => JsonObject) | undefined;
+}
+
 /** Items read at a time when a whole job is paged through (results, exports, retry). */
 export const ITEM_PAGE_SIZE = 100;
 
@@ -39,10 +64,15 @@ export function newJobId(type: string): string {
   return `${type}-${randomBytes(6).toString("hex")}`;
 }
 
+/**
+ * An item's entry in `result.results`: the item as submitted, its status and its outcome. An item cancelled
+ * before it started has no outcome of its own: its entry says `cancelled`, with the reason.
+ */
 export function resultEntry(item: ItemRecord): ResultEntry {
-  const entry: JsonObject = { ...item.payload, ...(item.result ?? {}) };
+  const outcome = item.result ?? (item.status === "cancelled" ? cancelledByUser().result : {});
+  const entry: JsonObject = { ...item.payload, ...outcome };
   if (entry.status === undefined) entry.status = item.status;
-  if (item.workerId !== null) entry.worker_id = item.workerId;
+  if (item.workerId !== null && item.result !== null) entry.worker_id = item.workerId;
   return entry;
 }
 
@@ -73,6 +103,11 @@ export class JobQueue {
 
   kind(type: string): JobKind | undefined {
     return this.registry.kind(type);
+  }
+
+  /** An item's status in the words answers use: `succeeded` becomes the job type's success word. */
+  statusWord(type: string, status: ItemStatus): ItemStatusWord {
+    return itemStatusWord(status, successWordOf(this.registry.kind(type)));
   }
 
   /** Validates, stores the job and its items, and wakes the workers. */
@@ -207,10 +242,12 @@ export class JobQueue {
     }
   }
 
-  /** Every result entry of a job (items that ran), in item order, a page at a time. */
+  /**
+   * Every result entry of a job (items that ended: ran to an outcome, or cancelled before they started), in
+   * item order, a page at a time.
+   */
   async *resultPages(jobId: string, pageSize = ITEM_PAGE_SIZE): AsyncGenerator<ResultEntry[]> {
-    for await (const items of this.itemPages(jobId, { withResult: true }, pageSize))
-      yield items.map(resultEntry);
+    for await (const items of this.itemPages(jobId, { ended: true }, pageSize)) yield items.map(resultEntry);
   }
 
   async allResults(jobId: string): Promise<ResultEntry[]> {
@@ -232,20 +269,29 @@ export class JobQueue {
   }
 
   /**
-   * Submits the failed items of an ended job as a new job with the same type and options (the README's
-   * recovery recipe, built in); the two jobs link to each other in their metadata.
+   * Submits items of an ended job again as a new job with the same type and options (the guide's recovery
+   * recipe, built in); the two jobs link to each other in their metadata. By default the failed items, and
+   * of a cancelled job also those it cancelled (never started, or stopped); `include` chooses other ended
+   * statuses, `items` only the named items, `options` replaces the job's options (checked by the caller against
+   * the type's schema, and by its processor here as at any submit).
    */
-  async retry(id: string): Promise<JobRecord> {
+  async retry(id: string, input: RetryInput = {}): Promise<JobRecord> {
     const job = await this.get(id);
     if (job.status === "queued" || job.status === "running") {
-      throw new ConflictError(
+      throw new JobStateError(
         `Job cannot be retried while it is ${job.status}; cancel it or wait for it to end`,
       );
     }
+    const options = input.options ? input.options(job) : job.options;
+    const include: readonly RetryInclude[] =
+      input.include ?? (job.status === "cancelled" ? ["failed", "cancelled"] : ["failed"]);
+    const statuses = [...new Set(include.map(storedItemStatus))];
     const items: JsonObject[] = [];
-    for await (const page of this.itemPages(id, { status: "failed" }))
-      items.push(...page.map((i) => i.payload));
-    if (items.length === 0) throw new ConflictError("Job has no failed items to retry");
+    if (input.items === undefined) {
+      for await (const page of this.itemPages(id, { status: statuses }))
+        items.push(...page.map((i) => i.payload));
+    } else items.push(...(await this.namedItems(id, input.items, statuses, include)));
+    if (items.length === 0) throw new JobStateError(`Job has no ${include.join(" or ")} items to retry`);
     const metadata: JsonObject = {};
     for (const [k, v] of Object.entries(job.metadata)) {
       if (k === "progress" || k === "retried_by" || k === "retry_of") continue;
@@ -255,7 +301,7 @@ export class JobQueue {
     const retried = await this.submit({
       type: job.type,
       items,
-      options: job.options,
+      options,
       chunkSize: job.chunkSize,
       parallel: job.parallel,
       priority: job.priority,
@@ -265,6 +311,38 @@ export class JobQueue {
     const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];
     await this.store.mergeJobMetadata(id, { retried_by: [...previous, retried.id] });
     return retried;
+  }
+
+  /** The named items of a job, in item order: a 422 for an id the job does not have, a 409 for one not included. */
+  private async namedItems(
+    id: string,
+    names: readonly string[],
+    statuses: readonly ItemStatus[],
+    include: readonly RetryInclude[],
+  ): Promise<JsonObject[]> {
+    const found = new Map<string, ItemRecord>();
+    for await (const page of this.itemPages(id, { itemIds: [...new Set(names)] }))
+      for (const item of page) found.set(item.itemId, item);
+    const unknown: FieldIssue[] = [];
+    names.forEach((name, index) => {
+      if (!found.has(name))
+        unknown.push({
+          loc: ["body", "items", index],
+          msg: `Job ${id} has no item '${name}'`,
+          type: "value_error.unknown_item",
+        });
+    });
+    if (unknown.length > 0) throw new InvalidInputError(unknown.slice(0, 100));
+    const type = (await this.get(id)).type;
+    const excluded = [...found.values()].filter((i) => !statuses.includes(i.status));
+    if (excluded.length > 0) {
+      const word = (i: ItemRecord) => this.statusWord(type, i.status);
+      const listed = excluded.slice(0, 10).map((i) => `'${i.itemId}' is ${word(i)}`);
+      throw new JobStateError(
+        `Cannot retry ${listed.join(", ")}${excluded.length > 10 ? ", …" : ""}: include takes ${include.join(", ")} (add its status to "include" to run it again)`,
+      );
+    }
+    return [...found.values()].sort((a, b) => a.seq - b.seq).map((i) => i.payload);
   }
 
   async stats(): Promise<Record<JobStatus, number> & { total: number }> {

@@ -1,12 +1,15 @@
-import { DEFAULT_LABELS, type ItemResult } from "../domain/item-result.js";
+import { failureOfError } from "../domain/failure.js";
+import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
 import type { JobRecord } from "../domain/records.js";
+import { itemStatusWord, type SuccessWord } from "../domain/statuses.js";
 import { errorMessage } from "../errors.js";
 import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
+import { successWordOf } from "./job-kind.js";
 import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
 import { ResultWriter } from "./result-writer.js";
 
@@ -52,6 +55,8 @@ export class JobRunner {
   private readonly durations = new Map<number, number>();
   private readonly writer: ResultWriter;
   private readonly ctx: JobContext;
+  /** What this job's result entries say on success. */
+  private readonly successWord: SuccessWord;
 
   constructor(
     private readonly d: RunnerDeps,
@@ -63,6 +68,7 @@ export class JobRunner {
       options: job.options,
       recordMetadata: (patch) => d.store.mergeJobMetadata(job.id, patch),
     };
+    this.successWord = successWordOf(d.registry.kind(job.type));
     this.writer = new ResultWriter({
       store: d.store,
       jobId: job.id,
@@ -256,7 +262,7 @@ export class JobRunner {
           error,
           finishedAt: at,
         };
-        this.writer.add(outcome, item.itemId);
+        this.writer.add(outcome, item.itemId, { ran: false });
       }
       return;
     }
@@ -326,10 +332,11 @@ export class JobRunner {
     if (reason === "cancelled" && (result === null || result.status === "failed")) {
       Object.assign(out, cancelledByUser());
     } else if (result === null) {
-      Object.assign(out, failedOutcome(errorMessage(thrown)));
+      Object.assign(out, failedOutcome(errorMessage(thrown), failureOfError(thrown)));
     } else {
       const fields: JsonObject = result.fields ? Object.assign({}, result.fields) : {};
-      fields.status = result.label ?? DEFAULT_LABELS[result.status];
+      fields.status = itemStatusWord(result.status, this.successWord);
+      if (result.status === "failed") fields.failure = result.failure ?? "error";
       out.status = result.status;
       out.error = result.error ?? null;
       if (out.error !== null) fields.error = out.error;

@@ -39,10 +39,14 @@ export class ResultWriter {
 
   constructor(private readonly o: ResultWriterOptions) {}
 
-  add(outcome: ItemOutcome, itemId: string): void {
+  /**
+   * Queues an outcome. Only an item that ran (`ran`) becomes the job's `current_item`: one claimed and
+   * cancelled before it started never does.
+   */
+  add(outcome: ItemOutcome, itemId: string, o: { ran: boolean } = { ran: true }): void {
     this.pending.push(outcome);
     this.itemIds.set(outcome.seq, itemId);
-    this.lastItem = itemId;
+    if (o.ran) this.lastItem = itemId;
     if (this.pending.length >= this.o.flushSize) void this.flush();
     else if (this.timer === null) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
   }

@@ -1,5 +1,5 @@
 import type { JobStatus } from "../domain/statuses.js";
-import { ConflictError, errorMessage, NotFoundError } from "../errors.js";
+import { errorMessage, JobStateError, NotFoundError } from "../errors.js";
 import type { JobStore, PurgeOutcome } from "../store/job-store.js";
 import type { Logger } from "../util/logger.js";
 import type { QueueEvents } from "./events.js";
@@ -99,9 +99,9 @@ export class Retention {
     const out: PurgeOutcome = await this.store.purgeJob(jobId);
     if (out === "not_found") throw new NotFoundError("Job not found");
     if (out === "not_ended")
-      throw new ConflictError("Job has not ended: cancel it first (DELETE without purge), then purge it");
+      throw new JobStateError("Job has not ended: cancel it first (DELETE without purge), then purge it");
     if (out === "finishing")
-      throw new ConflictError(
+      throw new JobStateError(
         "Job's last running items are still finishing after its cancel: try again in a moment",
       );
     this.purged([jobId]);

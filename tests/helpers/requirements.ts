@@ -43,3 +43,10 @@ export const hasPython3 = (): boolean =>
     spawnSync("python3", ["--version"], { stdio: "ignore" }).status === 0,
     "python3 is not on PATH (apt-get install -y python3)",
   );
+
+export const hasPythonRequests = (): boolean =>
+  requirePart(
+    "python3 with requests",
+    spawnSync("python3", ["-c", "import requests"], { stdio: "ignore" }).status === 0,
+    "python3 cannot import requests (apt-get install -y python3-requests)",
+  );

@@ -75,9 +75,9 @@ export function runCli(
 export function runToEnd(
   cmd: string,
   args: string[],
-  o: { env?: NodeJS.ProcessEnv; input?: string | undefined } = {},
+  o: { env?: NodeJS.ProcessEnv; input?: string | undefined; cwd?: string } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: "pipe" });
+  const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: "pipe", cwd: o.cwd });
   children.push(child);
   let stdout = "";
   let stderr = "";

@@ -156,7 +156,7 @@ export function registerBatchRoutes(
         summary: "Cancel a queued or running job; with purge=true, delete an ended one",
         params: JobIdParams,
         querystring: DeleteJobQuery,
-        response: { 200: CancelOrPurgeResponse, ...errors },
+        response: { 200: CancelOrPurgeResponse, 409: ErrorResponse, ...errors },
       },
     },
     async (request) => {

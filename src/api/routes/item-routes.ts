@@ -1,13 +1,28 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance } from "fastify";
 import { type Static, Type } from "typebox";
-import { ITEM_STATUSES, type ItemStatus } from "../../domain/statuses.js";
+import type { JsonObject } from "../../domain/json.js";
+import type { JobRecord } from "../../domain/records.js";
+import { ITEM_STATUS_FILTERS, storedItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { toJobResponse } from "../job-response.js";
-import { ErrorResponse, JobIdParams, JobResponse, PageLimit, PageOffset } from "../schemas.js";
+import { retryOptions } from "../kind-checks.js";
+import {
+  ErrorResponse,
+  JobIdParams,
+  JobResponse,
+  literals,
+  PageLimit,
+  PageOffset,
+  RetryBody,
+} from "../schemas.js";
 
 const ItemsQuery = Type.Object({
-  status: Type.Optional(Type.Union(ITEM_STATUSES.map((s) => Type.Literal(s)))),
+  status: Type.Optional(
+    Type.Union(literals(ITEM_STATUS_FILTERS), {
+      description: `${ITEM_STATUS_FILTERS.join(" | ")}; every success word (and succeeded, successful) selects the items that succeeded`,
+    }),
+  ),
   limit: PageLimit(50),
   offset: PageOffset,
   failed_first: Type.Boolean({ default: false }),
@@ -47,9 +62,9 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
       const q = request.query as Static<typeof ItemsQuery>;
-      await queue.get(job_id);
+      const job = await queue.get(job_id);
       const page = await queue.listItems(job_id, {
-        status: q.status as ItemStatus | undefined,
+        status: q.status === undefined ? undefined : storedItemStatus(q.status),
         limit: q.limit,
         offset: q.offset,
         failedFirst: q.failed_first,
@@ -59,7 +74,7 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
         items: page.items.map((i) => ({
           seq: i.seq,
           id: i.itemId,
-          status: i.status,
+          status: queue.statusWord(job.type, i.status),
           attempts: i.attempts,
           item: i.payload,
           result: i.result,
@@ -98,16 +113,39 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
   app.post(
     "/batch/jobs/:job_id/retry",
     {
+      config: { bodyOptional: true },
+      // No body (curl -X POST with a JSON content type, or an API key alone) is the default retry.
+      preValidation: async (request) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      },
       schema: {
         tags: ["jobs"],
-        summary: "Submit the failed items of an ended job as a new job with the same options",
+        summary:
+          "Submit items of an ended job again as a new job: by default its failed items (and of a cancelled job its cancelled ones), with its options",
         params: JobIdParams,
-        response: { 200: JobResponse, 400: ErrorResponse, 404: ErrorResponse },
+        body: RetryBody,
+        response: {
+          200: JobResponse,
+          400: ErrorResponse,
+          404: ErrorResponse,
+          409: ErrorResponse,
+          422: ErrorResponse,
+        },
       },
     },
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
-      return toJobResponse(await queue.retry(job_id), queue.nowSeconds());
+      const body = request.body as Static<typeof RetryBody>;
+      const overrides = body.options;
+      const options =
+        overrides === undefined
+          ? undefined
+          : (job: JobRecord): JsonObject => {
+              const kind = queue.kind(job.type);
+              return kind ? retryOptions(kind, job.options, overrides) : { ...job.options, ...overrides };
+            };
+      const retried = await queue.retry(job_id, { include: body.include, items: body.items, options });
+      return toJobResponse(retried, queue.nowSeconds());
     },
   );
 }

@@ -258,8 +258,12 @@ export class PostgresJobStore implements JobStore {
   async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
     const where = ["job_id = $1"];
     const args: unknown[] = [jobId];
-    if (filter.status) where.push(`status = $${args.push(filter.status)}`);
-    if (filter.withResult) where.push("result IS NOT NULL");
+    if (filter.status !== undefined) {
+      const statuses = typeof filter.status === "string" ? [filter.status] : [...filter.status];
+      where.push(`status = ANY($${args.push(statuses)}::text[])`);
+    }
+    if (filter.itemIds !== undefined) where.push(`item_id = ANY($${args.push([...filter.itemIds])}::text[])`);
+    if (filter.ended) where.push("status NOT IN ('queued', 'running')");
     if (filter.afterSeq !== undefined) where.push(`seq > $${args.push(filter.afterSeq)}`);
     const clause = where.join(" AND ");
     const [count] =

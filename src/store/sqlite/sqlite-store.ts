@@ -351,11 +351,16 @@ export class SqliteJobStore implements JobStore {
   async listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }> {
     const where = ["job_id = ?"];
     const args: unknown[] = [jobId];
-    if (filter.status) {
-      where.push("status = ?");
-      args.push(filter.status);
+    if (filter.status !== undefined) {
+      const statuses = typeof filter.status === "string" ? [filter.status] : filter.status;
+      where.push(`status IN (${statuses.map(() => "?").join(", ") || "NULL"})`);
+      args.push(...statuses);
     }
-    if (filter.withResult) where.push("result IS NOT NULL");
+    if (filter.itemIds !== undefined) {
+      where.push(`item_id IN (${filter.itemIds.map(() => "?").join(", ") || "NULL"})`);
+      args.push(...filter.itemIds);
+    }
+    if (filter.ended) where.push("status NOT IN ('queued', 'running')");
     if (filter.afterSeq !== undefined) {
       where.push("seq > ?");
       args.push(filter.afterSeq);
