@@ -4,6 +4,7 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { resolveJobType } from "../../queue/job-type-alias.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
@@ -127,7 +128,7 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
       const q = request.query;
       const { jobs, total } = await queue.list({
         status: q.status,
-        type: q.job_type,
+        type: q.job_type === undefined ? undefined : resolveJobType(queue.kinds(), q.job_type),
         limit: q.limit,
         offset: q.offset,
       });
