@@ -35,6 +35,7 @@ const SLOW_SUITES = [
   "tests/jail-refusal.test.ts",
   "tests/large-job-responses.test.ts",
   "tests/mcp-server.test.ts",
+  "tests/npm-start.test.ts",
   "tests/multi-node.test.ts",
   "tests/process-pause.test.ts",
   "tests/processors.test.ts",
