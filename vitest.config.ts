@@ -41,6 +41,7 @@ const SLOW_SUITES = [
   "tests/processors.test.ts",
   "tests/sandbox-commands.test.ts",
   "tests/sandbox-race.test.ts",
+  "tests/server-logs.test.ts",
   "tests/store-outage.test.ts",
 ];
 
