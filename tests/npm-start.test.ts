@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { serveArgs } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 const REPO = join(import.meta.dirname, "..");
@@ -109,16 +110,7 @@ describe("npm start", () => {
 
   it("the real tree: no rebuild when dist/ is current, serves, and stops gracefully on SIGTERM", async () => {
     const dir = tempDir();
-    const s = npmStart(REPO, [
-      "--port",
-      "0",
-      "--data-dir",
-      join(dir, "data"),
-      "--project-root",
-      join(dir, "project"),
-      "--sandbox",
-      "off",
-    ]);
+    const s = npmStart(REPO, serveArgs(dir, "--sandbox", "off").slice(1)); // npm start adds `serve`
     await s.waitFor(/listening on http:\/\/127\.0\.0\.1:\d+/);
     expect(s.output()).not.toContain("building");
     const url = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(s.output())?.[1];
