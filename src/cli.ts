@@ -9,6 +9,7 @@ import { addRunCommand } from "./cli/run-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { addWorkerCommand } from "./cli/worker-command.js";
 import { errorMessage } from "./errors.js";
+import { logFatal } from "./util/logger.js";
 import { VERSION } from "./version.js";
 
 const program = new Command();
@@ -31,6 +32,6 @@ addClientCommands(program);
 program.parseAsync(process.argv).catch((e: unknown) => {
   // --help and --version end with code 0; any other CommanderError is a usage error, already printed.
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT.error);
-  console.error(`ollama-coder: ${errorMessage(e)}`);
+  logFatal(`ollama-coder: ${errorMessage(e)}`); // a JSON line once serve logs JSON: never mixed
   process.exit(EXIT.error);
 });

@@ -45,3 +45,9 @@ export const consoleLogger: Logger = {
   error: (m, f) => processLogger.error(m, f),
   debug: (m, f) => processLogger.debug(m, f),
 };
+
+/** A fatal error as the process's last line: plain on stderr, or through the logger `serve` set. */
+export function logFatal(msg: string): void {
+  if (processLogger === stderrLogger) console.error(msg);
+  else processLogger.error(msg);
+}
