@@ -1,7 +1,9 @@
+import { spawn, spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { serveArgs, startServerProcess } from "./helpers/server-process.js";
+import { requirePart } from "./helpers/requirements.js";
+import { CLI, serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 interface LogLine {
@@ -77,5 +79,39 @@ describe("server logs", () => {
     expect(await s.exited).toBe(0);
     expect(lines().some((l) => /listening on http/.test(l.msg))).toBe(true);
     expect(lines().some((l) => /^SIGTERM: stopping/.test(l.msg))).toBe(true);
+  });
+
+  it("on a terminal: pretty single lines (pino-pretty), no JSON", async (ctx) => {
+    const hasScript = spawnSync("script", ["--version"], { stdio: "ignore" }).status === 0;
+    if (
+      !requirePart("script", hasScript, "apt-get install -y util-linux (script gives the server a terminal)")
+    )
+      return ctx.skip();
+    const dir = tempDir();
+    const command = [process.execPath, CLI, ...serveArgs(dir, "--sandbox", "off")]
+      .map((a) => `'${a}'`)
+      .join(" ");
+    // script(1) runs the server on a pseudo-terminal, as a person's shell would.
+    const child = spawn("script", ["-qfec", command, "/dev/null"], { detached: true, stdio: "pipe" });
+    let out = "";
+    const listening = new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        if (/listening on http/.test(out)) resolve();
+      });
+      child.on("exit", () => reject(new Error(`exited before listening:\n${out}`)));
+    });
+    const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+    try {
+      await listening;
+    } finally {
+      if (child.pid) process.kill(-child.pid, "SIGTERM");
+    }
+    await exited;
+    const lines = out.split(/\r?\n/).filter((l) => l.trim() !== "");
+    expect(lines.find((l) => /listening on http/.test(l))).toMatch(
+      /^\[[\d:.]+\] .*INFO.*: .*ollama-coder listening on/,
+    );
+    expect(lines.filter((l) => l.trimStart().startsWith("{"))).toEqual([]);
   });
 });
