@@ -27,6 +27,7 @@ const SLOW_SUITES = [
   "tests/agent-batch.test.ts",
   "tests/agent-isolation.test.ts",
   "tests/cli-client.test.ts",
+  "tests/cli-story.test.ts",
   "tests/connection-flood.test.ts",
   "tests/crash-recovery.test.ts",
   "tests/dashboard.test.ts",
@@ -38,11 +39,13 @@ const SLOW_SUITES = [
   "tests/jail-refusal.test.ts",
   "tests/large-job-responses.test.ts",
   "tests/mcp-server.test.ts",
+  "tests/npm-start.test.ts",
   "tests/multi-node.test.ts",
   "tests/process-pause.test.ts",
   "tests/processors.test.ts",
   "tests/sandbox-commands.test.ts",
   "tests/sandbox-race.test.ts",
+  "tests/server-logs.test.ts",
   "tests/store-outage.test.ts",
 ];
 

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { Metrics } from "./api/metrics.js";
 import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
@@ -11,6 +11,7 @@ import { registerBuiltinProcessors } from "./processors/builtin.js";
 import { BUILTIN_KINDS } from "./processors/builtin-kinds.js";
 import { bridgeEvents } from "./queue/event-bridge.js";
 import { QueueEvents } from "./queue/events.js";
+import { logJobLifecycle } from "./queue/job-log.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
 import type { Register, RegisterContext } from "./queue/register-context.js";
@@ -79,6 +80,8 @@ export async function loadPlugins(ctx: RegisterContext): Promise<void> {
 
 export interface CreateAppOptions {
   log?: Logger;
+  /** The pino logger `log` writes through, for Fastify to log through too (one stream of JSON lines). */
+  pino?: FastifyBaseLogger;
   /** Registers processors before plugins load; the built-in ones when absent. */
   registerProcessors?: Register;
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
@@ -150,6 +153,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   }
   const unbridge = await bridgeEvents(store, events, log);
   const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
+  const unlog = logJobLifecycle(queue, events, log);
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -157,6 +161,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     rateLimitPerMinute: config.rateLimitPerMinute,
     metrics,
     logLevel: config.logLevel === "info" ? "warn" : config.logLevel,
+    ...(options.pino ? { logger: options.pino } : {}),
     ready: async () => ready,
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
     writable: () => store.checkWritable(),
@@ -191,6 +196,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       await pool?.stop(config.graceMs);
       await api.close();
       purges.off();
+      unlog();
       await unbridge();
       await store.close();
       unlock();
@@ -233,6 +239,7 @@ export async function createWorkerNode(
   }
   const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   const unbridge = await bridgeEvents(store, events, log);
+  const unlog = logJobLifecycle(new JobQueue(store, registry, events), events, log);
   let stopped = false;
   return {
     config,
@@ -246,6 +253,7 @@ export async function createWorkerNode(
       stopped = true;
       await pool.stop(config.graceMs);
       purges.off();
+      unlog();
       await unbridge();
       await store.close();
     },

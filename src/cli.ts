@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { addClientCommands } from "./cli/client-commands.js";
+import { EXIT } from "./cli/exit-codes.js";
+import { helpWithDefaults } from "./cli/help-defaults.js";
 import { addMcpCommand } from "./cli/mcp-command.js";
+import { addMcpConfigCommand } from "./cli/mcp-config-command.js";
 import { addRunCommand } from "./cli/run-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { addWorkerCommand } from "./cli/worker-command.js";
 import { errorMessage } from "./errors.js";
+import { logFatal } from "./util/logger.js";
 import { VERSION } from "./version.js";
 
 const program = new Command();
@@ -13,15 +17,21 @@ program
   .name("ollama-coder")
   .description("Batch server and CLI for a local-model coding agent")
   .version(VERSION)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  .configureHelp(helpWithDefaults)
+  // Usage errors (unknown option or command, missing argument, bad value) are thrown, not exited with 1:
+  // 1 means "the job failed". Every command added below inherits both settings.
+  .exitOverride();
 addServeCommand(program);
 addWorkerCommand(program);
 addMcpCommand(program);
+addMcpConfigCommand(program);
 addRunCommand(program);
 addClientCommands(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof CommanderError) process.exit(e.exitCode);
-  console.error(`ollama-coder: ${errorMessage(e)}`);
-  process.exit(3);
+  // --help and --version end with code 0; any other CommanderError is a usage error, already printed.
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : EXIT.error);
+  logFatal(`ollama-coder: ${errorMessage(e)}`); // a JSON line once serve logs JSON: never mixed
+  process.exit(EXIT.error);
 });

@@ -80,7 +80,12 @@ export const PageOffset = Type.Integer({
 
 export const ListJobsQuery = Type.Object({
   status: Type.Optional(Status),
-  job_type: Type.Optional(Type.String({ maxLength: 64 })),
+  job_type: Type.Optional(
+    Type.String({
+      maxLength: 64,
+      description: "A stored job type (`batch_tests`) or its submit name (`tests`, `agent`, `mcp`)",
+    }),
+  ),
   limit: PageLimit(100),
   offset: PageOffset,
   include_results: Type.Boolean({ default: false }),

@@ -2,7 +2,7 @@ import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
 import type { Retention } from "../queue/retention.js";
@@ -25,6 +25,8 @@ export interface ApiOptions {
   /** Requests per minute per key or IP; 0 = off. */
   rateLimitPerMinute: number;
   logLevel?: string;
+  /** The process's logger (pino): Fastify logs through a child of it at `logLevel`, never a logger of its own. */
+  logger?: FastifyBaseLogger;
   /** Called by /health: ready when it resolves true. */
   ready?: () => Promise<boolean>;
   /** Resolves when the store can take a write, throws why not: /ready. */
@@ -45,7 +47,9 @@ export interface ApiOptions {
 export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: options.maxBodyBytes,
-    logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
+    ...(options.logger
+      ? { loggerInstance: options.logger.child({}, { level: options.logLevel ?? "warn" }) }
+      : { logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false }),
     forceCloseConnections: true,
     ...connectionServerOptions(),
   });

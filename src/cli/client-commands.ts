@@ -3,10 +3,12 @@ import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { errorMessage } from "../errors.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
-import { ApiClient } from "./api-client.js";
-
-/** Exit codes of the client commands. */
-export const EXIT = { completed: 0, failed: 1, cancelled: 2, error: 3 } as const;
+import type { ApiClient } from "./api-client.js";
+import { client, pageLine, run, wholeNumber } from "./client-context.js";
+import { EXIT, exitForStatus } from "./exit-codes.js";
+import { addExportCommand } from "./export-command.js";
+import { addItemsCommand } from "./items-command.js";
+import { describeFailure, isFailed, type ResultEntry } from "./result-view.js";
 
 /** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
 const KINDS = new Map(
@@ -31,19 +33,8 @@ interface JobView {
   };
   result?: {
     summary?: { successful: number; failed: number; skipped: number; cancelled?: number };
-    results?: { id: string; status: string; error?: string }[];
+    results?: ResultEntry[];
   } | null;
-}
-
-interface Globals {
-  server: string;
-  apiKey?: string;
-  json?: boolean;
-}
-
-function client(cmd: Command): { api: ApiClient; json: boolean } {
-  const g = cmd.optsWithGlobals() as Globals;
-  return { api: new ApiClient({ server: g.server, apiKey: g.apiKey }), json: g.json === true };
 }
 
 function readInput(file: string): unknown {
@@ -82,16 +73,6 @@ const fmtEta = (s: number | null | undefined): string =>
 function line(job: JobView): string {
   const p = job.metadata?.progress ?? {};
   return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
-}
-
-function exitFor(status: string): number {
-  return status === "completed"
-    ? EXIT.completed
-    : status === "cancelled"
-      ? EXIT.cancelled
-      : status === "failed"
-        ? EXIT.failed
-        : EXIT.error;
 }
 
 /** Follows a job to its end: a progress bar on a terminal, plain lines otherwise. Returns the exit code. */
@@ -144,16 +125,7 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
       `${final.job_id}: ${final.status}${s ? ` — ${s.successful} ok, ${s.failed} failed, ${s.skipped} skipped, ${s.cancelled ?? 0} cancelled` : ""}${final.error ? ` (${final.error})` : ""}`,
     );
   }
-  return exitFor(final.status);
-}
-
-async function run(fn: () => Promise<number | undefined>): Promise<void> {
-  try {
-    process.exitCode = (await fn()) ?? 0;
-  } catch (e: unknown) {
-    console.error(`ollama-coder: ${errorMessage(e)}`);
-    process.exitCode = EXIT.error;
-  }
+  return exitForStatus(final.status);
 }
 
 /** submit, jobs, job, watch, cancel, retry, stats: a client of a running server. */
@@ -164,7 +136,7 @@ export function addClientCommands(program: Command): void {
       "server URL (env OLLAMA_CODER_URL)",
       process.env.OLLAMA_CODER_URL ?? "http://127.0.0.1:8000",
     )
-    .option("--api-key <key>", "API key (env OLLAMA_CODER_API_KEY)", process.env.OLLAMA_CODER_API_KEY)
+    .option("--api-key <key>", "API key (env OLLAMA_CODER_API_KEY; never shown here)")
     .option("--json", "print JSON");
 
   program
@@ -175,13 +147,13 @@ export function addClientCommands(program: Command): void {
     .argument("<kind>", KIND_NAMES.join(" | "))
     .argument("<file>", "JSON file, or - for standard input")
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
-    .option("--parallel <n>", "items at once")
-    .option("--chunk-size <n>", "items claimed at a time")
+    .option("--parallel <n>", "items at once (default: the kind's)", wholeNumber(1))
+    .option("--chunk-size <n>", "items claimed at a time (default: the kind's)", wholeNumber(1))
     .action(
       (
         kind: string,
         file: string,
-        opts: { wait?: boolean; parallel?: string; chunkSize?: string },
+        opts: { wait?: boolean; parallel?: number; chunkSize?: number },
         cmd: Command,
       ) =>
         run(async () => {
@@ -191,8 +163,8 @@ export function addClientCommands(program: Command): void {
           const body: Record<string, unknown> = Array.isArray(input)
             ? { [target.itemsField]: input }
             : { ...(input as object) };
-          if (opts.parallel) body.parallel = Number(opts.parallel);
-          if (opts.chunkSize) body.chunk_size = Number(opts.chunkSize);
+          if (opts.parallel !== undefined) body.parallel = opts.parallel;
+          if (opts.chunkSize !== undefined) body.chunk_size = opts.chunkSize;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
@@ -208,19 +180,23 @@ export function addClientCommands(program: Command): void {
     .command("jobs")
     .description("list jobs (newest first)")
     .option("--status <status>", "queued|running|completed|failed|cancelled")
-    .option("--type <type>", "job type, e.g. batch_agent_tasks")
-    .option("--limit <n>", "how many", "20")
-    .action((opts: { status?: string; type?: string; limit: string }, cmd: Command) =>
+    .option(
+      "--type <type>",
+      "job type: its submit name (tests, validation, agent, mcp) or its stored name (batch_tests)",
+    )
+    .option("--limit <n>", "how many", wholeNumber(1), 20)
+    .option("--offset <n>", "how many to skip (newest first)", wholeNumber(0), 0)
+    .action((opts: { status?: string; type?: string; limit: number; offset: number }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const q = new URLSearchParams({ limit: opts.limit });
+        const q = new URLSearchParams({ limit: String(opts.limit), offset: String(opts.offset) });
         if (opts.status) q.set("status", opts.status);
         if (opts.type) q.set("job_type", opts.type);
         const res = await api.request<{ jobs: JobView[]; total: number }>("GET", `/batch/jobs?${q}`);
         if (json) console.log(JSON.stringify(res));
         else {
           for (const j of res.jobs) console.log(line(j));
-          console.log(`${res.jobs.length} of ${res.total} job(s)`);
+          console.log(pageLine(res.jobs.length, opts.offset, res.total, "job(s)"));
         }
         return EXIT.completed;
       }),
@@ -228,9 +204,11 @@ export function addClientCommands(program: Command): void {
 
   program
     .command("job")
-    .description("one job's status and summary")
+    .description(
+      "one job's status and summary; exits by its status (0 completed, 1 failed, 2 cancelled, 4 not ended)",
+    )
     .argument("<id>")
-    .option("--results", "include every result")
+    .option("--results", "every result; a failed one with its reason and the end of its output")
     .action((id: string, opts: { results?: boolean }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
@@ -244,9 +222,9 @@ export function addClientCommands(program: Command): void {
           if (job.error) console.log(`error: ${job.error}`);
           if (job.result?.summary) console.log(`summary: ${JSON.stringify(job.result.summary)}`);
           for (const r of job.result?.results ?? [])
-            console.log(`  ${r.id}: ${r.status}${r.error ? ` — ${r.error}` : ""}`);
+            console.log(isFailed(r) ? describeFailure(r) : `  ${r.id}: ${r.status}`);
         }
-        return EXIT.completed;
+        return exitForStatus(job.status);
       }),
     );
 
@@ -375,4 +353,6 @@ export function addClientCommands(program: Command): void {
         return EXIT.completed;
       }),
     );
+  addItemsCommand(program);
+  addExportCommand(program);
 }

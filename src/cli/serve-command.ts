@@ -7,8 +7,9 @@ import {
   type ServerConfigInput,
   withEnv,
 } from "../config/server-config.js";
-import { consoleLogger } from "../util/logger.js";
+import { setProcessLogger } from "../util/logger.js";
 import { raiseOpenFileLimit } from "../util/open-file-limit.js";
+import { createPino, fromPino } from "../util/pino-logger.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
 
@@ -83,8 +84,10 @@ export function addServeCommand(program: Command): void {
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
       assertSafeBind(config);
       raiseOpenFileLimit();
-      const log = consoleLogger;
-      const app = await createApp(config, { log }); // the built-in processors, then the plugins
+      const pino = await createPino(config.logLevel);
+      const log = fromPino(pino);
+      setProcessLogger(log); // every line of this process through pino: JSON, or pretty on a terminal
+      const app = await createApp(config, { log, pino }); // the built-in processors, then the plugins
       onShutdownSignals(log, config.graceMs, () => app.stop());
       const url = await app.start();
       const store = config.databaseUrl ? "PostgreSQL" : `SQLite ${config.databasePath}`;

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { createWorkerNode } from "../app.js";
 import { resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
-import { consoleLogger } from "../util/logger.js";
+import { setProcessLogger } from "../util/logger.js";
+import { createPino, fromPino } from "../util/pino-logger.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 import { onShutdownSignals } from "./shutdown.js";
 
@@ -28,8 +29,10 @@ export function addWorkerCommand(program: Command): void {
     .action(async (flags: ServerConfigInput & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;
       const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
-      const log = consoleLogger;
-      const node = await createWorkerNode(config, { log }); // the built-in processors, then the plugins
+      const pino = await createPino(config.logLevel);
+      const log = fromPino(pino);
+      setProcessLogger(log); // every line of this process through pino: JSON, or pretty on a terminal
+      const node = await createWorkerNode(config, { log, pino }); // the built-in processors, then the plugins
       onShutdownSignals(log, config.graceMs, () => node.stop());
       await node.start();
       log.info(

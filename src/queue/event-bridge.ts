@@ -67,9 +67,9 @@ export async function bridgeEvents(
     try {
       if (n.event === "item:completed") {
         for (const item of (n.payload.items as ItemEvent[] | undefined) ?? [])
-          events.emit("item:completed", item);
+          events.emitRemote("item:completed", item);
       } else if (EVENT_NAMES.has(n.event)) {
-        events.emit(n.event as keyof QueueEventMap, n.payload as never);
+        events.emitRemote(n.event as keyof QueueEventMap, n.payload as never);
       }
     } finally {
       replaying = false;

@@ -30,6 +30,7 @@ export const PROGRESS_INTERVAL_MS = 250;
 /** A typed event bus: in-process now, fed from LISTEN/NOTIFY by backends that span processes. */
 export class QueueEvents {
   private readonly emitter = new EventEmitter();
+  private remote = false;
 
   constructor() {
     this.emitter.setMaxListeners(0);
@@ -37,6 +38,21 @@ export class QueueEvents {
 
   emit<K extends QueueEventName>(name: K, payload: QueueEventMap[K]): void {
     this.emitter.emit(name, payload);
+  }
+
+  /** Emits an event that happened in another process (the event bridge's replay of a notice). */
+  emitRemote<K extends QueueEventName>(name: K, payload: QueueEventMap[K]): void {
+    this.remote = true;
+    try {
+      this.emit(name, payload);
+    } finally {
+      this.remote = false;
+    }
+  }
+
+  /** True while listeners run for an event of another process (so a node logs only what it did itself). */
+  get isRemote(): boolean {
+    return this.remote;
   }
 
   on<K extends QueueEventName>(name: K, listener: (payload: QueueEventMap[K]) => void): () => void {

@@ -4,6 +4,7 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConflictError, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
@@ -138,7 +139,7 @@ export function registerBatchRoutes(
       const q = request.query;
       const { jobs, total } = await queue.list({
         status: q.status,
-        type: q.job_type,
+        type: q.job_type === undefined ? undefined : resolveJobType(queue.kinds(), q.job_type),
         limit: q.limit,
         offset: q.offset,
       });
