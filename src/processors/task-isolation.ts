@@ -4,6 +4,7 @@ import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
 import type { JsonObject } from "../domain/json.js";
+import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
@@ -223,6 +224,9 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
   const chosen: TryOutcome = winner ?? (tries[0] as TryOutcome);
   const result: TaskResult = chosen.result ?? failedTry(chosen.error ?? "the try ended without a result");
   const { changes } = chosen;
+  // Every try's model calls count toward what the task cost (the chosen try's result carries the total).
+  const tryUsage = tries.map((t) => t.result?.usage ?? {});
+  if (r.attempts > 1) result.usage = tryUsage.reduce<UsageByModel>((total, u) => addUsage(total, u), {});
   result.files_changed = changes.files;
   result.diff = capDiff(changes.diff, r.diffCapBytes);
   const fields: JsonObject = {
@@ -232,7 +236,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
     commit: changes.commit,
   };
   if (r.attempts > 1)
-    fields.tries = tries.map((t) => ({
+    fields.tries = tries.map((t, i) => ({
       try: t.variant.index,
       ...(t.variant.temperature === undefined
         ? {}
@@ -240,6 +244,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
       loops: t.result?.loops ?? 0,
       outcome: t === chosen && winner ? "chosen" : t.cancelled ? "cancelled" : (t.result?.status ?? "failed"),
       branch: t.branch,
+      usage: tryUsage[i],
       ...(t.error ? { error: t.error } : {}),
     }));
   const apply = await applyChanges(ws, r, result, changes, chosen.branch);

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { JsonObject } from "../domain/json.js";
+import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
-import type { JobStatus } from "../domain/statuses.js";
+import { FINAL_JOB_STATUSES, type JobStatus } from "../domain/statuses.js";
 import { ConflictError, type FieldIssue, InvalidInputError, NotFoundError } from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
@@ -191,6 +192,18 @@ export class JobQueue {
   async *resultPages(jobId: string, pageSize = ITEM_PAGE_SIZE): AsyncGenerator<ResultEntry[]> {
     for await (const items of this.itemPages(jobId, { withResult: true }, pageSize))
       yield items.map(resultEntry);
+  }
+
+  /**
+   * The job's model usage summed over every item result (null unless the job has ended and its kind reports
+   * usage). Read from the stored results, so it is the same on every store and after a resume.
+   */
+  async usageTotals(job: JobRecord): Promise<UsageByModel | null> {
+    if (!FINAL_JOB_STATUSES.includes(job.status) || !this.registry.kind(job.type)?.reportsUsage) return null;
+    const totals: UsageByModel = {};
+    for await (const items of this.itemPages(job.id, { withResult: true }))
+      for (const item of items) addUsage(totals, item.result?.usage);
+    return totals;
   }
 
   async allResults(jobId: string): Promise<ResultEntry[]> {

@@ -4,9 +4,10 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
-import { toJobResponse } from "../job-response.js";
+import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
+import { jobAnswer, toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
+import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
 import {
   CancelResponse,
   ErrorResponse,
@@ -14,7 +15,6 @@ import {
   GetJobQuery,
   JobIdParams,
   JobListResponse,
-  JobResponse,
   ListJobsQuery,
   StatsResponse,
 } from "../schemas.js";
@@ -31,6 +31,7 @@ function pick(source: JsonObject, fields: readonly string[]): JsonObject {
 
 export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const AnyJob = anyJobSchema(queue.kinds());
   // One submit route for each declared kind that offers one.
   for (const kind of queue.kinds()) {
     const route = kind.submit;
@@ -44,8 +45,9 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
           tags: ["batch"],
           summary: route.summary,
           body: submitBody(kind, route),
-          response: { 200: JobResponse, ...errors },
+          response: { 200: kindJobSchema(kind), ...errors },
         },
+        ...PLAIN_JSON_SERIALIZER,
       },
       async (request) => {
         const body = request.body as JsonObject;
@@ -74,8 +76,9 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
         tags: ["batch"],
         summary: "Submit items of any registered job type",
         body: GenericJobBody,
-        response: { 200: JobResponse, ...errors },
+        response: { 200: AnyJob, ...errors },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request) => {
       const body = request.body;
@@ -100,15 +103,15 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
         summary: "Status, progress and (by default) results of one job",
         params: JobIdParams,
         querystring: GetJobQuery,
-        response: { 200: JobResponse, ...errors },
+        response: { 200: AnyJob, ...errors },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request, reply) => {
       const { job_id } = request.params;
       const { include_results } = request.query;
       const job = await queue.get(job_id);
-      if (!include_results || !FINAL_JOB_STATUSES.includes(job.status))
-        return toJobResponse(job, queue.nowSeconds());
+      if (!include_results || !FINAL_JOB_STATUSES.includes(job.status)) return jobAnswer(queue, job);
       return sendJson(reply, jobAnswerJson(queue, job, queue.nowSeconds(), true));
     },
   );
@@ -120,8 +123,9 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
         tags: ["jobs"],
         summary: "List jobs, newest first, with the total that match",
         querystring: ListJobsQuery,
-        response: { 200: JobListResponse, 422: ErrorResponse },
+        response: { 200: JobListResponse(AnyJob), 422: ErrorResponse },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request, reply) => {
       const q = request.query;
@@ -132,7 +136,8 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
         offset: q.offset,
       });
       const now = queue.nowSeconds();
-      if (!q.include_results) return { jobs: jobs.map((job) => toJobResponse(job, now)), total };
+      if (!q.include_results)
+        return { jobs: await Promise.all(jobs.map((job) => jobAnswer(queue, job, now))), total };
       return sendJson(reply, jobListJson(queue, jobs, total, now, true));
     },
   );
