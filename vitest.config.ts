@@ -35,6 +35,7 @@ const SLOW_SUITES = [
   "tests/large-job-responses.test.ts",
   "tests/mcp-server.test.ts",
   "tests/multi-node.test.ts",
+  "tests/openapi-client.test.ts",
   "tests/process-pause.test.ts",
   "tests/processors.test.ts",
   "tests/sandbox-commands.test.ts",

@@ -97,7 +97,9 @@ const AgentResult = Type.Object(
   {
     validator_ok: Type.Boolean({ description: "The check passed." }),
     approved: Type.Boolean({ description: "The reviewer approved." }),
-    loops: Type.Integer({ description: "Model calls the task made (the chosen try's, with attempts above 1)." }),
+    loops: Type.Integer({
+      description: "Model calls the task made (the chosen try's, with attempts above 1).",
+    }),
     files_changed: Type.Array(Type.String()),
     diff: Type.String(),
     check: Nullable(CheckOutcome),
