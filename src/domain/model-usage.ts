@@ -1,5 +1,5 @@
 import { type Static, Type } from "typebox";
-import type { JsonObject } from "./json.js";
+import { Value } from "typebox/value";
 
 /** What one model cost a task, or a job: its calls, tokens in and out, and seconds (Ollama's own durations). */
 export const ModelUsageSchema = Type.Object(
@@ -28,19 +28,18 @@ export const UsageByModelSchema = Type.Object(
 export type UsageByModel = Record<string, ModelUsageTotals>;
 
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
-const count = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) ? v : 0);
 
-/** Adds one usage-by-model object (as stored in an item's result, so checked field by field) into `into`. */
+/** Adds one usage-by-model object (as stored in an item's result: each model's entry checked) into `into`. */
 export function addUsage(into: UsageByModel, usage: unknown): UsageByModel {
   if (usage === null || typeof usage !== "object" || Array.isArray(usage)) return into;
-  for (const [model, raw] of Object.entries(usage)) {
-    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) continue;
-    const u = raw as JsonObject;
-    const total = (into[model] ??= { calls: 0, prompt_tokens: 0, completion_tokens: 0, seconds: 0 });
-    total.calls += count(u.calls);
-    total.prompt_tokens += count(u.prompt_tokens);
-    total.completion_tokens += count(u.completion_tokens);
-    total.seconds = round3(total.seconds + count(u.seconds));
+  for (const [model, u] of Object.entries(usage)) {
+    if (!Value.Check(ModelUsageSchema, u)) continue;
+    const total = into[model] ?? { calls: 0, prompt_tokens: 0, completion_tokens: 0, seconds: 0 };
+    total.calls += u.calls;
+    total.prompt_tokens += u.prompt_tokens;
+    total.completion_tokens += u.completion_tokens;
+    total.seconds = round3(total.seconds + u.seconds);
+    into[model] = total;
   }
   return into;
 }

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
+import { agentApp, fakeOllama } from "./helpers/agent-app.js";
+import { tempDir } from "./helpers/temp.js";
+import { waitForJobEnd } from "./helpers/test-app.js";
+
+const CODER = "qwen2.5-coder:7b";
+const REVIEWER = "llama3.2";
+
+/** A coder that writes `<task>.txt` (100 tokens in, 20 out a call), then ends its turn. */
+const coder =
+  (hold: { task: string | null }) =>
+  (b: ChatBody): Reply => {
+    const task = userTask(b).includes("task B") ? "b" : "a";
+    if (hold.task === task) return { content: "…", delayMs: 600_000 };
+    if (toolResults(b).length === 0)
+      return { toolCalls: [{ name: "write_file", arguments: { path: `${task}.txt`, content: task } }] };
+    return { content: `Wrote ${task}.txt.` };
+  };
+/** A reviewer that approves (70 tokens in, 7 out). */
+const reviewer = (): Reply => ({
+  toolCalls: [{ name: "approve", arguments: { summary: "ok" } }],
+  promptTokens: 70,
+  evalTokens: 7,
+});
+
+const submit = {
+  tasks: [
+    { id: "a", description: "Write a.txt (task A)" },
+    { id: "b", description: "Write b.txt (task B)" },
+  ],
+  check_command: "true",
+  reviewer_model: REVIEWER,
+  parallel: 1,
+  chunk_size: 1,
+};
+
+/** Both tasks: two coder calls and one reviewer call each (the fake reports 1.5 s per call). */
+const BOTH = {
+  [CODER]: { calls: 4, prompt_tokens: 400, completion_tokens: 80, seconds: 6 },
+  [REVIEWER]: { calls: 2, prompt_tokens: 140, completion_tokens: 14, seconds: 3 },
+};
+
+describe("summary.usage: tokens and model seconds per model for agent jobs", () => {
+  it("totals every task's usage by model, coder and reviewer apart, and each task keeps its own", async () => {
+    const ollama = await fakeOllama([CODER, REVIEWER]);
+    ollama.script(CODER, coder({ task: null })).script(REVIEWER, reviewer);
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", submit);
+    expect(res.status).toBe(200);
+    await waitForJobEnd(t, res.body.job_id);
+    const done = await t.request("GET", `/batch/jobs/${res.body.job_id}`);
+    expect(done.body.status).toBe("completed");
+    expect(done.body.result.summary.usage).toEqual(BOTH);
+    for (const r of done.body.result.results)
+      expect(r.usage).toEqual({
+        [CODER]: { calls: 2, prompt_tokens: 200, completion_tokens: 40, seconds: 3 },
+        [REVIEWER]: { calls: 1, prompt_tokens: 70, completion_tokens: 7, seconds: 1.5 },
+      });
+    // The same totals without the results, in the list, and in the stream's final event's answer.
+    const bare = await t.request("GET", `/batch/jobs/${res.body.job_id}?include_results=false`);
+    expect(bare.body.result.summary.usage).toEqual(BOTH);
+    const list = await t.request("GET", "/batch/jobs?job_type=batch_agent_tasks");
+    expect(list.body.jobs[0].result.summary.usage).toEqual(BOTH);
+    const events = await fetch(`${t.url}/batch/jobs/${res.body.job_id}/events`).then((r) => r.text());
+    const final = events.split("\n\n").find((m) => m.startsWith("event: completed"));
+    expect(JSON.parse(final!.split("data: ")[1]!).result.summary.usage).toEqual(BOTH);
+  });
+
+  it("a job stopped mid-way and resumed by a new process counts what ran before and after", async () => {
+    const ollama = await fakeOllama([CODER, REVIEWER]);
+    const hold = { task: "b" as string | null };
+    ollama.script(CODER, coder(hold)).script(REVIEWER, reviewer);
+    const dir = tempDir();
+    const first = await agentApp(ollama.url, { graceSeconds: 0.2 }, dir);
+    const res = await first.t.request("POST", "/batch/agent-tasks", submit);
+    // Task A ends; task B's first model call hangs, and the server stops under it (B goes back to the queue).
+    await ollama.waitForRequest((s) => userTask(s.body).includes("task B"));
+    expect((await first.t.request("GET", `/batch/jobs/${res.body.job_id}`)).body.status).toBe("running");
+    await first.t.app.stop();
+    hold.task = null;
+    const second = await agentApp(ollama.url, {}, dir);
+    await waitForJobEnd(second.t, res.body.job_id);
+    const done = await second.t.request("GET", `/batch/jobs/${res.body.job_id}`);
+    expect(done.body.status).toBe("completed");
+    // The call cut off by the stop never answered, so it counts nowhere.
+    expect(done.body.result.summary.usage).toEqual(BOTH);
+  });
+});
