@@ -86,4 +86,32 @@ describe("summary.usage: tokens and model seconds per model for agent jobs", () 
     // The call cut off by the stop never answered, so it counts nowhere.
     expect(done.body.result.summary.usage).toEqual(BOTH);
   });
+
+  it("with attempts above 1 a task's usage counts every try, and each try shows its own", async () => {
+    const ollama = await fakeOllama([CODER]);
+    // No try ever solves it (the check always fails), so both run to their end.
+    ollama.script(CODER, () => ({ content: "I am done." }));
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "t1", description: "Impossible" }],
+      attempts: 2,
+      isolation: "copy",
+      reviewer_model: null,
+      check_command: "false",
+      max_loops: 2,
+    });
+    expect(res.status).toBe(200);
+    await waitForJobEnd(t, res.body.job_id);
+    const done = await t.request("GET", `/batch/jobs/${res.body.job_id}`);
+    const r = done.body.result.results[0];
+    expect(r.tries.map((x: { outcome: string }) => x.outcome)).toEqual(["failed", "failed"]);
+    const perTry = r.tries.map((x: { usage: Record<string, { calls: number }> }) => x.usage[CODER]!.calls);
+    expect(perTry.every((n: number) => n > 0)).toBe(true);
+    const calls = perTry[0] + perTry[1];
+    expect(calls).toBe(ollama.requests.length);
+    expect(r.usage).toEqual({
+      [CODER]: { calls, prompt_tokens: 100 * calls, completion_tokens: 20 * calls, seconds: 1.5 * calls },
+    });
+    expect(done.body.result.summary.usage).toEqual(r.usage);
+  });
 });
