@@ -45,11 +45,16 @@ export function resultEntry(item: ItemRecord): ResultEntry {
 /** Items checked between two turns of the event loop while a submission is validated. */
 const SUBMIT_YIELD_EVERY = 10_000;
 
+/** Ended jobs whose usage totals are kept in memory (each costs a pass over the job's results). */
+const USAGE_CACHE_JOBS = 1000;
+
 /**
  * What the API and the CLI use: submit, look, cancel, and the kinds of jobs there are. It runs nothing
  * itself, and it is the only way in: the store behind it stays private.
  */
 export class JobQueue {
+  private readonly usageCache = new Map<string, UsageByModel>();
+
   constructor(
     private readonly store: JobStore,
     private readonly registry: ProcessorRegistry,
@@ -200,9 +205,20 @@ export class JobQueue {
    */
   async usageTotals(job: JobRecord): Promise<UsageByModel | null> {
     if (!FINAL_JOB_STATUSES.includes(job.status) || !this.registry.kind(job.type)?.reportsUsage) return null;
+    const known = this.usageCache.get(job.id);
+    if (known) return known;
     const totals: UsageByModel = {};
     for await (const items of this.itemPages(job.id, { withResult: true }))
       for (const item of items) addUsage(totals, item.result?.usage);
+    // A completed or failed job's results no longer change (a cancelled one's may: an item that was running
+    // when the job was cancelled still writes its outcome), so its totals are read once.
+    if (job.status !== "cancelled") {
+      this.usageCache.set(job.id, totals);
+      for (const id of this.usageCache.keys()) {
+        if (this.usageCache.size <= USAGE_CACHE_JOBS) break;
+        this.usageCache.delete(id);
+      }
+    }
     return totals;
   }
 
