@@ -102,7 +102,10 @@ export const GenericResultEntry = Type.Object(
   { additionalProperties: true, title: "GenericResult" },
 );
 
-/** Any job's answer (what the job routes serialize): entries of any shape. */
+/**
+ * Any job's answer, entries of any shape: what toJobResponse builds, and the document's JobResponse on a
+ * server with no kind declared (otherwise one of the kinds' answers: kind-schemas.ts).
+ */
 export const JobResponse = JobAnswer(GenericResultEntry, "JobResponse", "JobResult");
 
 export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 200 }) });
