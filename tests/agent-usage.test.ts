@@ -114,4 +114,69 @@ describe("summary.usage: tokens and model seconds per model for agent jobs", () 
     });
     expect(done.body.result.summary.usage).toEqual(r.usage);
   });
+
+  it("a try stopped because another succeeded still counts the calls it made", async () => {
+    const ollama = await fakeOllama([CODER]);
+    let open = () => {};
+    const gate = new Promise<void>((r) => {
+      open = r;
+    });
+    const never = new Promise<void>(() => {});
+    // Try 1 writes a file, then its second call hangs; try 2 (seed 2) waits for that, then finishes first.
+    ollama.script(CODER, (b) => {
+      const second = toolResults(b).length > 0;
+      if (b.options?.seed === 2)
+        return second
+          ? { content: "Done." }
+          : { until: gate, toolCalls: [{ name: "write_file", arguments: { path: "x.txt", content: "2" } }] };
+      return second
+        ? { until: never, content: "…" }
+        : { toolCalls: [{ name: "write_file", arguments: { path: "x.txt", content: "1" } }] };
+    });
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "t1", description: "Write x.txt" }],
+      attempts: 2,
+      isolation: "copy",
+      reviewer_model: null,
+      check_command: "true",
+    });
+    expect(res.status).toBe(200);
+    await ollama.waitForRequest((s) => s.body.options?.seed === undefined && toolResults(s.body).length > 0);
+    open();
+    await waitForJobEnd(t, res.body.job_id);
+    const r = (await t.request("GET", `/batch/jobs/${res.body.job_id}`)).body.result.results[0];
+    expect(r.status).toBe("completed");
+    const one = { calls: 1, prompt_tokens: 100, completion_tokens: 20, seconds: 1.5 };
+    const two = { calls: 2, prompt_tokens: 200, completion_tokens: 40, seconds: 3 };
+    expect(r.tries.map((x: { outcome: string; usage: unknown }) => [x.outcome, x.usage])).toEqual([
+      ["cancelled", { [CODER]: one }],
+      ["chosen", { [CODER]: two }],
+    ]);
+    expect(r.usage).toEqual({
+      [CODER]: { calls: 3, prompt_tokens: 300, completion_tokens: 60, seconds: 4.5 },
+    });
+  });
+
+  it("a task that times out reports the calls it made before", async () => {
+    const ollama = await fakeOllama([CODER]);
+    ollama.script(CODER, (b) =>
+      toolResults(b).length > 0
+        ? { until: new Promise(() => {}), content: "…" }
+        : { toolCalls: [{ name: "write_file", arguments: { path: "x.txt", content: "x" } }] },
+    );
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "t1", description: "Write x.txt" }],
+      reviewer_model: null,
+      check_command: "true",
+      timeout_seconds: 2,
+    });
+    await waitForJobEnd(t, res.body.job_id);
+    const done = (await t.request("GET", `/batch/jobs/${res.body.job_id}`)).body;
+    expect(done.result.results[0]).toMatchObject({ status: "failed", error: "task timed out after 2 s" });
+    const one = { [CODER]: { calls: 1, prompt_tokens: 100, completion_tokens: 20, seconds: 1.5 } };
+    expect(done.result.results[0].usage).toEqual(one);
+    expect(done.result.summary.usage).toEqual(one);
+  });
 });

@@ -43,3 +43,8 @@ export function addUsage(into: UsageByModel, usage: unknown): UsageByModel {
   }
   return into;
 }
+
+/** Several usage-by-model records added up (a new record). */
+export function sumUsage(records: readonly unknown[]): UsageByModel {
+  return records.reduce<UsageByModel>((total, u) => addUsage(total, u), {});
+}
