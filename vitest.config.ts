@@ -16,6 +16,7 @@ const BACKEND_SUITES = [
   "tests/idempotency.test.ts",
   "tests/scheduling.test.ts",
   "tests/resumable-cancel.test.ts",
+  "tests/agent-usage.test.ts",
 ];
 
 /**
@@ -41,6 +42,7 @@ const SLOW_SUITES = [
   "tests/mcp-server.test.ts",
   "tests/npm-start.test.ts",
   "tests/multi-node.test.ts",
+  "tests/openapi-client.test.ts",
   "tests/process-pause.test.ts",
   "tests/processors.test.ts",
   "tests/sandbox-commands.test.ts",

@@ -15,7 +15,7 @@ import {
 } from "./prompts.js";
 import { REVIEWER_TOOL_NAMES, REVIEWER_TOOLS } from "./reviewer-tools.js";
 import type { RunConfig } from "./run-config.js";
-import type { CheckOutcome, TaskResult } from "./task-result.js";
+import type { CheckOutcome, ModelUsage, TaskResult } from "./task-result.js";
 import { parseToolCalls } from "./tool-call-parser.js";
 import { cap, capTranscript, type TranscriptEntry } from "./transcript.js";
 
@@ -30,6 +30,11 @@ export interface AgentDeps {
   workspace: string;
   signal: AbortSignal;
   onEvent?: (e: AgentEvent) => void;
+  /**
+   * Where the task's model usage is added up (the result's `usage`): the caller's own record, so what a task
+   * that was cut off (timed out, stopped for another try) had used is still known.
+   */
+  usage?: Record<string, ModelUsage>;
 }
 
 /**
@@ -53,7 +58,7 @@ class AgentLoop {
     private readonly deps: AgentDeps,
   ) {
     this.tools = new AgentTools(deps.sandbox, deps.workspace, config.commandTimeoutMs, deps.signal);
-    this.models = new ModelCalls(deps.client, config, deps.signal);
+    this.models = new ModelCalls(deps.client, config, deps.signal, deps.usage);
     this.emit = deps.onEvent ?? (() => undefined);
     this.messages = [
       { role: "system", content: coderSystemPrompt(config.checkCommand) },

@@ -6,12 +6,13 @@ import type { ModelUsage } from "./task-result.js";
 /** A task's model calls: each one counts as a loop and adds to its model's usage. */
 export class ModelCalls {
   loops = 0;
-  readonly usage: Record<string, ModelUsage> = {};
 
   constructor(
     private readonly client: OllamaClient,
     private readonly config: RunConfig,
     private readonly signal: AbortSignal,
+    /** Usage by model, added to as calls answer (the caller's record, when it gives one). */
+    readonly usage: Record<string, ModelUsage> = {},
   ) {}
 
   async chat(model: string, messages: ChatMessage[], tools: ToolSpec[]): Promise<ChatResult> {

@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import type { JobRecord } from "../domain/records.js";
 import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { toJobResponse } from "./job-response.js";
+import { jobAnswer } from "./job-response.js";
 
 /**
  * A JobResponse as JSON text, piece by piece: with `result.results` (an ended job, when asked for) the entries
@@ -15,7 +15,7 @@ export async function* jobAnswerJson(
   nowSeconds: number,
   includeResults: boolean,
 ): AsyncGenerator<string> {
-  const answer = toJobResponse(job, nowSeconds);
+  const answer = await jobAnswer(queue, job, nowSeconds);
   if (!includeResults || !FINAL_JOB_STATUSES.includes(job.status) || answer.result === null) {
     yield JSON.stringify(answer);
     return;
@@ -51,6 +51,15 @@ export async function* jobListJson(
   }
   yield `],"total":${JSON.stringify(total)}}`;
 }
+
+/**
+ * Route options of the routes that answer job answers and items: serialized with JSON.stringify, as the
+ * streamed answers are, so the response schema documents the answer (one of the kinds' shapes, entries with
+ * fields the schema does not list) without choosing what is sent.
+ */
+export const PLAIN_JSON_SERIALIZER = {
+  serializerCompiler: () => (data: unknown) => JSON.stringify(data),
+} as const;
 
 export const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 

@@ -2,7 +2,7 @@ import type { JobRecord } from "../domain/records.js";
 import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import { PROGRESS_INTERVAL_MS } from "../queue/events.js";
 import type { JobQueue } from "../queue/job-queue.js";
-import { toJobResponse } from "./job-response.js";
+import { jobAnswer, toJobResponse } from "./job-response.js";
 
 /** One message of the event streams (SSE and WebSocket alike). */
 export interface StreamMessage {
@@ -56,7 +56,9 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     pending.delete(jobId);
     const job = await snapshot(jobId);
     if (!job || closed) return;
-    o.send({ event: job.status, data: toJobResponse(job, queue.nowSeconds()) });
+    const answer = await jobAnswer(queue, job);
+    if (closed) return;
+    o.send({ event: job.status, data: answer });
     if (o.jobId !== null) {
       stop();
       o.onEnd?.();

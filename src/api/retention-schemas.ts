@@ -9,10 +9,13 @@ export const DeleteJobQuery = Type.Object({
   }),
 });
 
-export const CancelOrPurgeResponse = Type.Object({
-  status: Type.Union([Type.Literal("cancelled"), Type.Literal("purged")]),
-  job_id: Type.String(),
-});
+export const CancelOrPurgeResponse = Type.Object(
+  {
+    status: Type.Union([Type.Literal("cancelled"), Type.Literal("purged")]),
+    job_id: Type.String(),
+  },
+  { title: "CancelledOrPurged" },
+);
 
 const EndedStatus = Type.Union(FINAL_JOB_STATUSES.map((s) => Type.Literal(s)));
 
@@ -32,11 +35,14 @@ export const CleanupBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: "CleanupRequest" },
 );
 export type CleanupBody = Static<typeof CleanupBody>;
 
-export const CleanupResponse = Type.Object({
-  deleted: Type.Integer({ description: "jobs deleted; their items are removed in the background" }),
-  job_ids: Type.Array(Type.String()),
-});
+export const CleanupResponse = Type.Object(
+  {
+    deleted: Type.Integer({ description: "jobs deleted; their items are removed in the background" }),
+    job_ids: Type.Array(Type.String()),
+  },
+  { title: "Cleanup" },
+);

@@ -1,6 +1,7 @@
 import { type TLiteral, type TSchema, Type } from "typebox";
 import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
+import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
 import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
@@ -41,23 +42,73 @@ export const GenericJobBody = Type.Object(
 );
 
 const Status = Type.Union(literals(JOB_STATUSES), { description: JOB_STATUSES.join(" | ") });
-const Nullable = <T extends ReturnType<typeof Type.Number>>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 const FreeObject = Type.Object({}, { additionalProperties: true });
 
-export const JobResponse = Type.Object(
+/** Item counts of an ended job, and (agent jobs) the model usage summed over every item and try. */
+export const JobSummary = Type.Object(
   {
-    job_id: Type.String(),
-    status: Status,
-    progress: Type.Number({ description: "0-100" }),
-    result: Type.Union([FreeObject, Type.Null()]),
-    error: Type.Union([Type.String(), Type.Null()]),
-    created_at: Type.Number({ description: "epoch seconds" }),
-    started_at: Nullable(Type.Number()),
-    completed_at: Nullable(Type.Number()),
-    metadata: FreeObject,
+    total: Type.Integer(),
+    successful: Type.Integer(),
+    failed: Type.Integer(),
+    skipped: Type.Integer(),
+    cancelled: Type.Integer(),
+    usage: Type.Optional(UsageByModelSchema),
   },
-  { title: "JobResponse" },
+  { title: "JobSummary", additionalProperties: true },
 );
+
+/** The fields every entry of `result.results` has, whatever the job type. */
+export const ResultEntryBase = {
+  id: Type.String({ description: "The item's id (assigned when the item had none)." }),
+  error: Type.Optional(Type.String({ description: "Why the item did not succeed." })),
+  worker_id: Type.Optional(Type.String({ description: "The worker that ran the item." })),
+};
+
+/** `result` of an ended job, its entries of one shape (`entry`): see kind-schemas.ts. */
+export const JobResult = (entry: TSchema, title: string) =>
+  Type.Object(
+    {
+      summary: JobSummary,
+      elapsed_seconds: Type.Number(),
+      results: Type.Optional(
+        Type.Array(entry, {
+          description: "One entry per item that ran: the item as submitted, its status and its outcome.",
+        }),
+      ),
+    },
+    { title, additionalProperties: true },
+  );
+
+/** A job answer whose `result` (null until the job ends) has entries of one shape. */
+export const JobAnswer = (entry: TSchema, title: string, resultTitle: string) =>
+  Type.Object(
+    {
+      job_id: Type.String({ description: "`<job_type>-<12 hex>`" }),
+      job_type: Type.String({ description: "The job's type (what `job_type` filters on)." }),
+      status: Status,
+      progress: Type.Number({ description: "0-100" }),
+      result: Nullable(JobResult(entry, resultTitle)),
+      error: Nullable(Type.String()),
+      created_at: Type.Number({ description: "epoch seconds" }),
+      started_at: Nullable(Type.Number()),
+      completed_at: Nullable(Type.Number()),
+      metadata: FreeObject,
+    },
+    { title },
+  );
+
+/** An entry of a job of a type this server does not describe (a plugin's, a processor without a kind). */
+export const GenericResultEntry = Type.Object(
+  { ...ResultEntryBase, status: Type.String() },
+  { additionalProperties: true, title: "GenericResult" },
+);
+
+/**
+ * Any job's answer, entries of any shape: what toJobResponse builds, and the document's JobResponse on a
+ * server with no kind declared (otherwise one of the kinds' answers: kind-schemas.ts).
+ */
+export const JobResponse = JobAnswer(GenericResultEntry, "JobResponse", "JobResult");
 
 export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 200 }) });
 
@@ -91,21 +142,26 @@ export const ListJobsQuery = Type.Object({
   include_results: Type.Boolean({ default: false }),
 });
 
-export const JobListResponse = Type.Object(
-  { jobs: Type.Array(JobResponse), total: Type.Integer() },
-  { title: "JobList" },
-);
+/** A page of job answers (each of the shape `job` gives). */
+export const JobListResponse = (job: TSchema) =>
+  Type.Object(
+    { jobs: Type.Array(job), total: Type.Integer({ description: "Jobs that match, over every page." }) },
+    { title: "JobList" },
+  );
 
-export const StatsResponse = Type.Object({
-  stats: Type.Object({
-    total: Type.Integer(),
-    queued: Type.Integer(),
-    running: Type.Integer(),
-    completed: Type.Integer(),
-    failed: Type.Integer(),
-    cancelled: Type.Integer(),
-  }),
-});
+export const StatsResponse = Type.Object(
+  {
+    stats: Type.Object({
+      total: Type.Integer(),
+      queued: Type.Integer(),
+      running: Type.Integer(),
+      completed: Type.Integer(),
+      failed: Type.Integer(),
+      cancelled: Type.Integer(),
+    }),
+  },
+  { title: "Stats" },
+);
 
 export const ErrorResponse = Type.Object(
   {

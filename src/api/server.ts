@@ -12,6 +12,7 @@ import { installBrowserGuard } from "./browser-guard.js";
 import { connectionServerOptions, installBodyBudget, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
 import type { Metrics } from "./metrics.js";
+import { clientDocument } from "./openapi-document.js";
 import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
@@ -75,7 +76,12 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     });
   }
   await app.register(swagger, {
+    transformObject: (documentObject) =>
+      "openapiObject" in documentObject
+        ? clientDocument(documentObject.openapiObject)
+        : documentObject.swaggerObject,
     openapi: {
+      openapi: "3.1.0",
       info: {
         title: "ollama-coder",
         version: VERSION,

@@ -10,6 +10,12 @@ export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["completed", "failed", 
 export const ITEM_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 export type ItemFinalStatus = Exclude<ItemStatus, "queued" | "running">;
+/** How an item that did not succeed ended: the same word in the store and in every answer. */
+export const UNSUCCESSFUL_END_STATUSES = [
+  "failed",
+  "skipped",
+  "cancelled",
+] as const satisfies readonly ItemFinalStatus[];
 
 /**
  * What a result entry's `status` says when its item succeeded, by job type (the guide's words): `completed`

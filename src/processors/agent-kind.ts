@@ -1,5 +1,6 @@
-import { Type } from "typebox";
+import { type TSchema, Type } from "typebox";
 import { RUN_DEFAULTS } from "../agent/run-config.js";
+import { UsageByModelSchema } from "../domain/model-usage.js";
 import type { JobKind } from "../queue/job-kind.js";
 import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
 import { ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
@@ -62,13 +63,75 @@ const AgentOptions = Type.Object({
   ),
 });
 
-/** What a task's result entry adds (the agent's TaskResult without its status and error). */
+const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
+
+/** The task's check, as it last ran. */
+const CheckOutcome = Type.Object(
+  {
+    command: Type.String(),
+    passed: Type.Boolean(),
+    exit_code: Nullable(Type.Integer()),
+    output: Type.String(),
+    duration_seconds: Type.Number(),
+  },
+  { title: "CheckOutcome" },
+);
+
+const TranscriptEntry = Type.Object(
+  {
+    role: Type.String({ description: "user | assistant | tool | check | reviewer | note" }),
+    content: Type.String(),
+    tool_calls: Type.Optional(
+      Type.Array(
+        Type.Object({ name: Type.String(), arguments: Type.Object({}, { additionalProperties: true }) }),
+      ),
+    ),
+    tool_name: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String()),
+  },
+  { title: "TranscriptEntry" },
+);
+
+/** What a task's result entry adds: the agent's TaskResult without its status and error, and its workspace's story. */
 const AgentResult = Type.Object(
   {
-    loops: Type.Integer(),
+    validator_ok: Type.Boolean({ description: "The check passed." }),
+    approved: Type.Boolean({ description: "The reviewer approved." }),
+    loops: Type.Integer({
+      description: "Model calls the task made (the chosen try's, with attempts above 1).",
+    }),
     files_changed: Type.Array(Type.String()),
     diff: Type.String(),
-    usage: Type.Record(Type.String(), Type.Object({}, { additionalProperties: true })),
+    check: Nullable(CheckOutcome),
+    // Tokens and seconds by model (coder and reviewer apart), summed over every try.
+    usage: UsageByModelSchema,
+    transcript: Type.Array(TranscriptEntry),
+    review: Nullable(Type.String()),
+    isolation: Type.Optional(Type.Union(ISOLATIONS.map((i) => Type.Literal(i)))),
+    base_commit: Type.Optional(Nullable(Type.String())),
+    branch: Type.Optional(Nullable(Type.String())),
+    commit: Type.Optional(Nullable(Type.String())),
+    apply: Type.Optional(
+      Type.Object(
+        { status: Type.String({ description: "merged | conflict | refused | none | patch | skipped" }) },
+        { additionalProperties: true },
+      ),
+    ),
+    tries: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            try: Type.Integer(),
+            loops: Type.Integer(),
+            outcome: Type.String({ description: "chosen | cancelled | completed | failed" }),
+            branch: Nullable(Type.String()),
+            usage: Type.Optional(UsageByModelSchema),
+          },
+          { additionalProperties: true },
+        ),
+        { description: "With attempts above 1: each try." },
+      ),
+    ),
   },
   { additionalProperties: true },
 );
@@ -79,6 +142,7 @@ export const AGENT_KIND = {
   options: AgentOptions,
   result: AgentResult,
   successWord: "completed",
+  reportsUsage: true,
   submit: {
     path: "/batch/agent-tasks",
     cliName: "agent-tasks",

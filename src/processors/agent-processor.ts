@@ -4,6 +4,7 @@ import { type RunConfig, type RunConfigInput, resolveRunConfig } from "../agent/
 import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
+import { sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { errorMessage } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
@@ -85,11 +86,15 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       const timeout = config.timeoutMs === null ? null : AbortSignal.timeout(config.timeoutMs);
       const signal = timeout ? AbortSignal.any([ctx.signal, timeout]) : ctx.signal;
       const description = String(item.description);
+      // The task's model usage (each try's with isolation), kept here so a task cut off still reports it.
+      const tryUsage: UsageByModel[] = [];
       try {
         let r: TaskResult;
         let extra: JsonObject = {};
         if (session.workspaces === null) {
-          r = await runAgentTask(description, config, { client, sandbox, workspace, signal });
+          const usage: UsageByModel = {};
+          tryUsage.push(usage);
+          r = await runAgentTask(description, config, { client, sandbox, workspace, signal, usage });
         } else {
           // In a workspace of its own, the task's changes stay there until merged: nothing to put back.
           const own = { ...config, applyChanges: true };
@@ -104,12 +109,14 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
             signal,
             patchesDir: places.patchesDir,
             diffCapBytes: config.diffCapBytes,
-            run: (taskSandbox, root, v) =>
+            tryUsage,
+            run: (taskSandbox, root, v, usage) =>
               runAgentTask(description, tryConfig(own, v), {
                 client,
                 sandbox: taskSandbox,
                 workspace: root,
                 signal: v.signal,
+                usage,
               }),
           });
           r = out.result;
@@ -120,13 +127,15 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
         return { status: "failed", failure: taskFailure(r, extra), error: r.error, fields: all };
       } catch (e: unknown) {
         if (ctx.signal.aborted) throw e;
+        const fields = { usage: sumUsage(tryUsage) };
         if (timeout?.aborted)
           return {
             status: "failed",
             failure: "timeout",
             error: `task timed out after ${config.timeoutMs! / 1000} s`,
+            fields,
           };
-        return { status: "failed", failure: failureOfError(e), error: errorMessage(e) };
+        return { status: "failed", failure: failureOfError(e), error: errorMessage(e), fields };
       }
     },
   };

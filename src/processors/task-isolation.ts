@@ -4,6 +4,7 @@ import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
 import type { JsonObject } from "../domain/json.js";
+import { addUsage, sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
@@ -146,8 +147,10 @@ export interface IsolatedRun {
   /** Where patch files go (`apply: patch`). */
   patchesDir: string;
   diffCapBytes: number;
-  /** Runs the agent in the try's workspace, through the sandbox around it. */
-  run(sandbox: Sandbox, workspace: string, variant: TryVariant): Promise<TaskResult>;
+  /** Runs the agent in the try's workspace, through the sandbox around it, its model usage added to `usage`. */
+  run(sandbox: Sandbox, workspace: string, variant: TryVariant, usage: UsageByModel): Promise<TaskResult>;
+  /** Gets each try's usage record as the try starts (the caller's: what tries cut off had used stays known). */
+  tryUsage?: UsageByModel[];
 }
 
 /** What isolation adds to a task's result, and the status it ends with. */
@@ -164,6 +167,7 @@ interface TryOutcome {
   branch: string | null;
   base: string | null;
   changes: TaskChanges;
+  usage: UsageByModel;
 }
 
 /** The n-th try's settings: the job's own first, then warmer and reseeded (local models are cheap, not steady). */
@@ -175,11 +179,15 @@ function variant(index: number, temperature: number | undefined): Omit<TryVarian
 /** One try in its own workspace: opened from the base, the agent run, what it left committed, the workspace removed. */
 async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: string): Promise<TryOutcome> {
   const task = await ws.open(taskId);
+  const usage: UsageByModel = {};
+  r.tryUsage?.push(usage);
   try {
     let result: TaskResult | null = null;
     let error: string | null = null;
     try {
-      result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root, v);
+      result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root, v, usage);
+      // A run that counted in a record of its own: its result's usage is the try's.
+      if (result.usage !== usage) addUsage(usage, result.usage);
     } catch (e: unknown) {
       if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
       error = errorMessage(e);
@@ -194,6 +202,7 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
       branch: task.branch,
       base: task.base,
       changes,
+      usage,
     };
   } finally {
     await task.remove();
@@ -224,6 +233,8 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
   const chosen: TryOutcome = winner ?? (tries[0] as TryOutcome);
   const result: TaskResult = chosen.result ?? failedTry(chosen.error ?? "the try ended without a result");
   const { changes } = chosen;
+  // Every try's model calls count toward what the task cost, a try stopped for another's success too.
+  result.usage = sumUsage(tries.map((t) => t.usage));
   result.files_changed = changes.files;
   result.diff = capDiff(changes.diff, r.diffCapBytes);
   const fields: JsonObject = {
@@ -241,6 +252,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
       loops: t.result?.loops ?? 0,
       outcome: t === chosen && winner ? "chosen" : t.cancelled ? "cancelled" : (t.result?.status ?? "failed"),
       branch: t.branch,
+      usage: t.usage,
       ...(t.error ? { error: t.error } : {}),
     }));
   const apply = await applyChanges(ws, r, result, changes, chosen.branch);

@@ -35,6 +35,11 @@ export interface JobKind<Item extends TObject = TObject, Options extends TObject
   result: TSchema;
   /** The `status` of a result entry whose item succeeded (default `success`). */
   successWord?: SuccessWord;
+  /**
+   * The item results carry `usage` (tokens and seconds by model) and the job's `result.summary.usage` totals
+   * them over every item (derived from the stored results, so a resumed job counts what ran before too).
+   */
+  reportsUsage?: boolean;
   /** Item checks a schema cannot say clearly (locations relative to the item); a 422 at submit. */
   checkItem?: (item: JsonObject) => FieldIssue[];
   submit?: SubmitRoute;

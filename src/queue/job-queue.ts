@@ -1,9 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { JsonObject } from "../domain/json.js";
+import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
 import {
+  FINAL_JOB_STATUSES,
   type ItemStatus,
   type ItemStatusWord,
   itemStatusWord,
@@ -79,11 +81,16 @@ export function resultEntry(item: ItemRecord): ResultEntry {
 /** Items checked between two turns of the event loop while a submission is validated. */
 const SUBMIT_YIELD_EVERY = 10_000;
 
+/** Ended jobs whose usage totals are kept in memory (each costs a pass over the job's results). */
+const USAGE_CACHE_JOBS = 1000;
+
 /**
  * What the API and the CLI use: submit, look, cancel, and the kinds of jobs there are. It runs nothing
  * itself, and it is the only way in: the store behind it stays private.
  */
 export class JobQueue {
+  private readonly usageCache = new Map<string, UsageByModel>();
+
   constructor(
     private readonly store: JobStore,
     private readonly registry: ProcessorRegistry,
@@ -248,6 +255,29 @@ export class JobQueue {
    */
   async *resultPages(jobId: string, pageSize = ITEM_PAGE_SIZE): AsyncGenerator<ResultEntry[]> {
     for await (const items of this.itemPages(jobId, { ended: true }, pageSize)) yield items.map(resultEntry);
+  }
+
+  /**
+   * The job's model usage summed over every item result (null unless the job has ended and its kind reports
+   * usage). Read from the stored results, so it is the same on every store and after a resume.
+   */
+  async usageTotals(job: JobRecord): Promise<UsageByModel | null> {
+    if (!FINAL_JOB_STATUSES.includes(job.status) || !this.registry.kind(job.type)?.reportsUsage) return null;
+    const known = this.usageCache.get(job.id);
+    if (known) return known;
+    const totals: UsageByModel = {};
+    for await (const items of this.itemPages(job.id, { ended: true }))
+      for (const item of items) addUsage(totals, item.result?.usage);
+    // A completed or failed job's results no longer change (a cancelled one's may: an item that was running
+    // when the job was cancelled still writes its outcome), so its totals are read once.
+    if (job.status !== "cancelled") {
+      this.usageCache.set(job.id, totals);
+      for (const id of this.usageCache.keys()) {
+        if (this.usageCache.size <= USAGE_CACHE_JOBS) break;
+        this.usageCache.delete(id);
+      }
+    }
+    return totals;
   }
 
   async allResults(jobId: string): Promise<ResultEntry[]> {

@@ -7,9 +7,10 @@ import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
 import { idempotencyOf } from "../idempotency-key.js";
-import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
-import { toJobResponse } from "../job-response.js";
+import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
+import { jobAnswer, toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
+import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
 import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
 import {
   ErrorResponse,
@@ -17,7 +18,6 @@ import {
   GetJobQuery,
   JobIdParams,
   JobListResponse,
-  JobResponse,
   ListJobsQuery,
   StatsResponse,
 } from "../schemas.js";
@@ -39,6 +39,7 @@ export function registerBatchRoutes(
   retention: Retention | null = null,
 ): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+  const AnyJob = anyJobSchema(queue.kinds());
   // One submit route for each declared kind that offers one.
   for (const kind of queue.kinds()) {
     const route = kind.submit;
@@ -52,8 +53,9 @@ export function registerBatchRoutes(
           tags: ["batch"],
           summary: route.summary,
           body: submitBody(kind, route),
-          response: { 200: JobResponse, ...errors },
+          response: { 200: kindJobSchema(kind), ...errors },
         },
+        ...PLAIN_JSON_SERIALIZER,
       },
       async (request) => {
         const body = request.body as JsonObject;
@@ -84,8 +86,9 @@ export function registerBatchRoutes(
         tags: ["batch"],
         summary: "Submit items of any registered job type",
         body: GenericJobBody,
-        response: { 200: JobResponse, ...errors },
+        response: { 200: AnyJob, ...errors },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request) => {
       const body = request.body;
@@ -112,15 +115,15 @@ export function registerBatchRoutes(
         summary: "Status, progress and (by default) results of one job",
         params: JobIdParams,
         querystring: GetJobQuery,
-        response: { 200: JobResponse, ...errors },
+        response: { 200: AnyJob, ...errors },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request, reply) => {
       const { job_id } = request.params;
       const { include_results } = request.query;
       const job = await queue.get(job_id);
-      if (!include_results || !FINAL_JOB_STATUSES.includes(job.status))
-        return toJobResponse(job, queue.nowSeconds());
+      if (!include_results || !FINAL_JOB_STATUSES.includes(job.status)) return jobAnswer(queue, job);
       return sendJson(reply, jobAnswerJson(queue, job, queue.nowSeconds(), true));
     },
   );
@@ -132,8 +135,9 @@ export function registerBatchRoutes(
         tags: ["jobs"],
         summary: "List jobs, newest first, with the total that match",
         querystring: ListJobsQuery,
-        response: { 200: JobListResponse, 422: ErrorResponse },
+        response: { 200: JobListResponse(AnyJob), 422: ErrorResponse },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request, reply) => {
       const q = request.query;
@@ -144,7 +148,8 @@ export function registerBatchRoutes(
         offset: q.offset,
       });
       const now = queue.nowSeconds();
-      if (!q.include_results) return { jobs: jobs.map((job) => toJobResponse(job, now)), total };
+      if (!q.include_results)
+        return { jobs: await Promise.all(jobs.map((job) => jobAnswer(queue, job, now))), total };
       return sendJson(reply, jobListJson(queue, jobs, total, now, true));
     },
   );

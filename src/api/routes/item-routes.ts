@@ -5,17 +5,11 @@ import type { JsonObject } from "../../domain/json.js";
 import type { JobRecord } from "../../domain/records.js";
 import { ITEM_STATUS_FILTERS, storedItemStatus } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { PLAIN_JSON_SERIALIZER } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { retryOptions } from "../kind-checks.js";
-import {
-  ErrorResponse,
-  JobIdParams,
-  JobResponse,
-  literals,
-  PageLimit,
-  PageOffset,
-  RetryBody,
-} from "../schemas.js";
+import { anyJobSchema } from "../kind-schemas.js";
+import { ErrorResponse, JobIdParams, literals, PageLimit, PageOffset, RetryBody } from "../schemas.js";
 
 const ItemsQuery = Type.Object({
   status: Type.Optional(
@@ -28,14 +22,20 @@ const ItemsQuery = Type.Object({
   failed_first: Type.Boolean({ default: false }),
 });
 
+/** What an item's processor reported (null until it ran, and for an item cancelled before it started). */
+const ItemOutcome = Type.Object(
+  { status: Type.String(), error: Type.Optional(Type.String()) },
+  { additionalProperties: true, title: "ItemOutcome" },
+);
+
 const ItemView = Type.Object(
   {
     seq: Type.Integer(),
     id: Type.String(),
     status: Type.String(),
     attempts: Type.Integer(),
-    item: Type.Object({}, { additionalProperties: true }),
-    result: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()]),
+    item: Type.Object({}, { additionalProperties: true, description: "The item as submitted." }),
+    result: Type.Union([ItemOutcome, Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()]),
     worker_id: Type.Union([Type.String(), Type.Null()]),
     started_at: Type.Union([Type.Number(), Type.Null()]),
@@ -54,10 +54,11 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
         params: JobIdParams,
         querystring: ItemsQuery,
         response: {
-          200: Type.Object({ items: Type.Array(ItemView), total: Type.Integer() }),
+          200: Type.Object({ items: Type.Array(ItemView), total: Type.Integer() }, { title: "ItemPage" }),
           404: ErrorResponse,
         },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
@@ -125,13 +126,14 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
         params: JobIdParams,
         body: RetryBody,
         response: {
-          200: JobResponse,
+          200: anyJobSchema(queue.kinds()),
           400: ErrorResponse,
           404: ErrorResponse,
           409: ErrorResponse,
           422: ErrorResponse,
         },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;

@@ -1,9 +1,12 @@
 import type {} from "@fastify/websocket";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { type Static, Type } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
+import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { PLAIN_JSON_SERIALIZER } from "../job-answer-stream.js";
 import { followJobEvents, type StreamMessage } from "../job-events.js";
-import { ErrorResponse, JobIdParams } from "../schemas.js";
+import { anyJobSchema } from "../kind-schemas.js";
+import { ErrorResponse, JobIdParams, literals } from "../schemas.js";
 
 const KEEPALIVE_MS = 15_000;
 
@@ -31,12 +34,43 @@ function serveSse(queue: JobQueue, request: FastifyRequest, reply: FastifyReply,
   request.raw.on("close", end);
 }
 
+const ItemEvent = Type.Object(
+  { job_id: Type.String(), seq: Type.Integer(), id: Type.String(), status: Type.String() },
+  { title: "ItemEvent" },
+);
+
+/** The messages of the event streams: SSE sends `event: <event>` and `data: <data as JSON>`. */
+const EventMessage = (job: TSchema) =>
+  Type.Union(
+    [
+      Type.Object({ event: Type.Literal("progress"), data: job }, { title: "ProgressMessage" }),
+      Type.Object({ event: Type.Literal("item"), data: ItemEvent }, { title: "ItemMessage" }),
+      Type.Object(
+        { event: Type.Union(literals(FINAL_JOB_STATUSES)), data: job },
+        {
+          title: "EndMessage",
+          description: "The job's answer as it ended (with summary.usage, not results).",
+        },
+      ),
+    ],
+    { title: "EventMessage" },
+  );
+
+/** An SSE route's 200: the messages it sends, documented (the route writes them itself). */
+const sseResponse = (job: TSchema) => ({
+  200: {
+    description: "Server-Sent Events: `event: <event>` then `data: <data as JSON>`, per message.",
+    content: { "text/event-stream": { schema: EventMessage(job) } },
+  },
+});
+
 const WsQuery = Type.Object({
   job_id: Type.Optional(Type.String({ maxLength: 200 })),
   all: Type.Optional(Type.Boolean()),
 });
 
 export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): void {
+  const job = anyJobSchema(queue.kinds());
   app.get(
     "/batch/jobs/:job_id/events",
     {
@@ -44,8 +78,9 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
         tags: ["events"],
         summary: "Server-Sent Events for one job: progress (≤4/s), item, then completed | failed | cancelled",
         params: JobIdParams,
-        response: { 404: ErrorResponse },
+        response: { ...sseResponse(job), 404: ErrorResponse },
       },
+      ...PLAIN_JSON_SERIALIZER,
     },
     async (request, reply) => {
       const { job_id } = request.params as Static<typeof JobIdParams>;
@@ -56,7 +91,14 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
 
   app.get(
     "/batch/events",
-    { schema: { tags: ["events"], summary: "Server-Sent Events for every job (never ends on its own)" } },
+    {
+      schema: {
+        tags: ["events"],
+        summary: "Server-Sent Events for every job (never ends on its own)",
+        response: sseResponse(job),
+      },
+      ...PLAIN_JSON_SERIALIZER,
+    },
     async (request, reply) => {
       serveSse(queue, request, reply, null);
     },
