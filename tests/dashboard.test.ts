@@ -59,7 +59,7 @@ describe("dashboard in headless Chromium", () => {
             processItem: async (item) =>
               String(item.path).includes("bad")
                 ? { status: "failed", error: "2 tests failed" }
-                : { status: "succeeded", label: "passed" },
+                : { status: "succeeded" },
           });
         },
       });
@@ -175,7 +175,6 @@ describe("dashboard in headless Chromium", () => {
         r.register("batch_agent_tasks", {
           processItem: async () => ({
             status: "succeeded",
-            label: "completed",
             fields: {
               branch: "ollama-coder/job/t1",
               diff: "--- a/calc.py\n+++ b/calc.py\n+def sub(a, b):\n",
@@ -200,58 +199,53 @@ describe("dashboard in headless Chromium", () => {
     await page.close();
   });
 
-  it.runIf(enabled)(
-    "shows each item's status word, failure reason and error, in the old and new shapes",
-    async () => {
-      const t = await startTestApp({
-        register: (r) =>
-          r.register("batch_validation", {
-            processItem: async (item) => {
-              switch (item.id) {
-                case "ok":
-                  return { status: "succeeded", label: "passed", fields: { stdout: "1 passed\n" } };
-                case "slow":
-                  return {
-                    status: "failed",
-                    label: "failed",
-                    error: "timed out after 5 s",
-                    fields: { failure: "timeout", stdout: "collecting\nrunning test_slow" },
-                  };
-                default:
-                  return { status: "failed", label: "error", error: "check program not found: ruff" };
-              }
-            },
-          }),
-      });
-      const res = await t.request("POST", "/batch/validation", {
-        targets: [
-          { id: "ok", path: "a.py" },
-          { id: "slow", path: "b.py" },
-          { id: "old", path: "c.py" },
-        ],
-      });
-      await waitForJobEnd(t, res.body.job_id);
-      browser ??= await launchChromium();
-      const page = await browser.newPage();
-      await page.goto(`${t.url}/#/jobs/${res.body.job_id}`);
-      const row = (id: string) => page.locator(`#itemRows tr[data-item="${id}"]`);
-      await row("ok").waitFor();
-      expect(await row("ok").locator(".badge").first().textContent()).toBe("passed");
-      expect(await row("ok").locator(".badge.b-ok").count()).toBe(1);
-      expect(await row("ok").locator("button.rerun").count()).toBe(0);
-      expect(await row("slow").locator(".badge.b-bad").textContent()).toBe("failed");
-      expect(await row("slow").locator(".badge.reason").textContent()).toBe("timeout");
-      expect(await row("slow").locator(".errtext").textContent()).toBe("timed out after 5 s");
-      expect(await row("slow").locator(".out-stdout pre").textContent()).toBe(
-        "collecting\nrunning test_slow",
-      );
-      expect(await row("slow").locator("button.rerun").count()).toBe(1);
-      expect(await row("old").locator(".badge.b-bad").textContent()).toBe("error");
-      expect(await row("old").locator(".badge.reason").count()).toBe(0);
-      expect(await row("old").locator(".errtext").textContent()).toBe("check program not found: ruff");
-      await page.close();
-    },
-  );
+  it.runIf(enabled)("shows each item's status word, failure reason and error", async () => {
+    const t = await startTestApp({
+      register: (r) =>
+        r.register("batch_validation", {
+          processItem: async (item) => {
+            switch (item.id) {
+              case "ok":
+                return { status: "succeeded", fields: { stdout: "1 passed\n" } };
+              case "slow":
+                return {
+                  status: "failed",
+                  failure: "timeout",
+                  error: "timed out after 5 s",
+                  fields: { stdout: "collecting\nrunning test_slow" },
+                };
+              default:
+                return { status: "failed", failure: "not_found", error: "check program not found: ruff" };
+            }
+          },
+        }),
+    });
+    const res = await t.request("POST", "/batch/validation", {
+      targets: [
+        { id: "ok", path: "a.py" },
+        { id: "slow", path: "b.py" },
+        { id: "gone", path: "c.py" },
+      ],
+    });
+    await waitForJobEnd(t, res.body.job_id);
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    await page.goto(`${t.url}/#/jobs/${res.body.job_id}`);
+    const row = (id: string) => page.locator(`#itemRows tr[data-item="${id}"]`);
+    await row("ok").waitFor();
+    expect(await row("ok").locator(".badge").first().textContent()).toBe("passed");
+    expect(await row("ok").locator(".badge.b-ok").count()).toBe(1);
+    expect(await row("ok").locator("button.rerun").count()).toBe(0);
+    expect(await row("slow").locator(".badge.b-bad").textContent()).toBe("failed");
+    expect(await row("slow").locator(".badge.reason").textContent()).toBe("timeout");
+    expect(await row("slow").locator(".errtext").textContent()).toBe("timed out after 5 s");
+    expect(await row("slow").locator(".out-stdout pre").textContent()).toBe("collecting\nrunning test_slow");
+    expect(await row("slow").locator("button.rerun").count()).toBe(1);
+    expect(await row("gone").locator(".badge.b-bad").textContent()).toBe("failed");
+    expect(await row("gone").locator(".badge.reason").textContent()).toBe("not_found");
+    expect(await row("gone").locator(".errtext").textContent()).toBe("check program not found: ruff");
+    await page.close();
+  });
 
   it.runIf(enabled)(
     "tells each job's whole story, readably and safely",
