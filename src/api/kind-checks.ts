@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
+import { type TObject, Type } from "typebox";
 import type { JsonObject } from "../domain/json.js";
 import { type FieldIssue, InvalidInputError } from "../errors.js";
 import type { JobKind } from "../queue/job-kind.js";
@@ -34,6 +35,17 @@ function validator(schema: object): ValidateFunction {
   return v;
 }
 
+/** A kind's options as `POST /batch/jobs` takes them: its fields and no other (a misspelt option is a 422). */
+const strictOptions = new WeakMap<object, TObject>();
+function optionsSchema(kind: JobKind): TObject {
+  let schema = strictOptions.get(kind.options);
+  if (!schema) {
+    schema = Type.Object(kind.options.properties, { additionalProperties: false });
+    strictOptions.set(kind.options, schema);
+  }
+  return schema;
+}
+
 /**
  * `POST /batch/jobs` for a declared kind: items and options checked against the kind's schemas as its own
  * route checks them, and the options' defaults filled in. Returns the options to store; throws a 422.
@@ -45,7 +57,7 @@ export function checkGenericSubmit(
 ): JsonObject {
   const filled = structuredClone(options);
   const issues: FieldIssue[] = [];
-  const checkOptions = validator(kind.options);
+  const checkOptions = validator(optionsSchema(kind));
   if (!checkOptions(filled))
     for (const e of checkOptions.errors ?? [])
       issues.push(ajvIssue({ ...e, instancePath: `/options${e.instancePath}` }, "body"));

@@ -35,7 +35,7 @@ export const GenericJobBody = Type.Object(
     chunk_size: ChunkSize(100),
     parallel: Parallel(5),
   },
-  { title: "JobRequest" },
+  { title: "JobRequest", additionalProperties: false },
 );
 
 const Status = Type.Union(literals(JOB_STATUSES), { description: JOB_STATUSES.join(" | ") });

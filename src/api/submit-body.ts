@@ -2,7 +2,10 @@ import { type TObject, Type } from "typebox";
 import type { JobKind, SubmitRoute } from "../queue/job-kind.js";
 import { ChunkSize, Items, Parallel } from "./schemas.js";
 
-/** A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), its options. */
+/**
+ * A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), its options.
+ * Any other field is a 422 that names it (a misspelt option would otherwise run the job with a default).
+ */
 export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
   return Type.Object(
     {
@@ -11,6 +14,6 @@ export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
       parallel: Parallel(route.parallel),
       ...kind.options.properties,
     },
-    { title: route.title },
+    { title: route.title, additionalProperties: false },
   );
 }

@@ -66,6 +66,11 @@ export class JobQueue {
     return this.registry.kinds();
   }
 
+  /** Job types that can run here: those with a processor (declared kinds without one cannot), sorted. */
+  types(): string[] {
+    return this.registry.types();
+  }
+
   kind(type: string): JobKind | undefined {
     return this.registry.kind(type);
   }

@@ -4,6 +4,7 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { unknownNameMessage } from "../../util/closest-match.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
@@ -79,6 +80,15 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
     },
     async (request) => {
       const body = request.body;
+      const types = queue.types();
+      if (!types.includes(body.type))
+        throw new InvalidInputError([
+          {
+            loc: ["body", "type"],
+            msg: `${unknownNameMessage("job type", body.type, types)}; registered types: ${types.join(", ") || "none"}`,
+            type: "value_error.job_type",
+          },
+        ]);
       const kind = queue.kind(body.type);
       const job = await queue.submit({
         type: body.type,

@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { noopProcessor } from "./fixtures/test-processors.js";
+import { startTestApp } from "./helpers/test-app.js";
+
+const registerBuiltinTypes = (registry: import("../src/queue/processor.js").ProcessorRegistry) => {
+  for (const t of ["batch_agent_tasks", "batch_validation", "batch_tests", "batch_mcp", "noop"])
+    registry.register(t, noopProcessor);
+};
+
+describe("mistakes found at submit", () => {
+  it("a misspelt top-level field is a 422 that names it and suggests the field meant", async () => {
+    const t = await startTestApp({ register: registerBuiltinTypes, config: { workers: 0 } });
+    const res = await t.request("POST", "/batch/validation", {
+      targets: [{ path: "a.py" }],
+      paralel: 2,
+      check_comand: "ruff check",
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toEqual([
+      {
+        loc: ["body", "paralel"],
+        msg: "unknown field 'paralel' — did you mean 'parallel'?",
+        type: "extra_forbidden",
+      },
+      {
+        loc: ["body", "check_comand"],
+        msg: "unknown field 'check_comand' — did you mean 'check_command'?",
+        type: "extra_forbidden",
+      },
+    ]);
+    const far = await t.request("POST", "/batch/mcp-operations", {
+      operations: [{ type: "list", path: "." }],
+      zzzzzzzz: 1,
+    });
+    expect(far.status).toBe(422);
+    expect(far.body.detail).toEqual([
+      { loc: ["body", "zzzzzzzz"], msg: "unknown field 'zzzzzzzz'", type: "extra_forbidden" },
+    ]);
+  });
+
+  it("POST /batch/jobs: unknown fields at the top and inside options are 422s with suggestions", async () => {
+    const t = await startTestApp({ register: registerBuiltinTypes, config: { workers: 0 } });
+    const top = await t.request("POST", "/batch/jobs", {
+      type: "batch_tests",
+      items: [{ path: "t.py" }],
+      chunk_sise: 3,
+    });
+    expect(top.status).toBe(422);
+    expect(top.body.detail).toEqual([
+      {
+        loc: ["body", "chunk_sise"],
+        msg: "unknown field 'chunk_sise' — did you mean 'chunk_size'?",
+        type: "extra_forbidden",
+      },
+    ]);
+    const inside = await t.request("POST", "/batch/jobs", {
+      type: "batch_tests",
+      items: [{ path: "t.py" }],
+      options: { test_comand: "pytest -x" },
+    });
+    expect(inside.status).toBe(422);
+    expect(inside.body.detail).toEqual([
+      {
+        loc: ["body", "options", "test_comand"],
+        msg: "unknown field 'test_comand' — did you mean 'test_command'?",
+        type: "extra_forbidden",
+      },
+    ]);
+    const fine = await t.request("POST", "/batch/jobs", {
+      type: "batch_tests",
+      items: [{ path: "t.py" }],
+      options: { test_command: "pytest -x", timeout_seconds: 5 },
+    });
+    expect(fine.status).toBe(200);
+  });
+
+  it("POST /batch/jobs: an unknown job type is a 422 listing the registered types", async () => {
+    const t = await startTestApp({ register: registerBuiltinTypes, config: { workers: 0 } });
+    const res = await t.request("POST", "/batch/jobs", { type: "batch_test", items: [{ id: "x" }] });
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toEqual([
+      {
+        loc: ["body", "type"],
+        msg: "unknown job type 'batch_test' — did you mean 'batch_tests'?; registered types: batch_agent_tasks, batch_mcp, batch_tests, batch_validation, noop",
+        type: "value_error.job_type",
+      },
+    ]);
+    expect((await t.app.queue.list({ limit: 10, offset: 0 })).total).toBe(0);
+  });
+});
