@@ -57,7 +57,10 @@ export const JobResponse = Type.Object(
   { title: "JobResponse" },
 );
 
-export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 200 }) });
+/** The longest job id (or other path parameter) taken; the router answers 414 for longer ones. */
+export const MAX_PARAM_LENGTH = 200;
+
+export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: MAX_PARAM_LENGTH }) });
 
 export const GetJobQuery = Type.Object({ include_results: Type.Boolean({ default: true }) });
 

@@ -10,12 +10,14 @@ import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
 import { connectionServerOptions, installBodyBudget, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
+import { clientErrorAnswer, frameworkErrorAnswer } from "./framework-errors.js";
 import type { Metrics } from "./metrics.js";
 import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
+import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
 
 export interface ApiOptions {
@@ -44,6 +46,9 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
     bodyLimit: options.maxBodyBytes,
     logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false,
     forceCloseConnections: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorAnswer,
+    clientErrorHandler: clientErrorAnswer,
     ...connectionServerOptions(),
   });
   limitConnections(app.server, options.maxConnections);
