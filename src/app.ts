@@ -83,6 +83,18 @@ export interface CreateAppOptions {
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
 }
 
+/** The project root, created when missing; a file in its place is said plainly (not a raw EEXIST). */
+function makeProjectRoot(root: string): void {
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR")
+      throw new ConfigError(`project root ${root} is not a directory: point --project-root at your project`);
+    throw e;
+  }
+}
+
 /** A registry with the built-in job kinds declared: their submit routes are the REST contract. */
 function builtinRegistry(): ProcessorRegistry {
   const registry = new ProcessorRegistry();
@@ -103,7 +115,7 @@ async function registerAll(options: CreateAppOptions, ctx: RegisterContext): Pro
  */
 export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
-  mkdirSync(config.projectRoot, { recursive: true });
+  makeProjectRoot(config.projectRoot);
   const unlock = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
   let store: JobStore;
   try {
@@ -212,7 +224,7 @@ export async function createWorkerNode(
     );
   }
   if (config.workers < 1) throw new ConfigError("worker needs --workers >= 1");
-  mkdirSync(config.projectRoot, { recursive: true });
+  makeProjectRoot(config.projectRoot);
   const store = await openStore(config);
   const registry = builtinRegistry();
   const events = new QueueEvents();

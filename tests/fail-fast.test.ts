@@ -1,5 +1,10 @@
+import { execFile } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { noopProcessor } from "./fixtures/test-processors.js";
+import { CLI } from "./helpers/server-process.js";
+import { tempDir } from "./helpers/temp.js";
 import { startTestApp } from "./helpers/test-app.js";
 
 const registerBuiltinTypes = (registry: import("../src/queue/processor.js").ProcessorRegistry) => {
@@ -86,5 +91,44 @@ describe("mistakes found at submit", () => {
       },
     ]);
     expect((await t.app.queue.list({ limit: 10, offset: 0 })).total).toBe(0);
+  });
+});
+
+describe("--project-root named by hand", () => {
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], (error, _stdout, stderr) =>
+        resolve({ code: error ? (error.code as number) : 0, stderr }),
+      );
+    });
+
+  it("that does not exist, or is a file, stops serve, worker and mcp with a message and a non-zero exit", async () => {
+    const dir = tempDir();
+    const missing = join(dir, "no-such-project");
+    const file = join(dir, "a-file");
+    writeFileSync(file, "x");
+    const data = ["--data-dir", join(dir, "data"), "--port", "0"];
+    const serveMissing = await run(["serve", "--project-root", missing, ...data]);
+    expect(serveMissing.code).not.toBe(0);
+    expect(serveMissing.stderr).toContain(
+      `--project-root ${missing} does not exist: create it (mkdir -p ${missing})`,
+    );
+    expect(existsSync(missing)).toBe(false);
+    const serveFile = await run(["serve", "--project-root", file, ...data]);
+    expect(serveFile.code).not.toBe(0);
+    expect(serveFile.stderr).toContain(`--project-root ${file} is not a directory`);
+    expect(serveFile.stderr).not.toContain("EEXIST");
+    const worker = await run([
+      "worker",
+      "--project-root",
+      missing,
+      "--database-url",
+      "postgres://nobody@127.0.0.1:1/x",
+    ]);
+    expect(worker.code).not.toBe(0);
+    expect(worker.stderr).toContain("does not exist");
+    const mcp = await run(["mcp", "--project-root", file]);
+    expect(mcp.code).not.toBe(0);
+    expect(mcp.stderr).toContain("is not a directory");
   });
 });

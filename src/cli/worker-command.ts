@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createWorkerNode } from "../app.js";
+import { checkProjectRoot } from "../config/project-root.js";
 import { resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
 import { consoleLogger } from "../util/logger.js";
 import { withSandboxOptions } from "./sandbox-options.js";
@@ -27,7 +28,9 @@ export function addWorkerCommand(program: Command): void {
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent")
     .action(async (flags: ServerConfigInput & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;
-      const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
+      const input = withEnv({ ...rest, plugins: plugin });
+      checkProjectRoot(input);
+      const config = resolveServerConfig(input);
       const log = consoleLogger;
       const node = await createWorkerNode(config, { log }); // the built-in processors, then the plugins
       onShutdownSignals(log, config.graceMs, () => node.stop());
