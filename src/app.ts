@@ -13,7 +13,7 @@ import { bridgeEvents } from "./queue/event-bridge.js";
 import { QueueEvents } from "./queue/events.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
-import type { Register, RegisterContext } from "./queue/register-context.js";
+import type { ModelHostStatus, Register, RegisterContext } from "./queue/register-context.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
@@ -137,6 +137,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   let pool: WorkerPool | null = null;
   const metrics = new Metrics(queue, () => pool?.activeJobIds.length ?? 0);
   let sandboxStatus: Readonly<Record<string, string>> | null = null;
+  let modelHosts: (() => Promise<readonly ModelHostStatus[]>) | null = null;
   try {
     await registerAll(options, {
       registry,
@@ -146,6 +147,9 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
         observeModelCall: (o) => metrics.observeModelCall(o),
         reportSandbox: (status) => {
           sandboxStatus = status;
+        },
+        reportModelHosts: (look) => {
+          modelHosts = look;
         },
       },
     });
@@ -168,6 +172,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     ready: async () => ready,
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
     writable: () => store.checkWritable(),
+    modelHosts: async () => (modelHosts ? modelHosts() : []),
     originPolicy: OriginPolicy.fromConfig(config),
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });

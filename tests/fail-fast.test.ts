@@ -3,6 +3,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { noopProcessor } from "./fixtures/test-processors.js";
+import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import { CLI } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp } from "./helpers/test-app.js";
@@ -130,5 +131,77 @@ describe("--project-root named by hand", () => {
     const mcp = await run(["mcp", "--project-root", file]);
     expect(mcp.code).not.toBe(0);
     expect(mcp.stderr).toContain("is not a directory");
+  });
+});
+
+describe("the model hosts: /ready and the model check at submit", () => {
+  it("/ready reports the store and each Ollama host (reachable, models, latency); degraded, still 200, when none answers", async () => {
+    const up = await fakeOllama(["qwen2.5-coder:7b", "llama3.2:latest"]);
+    const gone = await fakeOllama();
+    const goneUrl = gone.url;
+    await gone.close();
+    const { t } = await agentApp(`${up.url},${goneUrl}`);
+    const ready = await t.request("GET", "/ready");
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({
+      status: "ready",
+      store: { status: "usable" },
+      ollama: [
+        { url: up.url, reachable: true, models: ["llama3.2:latest", "qwen2.5-coder:7b"] },
+        { url: goneUrl, reachable: false, models: [], error: "connection refused" },
+      ],
+    });
+    expect(typeof ready.body.ollama[0].latency_ms).toBe("number");
+    const { t: alone } = await agentApp(goneUrl);
+    const degraded = await alone.request("GET", "/ready");
+    expect(degraded.status).toBe(200);
+    expect(degraded.body).toMatchObject({ status: "degraded", ollama: [{ url: goneUrl, reachable: false }] });
+    expect((await alone.request("GET", "/health")).status).toBe(200);
+  });
+
+  it("a model no host has is a 422 naming it and the models there are; with no host answering the job is accepted", async () => {
+    const ollama = await fakeOllama(["qwen2.5-coder:7b", "llama3.2:latest"]);
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }],
+      coder_model: "qwen2.5-coder:7",
+      reviewer_model: "mistral",
+    });
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toEqual([
+      {
+        loc: ["body", "coder_model"],
+        msg: `model 'qwen2.5-coder:7' not found on ${ollama.url} — did you mean 'qwen2.5-coder:7b'?; available: llama3.2:latest, qwen2.5-coder:7b; run \`ollama pull qwen2.5-coder:7\``,
+        type: "value_error.model",
+      },
+      {
+        loc: ["body", "reviewer_model"],
+        msg: `model 'mistral' not found on ${ollama.url}; available: llama3.2:latest, qwen2.5-coder:7b; run \`ollama pull mistral\``,
+        type: "value_error.model",
+      },
+    ]);
+    const generic = await t.request("POST", "/batch/jobs", {
+      type: "batch_agent_tasks",
+      items: [{ description: "a" }],
+      options: { coder_model: "nope" },
+    });
+    expect(generic.status).toBe(422);
+    expect(generic.body.detail[0].loc).toEqual(["body", "coder_model"]);
+    const fine = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }],
+      reviewer_model: "llama3.2",
+    });
+    expect(fine.status).toBe(200);
+    await t.request("DELETE", `/batch/jobs/${fine.body.job_id}`);
+
+    const gone = await fakeOllama();
+    const goneUrl = gone.url;
+    await gone.close();
+    const { t: down } = await agentApp(goneUrl, { workers: 0 });
+    const accepted = await down.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }],
+      coder_model: "anything:1b",
+    });
+    expect(accepted.status).toBe(200);
   });
 });

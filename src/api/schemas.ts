@@ -120,3 +120,28 @@ export const ErrorResponse = Type.Object(
   },
   { title: "Error" },
 );
+
+/** GET /ready: whether this server can take work now, and what it depends on. */
+export const ReadyResponse = Type.Object(
+  {
+    status: Type.Union(literals(["ready", "degraded", "starting", "unavailable"] as const), {
+      description:
+        "ready: the store takes writes and a model host answers (or none is configured); degraded: the store takes writes but no model host answers (agent jobs wait or fail when they start; 200); starting, unavailable: 503",
+    }),
+    store: Type.Object({
+      status: Type.Union(literals(["usable", "unavailable"] as const)),
+      detail: Type.Optional(Type.String()),
+    }),
+    ollama: Type.Array(
+      Type.Object({
+        url: Type.String(),
+        reachable: Type.Boolean(),
+        models: Type.Array(Type.String()),
+        latency_ms: Type.Number(),
+        error: Type.Optional(Type.String()),
+      }),
+    ),
+    detail: Type.Optional(Type.String()),
+  },
+  { title: "Readiness" },
+);

@@ -5,6 +5,7 @@ import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
 import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
+import type { ModelHostStatus } from "../queue/register-context.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
@@ -16,6 +17,7 @@ import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
+import { registerReadyRoute } from "./routes/ready-route.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
 import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
@@ -26,10 +28,12 @@ export interface ApiOptions {
   /** Requests per minute per key or IP; 0 = off. */
   rateLimitPerMinute: number;
   logLevel?: string;
-  /** Called by /health: ready when it resolves true. */
+  /** Called by /health and /ready: started when it resolves true. */
   ready?: () => Promise<boolean>;
   /** Resolves when the store can take a write, throws why not: /ready. */
   writable?: () => Promise<void>;
+  /** The model hosts (Ollama) as they answer now: /ready. */
+  modelHosts?: () => Promise<readonly ModelHostStatus[]>;
   /** More facts /health reports (how commands are jailed). */
   health?: () => Record<string, unknown>;
   /** Served at /metrics (Prometheus text). */
@@ -97,24 +101,12 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
       .status(ok ? 200 : 503)
       .send({ status: ok ? "ok" : "starting", version: VERSION, ...options.health?.() });
   });
-  // /health says the process is alive; /ready that it can take work now (the store answers and can be written).
-  app.get(
-    "/ready",
-    { schema: { tags: ["meta"], summary: "Readiness: the store can take writes" } },
-    async (_req, reply) => {
-      const started = options.ready ? await options.ready() : true;
-      if (!started) return reply.status(503).header("retry-after", "1").send({ status: "starting" });
-      try {
-        await options.writable?.();
-        return reply.send({ status: "ready" });
-      } catch (e: unknown) {
-        return reply
-          .status(503)
-          .header("retry-after", "5")
-          .send({ status: "unavailable", detail: `The database cannot be written: ${errorMessage(e)}` });
-      }
-    },
-  );
+  // /health says the process is alive; /ready that it can take work now (the store, the model hosts).
+  registerReadyRoute(app, {
+    started: options.ready,
+    writable: options.writable,
+    modelHosts: options.modelHosts,
+  });
   await app.register(websocket);
   registerBatchRoutes(app, queue);
   registerItemRoutes(app, queue);

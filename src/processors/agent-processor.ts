@@ -8,6 +8,7 @@ import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
+import { unknownModelIssues } from "./model-check.js";
 import { requireProgram } from "./program-preflight.js";
 import {
   type IsolationSettings,
@@ -48,6 +49,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       ...checkCommandOption(options, "check_command"),
       ...isolationOptionIssues(options),
     ],
+    checkSubmit: (options) => unknownModelIssues(client, options),
     async prepareJob(job, signal): Promise<AgentSession> {
       const config = resolveRunConfig(job.options as RunConfigInput);
       const models = [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])];

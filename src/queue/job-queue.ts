@@ -109,6 +109,9 @@ export class JobQueue {
       }
       items.push({ itemId, payload });
     }
+    if (issues.length === 0 && processor?.checkSubmit)
+      for (const issue of await processor.checkSubmit(options))
+        issues.push({ ...issue, loc: ["body", ...issue.loc] });
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
     const job: NewJob = {
       id: newJobId(input.type),

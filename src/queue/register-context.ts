@@ -8,6 +8,17 @@ export interface ProcessorHooks {
   observeModelCall?: (o: ModelCallObservation) => void;
   /** How commands are confined, shown by /health (a server without a jail says so there). */
   reportSandbox?: (status: Readonly<Record<string, string>>) => void;
+  /** How to look at the model hosts (Ollama) now, shown by /ready. */
+  reportModelHosts?: (look: () => Promise<readonly ModelHostStatus[]>) => void;
+}
+
+/** A model host as it answered just now (reachable, its models, how long it took). */
+export interface ModelHostStatus {
+  url: string;
+  reachable: boolean;
+  models: string[];
+  latency_ms: number;
+  error?: string;
 }
 
 /**
