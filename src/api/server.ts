@@ -3,7 +3,6 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyInstance } from "fastify";
-import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
 import type { ModelHostStatus } from "../queue/register-context.js";
 import { VERSION } from "../version.js";
