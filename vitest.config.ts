@@ -12,6 +12,7 @@ const BACKEND_SUITES = [
   "tests/multi-node.test.ts",
   "tests/process-pause.test.ts",
   "tests/failed-items.test.ts",
+  "tests/webhooks.test.ts",
 ];
 
 /**

@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { Metrics } from "./api/metrics.js";
 import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
+import { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookOptions } from "./api/webhooks/webhook-delivery.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { registerBuiltinProcessors } from "./processors/builtin.js";
@@ -81,6 +82,24 @@ export interface CreateAppOptions {
   /** Registers processors before plugins load; the built-in ones when absent. */
   registerProcessors?: Register;
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
+  /** Webhook delivery settings (tries, backoff, time limit); the secret comes from the config. */
+  webhooks?: Partial<Omit<WebhookOptions, "secret" | "log">>;
+}
+
+/** Delivers ended jobs' webhooks from this process (serve and worker alike). */
+function webhookDispatcher(
+  queue: JobQueue,
+  events: QueueEvents,
+  config: ServerConfig,
+  log: Logger,
+  options: CreateAppOptions,
+): WebhookDispatcher {
+  return new WebhookDispatcher(queue, events, {
+    ...WEBHOOK_DEFAULTS,
+    ...options.webhooks,
+    secret: config.webhookSecret,
+    log,
+  });
 }
 
 /** The project root, created when missing; a file in its place is said plainly (not a raw EEXIST). */
@@ -162,6 +181,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   }
   const unbridge = await bridgeEvents(store, events, log);
+  const webhooks = webhookDispatcher(queue, events, config, log, options);
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -189,6 +209,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     async start() {
       const url = await api.listen({ host: config.host, port: config.port });
       await pool?.start();
+      webhooks.start();
       unwatch = watchWritable(store, log);
       ready = true;
       return url;
@@ -199,6 +220,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       ready = false;
       unwatch();
       await pool?.stop(config.graceMs);
+      await webhooks.stop();
       await api.close();
       await unbridge();
       await store.close();
@@ -241,6 +263,7 @@ export async function createWorkerNode(
   }
   const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   const unbridge = await bridgeEvents(store, events, log);
+  const webhooks = webhookDispatcher(new JobQueue(store, registry, events), events, config, log, options);
   let stopped = false;
   return {
     config,
@@ -248,11 +271,15 @@ export async function createWorkerNode(
     registry,
     events,
     pool,
-    start: () => pool.start(),
+    async start() {
+      await pool.start();
+      webhooks.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await pool.stop(config.graceMs);
+      await webhooks.stop();
       await unbridge();
       await store.close();
     },

@@ -16,6 +16,16 @@ export const Parallel = (dflt: number) =>
 export const Items = (item: TSchema, description: string) =>
   Type.Array(item, { minItems: 1, maxItems: MAX_ITEMS_PER_JOB, description });
 
+/** Where the job's final answer is POSTed when it ends (README: Webhooks). */
+export const WebhookUrl = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description:
+      "http(s) URL the final job answer (as GET /batch/jobs/{id}) is POSTed to when the job ends, signed with the server's --webhook-secret; delivery recorded in metadata.webhook.",
+  }),
+);
+
 /** Any JSON object (typed as one for the handlers). */
 export const JsonObjectSchema = (options: { default?: JsonObject } = {}) =>
   Type.Unsafe<JsonObject>(Type.Object({}, { additionalProperties: true, ...options }));
@@ -34,6 +44,7 @@ export const GenericJobBody = Type.Object(
     options: JsonObjectSchema({ default: {} }),
     chunk_size: ChunkSize(100),
     parallel: Parallel(5),
+    webhook_url: WebhookUrl,
   },
   { title: "JobRequest", additionalProperties: false },
 );

@@ -1,6 +1,6 @@
 import { type TObject, Type } from "typebox";
 import type { JobKind, SubmitRoute } from "../queue/job-kind.js";
-import { ChunkSize, Items, Parallel } from "./schemas.js";
+import { ChunkSize, Items, Parallel, WebhookUrl } from "./schemas.js";
 
 /**
  * A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), its options.
@@ -12,6 +12,7 @@ export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
       [route.itemsField]: Items(kind.item, route.itemsDescription),
       chunk_size: ChunkSize(route.chunkSize),
       parallel: Parallel(route.parallel),
+      webhook_url: WebhookUrl,
       ...kind.options.properties,
     },
     { title: route.title, additionalProperties: false },

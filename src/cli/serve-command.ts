@@ -73,6 +73,10 @@ export function addServeCommand(program: Command): void {
       "--env-passthrough <names...>",
       "environment variables commands may see (env OLLAMA_CODER_ENV_PASSTHROUGH)",
     )
+    .option(
+      "--webhook-secret <secret>",
+      "key of the HMAC-SHA256 signature on webhook deliveries (env OLLAMA_CODER_WEBHOOK_SECRET)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env OLLAMA_CODER_LOG_LEVEL)")
     .action(async (flags: ServeFlags & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;

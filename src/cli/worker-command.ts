@@ -25,6 +25,10 @@ export function addWorkerCommand(program: Command): void {
     .option("--deny <programs...>", "more programs the guardrail refuses")
     .option("--allow <programs...>", "the only programs commands may run")
     .option("--read-only", "refuse every write and command")
+    .option(
+      "--webhook-secret <secret>",
+      "key of the HMAC-SHA256 signature on webhook deliveries (env OLLAMA_CODER_WEBHOOK_SECRET)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent")
     .action(async (flags: ServerConfigInput & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;

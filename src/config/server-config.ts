@@ -50,6 +50,8 @@ export interface ServerConfigInput {
   corsOrigin?: string;
   /** Connections served at once; more are closed as they arrive. */
   maxConnections?: number | string;
+  /** Key of the HMAC-SHA256 signature on webhook deliveries (`X-Ollama-Coder-Signature`). */
+  webhookSecret?: string;
 }
 
 /** Resolved, validated configuration. */
@@ -83,6 +85,8 @@ export interface ServerConfig {
   allowedHosts: string[];
   corsOrigin: string | null;
   maxConnections: number;
+  /** null: webhooks are sent unsigned. */
+  webhookSecret: string | null;
 }
 
 export const SERVER_DEFAULTS = {
@@ -133,6 +137,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   allowedHosts: "OLLAMA_CODER_ALLOWED_HOSTS",
   corsOrigin: "OLLAMA_CODER_CORS_ORIGIN",
   maxConnections: "OLLAMA_CODER_MAX_CONNECTIONS",
+  webhookSecret: "OLLAMA_CODER_WEBHOOK_SECRET",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -299,6 +304,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     allowedHosts: list(input.allowedHosts).map((h) => h.toLowerCase()),
     corsOrigin: originOption(input.corsOrigin),
     maxConnections: int("max-connections", input.maxConnections, d.maxConnections, 1, 1_000_000),
+    webhookSecret: input.webhookSecret?.trim() || null,
   };
 }
 

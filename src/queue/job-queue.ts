@@ -144,6 +144,22 @@ export class JobQueue {
     };
   }
 
+  /** Ended jobs whose webhook is due now and free to deliver (see JobStore.dueWebhooks). */
+  dueWebhooks(limit: number): Promise<string[]> {
+    return this.store.dueWebhooks(this.nowSeconds(), limit);
+  }
+
+  /** Takes a due webhook's delivery for `leaseSeconds`; false when another process has it or it is not due. */
+  claimWebhook(id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const now = this.nowSeconds();
+    return this.store.claimWebhook(id, owner, now, now + leaseSeconds);
+  }
+
+  /** Writes a job's webhook state (`metadata.webhook`, the whole object). */
+  recordWebhook(id: string, state: JsonObject): Promise<void> {
+    return this.store.mergeJobMetadata(id, { webhook: state });
+  }
+
   async get(id: string): Promise<JobRecord> {
     const job = await this.store.getJob(id);
     if (!job) throw new NotFoundError("Job not found");

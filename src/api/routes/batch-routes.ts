@@ -20,6 +20,7 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
+import { newWebhookState, webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
@@ -28,6 +29,11 @@ function pick(source: JsonObject, fields: readonly string[]): JsonObject {
   const out: JsonObject = {};
   for (const f of fields) if (source[f] !== undefined) out[f] = source[f];
   return out;
+}
+
+/** A submit's metadata, with its webhook's state when it asked for one. */
+function withWebhook(metadata: JsonObject, url: unknown): JsonObject {
+  return typeof url === "string" ? { ...metadata, webhook: newWebhookState(url) } : metadata;
 }
 
 export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): void {
@@ -51,7 +57,10 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
       async (request) => {
         const body = request.body as JsonObject;
         const raw = body[route.itemsField] as JsonObject[];
-        const issues = kindItemIssues(kind, raw, route.itemsField);
+        const issues = [
+          ...webhookUrlIssues(body.webhook_url),
+          ...kindItemIssues(kind, raw, route.itemsField),
+        ];
         if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
         const items = raw.map((item) => pick(item, itemFields));
         const job = await queue.submit({
@@ -60,7 +69,7 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
           options: pick(body, optionFields),
           chunkSize: body.chunk_size as number,
           parallel: body.parallel as number,
-          metadata: { [route.totalKey]: items.length },
+          metadata: withWebhook({ [route.totalKey]: items.length }, body.webhook_url),
           itemsField: route.itemsField,
         });
         return toJobResponse(job, queue.nowSeconds());
@@ -80,6 +89,8 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
     },
     async (request) => {
       const body = request.body;
+      const urlIssues = webhookUrlIssues(body.webhook_url);
+      if (urlIssues.length > 0) throw new InvalidInputError(urlIssues);
       const types = queue.types();
       if (!types.includes(body.type))
         throw new InvalidInputError([
@@ -96,7 +107,7 @@ export function registerBatchRoutes(fastify: FastifyInstance, queue: JobQueue): 
         options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
         chunkSize: body.chunk_size,
         parallel: body.parallel,
-        metadata: { total_items: body.items.length },
+        metadata: withWebhook({ total_items: body.items.length }, body.webhook_url),
       });
       return toJobResponse(job, queue.nowSeconds());
     },
