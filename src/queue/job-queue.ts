@@ -66,9 +66,9 @@ export class JobQueue {
     return this.registry.kinds();
   }
 
-  /** Job types that can run here: those with a processor (declared kinds without one cannot), sorted. */
+  /** Job types a submit may name: those with a processor here or a declared kind (its schemas), sorted. */
   types(): string[] {
-    return this.registry.types();
+    return [...new Set([...this.registry.types(), ...this.registry.kinds().map((k) => k.type)])].sort();
   }
 
   kind(type: string): JobKind | undefined {
