@@ -2,8 +2,12 @@ import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createApp } from "../src/app.js";
+import { resolveServerConfig } from "../src/config/server-config.js";
+import { silentLogger } from "../src/util/logger.js";
 import { noopProcessor } from "./fixtures/test-processors.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
+import { BACKEND, freshDatabaseUrl } from "./helpers/backend.js";
 import { CLI } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp } from "./helpers/test-app.js";
@@ -203,5 +207,32 @@ describe("the model hosts: /ready and the model check at submit", () => {
       coder_model: "anything:1b",
     });
     expect(accepted.status).toBe(200);
+  });
+});
+
+describe("/health is liveness, /ready readiness", () => {
+  it("while the server is still starting, /health answers 200 'starting' and /ready 503", async () => {
+    const dir = tempDir();
+    const app = await createApp(
+      resolveServerConfig({
+        port: 0,
+        dataDir: join(dir, "data"),
+        projectRoot: join(dir, "project"),
+        logLevel: "silent",
+        ...(BACKEND === "postgres" ? { databaseUrl: freshDatabaseUrl() } : {}),
+      }),
+      { log: silentLogger, registerProcessors: () => undefined },
+    );
+    try {
+      const url = await app.api.listen({ host: "127.0.0.1", port: 0 }); // listening, workers not started
+      const health = await fetch(`${url}/health`);
+      expect(health.status).toBe(200);
+      expect(((await health.json()) as { status: string }).status).toBe("starting");
+      const ready = await fetch(`${url}/ready`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: "starting", store: { status: "usable" } });
+    } finally {
+      await app.stop();
+    }
   });
 });

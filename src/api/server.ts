@@ -94,12 +94,15 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  app.get("/health", { schema: { tags: ["meta"], summary: "Ready check" } }, async (_req, reply) => {
-    const ok = options.ready ? await options.ready() : true;
-    return reply
-      .status(ok ? 200 : 503)
-      .send({ status: ok ? "ok" : "starting", version: VERSION, ...options.health?.() });
-  });
+  // Liveness: 200 whenever the process answers (still starting says so in the body; /ready is the 503).
+  app.get(
+    "/health",
+    { schema: { tags: ["meta"], summary: "Liveness: the process serves (and how commands are jailed)" } },
+    async () => {
+      const started = options.ready ? await options.ready() : true;
+      return { status: started ? "ok" : "starting", version: VERSION, ...options.health?.() };
+    },
+  );
   // /health says the process is alive; /ready that it can take work now (the store, the model hosts).
   registerReadyRoute(app, {
     started: options.ready,
