@@ -303,6 +303,22 @@ describe("agent tasks through POST /batch/agent-tasks (fake Ollama)", () => {
     expect(done.result.summary).toMatchObject({ total: 2, failed: 2 });
   });
 
+  it("a check program that is not there fails the job before any task runs, saying how to fix it", async () => {
+    const ollama = await fakeOllama();
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }, { description: "b" }],
+      check_command: "no-such-checker-xyz -q",
+    });
+    expect(res.status).toBe(200);
+    const done = await waitForJobEnd(t, res.body.job_id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(
+      /^check_command program 'no-such-checker-xyz' not found .*no item was run\. Fix: install no-such-checker-xyz .*, or set check_command to a program that is installed$/,
+    );
+    expect(ollama.requests).toHaveLength(0); // no task asked the model anything
+  });
+
   it("an unreachable Ollama fails the job naming the URL", async () => {
     const ollama = await fakeOllama();
     const url = ollama.url;
