@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { verifySignature } from "../src/api/webhooks/webhook-signature.js";
+import type { Processor } from "../src/queue/processor.js";
 import { noopProcessor } from "./fixtures/test-processors.js";
 import { tempDir } from "./helpers/temp.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
@@ -158,6 +159,42 @@ describe("webhooks", () => {
       status: "cancelled",
     });
     expect(hook.deliveries[0]!.headers["x-ollama-coder-event"]).toBe("job.cancelled");
+  });
+
+  it("a running job's cancel is sent once its running items have stopped: their outcomes are in the answer", async () => {
+    const hook = await receiver();
+    let started = 0;
+    // Takes a while to stop when aborted, as a command given its SIGTERM grace does.
+    const slowToStop: Processor = {
+      async processItem(_item, ctx) {
+        started++;
+        await new Promise((r) => ctx.signal.addEventListener("abort", r, { once: true }));
+        await new Promise((r) => setTimeout(r, 300));
+        throw ctx.signal.reason;
+      },
+    };
+    const t = await startTestApp({
+      register: (r) => r.register("slow", slowToStop),
+      config: { webhookSecret: SECRET },
+      webhooks: FAST,
+    });
+    const res = await t.request("POST", "/batch/jobs", {
+      type: "slow",
+      items: [{ id: "r1" }, { id: "r2" }, { id: "q3" }],
+      parallel: 2,
+      chunk_size: 2,
+      webhook_url: hook.url,
+    });
+    await expect.poll(() => started).toBe(2);
+    await t.request("DELETE", `/batch/jobs/${res.body.job_id}`);
+    await expect.poll(() => hook.deliveries.length).toBe(1);
+    const sent = JSON.parse(hook.deliveries[0]!.body);
+    expect(sent.status).toBe("cancelled");
+    const statuses = Object.fromEntries(
+      sent.result.results.map((r: { id: string; status: string }) => [r.id, r.status]),
+    );
+    expect(statuses.r1).toBe("cancelled");
+    expect(statuses.r2).toBe("cancelled");
   });
 
   it("a delivery owed when the server stopped is made after it starts again", async () => {

@@ -32,6 +32,10 @@ export const WEBHOOK_DEFAULTS = {
   sweepMs: 15_000,
 } as const;
 
+/** A cancelled job's answer waits up to SETTLE_WAITS × SETTLE_WAIT_MS for its running items to stop. */
+const SETTLE_WAITS = 20;
+const SETTLE_WAIT_MS = 250;
+
 /** `metadata.webhook` of a job. */
 interface WebhookState extends JsonObject {
   url: string;
@@ -51,6 +55,8 @@ export class WebhookDispatcher {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly controller = new AbortController();
+  /** Times a just-cancelled job's delivery waited for its running items to stop. */
+  private readonly settleWaits = new Map<string, number>();
   private off: (() => void) | null = null;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -101,6 +107,16 @@ export class WebhookDispatcher {
     const job = await this.queue.get(jobId);
     const state = job.metadata.webhook as WebhookState | undefined;
     if (!state || !FINAL_JOB_STATUSES.includes(job.status)) return;
+    const settled = job.succeeded + job.failed + job.skipped + job.cancelled;
+    const waited = this.settleWaits.get(jobId) ?? 0;
+    if (job.status === "cancelled" && settled < job.total && waited < SETTLE_WAITS) {
+      // Just cancelled: its running items are still being stopped. Their outcomes belong in the answer.
+      this.settleWaits.set(jobId, waited + 1);
+      await this.queue.recordWebhook(jobId, { ...state, lease_until: 0 });
+      this.later(jobId, SETTLE_WAIT_MS);
+      return;
+    }
+    this.settleWaits.delete(jobId);
     let body = "";
     for await (const piece of jobAnswerJson(this.queue, job, this.queue.nowSeconds(), true)) body += piece;
     const attempts = state.attempts + 1;
@@ -124,10 +140,14 @@ export class WebhookDispatcher {
     const delayMs = Math.min(this.o.maxDelayMs, this.o.baseDelayMs * 2 ** (attempts - 1));
     next.next_attempt_at = this.queue.nowSeconds() + delayMs / 1000;
     await this.queue.recordWebhook(jobId, next);
+    this.later(jobId, delayMs);
+  }
+
+  private later(jobId: string, ms: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
       this.deliver(jobId);
-    }, delayMs);
+    }, ms);
     timer.unref();
     this.timers.add(timer);
   }
