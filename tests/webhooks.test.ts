@@ -197,6 +197,27 @@ describe("webhooks", () => {
     expect(statuses.r2).toBe("cancelled");
   });
 
+  it("a retry's new job sends its own webhook to the same URL", async () => {
+    const hook = await receiver();
+    const failing: Processor = { processItem: async () => ({ status: "failed", error: "no" }) };
+    const t = await startTestApp({
+      register: (r) => r.register("failing", failing),
+      config: { webhookSecret: SECRET },
+      webhooks: FAST,
+    });
+    const res = await t.request("POST", "/batch/jobs", {
+      type: "failing",
+      items: [{}],
+      webhook_url: hook.url,
+    });
+    await expect.poll(() => webhookOf(t, res.body.job_id).then((w) => w.state)).toBe("delivered");
+    const retry = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`, {});
+    expect(retry.status).toBe(200);
+    expect(retry.body.metadata.webhook).toEqual({ url: hook.url, state: "pending", attempts: 0 });
+    await expect.poll(() => hook.deliveries.length).toBe(2);
+    expect(JSON.parse(hook.deliveries[1]!.body).job_id).toBe(retry.body.job_id);
+  });
+
   it("a delivery owed when the server stopped is made after it starts again", async () => {
     let up = false;
     const hook = await receiver(() => ({ status: up ? 200 : 500 }));

@@ -9,6 +9,7 @@ import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import type { JobKind } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
+import { carriedWebhook } from "./webhook-state.js";
 
 export interface SubmitInput {
   type: string;
@@ -253,6 +254,11 @@ export class JobQueue {
     const metadata: JsonObject = {};
     for (const [k, v] of Object.entries(job.metadata)) {
       if (k === "progress" || k === "retried_by" || k === "retry_of") continue;
+      if (k === "webhook") {
+        const webhook = carriedWebhook(v); // the new job's own delivery, to the same URL
+        if (webhook) metadata[k] = webhook;
+        continue;
+      }
       metadata[k] = k.startsWith("total_") ? items.length : v;
     }
     metadata.retry_of = id;

@@ -4,6 +4,7 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import { newWebhookState } from "../../queue/webhook-state.js";
 import { unknownNameMessage } from "../../util/closest-match.js";
 import { jobAnswerJson, jobListJson, sendJson } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
@@ -20,7 +21,7 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
-import { newWebhookState, webhookUrlIssues } from "../webhooks/webhook-url.js";
+import { webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 

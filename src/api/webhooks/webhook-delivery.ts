@@ -5,6 +5,7 @@ import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { errorMessage } from "../../errors.js";
 import type { QueueEvents } from "../../queue/events.js";
 import type { JobQueue } from "../../queue/job-queue.js";
+import type { WebhookState } from "../../queue/webhook-state.js";
 import type { Logger } from "../../util/logger.js";
 import { jobAnswerJson } from "../job-answer-stream.js";
 import { EVENT_HEADER, SIGNATURE_HEADER, signBody, TIMESTAMP_HEADER } from "./webhook-signature.js";
@@ -35,13 +36,6 @@ export const WEBHOOK_DEFAULTS = {
 /** A cancelled job's answer waits up to SETTLE_WAITS × SETTLE_WAIT_MS for its running items to stop. */
 const SETTLE_WAITS = 20;
 const SETTLE_WAIT_MS = 250;
-
-/** `metadata.webhook` of a job. */
-interface WebhookState extends JsonObject {
-  url: string;
-  state: "pending" | "delivered" | "failed";
-  attempts: number;
-}
 
 /**
  * Delivers each ended job's final answer (the JSON of GET /batch/jobs/{id}) to its `webhook_url`: signed,

@@ -21,8 +21,3 @@ export function webhookUrlIssues(value: unknown): FieldIssue[] {
   if (url.username || url.password) return issue("URL should not carry a user name or password");
   return [];
 }
-
-/** What a job records of its webhook at submit (`metadata.webhook`), before it ends. */
-export function newWebhookState(url: string): { url: string; state: "pending"; attempts: number } {
-  return { url, state: "pending", attempts: 0 };
-}
