@@ -281,6 +281,7 @@ export class Sandbox {
     o: { cwd?: string; signal?: AbortSignal } = {},
   ): Promise<{ found: true; path: string } | { found: false } | { found: null; reason: string }> {
     if (this.refusal) return { found: null, reason: this.refusal };
+    if (this.o.guardrail.readOnly) return { found: null, reason: "read-only: no command runs" };
     const run = await this.launch(["/bin/sh", "-c", FIND_PROGRAM, "sh", program], {
       cwd: o.cwd,
       timeoutMs: 30_000,
