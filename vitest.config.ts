@@ -17,6 +17,7 @@ const BACKEND_SUITES = [
   "tests/scheduling.test.ts",
   "tests/resumable-cancel.test.ts",
   "tests/agent-usage.test.ts",
+  "tests/webhooks.test.ts",
 ];
 
 /**

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import { Metrics } from "./api/metrics.js";
 import { OriginPolicy } from "./api/origin-policy.js";
 import { buildApi } from "./api/server.js";
+import { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookOptions } from "./api/webhooks/webhook-delivery.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { registerBuiltinProcessors } from "./processors/builtin.js";
@@ -14,7 +15,7 @@ import { QueueEvents } from "./queue/events.js";
 import { logJobLifecycle } from "./queue/job-log.js";
 import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
-import type { Register, RegisterContext } from "./queue/register-context.js";
+import type { ModelHostStatus, Register, RegisterContext } from "./queue/register-context.js";
 import { Retention } from "./queue/retention.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
@@ -85,6 +86,36 @@ export interface CreateAppOptions {
   /** Registers processors before plugins load; the built-in ones when absent. */
   registerProcessors?: Register;
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
+  /** Webhook delivery settings (tries, backoff, time limit); the secret comes from the config. */
+  webhooks?: Partial<Omit<WebhookOptions, "secret" | "log">>;
+}
+
+/** Delivers ended jobs' webhooks from this process (serve and worker alike). */
+function webhookDispatcher(
+  queue: JobQueue,
+  events: QueueEvents,
+  config: ServerConfig,
+  log: Logger,
+  options: CreateAppOptions,
+): WebhookDispatcher {
+  return new WebhookDispatcher(queue, events, {
+    ...WEBHOOK_DEFAULTS,
+    ...options.webhooks,
+    secret: config.webhookSecret,
+    log,
+  });
+}
+
+/** The project root, created when missing; a file in its place is said plainly (not a raw EEXIST). */
+function makeProjectRoot(root: string): void {
+  try {
+    mkdirSync(root, { recursive: true });
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR")
+      throw new ConfigError(`project root ${root} is not a directory: point --project-root at your project`);
+    throw e;
+  }
 }
 
 /** A registry with the built-in job kinds declared: their submit routes are the REST contract. */
@@ -107,7 +138,7 @@ async function registerAll(options: CreateAppOptions, ctx: RegisterContext): Pro
  */
 export async function createApp(config: ServerConfig, options: CreateAppOptions = {}): Promise<App> {
   const log = options.log ?? consoleLogger;
-  mkdirSync(config.projectRoot, { recursive: true });
+  makeProjectRoot(config.projectRoot);
   const unlock = config.databaseUrl ? () => undefined : lockDataDir(config.dataDir);
   let store: JobStore;
   try {
@@ -130,6 +161,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const metrics = new Metrics(queue, () => pool?.activeJobIds.length ?? 0);
   let sandboxStatus: Readonly<Record<string, string>> | null = null;
   const purges = purgeCleanups(events, log);
+  let modelHosts: (() => Promise<readonly ModelHostStatus[]>) | null = null;
   try {
     await registerAll(options, {
       registry,
@@ -141,6 +173,9 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
           sandboxStatus = status;
         },
         onJobsPurged: purges.add,
+        reportModelHosts: (look) => {
+          modelHosts = look;
+        },
       },
     });
   } catch (e: unknown) {
@@ -154,6 +189,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const unbridge = await bridgeEvents(store, events, log);
   const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
   const unlog = logJobLifecycle(queue, events, log);
+  const webhooks = webhookDispatcher(queue, events, config, log, options);
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -165,6 +201,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     ready: async () => ready,
     health: () => (sandboxStatus ? { sandbox: sandboxStatus } : {}),
     writable: () => store.checkWritable(),
+    modelHosts: async () => (modelHosts ? modelHosts() : []),
     originPolicy: OriginPolicy.fromConfig(config),
     retention,
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
@@ -182,6 +219,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     async start() {
       const url = await api.listen({ host: config.host, port: config.port });
       await pool?.start();
+      webhooks.start();
       unwatch = watchWritable(store, log);
       retention.start();
       ready = true;
@@ -194,6 +232,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       unwatch();
       await retention.stop();
       await pool?.stop(config.graceMs);
+      await webhooks.stop();
       await api.close();
       purges.off();
       unlog();
@@ -226,7 +265,7 @@ export async function createWorkerNode(
     );
   }
   if (config.workers < 1) throw new ConfigError("worker needs --workers >= 1");
-  mkdirSync(config.projectRoot, { recursive: true });
+  makeProjectRoot(config.projectRoot);
   const store = await openStore(config);
   const registry = builtinRegistry();
   const events = new QueueEvents();
@@ -239,7 +278,9 @@ export async function createWorkerNode(
   }
   const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
   const unbridge = await bridgeEvents(store, events, log);
-  const unlog = logJobLifecycle(new JobQueue(store, registry, events), events, log);
+  const workerQueue = new JobQueue(store, registry, events);
+  const unlog = logJobLifecycle(workerQueue, events, log);
+  const webhooks = webhookDispatcher(workerQueue, events, config, log, options);
   let stopped = false;
   return {
     config,
@@ -247,13 +288,17 @@ export async function createWorkerNode(
     registry,
     events,
     pool,
-    start: () => pool.start(),
+    async start() {
+      await pool.start();
+      webhooks.start();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       await pool.stop(config.graceMs);
       purges.off();
       unlog();
+      await webhooks.stop();
       await unbridge();
       await store.close();
     },

@@ -269,17 +269,54 @@ describe("agent tasks through POST /batch/agent-tasks (fake Ollama)", () => {
     expect(done.result.results[0]).toMatchObject({ status: "cancelled" });
   });
 
-  it("a missing model fails the job before any task runs, naming the fix", async () => {
+  it("a missing model is refused at submit, naming the fix (before: the job failed when it started)", async () => {
     const ollama = await fakeOllama(["qwen2.5-coder:7b"]);
     const { t } = await agentApp(ollama.url);
     const res = await t.request("POST", "/batch/agent-tasks", {
       tasks: [{ description: "a" }, { description: "b" }],
     });
-    const done = await waitForJobEnd(t, res.body.job_id);
+    expect(res.status).toBe(422);
+    expect(res.body.detail).toEqual([
+      {
+        loc: ["body", "reviewer_model"],
+        msg: `model 'llama3.2' not found on ${ollama.url}; available: qwen2.5-coder:7b; run \`ollama pull llama3.2\``,
+        type: "value_error.model",
+      },
+    ]);
+    expect(ollama.requests).toHaveLength(0);
+  });
+
+  it("a model gone between submit and start fails the job before any task runs, naming the fix", async () => {
+    const ollama = await fakeOllama(["qwen2.5-coder:7b", "llama3.2:latest"]);
+    const { t } = await agentApp(ollama.url, { workers: 0 });
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }, { description: "b" }],
+    });
+    expect(res.status).toBe(200);
+    ollama.models = ["qwen2.5-coder:7b"];
+    await t.app.stop(); // the same data dir, now with workers
+    const { t: worker } = await agentApp(ollama.url, {}, t.app.config.dataDir.replace(/\/data$/, ""));
+    const done = await waitForJobEnd(worker, res.body.job_id);
     expect(done.status).toBe("failed");
     expect(done.error).toBe(`model 'llama3.2' not found on ${ollama.url}; run \`ollama pull llama3.2\``);
     expect(ollama.requests).toHaveLength(0);
     expect(done.result.summary).toMatchObject({ total: 2, failed: 2 });
+  });
+
+  it("a check program that is not there fails the job before any task runs, saying how to fix it", async () => {
+    const ollama = await fakeOllama();
+    const { t } = await agentApp(ollama.url);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ description: "a" }, { description: "b" }],
+      check_command: "no-such-checker-xyz -q",
+    });
+    expect(res.status).toBe(200);
+    const done = await waitForJobEnd(t, res.body.job_id);
+    expect(done.status).toBe("failed");
+    expect(done.error).toMatch(
+      /^check_command program 'no-such-checker-xyz' not found .*no item was run\. Fix: install no-such-checker-xyz .*, or set check_command to a program that is installed$/,
+    );
+    expect(ollama.requests).toHaveLength(0); // no task asked the model anything
   });
 
   it("an unreachable Ollama fails the job naming the URL", async () => {

@@ -239,21 +239,12 @@ describe("REST contract (README: API overview)", () => {
     });
   });
 
-  it("an unregistered type fails the job with the contract's message", async () => {
+  it("an unregistered type is refused at submit (a job stored before its processor went away still fails with the contract's message: job-runner.test)", async () => {
     const t = await startTestApp();
     const res = await t.request("POST", "/batch/jobs", { type: "nobody_home", items: [{ id: "x" }] });
-    expect(res.status).toBe(200);
-    const done = await waitForJobEnd(t, res.body.job_id);
-    expect(done.status).toBe("failed");
-    expect(done.error).toBe("No processor registered for job type: nobody_home");
-    expect(done.result.results).toEqual([
-      {
-        id: "x",
-        status: "failed",
-        failure: "error",
-        error: "No processor registered for job type: nobody_home",
-      },
-    ]);
+    expect(res.status).toBe(422);
+    expect(res.body.detail[0]).toMatchObject({ loc: ["body", "type"], type: "value_error.job_type" });
+    expect(res.body.detail[0].msg).toMatch(/^unknown job type 'nobody_home'; registered types: /);
   });
 
   it("items without an id get op-<index>; a failing item fails the job with a count; the recovery recipe works", async () => {

@@ -155,6 +155,29 @@ const CASES: Case[] = [
   ["unknown route", "GET", "/batch/nothing", undefined, 404],
   ["wrong method", "PUT", "/batch/stats", {}, 404],
   ["xml body", "POST", "/batch/validation", "<targets/>", 415, "application/xml"],
+  ["job id past the router's limit", "GET", `/batch/jobs/${"x".repeat(201)}`, undefined, 414],
+  ["items: job id past the router's limit", "GET", `/batch/jobs/${"x".repeat(201)}/items`, undefined, 414],
+  ["delete: job id past the router's limit", "DELETE", `/batch/jobs/${"x".repeat(5000)}`, undefined, 414],
+  ["undecodable URL", "GET", "/batch/jobs/%E0%A4%A", undefined, 400],
+  ["URL past the header limit", "GET", `/batch/jobs/${"y".repeat(20_000)}`, undefined, 431],
+  [
+    "agent: misspelt option",
+    "POST",
+    "/batch/agent-tasks",
+    { tasks: [{ description: "x" }], max_loop: 3 },
+    422,
+  ],
+  ["validation: misspelt option", "POST", "/batch/validation", { targets: [{ path: "a" }], paralel: 2 }, 422],
+  ["tests: misspelt option", "POST", "/batch/tests", { modules: [{ path: "a" }], test_comand: "x" }, 422],
+  [
+    "mcp: unknown field",
+    "POST",
+    "/batch/mcp-operations",
+    { operations: [{ type: "list", path: "." }], x: 1 },
+    422,
+  ],
+  ["generic: unknown field", "POST", "/batch/jobs", { type: "noop", items: [{}], optons: {} }, 422],
+  ["generic: unknown type", "POST", "/batch/jobs", { type: "no_such_type", items: [{}] }, 422],
 ];
 
 describe("malformed requests", () => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { freshDatabaseUrl, postgresAvailable, querySql } from "./helpers/backend.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { startsByItem } from "./helpers/sleep-jobs.js";
-import { tempDir } from "./helpers/temp.js";
+import { subDir, tempDir } from "./helpers/temp.js";
 
 const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
@@ -24,7 +24,7 @@ describe("several nodes on one PostgreSQL database (real processes)", async () =
       "--database-url",
       url,
       "--project-root",
-      join(dir, "p"),
+      subDir(dir, "p"),
       "--data-dir",
       join(dir, "d"),
       "--plugin",

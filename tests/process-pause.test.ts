@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BACKEND, freshDatabaseUrl, postgresAvailable, querySql } from "./helpers/backend.js";
 import { type ServerProcess, serveArgs, startServerProcess, TEST_PLUGIN } from "./helpers/server-process.js";
 import { jobEnd, runsStarted, startsByItem, submitSleepJob } from "./helpers/sleep-jobs.js";
-import { tempDir } from "./helpers/temp.js";
+import { subDir, tempDir } from "./helpers/temp.js";
 
 /** Longer than a lease (30 s): the paused process's leases run out while it sleeps. */
 const PAUSE_MS = 40_000;
@@ -34,7 +34,7 @@ describe(`a process paused for ${PAUSE_MS / 1000} s mid-job, then resumed (${BAC
           "--database-url",
           databaseUrl,
           "--project-root",
-          join(dir, "p"),
+          subDir(dir, "p"),
           "--plugin",
           TEST_PLUGIN,
         ];

@@ -1,4 +1,12 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseTestSummary } from "../src/processors/test-summary.js";
@@ -202,6 +210,80 @@ describe.each([["off"], ["bwrap"], ["builtin"]] as const)(
         expect((await t.request("GET", "/health")).status).toBe(200);
       },
     );
+
+    it.runIf(enabled)(
+      "a check program missing where the commands run fails the job at once, with the fix; one the jail sees runs",
+      async () => {
+        const { t, dir } = await sampleServer(mode);
+        // On the host, but in the data directory, which the jail hides: found only with --sandbox off.
+        const hidden = join(dir, "data", "host-only-check.sh");
+        writeFileSync(hidden, "#!/bin/sh\nexit 0\n");
+        chmodSync(hidden, 0o755);
+        const targets = [
+          { id: "a", path: "src/pkg/clean.py" },
+          { id: "b", path: "src/pkg/tabs.py" },
+        ];
+        const submit = async (kind: string, body: object) => {
+          const res = await t.request("POST", `/batch/${kind}`, body);
+          expect(res.status).toBe(200);
+          return waitForJobEnd(t, res.body.job_id);
+        };
+        const missing = await submit("validation", {
+          targets,
+          check_command: "no-such-checker-xyz --strict",
+        });
+        expect(missing.status).toBe("failed");
+        expect(missing.error).toMatch(
+          /^check_command program 'no-such-checker-xyz' not found (inside the jail commands run in|on the PATH commands run with) \(check_command: "no-such-checker-xyz --strict"\); no item was run\. Fix: install no-such-checker-xyz .*, or set check_command to a program that is installed$/,
+        );
+        for (const r of missing.result.results) expect(r).not.toHaveProperty("command");
+        const tests = await submit("tests", { modules: targets, test_command: "./no/such/runner" });
+        expect(tests.error).toMatch(
+          /^test_command program '\.\/no\/such\/runner' not found .*make sure \.\/no\/such\/runner exists in the project and is executable/,
+        );
+        const hostOnly = await submit("validation", { targets, check_command: hidden });
+        if (mode === "off") expect(hostOnly.status).toBe("completed");
+        else {
+          expect(hostOnly.status).toBe("failed");
+          expect(hostOnly.error).toContain(`check_command program '${hidden}' not found inside the jail`);
+        }
+        const inProject = await submit("validation", { targets, check_command: "node tools/lint.mjs" });
+        expect(inProject.error).toBe("1 of 2 items failed");
+      },
+    );
+
+    it.runIf(enabled)("a target that is not there is a failed item, and nothing is run for it", async () => {
+      const { t, root } = await sampleServer(mode);
+      writeFileSync(
+        join(root, "tools", "count.mjs"),
+        'import { appendFileSync } from "node:fs";\nappendFileSync("runs.log", process.argv[2] + "\\n");\n',
+      );
+      for (const [kind, field, option] of [
+        ["validation", "targets", "check_command"],
+        ["tests", "modules", "test_command"],
+      ] as const) {
+        const res = await t.request("POST", `/batch/${kind}`, {
+          [field]: [
+            { id: "there", path: "src/pkg/clean.py" },
+            { id: "gone", path: "src/pkg/gone.py" },
+          ],
+          [option]: "node tools/count.mjs",
+        });
+        const done = await waitForJobEnd(t, res.body.job_id);
+        const byId = Object.fromEntries(done.result.results.map((r: { id: string }) => [r.id, r]));
+        expect(byId.gone).toEqual({
+          id: "gone",
+          path: "src/pkg/gone.py",
+          status: "failed",
+          error: "target not found: src/pkg/gone.py (nothing was run)",
+          worker_id: expect.any(String),
+        });
+      }
+      expect(readFileSync(join(root, "runs.log"), "utf8").trim().split("\n")).toEqual([
+        "src/pkg/clean.py",
+        "src/pkg/clean.py",
+      ]);
+    });
   },
 );
 

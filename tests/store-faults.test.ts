@@ -116,13 +116,14 @@ describe("/ready", () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const ready = await t.request("GET", "/ready");
     expect(ready.status).toBe(200);
-    expect(ready.body).toEqual({ status: "ready" });
+    expect(ready.body).toEqual({ status: "ready", store: { status: "usable" }, ollama: [] });
     expect((await t.request("GET", "/health")).status).toBe(200);
     rmSync(t.app.config.dataDir, { recursive: true, force: true });
     const gone = await t.request("GET", "/ready");
     expect(gone.status).toBe(503);
     expect(gone.headers.get("retry-after")).toBe("5");
     expect(gone.body.detail).toMatch(/The database cannot be written: the database file .* is gone/);
+    expect(gone.body).toMatchObject({ status: "unavailable", store: { status: "unavailable" } });
     expect((await t.request("GET", "/health")).status).toBe(200); // alive, not ready
   });
 });

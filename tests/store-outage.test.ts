@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { hasPostgresServer, startPrivatePostgres } from "./helpers/private-postgres.js";
 import { startServerProcess } from "./helpers/server-process.js";
 import { jobEnd, runsStarted, submitSleepJob } from "./helpers/sleep-jobs.js";
-import { tempDir } from "./helpers/temp.js";
+import { subDir, tempDir } from "./helpers/temp.js";
 
 const PLUGIN = join(import.meta.dirname, "fixtures", "sleep-plugin.mjs");
 
@@ -34,7 +34,7 @@ describe("a PostgreSQL restart mid-job (an API node and two workers, real proces
         "--database-url",
         db.url,
         "--project-root",
-        join(dir, "p"),
+        subDir(dir, "p"),
         "--data-dir",
         join(dir, "d"),
       ];

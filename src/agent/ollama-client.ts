@@ -84,6 +84,25 @@ function absorb(acc: Accumulated, chunk: Record<string, unknown>, url: string): 
  * A thin Ollama client on Node's http client: every request carries its own AbortSignal, streams NDJSON (or not),
  * spreads load over several hosts with a per-host limit, and retries 503 "busy" with backoff.
  */
+/** One Ollama host as it answered a look at /api/tags (/ready, the model check at submit). */
+export interface OllamaHostStatus {
+  url: string;
+  reachable: boolean;
+  /** Its models as Ollama names them (`llama3.2:latest`). */
+  models: string[];
+  latency_ms: number;
+  error?: string;
+}
+
+const HOST_PROBE_TIMEOUT_MS = 3000;
+const HOST_STATUS_MAX_AGE_MS = 2000;
+
+/** Whether a model (`llama3.2` or `llama3.2:latest`) is among a host's. */
+export function hostHasModel(host: OllamaHostStatus, model: string): boolean {
+  const m = normalizeModel(model);
+  return host.models.some((name) => normalizeModel(name) === m);
+}
+
 export class OllamaClient {
   readonly pool: HostPool;
   private readonly o: OllamaClientOptions;
@@ -95,6 +114,49 @@ export class OllamaClient {
 
   get urls(): string[] {
     return this.pool.hosts.map((h) => h.url);
+  }
+
+  private statusCache: { at: number; hosts: Promise<OllamaHostStatus[]> } | null = null;
+
+  /**
+   * Each host as it answers now: reachable or not (within a few seconds), its models, how long /api/tags
+   * took. Answers from the last few seconds are reused (a load balancer polling /ready, a burst of submits).
+   */
+  hostStatus(maxAgeMs = HOST_STATUS_MAX_AGE_MS): Promise<OllamaHostStatus[]> {
+    const now = performance.now();
+    if (this.statusCache && now - this.statusCache.at < maxAgeMs) return this.statusCache.hosts;
+    const hosts = Promise.all(this.pool.hosts.map((host) => this.probe(host)));
+    this.statusCache = { at: now, hosts };
+    return hosts;
+  }
+
+  private async probe(host: Host): Promise<OllamaHostStatus> {
+    const started = performance.now();
+    const latency = () => Math.round(performance.now() - started);
+    try {
+      const res = await httpRequest(`${host.url}/api/tags`, {
+        signal: AbortSignal.timeout(HOST_PROBE_TIMEOUT_MS),
+      });
+      if (!res.ok) {
+        res.discard();
+        return {
+          url: host.url,
+          reachable: false,
+          models: [],
+          latency_ms: latency(),
+          error: `HTTP ${res.status}`,
+        };
+      }
+      const body = (await res.json()) as { models?: { name?: string; model?: string }[] };
+      const models = (body.models ?? []).map((m) => m.name ?? m.model ?? "").filter(Boolean);
+      host.models = new Set(models.map(normalizeModel));
+      return { url: host.url, reachable: true, models: models.sort(), latency_ms: latency() };
+    } catch (e: unknown) {
+      const error = isAbortError(e)
+        ? `no answer within ${HOST_PROBE_TIMEOUT_MS / 1000} s`
+        : (connectionCause(e) ?? errorMessage(e));
+      return { url: host.url, reachable: false, models: [], latency_ms: latency(), error };
+    }
   }
 
   /** Lists each host's models (GET /api/tags); unreachable hosts are reported by URL. */

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { CoderError, errorMessage, type FieldIssue, InvalidInputError } from "../errors.js";
 import { isTransientStoreError } from "../store/transient-error.js";
+import { unknownNameMessage } from "../util/closest-match.js";
 
 /** The one place errors become HTTP answers, in FastAPI's shapes. */
 const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
@@ -23,6 +24,14 @@ interface AjvIssue {
   instancePath: string;
   message?: string;
   params: Record<string, unknown>;
+  /** The object schema an `additionalProperties` error comes from (ajv's `verbose`): its known fields. */
+  parentSchema?: object;
+}
+
+/** The field names an object schema declares. */
+function declaredFields(schema: object | undefined): string[] {
+  const properties = (schema as { properties?: unknown } | undefined)?.properties;
+  return properties && typeof properties === "object" ? Object.keys(properties) : [];
 }
 
 function pathSegments(instancePath: string): (string | number)[] {
@@ -38,6 +47,11 @@ export function ajvIssue(e: AjvIssue, context: string): FieldIssue {
   const loc: (string | number)[] = [CONTEXT_LOC[context] ?? context, ...pathSegments(e.instancePath)];
   const p = e.params;
   switch (e.keyword) {
+    case "additionalProperties": {
+      const field = String(p.additionalProperty);
+      const msg = unknownNameMessage("field", field, declaredFields(e.parentSchema));
+      return { loc: [...loc, field], msg, type: "extra_forbidden" };
+    }
     case "required":
       return { loc: [...loc, String(p.missingProperty)], msg: "Field required", type: "missing" };
     case "type":

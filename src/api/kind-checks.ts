@@ -1,4 +1,5 @@
 import { Ajv, type ValidateFunction } from "ajv";
+import { type TObject, Type } from "typebox";
 import type { JsonObject } from "../domain/json.js";
 import { type FieldIssue, InvalidInputError } from "../errors.js";
 import type { JobKind } from "../queue/job-kind.js";
@@ -34,10 +35,21 @@ function validator(schema: object): ValidateFunction {
   return v;
 }
 
+/** A kind's options as `POST /batch/jobs` takes them: its fields and no other (a misspelt option is a 422). */
+const strictOptions = new WeakMap<object, TObject>();
+function optionsSchema(kind: JobKind): TObject {
+  let schema = strictOptions.get(kind.options);
+  if (!schema) {
+    schema = Type.Object(kind.options.properties, { additionalProperties: false });
+    strictOptions.set(kind.options, schema);
+  }
+  return schema;
+}
+
 /** Problems of a kind's options against its schema (defaults filled in place), located under `at`. */
 function optionIssues(kind: JobKind, options: JsonObject, at: string): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  const checkOptions = validator(kind.options);
+  const checkOptions = validator(optionsSchema(kind));
   if (!checkOptions(options))
     for (const e of checkOptions.errors ?? [])
       issues.push(ajvIssue({ ...e, instancePath: `${at}${e.instancePath}` }, "body"));
@@ -57,7 +69,10 @@ export function retryOptions(kind: JobKind, old: JsonObject, overrides: JsonObje
       msg: `${kind.type} has no option '${k}'; its options: ${known.join(", ") || "none"}`,
       type: "extra_forbidden",
     }));
-  const merged = structuredClone({ ...old, ...overrides });
+  const merged = structuredClone({
+    ...old,
+    ...Object.fromEntries(Object.entries(overrides).filter(([k]) => known.includes(k))),
+  });
   issues.push(...optionIssues(kind, merged, "/options"));
   if (issues.length > 0) throw new InvalidInputError(issues.slice(0, MAX_ISSUES));
   return merged;

@@ -38,7 +38,7 @@ export const GenericJobBody = Type.Object(
     parallel: Parallel(5),
     ...COMMON_SUBMIT_FIELDS,
   },
-  { title: "JobRequest" },
+  { title: "JobRequest", additionalProperties: false },
 );
 
 const Status = Type.Union(literals(JOB_STATUSES), { description: JOB_STATUSES.join(" | ") });
@@ -110,7 +110,10 @@ export const GenericResultEntry = Type.Object(
  */
 export const JobResponse = JobAnswer(GenericResultEntry, "JobResponse", "JobResult");
 
-export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: 200 }) });
+/** The longest job id (or other path parameter) taken; the router answers 414 for longer ones. */
+export const MAX_PARAM_LENGTH = 200;
+
+export const JobIdParams = Type.Object({ job_id: Type.String({ maxLength: MAX_PARAM_LENGTH }) });
 
 export const GetJobQuery = Type.Object({ include_results: Type.Boolean({ default: true }) });
 
@@ -210,4 +213,29 @@ export const RetryBody = Type.Object(
     ),
   },
   { additionalProperties: false, title: "RetryRequest" },
+);
+
+/** GET /ready: whether this server can take work now, and what it depends on. */
+export const ReadyResponse = Type.Object(
+  {
+    status: Type.Union(literals(["ready", "degraded", "starting", "unavailable"] as const), {
+      description:
+        "ready: the store takes writes and a model host answers (or none is configured); degraded: the store takes writes but no model host answers (agent jobs wait or fail when they start; 200); starting, unavailable: 503",
+    }),
+    store: Type.Object({
+      status: Type.Union(literals(["usable", "unavailable"] as const)),
+      detail: Type.Optional(Type.String()),
+    }),
+    ollama: Type.Array(
+      Type.Object({
+        url: Type.String(),
+        reachable: Type.Boolean(),
+        models: Type.Array(Type.String()),
+        latency_ms: Type.Number(),
+        error: Type.Optional(Type.String()),
+      }),
+    ),
+    detail: Type.Optional(Type.String()),
+  },
+  { title: "Readiness" },
 );

@@ -3,21 +3,24 @@ import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import websocket from "@fastify/websocket";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
-import { errorMessage } from "../errors.js";
 import type { JobQueue } from "../queue/job-queue.js";
+import type { ModelHostStatus } from "../queue/register-context.js";
 import type { Retention } from "../queue/retention.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
 import { connectionServerOptions, installBodyBudget, limitConnections } from "./connection-limits.js";
 import { installErrorHandler } from "./error-handler.js";
+import { clientErrorAnswer, frameworkErrorAnswer } from "./framework-errors.js";
 import type { Metrics } from "./metrics.js";
 import { clientDocument } from "./openapi-document.js";
 import type { OriginPolicy } from "./origin-policy.js";
 import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
+import { registerReadyRoute } from "./routes/ready-route.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
+import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
 
 export interface ApiOptions {
@@ -28,10 +31,12 @@ export interface ApiOptions {
   logLevel?: string;
   /** The process's logger (pino): Fastify logs through a child of it at `logLevel`, never a logger of its own. */
   logger?: FastifyBaseLogger;
-  /** Called by /health: ready when it resolves true. */
+  /** Called by /health and /ready: started when it resolves true. */
   ready?: () => Promise<boolean>;
   /** Resolves when the store can take a write, throws why not: /ready. */
   writable?: () => Promise<void>;
+  /** The model hosts (Ollama) as they answer now: /ready. */
+  modelHosts?: () => Promise<readonly ModelHostStatus[]>;
   /** More facts /health reports (how commands are jailed). */
   health?: () => Record<string, unknown>;
   /** Served at /metrics (Prometheus text). */
@@ -52,6 +57,9 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
       ? { loggerInstance: options.logger.child({}, { level: options.logLevel ?? "warn" }) }
       : { logger: options.logLevel && options.logLevel !== "silent" ? { level: options.logLevel } : false }),
     forceCloseConnections: true,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkErrorAnswer,
+    clientErrorHandler: clientErrorAnswer,
     ...connectionServerOptions(),
   });
   limitConnections(app.server, options.maxConnections);
@@ -104,30 +112,21 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  app.get("/health", { schema: { tags: ["meta"], summary: "Ready check" } }, async (_req, reply) => {
-    const ok = options.ready ? await options.ready() : true;
-    return reply
-      .status(ok ? 200 : 503)
-      .send({ status: ok ? "ok" : "starting", version: VERSION, ...options.health?.() });
-  });
-  // /health says the process is alive; /ready that it can take work now (the store answers and can be written).
+  // Liveness: 200 whenever the process answers (still starting says so in the body; /ready is the 503).
   app.get(
-    "/ready",
-    { schema: { tags: ["meta"], summary: "Readiness: the store can take writes" } },
-    async (_req, reply) => {
+    "/health",
+    { schema: { tags: ["meta"], summary: "Liveness: the process serves (and how commands are jailed)" } },
+    async () => {
       const started = options.ready ? await options.ready() : true;
-      if (!started) return reply.status(503).header("retry-after", "1").send({ status: "starting" });
-      try {
-        await options.writable?.();
-        return reply.send({ status: "ready" });
-      } catch (e: unknown) {
-        return reply
-          .status(503)
-          .header("retry-after", "5")
-          .send({ status: "unavailable", detail: `The database cannot be written: ${errorMessage(e)}` });
-      }
+      return { status: started ? "ok" : "starting", version: VERSION, ...options.health?.() };
     },
   );
+  // /health says the process is alive; /ready that it can take work now (the store, the model hosts).
+  registerReadyRoute(app, {
+    started: options.ready,
+    writable: options.writable,
+    modelHosts: options.modelHosts,
+  });
   await app.register(websocket);
   registerBatchRoutes(app, queue, options.retention ?? null);
   registerItemRoutes(app, queue);

@@ -5,7 +5,8 @@ import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /**
  * A kind's submit request: its items field, chunk_size and parallel (the kind's defaults), the fields every
- * submit takes (COMMON_SUBMIT_FIELDS), its options.
+ * submit takes (COMMON_SUBMIT_FIELDS), its options. Any other field is a 422 that names it (a misspelt option
+ * would otherwise run the job with a default).
  */
 export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
   return Type.Object(
@@ -16,6 +17,6 @@ export function submitBody(kind: JobKind, route: SubmitRoute): TObject {
       ...COMMON_SUBMIT_FIELDS,
       ...kind.options.properties,
     },
-    { title: route.title },
+    { title: route.title, additionalProperties: false },
   );
 }

@@ -6,12 +6,23 @@ import { IdempotencyKeyField } from "./idempotency-key.js";
 /** Latest `run_at` accepted: a year ahead (a later date is more likely a mistake, e.g. milliseconds). */
 const MAX_AHEAD_SECONDS = 366 * 86_400;
 
+/** Where the job's final answer is POSTed when it ends (README: Webhooks). */
+export const WebhookUrl = Type.Optional(
+  Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description:
+      "http(s) URL the final job answer (as GET /batch/jobs/{id}) is POSTed to when the job ends, signed with the server's --webhook-secret; delivery recorded in metadata.webhook.",
+  }),
+);
+
 /**
  * The fields every submit route takes besides its items, options, chunk_size and parallel: one list, so that
  * the kinds' routes and `POST /batch/jobs` cannot drift apart.
  */
 export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
+  webhook_url: WebhookUrl,
   run_at: Type.Optional(
     Type.Union([Type.Number({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
       description:

@@ -7,8 +7,11 @@ import type { FastifyInstance } from "fastify";
  */
 const common = { allErrors: true, useDefaults: true, removeAdditional: false, strict: false } as const;
 
-/** How request bodies are checked (also what the generic submit checks a declared kind's items with). */
-export const BODY_AJV_OPTIONS = { ...common, coerceTypes: false } as const;
+/**
+ * How request bodies are checked (also what the generic submit checks a declared kind's items with).
+ * `verbose` hands an unknown field's error the schema of its object, whose fields the 422 suggests from.
+ */
+export const BODY_AJV_OPTIONS = { ...common, coerceTypes: false, verbose: true } as const;
 
 export function installValidators(app: FastifyInstance): void {
   const bodyAjv = new Ajv(BODY_AJV_OPTIONS);

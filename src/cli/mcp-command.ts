@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { checkProjectRoot } from "../config/project-root.js";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
 import { sandboxFromConfig } from "../processors/builtin.js";
 import { withSandboxOptions } from "./sandbox-options.js";
@@ -14,7 +15,9 @@ export function addMcpCommand(program: Command): void {
     .option("--read-only", "refuse every write and command")
     .option("--output-cap-kb <kb>", "KiB kept from the head and the tail of command output")
     .action(async (flags: Record<string, string | string[] | boolean | undefined>) => {
-      const config = resolveServerConfig(withEnv(flags));
+      const input = withEnv(flags);
+      checkProjectRoot(input);
+      const config = resolveServerConfig(input);
       const sandbox = sandboxFromConfig(config);
       // stdout carries the protocol: every human word goes to stderr.
       console.error(`ollama-coder mcp: root ${sandbox.root}; ${sandbox.jailNote}`);

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { type AgentEvent, runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import { RUN_DEFAULTS, resolveRunConfig } from "../agent/run-config.js";
+import { checkProjectRoot } from "../config/project-root.js";
 import { resolveServerConfig, withEnv } from "../config/server-config.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import { ollamaFromConfig, sandboxFromConfig } from "../processors/builtin.js";
@@ -71,16 +72,16 @@ export function addRunCommand(program: Command): void {
       "Ollama base URL(s), comma-separated (env OLLAMA_CODER_OLLAMA_URL, OLLAMA_HOST)",
     )
     .action(async (task: string, flags: Record<string, string | string[] | boolean | undefined>) => {
-      const server = resolveServerConfig(
-        withEnv({
-          projectRoot: flags.projectRoot as string | undefined,
-          ollamaUrl: flags.ollamaUrl as string | undefined,
-          sandbox: flags.sandbox as string | undefined,
-          limits: flags.limits as string | undefined,
-          jailRead: flags.jailRead as string[] | undefined,
-          workspacesDir: flags.workspacesDir as string | undefined,
-        }),
-      );
+      const serverInput = withEnv({
+        projectRoot: flags.projectRoot as string | undefined,
+        ollamaUrl: flags.ollamaUrl as string | undefined,
+        sandbox: flags.sandbox as string | undefined,
+        limits: flags.limits as string | undefined,
+        jailRead: flags.jailRead as string[] | undefined,
+        workspacesDir: flags.workspacesDir as string | undefined,
+      });
+      checkProjectRoot(serverInput);
+      const server = resolveServerConfig(serverInput);
       const isolation = String(flags.isolation);
       if (!(ISOLATIONS as readonly string[]).includes(isolation))
         throw new ConfigError(`--isolation must be ${ISOLATIONS.join(", ")}`);

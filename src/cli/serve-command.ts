@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createApp } from "../app.js";
+import { checkProjectRoot } from "../config/project-root.js";
 import {
   assertSafeBind,
   resolveServerConfig,
@@ -78,10 +79,16 @@ export function addServeCommand(program: Command): void {
       "--env-passthrough <names...>",
       "environment variables commands may see (env OLLAMA_CODER_ENV_PASSTHROUGH)",
     )
+    .option(
+      "--webhook-secret <secret>",
+      "key of the HMAC-SHA256 signature on webhook deliveries (env OLLAMA_CODER_WEBHOOK_SECRET)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent (env OLLAMA_CODER_LOG_LEVEL)")
     .action(async (flags: ServeFlags & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;
-      const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
+      const input = withEnv({ ...rest, plugins: plugin });
+      checkProjectRoot(input);
+      const config = resolveServerConfig(input);
       assertSafeBind(config);
       raiseOpenFileLimit();
       const pino = await createPino(config.logLevel);

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { createWorkerNode } from "../app.js";
+import { checkProjectRoot } from "../config/project-root.js";
 import { resolveServerConfig, type ServerConfigInput, withEnv } from "../config/server-config.js";
 import { setProcessLogger } from "../util/logger.js";
 import { createPino, fromPino } from "../util/pino-logger.js";
@@ -25,10 +26,16 @@ export function addWorkerCommand(program: Command): void {
     .option("--deny <programs...>", "more programs the guardrail refuses")
     .option("--allow <programs...>", "the only programs commands may run")
     .option("--read-only", "refuse every write and command")
+    .option(
+      "--webhook-secret <secret>",
+      "key of the HMAC-SHA256 signature on webhook deliveries (env OLLAMA_CODER_WEBHOOK_SECRET)",
+    )
     .option("--log-level <level>", "fatal|error|warn|info|debug|trace|silent")
     .action(async (flags: ServerConfigInput & { plugin?: string[] }) => {
       const { plugin, ...rest } = flags;
-      const config = resolveServerConfig(withEnv({ ...rest, plugins: plugin }));
+      const input = withEnv({ ...rest, plugins: plugin });
+      checkProjectRoot(input);
+      const config = resolveServerConfig(input);
       const pino = await createPino(config.logLevel);
       const log = fromPino(pino);
       setProcessLogger(log); // every line of this process through pino: JSON, or pretty on a terminal

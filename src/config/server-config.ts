@@ -52,6 +52,8 @@ export interface ServerConfigInput {
   maxConnections?: number | string;
   /** Ended jobs older than this many days are deleted (0 keeps everything). */
   retentionDays?: number | string;
+  /** Key of the HMAC-SHA256 signature on webhook deliveries (`X-Ollama-Coder-Signature`). */
+  webhookSecret?: string;
 }
 
 /** Resolved, validated configuration. */
@@ -86,6 +88,8 @@ export interface ServerConfig {
   corsOrigin: string | null;
   maxConnections: number;
   retentionDays: number;
+  /** null: webhooks are sent unsigned. */
+  webhookSecret: string | null;
 }
 
 export const SERVER_DEFAULTS = {
@@ -139,6 +143,7 @@ export const ENV_TWINS: Record<keyof ServerConfigInput, string> = {
   corsOrigin: "OLLAMA_CODER_CORS_ORIGIN",
   maxConnections: "OLLAMA_CODER_MAX_CONNECTIONS",
   retentionDays: "OLLAMA_CODER_RETENTION_DAYS",
+  webhookSecret: "OLLAMA_CODER_WEBHOOK_SECRET",
 };
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -306,6 +311,7 @@ export function resolveServerConfig(input: ServerConfigInput): ServerConfig {
     allowedHosts: list(input.allowedHosts).map((h) => h.toLowerCase()),
     corsOrigin: originOption(input.corsOrigin),
     maxConnections: int("max-connections", input.maxConnections, d.maxConnections, 1, 1_000_000),
+    webhookSecret: input.webhookSecret?.trim() || null,
   };
 }
 

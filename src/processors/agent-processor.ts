@@ -10,6 +10,8 @@ import type { Processor } from "../queue/processor.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
+import { unknownModelIssues } from "./model-check.js";
+import { requireProgram } from "./program-preflight.js";
 import {
   type IsolationSettings,
   isolationOptionIssues,
@@ -60,11 +62,13 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       ...checkCommandOption(options, "check_command"),
       ...isolationOptionIssues(options),
     ],
+    checkSubmit: (options) => unknownModelIssues(client, options),
     async prepareJob(job, signal): Promise<AgentSession> {
       const config = resolveRunConfig(job.options as RunConfigInput);
       const models = [config.coderModel, ...(config.reviewerModel ? [config.reviewerModel] : [])];
       await client.ensureModels(models, signal);
       const workspace = sandbox.workspace(config.workspace);
+      await requireProgram(sandbox, "check_command", config.checkCommand, { cwd: workspace, signal });
       const isolation = isolationSettings(job.options);
       const workspaces = await jobWorkspaces(workspace, places.workspacesDir, job.id, isolation);
       await job.recordMetadata({ ...workspaces.base });

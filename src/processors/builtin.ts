@@ -53,6 +53,7 @@ export async function registerBuiltinProcessors({
   hooks.reportSandbox?.(sandbox.status());
   const ollama = ollamaFromConfig(config, hooks);
   log.info(`ollama: ${ollama.urls.join(", ")} (at most ${config.ollamaMaxConcurrency} request(s) per host)`);
+  hooks.reportModelHosts?.(() => ollama.hostStatus());
   // No task runs yet in this process: worktrees and copies still there were left by one that died.
   const left = await pruneWorkspaces(config.workspacesDir, config.projectRoot);
   if (left > 0)

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { type FailureReason, failureOfMessage } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
@@ -7,6 +8,7 @@ import { checkPassed } from "../sandbox/check-passed.js";
 import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
 import type { RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
+import { requireProgram } from "./program-preflight.js";
 
 /** A 422 at submit for a command that can never run (operators, substitutions). */
 export function checkCommandOption(options: JsonObject, field: string): FieldIssue[] {
@@ -36,16 +38,30 @@ export interface CheckRun {
   error: string | null;
 }
 
-/** Runs `<command> <path>` in the sandbox: the path checked and appended as one argument, never a shell. */
+/** An item's target inside the root, or null when nothing is there (the item fails without running). */
+export function existingTarget(sandbox: Sandbox, path: unknown): string | null {
+  if (typeof path !== "string") throw new CoderError("invalid_input", "item has no path");
+  const target = sandbox.paths.resolve(path);
+  return existsSync(target) ? target : null;
+}
+
+/** A target that is not there: a failed item, and nothing run. */
+export function targetNotFound(path: unknown): ItemResult {
+  return {
+    status: "failed",
+    failure: "not_found",
+    error: `target not found: ${String(path)} (nothing was run)`,
+  };
+}
+
+/** Runs `<command> <target>` in the sandbox: the target appended as one argument, never a shell. */
 export async function runCheck(
   sandbox: Sandbox,
   command: string,
-  path: string,
+  target: string,
   ms: number,
   signal: AbortSignal,
 ): Promise<CheckRun> {
-  if (typeof path !== "string") throw new CoderError("invalid_input", "item has no path");
-  const target = sandbox.paths.resolve(path);
   const run = await sandbox.run({
     command,
     extraArgs: [pathArgument(sandbox.paths.relative(target))],
@@ -97,10 +113,15 @@ export function commandCheckProcessor(
 ): Processor {
   return {
     validateOptions: (options) => checkCommandOption(options, o.option),
+    async prepareJob(job, signal) {
+      await requireProgram(sandbox, o.option, String(job.options[o.option] ?? o.defaultCommand), { signal });
+    },
     async processItem(item, ctx) {
       const command = String(ctx.job.options[o.option] ?? o.defaultCommand);
+      const target = existingTarget(sandbox, item.path);
+      if (target === null) return targetNotFound(item.path);
       const ms = timeoutMs(item, ctx.job.options, 300);
-      return o.finish(await runCheck(sandbox, command, item.path as string, ms, ctx.signal));
+      return o.finish(await runCheck(sandbox, command, target, ms, ctx.signal));
     },
   };
 }

@@ -26,6 +26,7 @@ import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
 import { type JobKind, successWordOf } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
+import { carriedWebhook } from "./webhook-state.js";
 
 export interface SubmitInput {
   type: string;
@@ -108,6 +109,11 @@ export class JobQueue {
     return this.registry.kinds();
   }
 
+  /** Job types a submit may name: those with a processor here or a declared kind (its schemas), sorted. */
+  types(): string[] {
+    return [...new Set([...this.registry.types(), ...this.registry.kinds().map((k) => k.type)])].sort();
+  }
+
   kind(type: string): JobKind | undefined {
     return this.registry.kind(type);
   }
@@ -151,6 +157,9 @@ export class JobQueue {
       }
       items.push({ itemId, payload });
     }
+    if (issues.length === 0 && processor?.checkSubmit)
+      for (const issue of await processor.checkSubmit(options))
+        issues.push({ ...issue, loc: ["body", ...issue.loc] });
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
     const job: NewJob = {
       id: newJobId(input.type),
@@ -196,6 +205,22 @@ export class JobQueue {
       completedAt: null,
       updatedAt: job.createdAt,
     };
+  }
+
+  /** Ended jobs whose webhook is due now and free to deliver (see JobStore.dueWebhooks). */
+  dueWebhooks(limit: number): Promise<string[]> {
+    return this.store.dueWebhooks(this.nowSeconds(), limit);
+  }
+
+  /** Takes a due webhook's delivery for `leaseSeconds`; false when another process has it or it is not due. */
+  claimWebhook(id: string, owner: string, leaseSeconds: number): Promise<boolean> {
+    const now = this.nowSeconds();
+    return this.store.claimWebhook(id, owner, now, now + leaseSeconds);
+  }
+
+  /** Writes a job's webhook state (`metadata.webhook`, the whole object). */
+  recordWebhook(id: string, state: JsonObject): Promise<void> {
+    return this.store.mergeJobMetadata(id, { webhook: state });
   }
 
   async get(id: string): Promise<JobRecord> {
@@ -325,6 +350,11 @@ export class JobQueue {
     const metadata: JsonObject = {};
     for (const [k, v] of Object.entries(job.metadata)) {
       if (k === "progress" || k === "retried_by" || k === "retry_of") continue;
+      if (k === "webhook") {
+        const webhook = carriedWebhook(v); // the new job's own delivery, to the same URL
+        if (webhook) metadata[k] = webhook;
+        continue;
+      }
       metadata[k] = k.startsWith("total_") ? items.length : v;
     }
     metadata.retry_of = id;

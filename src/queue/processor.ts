@@ -33,6 +33,12 @@ export interface Processor {
   /** Extra checks of the job's options at submit time. */
   validateOptions?(options: JsonObject): FieldIssue[];
   /**
+   * Checks at submit time that ask something outside (e.g. whether the models named exist), run once the
+   * synchronous checks pass. Issues are 422 entries (locations relative to the body); a check that cannot
+   * tell (the outside does not answer) returns none and lets the job wait.
+   */
+  checkSubmit?(options: JsonObject): Promise<FieldIssue[]>;
+  /**
    * Runs once per job and process before any item (e.g. check that models exist). Throwing fails the job
    * at once with the error's message. The value returned is handed to every item as `session`.
    */

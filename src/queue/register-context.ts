@@ -13,6 +13,17 @@ export interface ProcessorHooks {
    * their workspaces, patches. Called on every node that shares the store.
    */
   onJobsPurged?: (cleanup: (jobIds: readonly string[]) => Promise<void>) => void;
+  /** How to look at the model hosts (Ollama) now, shown by /ready. */
+  reportModelHosts?: (look: () => Promise<readonly ModelHostStatus[]>) => void;
+}
+
+/** A model host as it answered just now (reachable, its models, how long it took). */
+export interface ModelHostStatus {
+  url: string;
+  reachable: boolean;
+  models: string[];
+  latency_ms: number;
+  error?: string;
 }
 
 /**

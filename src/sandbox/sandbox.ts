@@ -67,6 +67,10 @@ export interface RunRequest {
   signal?: AbortSignal | undefined;
 }
 
+/** `command -v` inside the jail; a file it names must also open there (Landlock does not confine `access`). */
+const FIND_PROGRAM =
+  'p=$(command -v -- "$1") || exit 1; case $p in */*) : < "$p" || exit 1;; esac; printf "%s\\n" "$p"';
+
 /** How to get a jail, for the refusal message. */
 const NO_JAIL_HINT =
   "Install bubblewrap (apt-get install bubblewrap), or build the built-in jail (a C compiler when `npm ci` " +
@@ -263,6 +267,34 @@ export class Sandbox {
     const argv = typeof req.command === "string" ? parseCommandLine(req.command) : [...req.command];
     if (req.extraArgs) argv.push(...req.extraArgs);
     this.guardrail.check(argv);
+    return this.launch(argv, req);
+  }
+
+  /**
+   * Where a command's program is found by the commands this sandbox runs: looked up inside the same jail,
+   * with the same PATH and working directory (`command -v`, so a path such as `./check.sh` must be there and
+   * executable, and readable to the jail: Landlock lets `access` pass where `exec` is refused). `found: null`
+   * when it cannot be told (commands refused, the look-up itself failed).
+   */
+  async findProgram(
+    program: string,
+    o: { cwd?: string; signal?: AbortSignal } = {},
+  ): Promise<{ found: true; path: string } | { found: false } | { found: null; reason: string }> {
+    if (this.refusal) return { found: null, reason: this.refusal };
+    if (this.o.guardrail.readOnly) return { found: null, reason: "read-only: no command runs" };
+    const run = await this.launch(["/bin/sh", "-c", FIND_PROGRAM, "sh", program], {
+      cwd: o.cwd,
+      timeoutMs: 30_000,
+      signal: o.signal,
+    });
+    if (run.spawn_error || run.timed_out || run.cancelled || run.exit_code === null)
+      return { found: null, reason: run.spawn_error ?? "the look-up did not finish" };
+    const path = run.stdout.trim();
+    return run.exit_code === 0 && path ? { found: true, path } : { found: false };
+  }
+
+  /** Runs argv (already checked) in the jail. */
+  private launch(argv: string[], req: Omit<RunRequest, "command" | "extraArgs">): Promise<RunResult> {
     if (this.refusal) throw new SecurityBlockError(this.refusal);
     if (this.jailed) this.keepRootEnterable();
     const cwd = req.cwd ? this.paths.resolve(req.cwd) : this.paths.root;

@@ -98,6 +98,16 @@ export interface JobStore {
   listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
   /** Shallow-merges keys into a job's metadata (e.g. links between a job and its retry). */
   mergeJobMetadata(id: string, patch: JsonObject): Promise<void>;
+  /**
+   * Ended jobs whose webhook (`metadata.webhook`, state `pending`) is due by `now` and not held by a lease:
+   * ids, the longest-ended first.
+   */
+  dueWebhooks(now: number, limit: number): Promise<string[]>;
+  /**
+   * Takes the delivery of an ended job's due webhook until `leaseUntil` (sets `metadata.webhook.lease_owner`
+   * and `lease_until`); false when it is not due or another process holds it. Several processes may try.
+   */
+  claimWebhook(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
   /** Items waiting in the queue, all jobs together. */
   queueDepth(): Promise<number>;
   /** Resolves when the store can take a write now; throws why not (for /ready). */

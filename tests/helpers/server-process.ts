@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 
@@ -7,6 +8,7 @@ export const TEST_PLUGIN = join(import.meta.dirname, "..", "fixtures", "sleep-pl
 
 /** `serve` on a free port with its data and project under `dir` and the test plugin loaded. */
 export function serveArgs(dir: string, ...extra: string[]): string[] {
+  mkdirSync(join(dir, "project"), { recursive: true }); // a --project-root named by hand must exist
   return [
     "serve",
     "--port",

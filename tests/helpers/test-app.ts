@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { afterEach } from "vitest";
-import { type App, createApp } from "../../src/app.js";
+import { type App, type CreateAppOptions, createApp } from "../../src/app.js";
 import { resolveServerConfig, type ServerConfigInput } from "../../src/config/server-config.js";
 import type { ProcessorRegistry } from "../../src/queue/processor.js";
 import type { WorkerPoolOptions } from "../../src/queue/worker-pool.js";
@@ -52,6 +52,7 @@ export async function startTestApp(
     register?: (registry: ProcessorRegistry) => void;
     builtins?: boolean;
     pool?: Partial<WorkerPoolOptions>;
+    webhooks?: CreateAppOptions["webhooks"];
     dataDir?: string;
   } = {},
 ): Promise<TestApp> {
@@ -70,6 +71,7 @@ export async function startTestApp(
     log: silentLogger,
     registerProcessors: options.builtins ? undefined : ({ registry }) => options.register?.(registry),
     pool: { flushMs: 10, pollMs: 200, ...options.pool },
+    ...(options.webhooks ? { webhooks: options.webhooks } : {}),
   });
   running.push(app);
   const url = await app.start();

@@ -6,6 +6,8 @@ import { ConflictError, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
+import { newWebhookState } from "../../queue/webhook-state.js";
+import { unknownNameMessage } from "../../util/closest-match.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
 import { jobAnswer, toJobResponse } from "../job-response.js";
@@ -23,6 +25,7 @@ import {
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
 import { runAtOf } from "../submit-fields.js";
+import { webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
 
@@ -31,6 +34,11 @@ function pick(source: JsonObject, fields: readonly string[]): JsonObject {
   const out: JsonObject = {};
   for (const f of fields) if (source[f] !== undefined) out[f] = source[f];
   return out;
+}
+
+/** A submit's metadata, with its webhook's state when it asked for one. */
+function withWebhook(metadata: JsonObject, url: unknown): JsonObject {
+  return typeof url === "string" ? { ...metadata, webhook: newWebhookState(url) } : metadata;
 }
 
 export function registerBatchRoutes(
@@ -60,7 +68,10 @@ export function registerBatchRoutes(
       async (request) => {
         const body = request.body as JsonObject;
         const raw = body[route.itemsField] as JsonObject[];
-        const issues = kindItemIssues(kind, raw, route.itemsField);
+        const issues = [
+          ...webhookUrlIssues(body.webhook_url),
+          ...kindItemIssues(kind, raw, route.itemsField),
+        ];
         if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
         const items = raw.map((item) => pick(item, itemFields));
         const job = await queue.submit({
@@ -69,7 +80,7 @@ export function registerBatchRoutes(
           options: pick(body, optionFields),
           chunkSize: body.chunk_size as number,
           parallel: body.parallel as number,
-          metadata: { [route.totalKey]: items.length },
+          metadata: withWebhook({ [route.totalKey]: items.length }, body.webhook_url),
           itemsField: route.itemsField,
           idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
           runAt: runAtOf(body, queue.nowSeconds()),
@@ -92,6 +103,17 @@ export function registerBatchRoutes(
     },
     async (request) => {
       const body = request.body;
+      const urlIssues = webhookUrlIssues(body.webhook_url);
+      if (urlIssues.length > 0) throw new InvalidInputError(urlIssues);
+      const types = queue.types();
+      if (!types.includes(body.type))
+        throw new InvalidInputError([
+          {
+            loc: ["body", "type"],
+            msg: `${unknownNameMessage("job type", body.type, types)}; registered types: ${types.join(", ") || "none"}`,
+            type: "value_error.job_type",
+          },
+        ]);
       const kind = queue.kind(body.type);
       const job = await queue.submit({
         type: body.type,
@@ -99,7 +121,7 @@ export function registerBatchRoutes(
         options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
         chunkSize: body.chunk_size,
         parallel: body.parallel,
-        metadata: { total_items: body.items.length },
+        metadata: withWebhook({ total_items: body.items.length }, body.webhook_url),
         idempotency: idempotencyOf("/batch/jobs", request.headers["idempotency-key"], body),
         runAt: runAtOf(body, queue.nowSeconds()),
       });

@@ -6,6 +6,7 @@ import {
   jobEnd,
   lostItemOutcome,
 } from "../../domain/outcome-rules.js";
+import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConfigError } from "../../errors.js";
 import type {
   CancelOutcome,
@@ -24,7 +25,7 @@ import type {
   PurgeOutcome,
   StoreNotice,
 } from "../job-store.js";
-import { FINAL_JOB_STATUSES, JOB_STATUSES } from "../job-store.js";
+import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
@@ -72,6 +73,12 @@ export function parseDatabaseUrl(url: string): { connectionString: string; schem
  * The backend for several API and worker processes on several machines: claims with FOR UPDATE SKIP LOCKED,
  * `parallel` honoured per job across all of them, wake-ups and cancels by LISTEN/NOTIFY.
  */
+/** An ended job whose webhook is pending, due by $1 and not leased. */
+const PG_WEBHOOK_DUE = `status IN (${FINAL_JOB_STATUSES.map((s) => `'${s}'`).join(", ")})
+  AND metadata->'webhook'->>'state' = 'pending'
+  AND COALESCE((metadata->'webhook'->>'next_attempt_at')::float8, 0) <= $1::float8
+  AND COALESCE((metadata->'webhook'->>'lease_until')::float8, 0) < $1::float8`;
+
 export class PostgresJobStore implements JobStore {
   readonly backend = "postgres" as const;
   readonly shared = true;
@@ -276,6 +283,24 @@ export class PostgresJobStore implements JobStore {
       [...args, filter.limit, filter.offset],
     );
     return { items: rows.map(toItem), total: count?.n as number };
+  }
+
+  async dueWebhooks(now: number, limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE ${PG_WEBHOOK_DUE} ORDER BY completed_at LIMIT $2`,
+      [now, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  async claimWebhook(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE jobs SET metadata = jsonb_set(jsonb_set(metadata, '{webhook,lease_owner}', to_jsonb($3::text)),
+         '{webhook,lease_until}', to_jsonb($4::float8))
+       WHERE id = $2 AND ${PG_WEBHOOK_DUE}`,
+      [now, id, owner, leaseUntil],
+    );
+    return rowCount === 1;
   }
 
   async mergeJobMetadata(id: string, patch: JsonObject): Promise<void> {

@@ -2,6 +2,7 @@ import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
+import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -18,7 +19,7 @@ import type {
   NewJob,
   PurgeOutcome,
 } from "../job-store.js";
-import { FINAL_JOB_STATUSES, JOB_STATUSES } from "../job-store.js";
+import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
@@ -73,6 +74,12 @@ function unwritableFile(paths: readonly string[]): string | null {
 /** The embedded backend: one file, WAL, synchronous=NORMAL; all calls are synchronous under an async face. */
 /** Items inserted per transaction when a large job is stored in pieces. */
 const INSERT_PIECE = 5000;
+
+/** An ended job whose webhook is pending, due (next_attempt_at <= ?) and not leased (lease_until < ?). */
+const SQLITE_WEBHOOK_DUE = `status IN (${FINAL_JOB_STATUSES.map((s) => `'${s}'`).join(", ")})
+  AND json_extract(metadata, '$.webhook.state') = 'pending'
+  AND COALESCE(json_extract(metadata, '$.webhook.next_attempt_at'), 0) <= ?
+  AND COALESCE(json_extract(metadata, '$.webhook.lease_until'), 0) < ?`;
 
 export class SqliteJobStore implements JobStore {
   readonly backend = "sqlite" as const;
@@ -385,6 +392,27 @@ export class SqliteJobStore implements JobStore {
       )(),
     );
     return { items: rows.map(toItem), total };
+  }
+
+  async dueWebhooks(now: number, limit: number): Promise<string[]> {
+    const rows = (await this.use(() =>
+      this.db
+        .prepare(`SELECT id FROM jobs WHERE ${SQLITE_WEBHOOK_DUE} ORDER BY completed_at LIMIT ?`)
+        .all(now, now, limit),
+    )) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  async claimWebhook(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const result = await this.use(() =>
+      this.db
+        .prepare(
+          `UPDATE jobs SET metadata = json_set(metadata, '$.webhook.lease_owner', ?, '$.webhook.lease_until', ?)
+           WHERE id = ? AND ${SQLITE_WEBHOOK_DUE}`,
+        )
+        .run(owner, leaseUntil, id, now, now),
+    );
+    return result.changes === 1;
   }
 
   async mergeJobMetadata(id: string, patch: JsonObject): Promise<void> {
