@@ -23,7 +23,7 @@ export async function requireProgram(
     ? `make sure ${program} exists in the project and is executable`
     : `install ${program} where the server's PATH finds it${sandbox.jailed ? " (a directory outside the system and toolchain ones also needs --jail-read)" : ""}`;
   throw new CoderError(
-    "invalid_input",
+    "not_found",
     `${option} program '${program}' not found ${where} (${option}: ${JSON.stringify(command)}); ` +
       `no item was run. Fix: ${install}, or set ${option} to a program that is installed`,
   );

@@ -1,4 +1,4 @@
-import { failureOfError } from "../domain/failure.js";
+import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
@@ -164,7 +164,7 @@ export class JobRunner {
       try {
         session = await processor.prepareJob(this.ctx, this.controller.signal);
       } catch (e: unknown) {
-        if (this.stopReason === null) await this.fail(errorMessage(e));
+        if (this.stopReason === null) await this.fail(errorMessage(e), failureOfError(e));
         return;
       }
     }
@@ -185,8 +185,8 @@ export class JobRunner {
     }
   }
 
-  private async fail(error: string): Promise<void> {
-    if (await this.d.store.failJob(this.job.id, error, this.nowS())) {
+  private async fail(error: string, failure?: FailureReason): Promise<void> {
+    if (await this.d.store.failJob(this.job.id, error, this.nowS(), failure)) {
       this.d.log.warn(`job ${this.job.id} failed: ${error}`);
       this.d.events.emit("job:finished", { jobId: this.job.id, status: "failed" });
     }

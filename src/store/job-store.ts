@@ -2,6 +2,7 @@
  * The storage contract every backend implements (SQLite embedded, PostgreSQL for several nodes).
  * It speaks in plain records: no driver types leak through it, and it knows nothing of workers or HTTP.
  */
+import type { FailureReason } from "../domain/failure.js";
 import type { JsonObject } from "../domain/json.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewJob } from "../domain/records.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
@@ -124,8 +125,11 @@ export interface JobStore {
   nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
   /** queued -> running (sets started_at once). False when the job is no longer queued or running. */
   startJob(id: string, now: number): Promise<boolean>;
-  /** Fails a job that cannot run at all; never overwrites a cancelled or ended job. */
-  failJob(id: string, error: string, now: number): Promise<boolean>;
+  /**
+   * Fails a job that cannot run at all, and its queued items with `failure` (default error); never overwrites
+   * a cancelled or ended job.
+   */
+  failJob(id: string, error: string, now: number, failure?: FailureReason): Promise<boolean>;
   /** Leases up to `limit` queued items of a running job, in order. */
   claimItems(
     jobId: string,

@@ -1,4 +1,5 @@
 import pg from "pg";
+import type { FailureReason } from "../../domain/failure.js";
 import {
   CANCELLED_BY_USER,
   failedOutcome,
@@ -349,14 +350,14 @@ export class PostgresJobStore implements JobStore {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async failJob(id: string, error: string, now: number): Promise<boolean> {
+  async failJob(id: string, error: string, now: number, failure?: FailureReason): Promise<boolean> {
     return this.tx(async (c) => {
       const r = await c.query(
         "UPDATE jobs SET status = 'failed', error = $2, completed_at = $3, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'running')",
         [id, error, now],
       );
       if ((r.rowCount ?? 0) === 0) return false;
-      const o = failedOutcome(error);
+      const o = failedOutcome(error, failure);
       const items = await c.query(
         `UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5
           WHERE job_id = $1 AND status = 'queued'`,

@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
+import type { FailureReason } from "../../domain/failure.js";
 import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type {
@@ -463,13 +464,13 @@ export class SqliteJobStore implements JobStore {
     return this.use(() => this.stmts.startJob.run(now, now, id).changes > 0);
   }
 
-  async failJob(id: string, error: string, now: number): Promise<boolean> {
+  async failJob(id: string, error: string, now: number, failure?: FailureReason): Promise<boolean> {
     const s = this.stmts;
     return this.use(() =>
       this.db
         .transaction(() => {
           if (s.failJob.run(error, now, now, id).changes === 0) return false;
-          const o = failedOutcome(error);
+          const o = failedOutcome(error, failure);
           const n = s.failQueuedItems.run({ ...o, result: JSON.stringify(o.result), now, id }).changes;
           if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
           return true;
