@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { QueueEvents } from "../src/queue/events.js";
 import { Retention } from "../src/queue/retention.js";
-import type { JobStore } from "../src/store/job-store.js";
+import type { ClaimedItem, JobStore } from "../src/store/job-store.js";
 import type { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { silentLogger } from "../src/util/logger.js";
 import { dirPart } from "../src/workspace/project-repo.js";
@@ -14,6 +14,17 @@ import { runCli } from "./helpers/server-process.js";
 import { startTestApp } from "./helpers/test-app.js";
 
 const DAY = 86_400;
+
+/** A claimed item's outcome: it succeeded at `at`. */
+const succeeded = (c: ClaimedItem, at: number) => ({
+  key: c.key,
+  seq: c.seq,
+  attempt: c.attempt,
+  status: "succeeded" as const,
+  result: { status: "success" },
+  error: null,
+  finishedAt: at,
+});
 
 /** Ends a job at `at` (epoch seconds), its items all succeeded. */
 async function jobEndedAt(store: JobStore, id: string, n: number, at: number, cancel = false): Promise<void> {
@@ -27,15 +38,7 @@ async function jobEndedAt(store: JobStore, id: string, n: number, at: number, ca
   await store.recordOutcomes(
     id,
     "w",
-    claimed.map((c) => ({
-      key: c.key,
-      seq: c.seq,
-      attempt: c.attempt,
-      status: "succeeded" as const,
-      result: { status: "success" },
-      error: null,
-      finishedAt: at,
-    })),
+    claimed.map((c) => succeeded(c, at)),
     null,
   );
   await store.finalizeJob(id, at);
@@ -134,15 +137,7 @@ describe(`retention (${BACKEND})`, async () => {
       const accepted = await store.recordOutcomes(
         "unit-running0001",
         "w",
-        leased.map((c) => ({
-          key: c.key,
-          seq: c.seq,
-          attempt: c.attempt,
-          status: "succeeded" as const,
-          result: { status: "success" },
-          error: null,
-          finishedAt: now + 1,
-        })),
+        leased.map((c) => succeeded(c, now + 1)),
         null,
       );
       expect(accepted).toHaveLength(5);
