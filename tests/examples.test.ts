@@ -292,7 +292,11 @@ describe.runIf(hasPythonRequests())(
         expect(v.job.status).toBe("failed");
         expect(v.resubmitted).toHaveLength(sources.length);
         expect(new Set(v.resubmitted.map((r) => r.failure))).toEqual(new Set(["not_found"]));
-        expect(v.resubmitted[0]).toMatchObject({ status: "failed", error: "command not found: ruff" });
+        // Found missing before the first item ran: every item fails with the job's one error, which says the fix.
+        expect(v.resubmitted[0]).toMatchObject({ status: "failed" });
+        expect(v.resubmitted[0]?.error).toMatch(
+          /^check_command program 'ruff' not found .*no item was run\. Fix: install ruff/,
+        );
       }
 
       // A job whose items time out (a check that never ends): failed, and the recipe takes them all.

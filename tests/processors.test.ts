@@ -275,6 +275,7 @@ describe.each([["off"], ["bwrap"], ["builtin"]] as const)(
           id: "gone",
           path: "src/pkg/gone.py",
           status: "failed",
+          failure: "not_found",
           error: "target not found: src/pkg/gone.py (nothing was run)",
           worker_id: expect.any(String),
         });
