@@ -90,7 +90,8 @@ describe("npm start", () => {
     expect(first.output()).toContain("building (dist/cli.js does not exist)");
     expect(builds(dir)).toBe(1);
     first.child.kill("SIGTERM"); // to npm itself: the server must get it, not be orphaned
-    expect(await first.exited).toBe(0);
+    // npm forwards the signal and then ends as the server did, or (npm 11, some timings) by re-raising it.
+    expect([0, "SIGTERM"]).toContain(await first.exited);
     expect(readFileSync(join(dir, "signals.log"), "utf8")).toBe("SIGTERM\n");
 
     const again = npmStart(dir, []);

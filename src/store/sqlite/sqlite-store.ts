@@ -100,8 +100,10 @@ export class SqliteJobStore implements JobStore {
     if (options.path !== ":memory:") mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
     // A new file gives deleted jobs' space back in steps (reclaimSpace); it must be said before the first table
-    // and before WAL, and changes nothing in a file made earlier (whose free pages are reused, not returned).
-    this.db.pragma("auto_vacuum = INCREMENTAL");
+    // and before WAL. A file made earlier keeps its mode (its free pages are reused, not returned), and is not
+    // written here: one that cannot be written is for checkWritable to name.
+    const empty = this.db.prepare("SELECT COUNT(*) FROM sqlite_master").pluck().get() === 0;
+    if (empty) this.db.pragma("auto_vacuum = INCREMENTAL");
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("synchronous = NORMAL");
     this.busyWaitMs = options.busyTimeoutMs ?? 5000;
