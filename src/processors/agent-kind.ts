@@ -14,8 +14,8 @@ const AgentTaskItem = Type.Object(
 const AgentOptions = Type.Object({
   check_command: Type.String({ minLength: 1, default: RUN_DEFAULTS.check_command }),
   max_loops: Type.Integer({ minimum: 1, maximum: 1000, default: RUN_DEFAULTS.max_loops }),
-  coder_model: Type.String({ minLength: 1, default: RUN_DEFAULTS.coder_model }),
-  reviewer_model: Type.Union([Type.String({ minLength: 1 }), Type.Null()], {
+  coder_model: Type.String({ minLength: 1, maxLength: 256, default: RUN_DEFAULTS.coder_model }),
+  reviewer_model: Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Null()], {
     default: RUN_DEFAULTS.reviewer_model,
   }),
   apply_changes: Type.Boolean({ default: RUN_DEFAULTS.apply_changes }),
