@@ -1,8 +1,11 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { ProcessorRegistry } from "../src/queue/processor.js";
+import { QueueEvents } from "../src/queue/events.js";
+import { JobQueue } from "../src/queue/job-queue.js";
+import { ProcessorRegistry } from "../src/queue/processor.js";
 import { noopProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, openTestStore, postgresAvailable } from "./helpers/backend.js";
+import { FakeClock } from "./helpers/fake-clock.js";
 import { T0 } from "./helpers/memory-store.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
 
@@ -125,12 +128,14 @@ describe(`idempotent submits (${BACKEND})`, async () => {
     expect(await store.claimIdempotencyKey("k", "f2", "job-2", T0 + 10, T0 + 10 - day)).toEqual({
       fingerprint: "f1",
       jobId: "job-1",
+      createdAt: T0,
     });
     // A day and a second later, the key is free: taken by the new request.
     expect(await store.claimIdempotencyKey("k", "f2", "job-2", T0 + day + 1, T0 + 1)).toBeNull();
     expect(await store.claimIdempotencyKey("k", "f3", "job-3", T0 + day + 2, T0 + 2)).toEqual({
       fingerprint: "f2",
       jobId: "job-2",
+      createdAt: T0 + day + 1,
     });
     await store.releaseIdempotencyKey("k", "job-1"); // not its holder: nothing happens
     expect(await store.dropExpiredIdempotencyKeys(T0 + day)).toBe(0);
@@ -138,4 +143,50 @@ describe(`idempotent submits (${BACKEND})`, async () => {
     expect(await store.claimIdempotencyKey("k", "f3", "job-3", T0 + day + 3, T0 + 3)).toBeNull();
     await store.close();
   });
+
+  it.runIf(enabled)(
+    "a key whose first request died before its job was stored is taken over once its time is up",
+    async () => {
+      const store = await openTestStore();
+      const clock = new FakeClock(T0 * 1000);
+      const registry = new ProcessorRegistry();
+      registry.register("noop", noopProcessor);
+      const queue = new JobQueue(store, registry, new QueueEvents(), clock);
+      const idem = { key: "crashed", fingerprint: "fp" };
+      // A request took the key 61 s ago, and its process died before storing its job.
+      expect(
+        await store.claimIdempotencyKey("crashed", "fp", "noop-000000000dead", T0 - 61, T0 - 86_400),
+      ).toBeNull();
+      const job = await queue.submit({
+        type: "noop",
+        items: [{ id: "a" }],
+        chunkSize: 1,
+        parallel: 1,
+        idempotency: idem,
+      });
+      expect(job.id).not.toBe("noop-000000000dead");
+      const again = await queue.submit({
+        type: "noop",
+        items: [{ id: "a" }],
+        chunkSize: 1,
+        parallel: 1,
+        idempotency: idem,
+      });
+      expect(again.id).toBe(job.id);
+      // Another request's key is never taken over, however old its holder.
+      expect(
+        await store.claimIdempotencyKey("other", "fp-other", "noop-00000000dead2", T0 - 600, T0 - 86_400),
+      ).toBeNull();
+      await expect(
+        queue.submit({
+          type: "noop",
+          items: [{ id: "a" }],
+          chunkSize: 1,
+          parallel: 1,
+          idempotency: { key: "other", fingerprint: "fp" },
+        }),
+      ).rejects.toThrow(/used within the last 24 hours for a different request/);
+      await store.close();
+    },
+  );
 });

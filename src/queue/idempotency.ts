@@ -1,11 +1,14 @@
 import { IdempotencyConflictError } from "../errors.js";
-import type { JobRecord, JobStore } from "../store/job-store.js";
+import type { IdempotencyRecord, JobRecord, JobStore } from "../store/job-store.js";
 
 /** How long a key stands for its job: a retry within a day gets the same job back. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 3600;
 
-/** How long a duplicate waits for the job the first request is still storing (a large one takes seconds). */
-const WAIT_FOR_FIRST_MS = 60_000;
+/**
+ * How long the first request may take to store its job (a large one takes seconds). A key held longer by a job
+ * that is not there was taken by a request whose process died: the next request with it takes it over.
+ */
+const FIRST_STORES_WITHIN_S = 60;
 
 /** A submit's idempotency: the client's key, and a fingerprint of what it asked (route and body). */
 export interface Idempotency {
@@ -25,7 +28,6 @@ export async function idempotentSubmit(
   nowSeconds: () => number,
   create: () => Promise<JobRecord>,
 ): Promise<JobRecord> {
-  const deadline = Date.now() + WAIT_FOR_FIRST_MS;
   for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
     const now = nowSeconds();
     const held = await store.claimIdempotencyKey(
@@ -35,7 +37,13 @@ export async function idempotentSubmit(
       now,
       now - IDEMPOTENCY_TTL_SECONDS,
     );
-    if (held === null) {
+    // The holder never came to be and its time is up: the key goes to this request, unless another took it first.
+    const takeOver = async (h: IdempotencyRecord) =>
+      h.fingerprint === idem.fingerprint &&
+      now - h.createdAt > FIRST_STORES_WITHIN_S &&
+      (await store.getJob(h.jobId)) === null &&
+      (await store.takeOverIdempotencyKey(idem.key, h.jobId, idem.fingerprint, jobId, now));
+    if (held === null || (await takeOver(held))) {
       try {
         return await create();
       } catch (e: unknown) {
@@ -50,11 +58,8 @@ export async function idempotentSubmit(
       );
     const job = await store.getJob(held.jobId);
     if (job) return job;
-    // The first request is still storing its job (or failed, and gives the key back): ask again shortly.
-    if (Date.now() > deadline)
-      throw new IdempotencyConflictError(
-        `Idempotency key '${idem.key}': the request that first used it is still being submitted; try again later`,
-      );
+    // The first request is still storing its job (or failed, and gives the key back, or died, and its time runs
+    // out): ask again shortly.
     await new Promise((r) => setTimeout(r, wait));
   }
 }

@@ -55,6 +55,8 @@ export type CancelOutcome = "cancelled" | "not_found" | "finished";
 export interface IdempotencyRecord {
   fingerprint: string;
   jobId: string;
+  /** When the key was taken (epoch seconds). */
+  createdAt: number;
 }
 
 /** How deleting one job went: gone, no such job, not ended yet, or ended with items still finishing. */
@@ -171,6 +173,17 @@ export interface JobStore {
     now: number,
     expiredBefore: number,
   ): Promise<IdempotencyRecord | null>;
+  /**
+   * Hands a key whose holder `staleJobId` never came to be (its process died while storing it) to a new job;
+   * false when someone else changed the key first.
+   */
+  takeOverIdempotencyKey(
+    key: string,
+    staleJobId: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+  ): Promise<boolean>;
   /** Gives a key back (its job could not be stored), if `jobId` still holds it. */
   releaseIdempotencyKey(key: string, jobId: string): Promise<void>;
   /** Forgets keys created before `before`; returns how many. */

@@ -564,12 +564,31 @@ export class PostgresJobStore implements JobStore {
       if (taken) return null;
       const [held] = await this.rows(
         this.pool,
-        "SELECT fingerprint, job_id FROM idempotency_keys WHERE key = $1",
+        "SELECT fingerprint, job_id, created_at FROM idempotency_keys WHERE key = $1",
         [key],
       );
       // Released between the two statements: ask again.
-      if (held) return { fingerprint: held.fingerprint as string, jobId: held.job_id as string };
+      if (held)
+        return {
+          fingerprint: held.fingerprint as string,
+          jobId: held.job_id as string,
+          createdAt: Number(held.created_at),
+        };
     }
+  }
+
+  async takeOverIdempotencyKey(
+    key: string,
+    staleJobId: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+  ): Promise<boolean> {
+    const r = await this.pool.query(
+      "UPDATE idempotency_keys SET fingerprint = $3, job_id = $4, created_at = $5 WHERE key = $1 AND job_id = $2",
+      [key, staleJobId, fingerprint, jobId, now],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {

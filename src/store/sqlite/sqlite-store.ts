@@ -238,6 +238,9 @@ export class SqliteJobStore implements JobStore {
         "INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, job_id, created_at) VALUES (?, ?, ?, ?)",
       ),
       releaseIdempotencyKey: db.prepare("DELETE FROM idempotency_keys WHERE key = ? AND job_id = ?"),
+      takeOverIdempotencyKey: db.prepare(
+        "UPDATE idempotency_keys SET fingerprint = ?, job_id = ?, created_at = ? WHERE key = ? AND job_id = ?",
+      ),
       jobIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE job_id = ?"),
       expiredIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?"),
       notePurged: db.prepare("INSERT OR IGNORE INTO purged_jobs (job_id, purged_at) VALUES (?, ?)"),
@@ -634,7 +637,7 @@ export class SqliteJobStore implements JobStore {
             | { fingerprint: string; job_id: string; created_at: number }
             | undefined;
           if (held && held.created_at >= expiredBefore)
-            return { fingerprint: held.fingerprint, jobId: held.job_id };
+            return { fingerprint: held.fingerprint, jobId: held.job_id, createdAt: held.created_at };
           this.stmts.takeIdempotencyKey.run(key, fingerprint, jobId, now);
           return null;
         })
@@ -644,6 +647,18 @@ export class SqliteJobStore implements JobStore {
 
   async releaseIdempotencyKey(key: string, jobId: string): Promise<void> {
     await this.use(() => this.stmts.releaseIdempotencyKey.run(key, jobId));
+  }
+
+  async takeOverIdempotencyKey(
+    key: string,
+    staleJobId: string,
+    fingerprint: string,
+    jobId: string,
+    now: number,
+  ): Promise<boolean> {
+    return this.use(
+      () => this.stmts.takeOverIdempotencyKey.run(fingerprint, jobId, now, key, staleJobId).changes > 0,
+    );
   }
 
   async dropExpiredIdempotencyKeys(before: number): Promise<number> {
