@@ -93,6 +93,32 @@ describe(`a cancelled job keeps its tail and can be resumed (${BACKEND})`, async
     },
   );
 
+  it.runIf(enabled)(
+    "a cancel's end is said once the items that were running have stopped: its counts are whole",
+    async () => {
+      const gate = new GateProcessor();
+      const t = await startTestApp({ register: (r) => r.register("batch_validation", gate) });
+      const targets = Array.from({ length: 6 }, (_, i) => ({ id: `t${i}`, path: `src/m${i}.py` }));
+      const res = await t.request("POST", "/batch/validation", { targets, parallel: 2, chunk_size: 6 });
+      const id = res.body.job_id as string;
+      await gate.startedAtLeast(2);
+      gate.releaseWaiting();
+      await gate.startedAtLeast(4);
+      // What a listener of the end (the event stream's last message, the CLI, the log) reads when it is said.
+      const atEnd = new Promise<{ cancelled: number; running: number }>((resolve) => {
+        t.app.events.on("job:finished", ({ jobId }) => {
+          if (jobId !== id) return;
+          void Promise.all([
+            t.app.store.getJob(id),
+            t.app.store.listItems(id, { status: "running", limit: 10, offset: 0 }),
+          ]).then(([job, running]) => resolve({ cancelled: job?.cancelled ?? -1, running: running.total }));
+        });
+      });
+      expect((await t.request("DELETE", `/batch/jobs/${id}`)).status).toBe(200);
+      expect(await atEnd).toEqual({ cancelled: 4, running: 0 });
+    },
+  );
+
   it.runIf(enabled)("retry takes include, items and options; says clearly what it cannot do", async () => {
     const gate = new GateProcessor();
     const t = await startTestApp({ register: (r) => r.register("batch_validation", gate) });

@@ -57,6 +57,9 @@ export interface RetryInput {
   options?: ((job: JobRecord) => JsonObject) | undefined;
 }
 
+/** The longest a cancel's end waits for the items that were running to stop (see finishWhenSettled). */
+const CANCEL_SETTLE_MS = 15_000;
+
 /** Items read at a time when a whole job is paged through (results, exports, retry). */
 export const ITEM_PAGE_SIZE = 100;
 
@@ -320,6 +323,25 @@ export class JobQueue {
       throw new ConflictError(`Job cannot be cancelled (status: ${job?.status ?? "unknown"})`);
     }
     this.events.emit("job:cancelled", { jobId: id });
+    void this.finishWhenSettled(id);
+  }
+
+  /**
+   * Says a cancelled job has finished once the items that were running when it was cancelled have stopped and
+   * written their outcome (on this node or another: the store is asked), so that what follows the event (the
+   * final stream message, the CLI's summary, the log, a webhook) counts them. An item that does not stop within
+   * CANCEL_SETTLE_MS (a lost worker: the lease sweep settles it later) does not hold the event longer.
+   */
+  private async finishWhenSettled(id: string): Promise<void> {
+    const until = Date.now() + CANCEL_SETTLE_MS; // real time: a test's fake clock may stand still
+    for (let wait = 20; Date.now() < until; wait = Math.min(wait * 2, 250)) {
+      const running = await this.store
+        .listItems(id, { status: "running", limit: 1, offset: 0, countTotal: false })
+        .then((r) => r.items.length)
+        .catch(() => 0);
+      if (running === 0) break;
+      await new Promise((r) => setTimeout(r, wait));
+    }
     this.events.emit("job:finished", { jobId: id, status: "cancelled" });
   }
 
