@@ -41,11 +41,17 @@ async function receiver(
 const SECRET = "s3cret-for-tests";
 const FAST = { baseDelayMs: 20, maxDelayMs: 200, timeoutMs: 5000, sweepMs: 100 };
 
-function app(extra: { dataDir?: string; maxAttempts?: number; workers?: number } = {}): Promise<TestApp> {
+function app(
+  extra: { dataDir?: string; maxAttempts?: number; workers?: number; maxBodyBytes?: number } = {},
+): Promise<TestApp> {
   return startTestApp({
     register: (r) => r.register("noop", noopProcessor),
     config: { webhookSecret: SECRET, workers: extra.workers ?? 2 },
-    webhooks: { ...FAST, ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}) },
+    webhooks: {
+      ...FAST,
+      ...(extra.maxAttempts ? { maxAttempts: extra.maxAttempts } : {}),
+      ...(extra.maxBodyBytes ? { maxBodyBytes: extra.maxBodyBytes } : {}),
+    },
     ...(extra.dataDir ? { dataDir: extra.dataDir } : {}),
   });
 }
@@ -67,10 +73,15 @@ describe("webhooks", () => {
     expect(res.body.metadata.webhook).toEqual({ url: hook.url, state: "pending", attempts: 0 });
     await expect.poll(() => hook.deliveries.length).toBe(1);
     const [d] = hook.deliveries;
-    const signature = `sha256=${createHmac("sha256", SECRET).update(d!.body).digest("hex")}`;
+    // Signed: the timestamp header's value, a dot, the raw body (a replay under a fresh timestamp fails).
+    const stamp = d!.headers["x-ollama-coder-timestamp"] as string;
+    const signature = `sha256=${createHmac("sha256", SECRET).update(`${stamp}.${d!.body}`).digest("hex")}`;
     expect(d!.headers["x-ollama-coder-signature"]).toBe(signature);
-    expect(verifySignature(SECRET, d!.body, d!.headers["x-ollama-coder-signature"] as string)).toBe(true);
-    expect(verifySignature("another secret", d!.body, signature)).toBe(false);
+    expect(verifySignature(SECRET, stamp, d!.body, d!.headers["x-ollama-coder-signature"] as string)).toBe(
+      true,
+    );
+    expect(verifySignature("another secret", stamp, d!.body, signature)).toBe(false);
+    expect(verifySignature(SECRET, String(Number(stamp) + 60), d!.body, signature)).toBe(false);
     expect(d!.headers["content-type"]).toBe("application/json");
     expect(d!.headers["x-ollama-coder-event"]).toBe("job.completed");
     expect(Number(d!.headers["x-ollama-coder-timestamp"])).toBeGreaterThan(1_700_000_000);
@@ -267,13 +278,17 @@ describe("webhooks", () => {
     expect(hook.deliveries).toHaveLength(0);
   });
 
-  it("webhook_url must be an absolute http(s) URL: a 422 otherwise, on every submit route", async () => {
+  it("webhook_url must be an absolute http(s) URL to a port fetch sends to: a 422 otherwise, on every submit route", async () => {
     const t = await app({ workers: 0 });
     for (const [url, msg] of [
       ["file:///etc/passwd", "URL scheme should be 'http' or 'https' (got 'file')"],
       ["gopher://127.0.0.1:25/", "URL scheme should be 'http' or 'https' (got 'gopher')"],
       ["/relative/hook", "Input should be an absolute http:// or https:// URL"],
       ["http://user:pw@127.0.0.1/", "URL should not carry a user name or password"],
+      [
+        "http://127.0.0.1:6667/hook",
+        `port 6667 is one that fetch refuses to send to (the Fetch standard's "bad ports": mail, IRC, …); use another port`,
+      ],
     ]) {
       const res = await t.request("POST", "/batch/jobs", { type: "noop", items: [{}], webhook_url: url });
       expect(res.status).toBe(422);
@@ -286,5 +301,24 @@ describe("webhooks", () => {
       expect(kind.body.detail[0].loc).toEqual(["body", "webhook_url"]);
     }
     expect((await t.request("GET", "/batch/stats")).body.stats.total).toBe(0);
+  });
+
+  it("an answer larger than the cap goes without its results, saying where they are", async () => {
+    const hook = await receiver();
+    const t = await app({ maxBodyBytes: 2_000 });
+    const res = await t.request("POST", "/batch/jobs", {
+      type: "noop",
+      items: Array.from({ length: 100 }, (_, i) => ({ id: `item-${i}` })),
+      webhook_url: hook.url,
+    });
+    await expect.poll(() => hook.deliveries.length).toBe(1);
+    const sent = JSON.parse(hook.deliveries[0]!.body);
+    expect(sent.job_id).toBe(res.body.job_id);
+    expect(sent.result.summary.total).toBe(100);
+    expect(sent.result.results).toBeUndefined();
+    expect(sent.results_omitted).toEqual({
+      reason: "the answer with its results is larger than 2000 bytes",
+      results_url: `/batch/jobs/${res.body.job_id}/results.jsonl`,
+    });
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { JsonObject } from "../../domain/json.js";
+import type { JobRecord } from "../../domain/records.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { errorMessage } from "../../errors.js";
 import type { QueueEvents } from "../../queue/events.js";
@@ -22,6 +23,8 @@ export interface WebhookOptions {
   timeoutMs: number;
   /** How often ended jobs with a due delivery are looked for (after a restart, retries another process left). */
   sweepMs: number;
+  /** The largest answer sent whole; a larger one goes without its results (they stay at results_url). */
+  maxBodyBytes: number;
   log: Logger;
 }
 
@@ -31,6 +34,7 @@ export const WEBHOOK_DEFAULTS = {
   maxDelayMs: 5 * 60_000,
   timeoutMs: 10_000,
   sweepMs: 15_000,
+  maxBodyBytes: 8 * 1024 * 1024,
 } as const;
 
 /** A cancelled job's answer waits up to SETTLE_WAITS × SETTLE_WAIT_MS for its running items to stop. */
@@ -111,10 +115,16 @@ export class WebhookDispatcher {
       return;
     }
     this.settleWaits.delete(jobId);
-    let body = "";
-    for await (const piece of jobAnswerJson(this.queue, job, this.queue.nowSeconds(), true)) body += piece;
     const attempts = state.attempts + 1;
-    const outcome = await this.post(state.url, job.status, body);
+    // A body that cannot be made counts as a try (and so ends, after the last one) like one that cannot be sent.
+    const outcome = await this.answerOf(job).then(
+      (body) => this.post(state.url, job.status, body),
+      (e: unknown) =>
+        ({ error: `the answer could not be made: ${errorMessage(e)}` }) as {
+          status?: number;
+          error?: string;
+        },
+    );
     const next: JsonObject = { ...state, attempts, lease_until: 0 };
     if (outcome.status !== undefined) next.last_status = outcome.status;
     if (outcome.error === undefined) {
@@ -137,6 +147,31 @@ export class WebhookDispatcher {
     this.later(jobId, delayMs);
   }
 
+  /**
+   * The job's final answer, as `GET /batch/jobs/{id}` gives it, up to maxBodyBytes; a larger one (a job of
+   * many or big results) is sent without its entries, saying where to read them, rather than held whole in
+   * memory for every try.
+   */
+  private async answerOf(job: JobRecord): Promise<string> {
+    let body = "";
+    for await (const piece of jobAnswerJson(this.queue, job, this.queue.nowSeconds(), true)) {
+      body += piece;
+      if (body.length > this.o.maxBodyBytes) {
+        body = "";
+        let small = "";
+        for await (const part of jobAnswerJson(this.queue, job, this.queue.nowSeconds(), false))
+          small += part;
+        const answer = JSON.parse(small) as JsonObject;
+        answer.results_omitted = {
+          reason: `the answer with its results is larger than ${this.o.maxBodyBytes} bytes`,
+          results_url: `/batch/jobs/${encodeURIComponent(job.id)}/results.jsonl`,
+        };
+        return JSON.stringify(answer);
+      }
+    }
+    return body;
+  }
+
   private later(jobId: string, ms: number): void {
     const timer = setTimeout(() => {
       this.timers.delete(timer);
@@ -152,13 +187,14 @@ export class WebhookDispatcher {
     status: string,
     body: string,
   ): Promise<{ status?: number; error?: string }> {
+    const timestamp = String(Math.floor(Date.now() / 1000));
     const headers: Record<string, string> = {
       "content-type": "application/json",
       "user-agent": "ollama-coder-webhook",
       [EVENT_HEADER]: `job.${status}`,
-      [TIMESTAMP_HEADER]: String(Math.floor(Date.now() / 1000)),
+      [TIMESTAMP_HEADER]: timestamp,
     };
-    if (this.o.secret) headers[SIGNATURE_HEADER] = signBody(this.o.secret, body);
+    if (this.o.secret) headers[SIGNATURE_HEADER] = signBody(this.o.secret, timestamp, body);
     try {
       const res = await fetch(url, {
         method: "POST",
