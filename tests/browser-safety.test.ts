@@ -232,6 +232,21 @@ describe("CORS", () => {
     expect(post.status).toBe(200);
     expect(post.headers["access-control-allow-origin"]).toBe(origin);
     expect((await raw(t, "GET", "/batch/stats", { origin: "http://evil.example" })).status).toBe(403);
+    // What a browser really sends: Sec-Fetch-Site says cross-site. The --cors-origin's CORS requests pass...
+    const browser = { origin, "sec-fetch-site": "cross-site", "sec-fetch-mode": "cors" };
+    const prefetched = await raw(t, "OPTIONS", "/batch/agent-tasks", {
+      ...browser,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+    });
+    expect(prefetched.status).toBe(204);
+    expect((await raw(t, "GET", "/batch/stats", browser)).status).toBe(200);
+    // ...but not its no-cors ones, nor another site's CORS requests.
+    expect((await raw(t, "GET", "/batch/stats", { ...browser, "sec-fetch-mode": "no-cors" })).status).toBe(
+      403,
+    );
+    const other = { ...browser, origin: "http://evil.example" };
+    expect((await raw(t, "GET", "/batch/stats", other)).status).toBe(403);
   });
 
   it("rejects a --cors-origin that is not an origin", () => {

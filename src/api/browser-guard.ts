@@ -27,7 +27,8 @@ const isJson = (request: FastifyRequest): boolean =>
  * What keeps web pages from driving the server (before authentication, so it holds without keys too):
  * - a Host the policy does not serve is refused with 421 (DNS rebinding);
  * - a request a browser marks as cross-site or same-site (Sec-Fetch-Site) is refused with 403, but for a
- *   top-level navigation, so even requests without an Origin (an <img>, a no-cors fetch) do nothing;
+ *   top-level navigation and the --cors-origin's CORS requests, so even requests without an Origin (an <img>,
+ *   a no-cors fetch) do nothing;
  * - no page may frame ours (X-Frame-Options, CSP frame-ancestors);
  * - a request carrying a foreign Origin is refused with 403, whatever its method, WebSocket and event-stream
  *   upgrades included (a page may only call its own server, or the --cors-origin, which gets CORS headers);
@@ -54,12 +55,13 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
     // Browsers say where a request comes from even when they send no Origin (an <img>, a no-cors fetch): from
     // another site it is refused (but a top-level navigation to a page, which cannot read or change a thing).
     const site = request.headers["sec-fetch-site"];
+    const mode = request.headers["sec-fetch-mode"];
+    const fromCorsOrigin =
+      mode === "cors" && request.headers.origin !== undefined && policy.isCorsOrigin(request.headers.origin);
     if (
       (site === "cross-site" || site === "same-site") &&
-      !(
-        request.headers["sec-fetch-mode"] === "navigate" &&
-        (request.method === "GET" || request.method === "HEAD")
-      )
+      !fromCorsOrigin && // the --cors-origin's CORS requests (and preflights) go on to the CORS rules below
+      !(mode === "navigate" && (request.method === "GET" || request.method === "HEAD"))
     ) {
       return refuse(request, reply, 403, `a ${site} request from a web page is refused`);
     }
