@@ -143,6 +143,11 @@ export class Schedules {
     this.wake();
   }
 
+  /** Resolves when no look at the store started by this node (a tick, a create, a resume) is under way. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
