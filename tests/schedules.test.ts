@@ -6,6 +6,7 @@ import { noopProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, openTestStore, postgresAvailable } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { T0 } from "./helpers/memory-store.js";
+import { runCli } from "./helpers/server-process.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 const register = (r: ProcessorRegistry) => r.register("noop", noopProcessor);
@@ -217,6 +218,46 @@ describe(`recurring schedules (${BACKEND})`, async () => {
       const deleted = await t.request("DELETE", "/batch/schedules/taken");
       expect(deleted.body).toEqual({ status: "deleted", name: "taken" });
       expect((await t.request("GET", "/batch/schedules/taken")).status).toBe(404);
+    },
+  );
+
+  // The CLI talks HTTP: once, on SQLite, is enough.
+  it.runIf(BACKEND === "sqlite")(
+    "the CLI creates, lists, pauses, resumes and deletes schedules",
+    async () => {
+      const t = await startTestApp({ register });
+      const cli = (...args: string[]) => runCli([...args, "--server", t.url]);
+      const job = JSON.stringify({ type: "noop", items: [{ id: "a" }] });
+      const created = await runCli(
+        [
+          "schedule",
+          "create",
+          "nightly",
+          "-",
+          "--cron",
+          "0 2 * * *",
+          "--timezone",
+          "Europe/Paris",
+          "--server",
+          t.url,
+        ],
+        {},
+        job,
+      );
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      expect(created.stdout).toMatch(/^nightly {2}'0 2 \* \* \*' Europe\/Paris {2}next \d{4}-.*never fired/);
+      const bad = await runCli(["schedule", "create", "x", "-", "--cron", "* *", "--server", t.url], {}, job);
+      expect(bad.code).toBe(3);
+      expect(bad.stderr).toMatch(/422: body\.cron: cron takes five fields/);
+      expect((await cli("schedule", "pause", "nightly")).stdout).toMatch(/nightly .* paused/);
+      expect((await cli("schedules")).stdout).toMatch(/^nightly .* paused/);
+      expect((await cli("schedule", "resume", "nightly")).stdout).toMatch(/nightly .* next /);
+      expect((await cli("schedule", "delete", "nightly")).stdout).toMatch(/nightly: deleted/);
+      expect((await cli("schedules")).stdout.trim()).toBe("no schedules");
+      const missing = await cli("schedule", "pause", "nightly");
+      expect(missing.code).toBe(3);
+      expect(missing.stderr).toMatch(/404: no schedule named 'nightly'/);
     },
   );
 });
