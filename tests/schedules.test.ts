@@ -260,4 +260,24 @@ describe(`recurring schedules (${BACKEND})`, async () => {
       expect(missing.stderr).toMatch(/404: no schedule named 'nightly'/);
     },
   );
+
+  it.runIf(enabled)(
+    "an API-only node (--workers 0) fires too; OpenAPI names the schedule shapes",
+    async () => {
+      const clock = new FakeClock();
+      const t = await startTestApp({ register, clock, config: { workers: 0 } });
+      await t.request("POST", "/batch/schedules", everyMinute("api-only"));
+      clock.advance(MINUTE);
+      await tick(t);
+      const [made] = await firings(t, "api-only");
+      expect((await t.request("GET", `/batch/jobs/${made!.id}`)).body.status).toBe("queued");
+      const spec = (await t.request("GET", "/openapi.json")).body;
+      for (const p of ["/batch/schedules", "/batch/schedules/{name}", "/batch/schedules/{name}/pause"])
+        expect(Object.keys(spec.paths)).toContain(p);
+      expect(Object.keys(spec.components.schemas)).toEqual(
+        expect.arrayContaining(["Schedule", "ScheduleList"]),
+      );
+      expect(Object.keys(spec.components.requestBodies)).toContain("ScheduleRequest");
+    },
+  );
 });
