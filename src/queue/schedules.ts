@@ -7,6 +7,8 @@ import { cronProblem, lastTickAtOrBefore, nextTick } from "./cron.js";
 
 /** How often the loop looks at the store even with nothing due (another node may have changed things). */
 const CHECK_EVERY_MS = 30_000;
+/** How soon a tick still due after a look is looked at again. */
+const RETRY_DUE_MS = 1_000;
 
 export interface NewSchedule {
   name: string;
@@ -180,8 +182,13 @@ export class Schedules {
     })();
   }
 
+  /**
+   * Wakes in `ms`, at most the periodic check away. A tick still due right after a look (its schedule could not
+   * be fired: the error is logged) is looked at again in a second, not in a loop that holds the store.
+   */
   private arm(ms: number): void {
-    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(ms, this.checkEveryMs)));
+    const delay = ms <= 0 ? RETRY_DUE_MS : Math.min(ms, this.checkEveryMs);
+    this.timer = setTimeout(() => this.wake(), delay);
     this.timer.unref();
   }
 
