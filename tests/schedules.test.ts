@@ -280,4 +280,23 @@ describe(`recurring schedules (${BACKEND})`, async () => {
       expect(Object.keys(spec.components.requestBodies)).toContain("ScheduleRequest");
     },
   );
+
+  it.runIf(enabled)("the loop wakes by itself at the next tick", async () => {
+    // A clock set, once the app runs, to a few seconds before a minute starts (time enough to create the
+    // schedule): the loop's own timer has that tick to fire.
+    let offset = 0;
+    const t = await startTestApp({ register, clock: { now: () => Date.now() + offset } });
+    offset = 60_000 - (Date.now() % 60_000) - 4_000;
+    const submitted = new Promise<string>((resolve) => {
+      const off = t.app.events.on("job:submitted", ({ jobId }) => {
+        off();
+        resolve(jobId);
+      });
+    });
+    await t.request("POST", "/batch/schedules", everyMinute("by-itself"));
+    const jobId = await submitted;
+    await t.app.schedules.idle();
+    expect((await t.request("GET", "/batch/schedules/by-itself")).body.last_job_id).toBe(jobId);
+    expect((await waitForJobEnd(t, jobId)).metadata.schedule.name).toBe("by-itself");
+  });
 });
