@@ -178,6 +178,8 @@ export class Schedules {
         if (!this.stopped) this.arm(this.checkEveryMs);
       } finally {
         this.running = null;
+        // A change asked for a look while the next wake-up was being worked out: look again now.
+        if (this.again && !this.stopped) this.wake();
       }
     })();
   }
