@@ -15,6 +15,7 @@ const BACKEND_SUITES = [
   "tests/retention.test.ts",
   "tests/idempotency.test.ts",
   "tests/scheduling.test.ts",
+  "tests/schedules.test.ts",
   "tests/resumable-cancel.test.ts",
   "tests/agent-usage.test.ts",
   "tests/webhooks.test.ts",

@@ -2,14 +2,17 @@ import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FastifyBaseLogger, FastifyInstance } from "fastify";
+import { submitGenericJob } from "./api/generic-submit.js";
 import { Metrics } from "./api/metrics.js";
 import { OriginPolicy } from "./api/origin-policy.js";
+import type { GenericJobBody } from "./api/schemas.js";
 import { buildApi } from "./api/server.js";
 import { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookOptions } from "./api/webhooks/webhook-delivery.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { registerBuiltinProcessors } from "./processors/builtin.js";
 import { BUILTIN_KINDS } from "./processors/builtin-kinds.js";
+import type { Clock } from "./queue/clock.js";
 import { bridgeEvents } from "./queue/event-bridge.js";
 import { QueueEvents } from "./queue/events.js";
 import { logJobLifecycle } from "./queue/job-log.js";
@@ -17,6 +20,7 @@ import { JobQueue } from "./queue/job-queue.js";
 import { ProcessorRegistry } from "./queue/processor.js";
 import type { ModelHostStatus, Register, RegisterContext } from "./queue/register-context.js";
 import { Retention } from "./queue/retention.js";
+import { Schedules } from "./queue/schedules.js";
 import { WorkerPool } from "./queue/worker-pool.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
@@ -48,6 +52,8 @@ export interface App {
   registry: ProcessorRegistry;
   events: QueueEvents;
   pool: WorkerPool | null;
+  /** Recurring schedules; their firing loop runs while the app does. */
+  schedules: Schedules;
   api: FastifyInstance;
   /** Listens, then starts the workers (recovering what a dead process left). Returns the bound URL. */
   start(): Promise<string>;
@@ -88,6 +94,8 @@ export interface CreateAppOptions {
   pool?: Partial<ConstructorParameters<typeof WorkerPool>[3]>;
   /** Webhook delivery settings (tries, backoff, time limit); the secret comes from the config. */
   webhooks?: Partial<Omit<WebhookOptions, "secret" | "log">>;
+  /** The clock schedules fire by (a test's fake one); the system's when absent. */
+  clock?: Clock;
 }
 
 /** Delivers ended jobs' webhooks from this process (serve and worker alike). */
@@ -190,6 +198,16 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
   const unlog = logJobLifecycle(queue, events, log);
   const webhooks = webhookDispatcher(queue, events, config, log, options);
+  const schedules = new Schedules(store, {
+    fire: async (schedule, firedAt) => {
+      const job = await submitGenericJob(queue, schedule.job as GenericJobBody, {
+        metadata: { schedule: { name: schedule.name, fired_at: firedAt } },
+      });
+      return job.id;
+    },
+    log,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   let ready = false;
   const api = await buildApi(queue, {
     maxBodyBytes: config.maxBodyBytes,
@@ -204,6 +222,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     modelHosts: async () => (modelHosts ? modelHosts() : []),
     originPolicy: OriginPolicy.fromConfig(config),
     retention,
+    schedules,
     maxConnections: connectionBudget(config.maxConnections, openFileLimit()),
   });
   let stopped = false;
@@ -215,6 +234,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     registry,
     events,
     pool,
+    schedules,
     api,
     async start() {
       const url = await api.listen({ host: config.host, port: config.port });
@@ -222,6 +242,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       webhooks.start();
       unwatch = watchWritable(store, log);
       retention.start();
+      schedules.start();
       ready = true;
       return url;
     },
@@ -231,6 +252,7 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
       ready = false;
       unwatch();
       await retention.stop();
+      await schedules.stop();
       await pool?.stop(config.graceMs);
       await webhooks.stop();
       await api.close();

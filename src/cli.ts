@@ -6,6 +6,7 @@ import { helpWithDefaults } from "./cli/help-defaults.js";
 import { addMcpCommand } from "./cli/mcp-command.js";
 import { addMcpConfigCommand } from "./cli/mcp-config-command.js";
 import { addRunCommand } from "./cli/run-command.js";
+import { addScheduleCommands } from "./cli/schedule-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { addWorkerCommand } from "./cli/worker-command.js";
 import { errorMessage } from "./errors.js";
@@ -28,6 +29,7 @@ addMcpCommand(program);
 addMcpConfigCommand(program);
 addRunCommand(program);
 addClientCommands(program);
+addScheduleCommands(program); // after the client commands: it reads their --server, --api-key, --json
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   // --help and --version end with code 0; any other CommanderError is a usage error, already printed.

@@ -3,6 +3,7 @@ export type ErrorCode =
   | "not_found"
   | "conflict"
   | "idempotency_conflict"
+  | "already_exists"
   | "job_state"
   | "invalid_input"
   | "job_setup_failed"
@@ -38,6 +39,14 @@ export class JobStateError extends CoderError {
   constructor(message: string) {
     super("job_state", message);
     this.name = "JobStateError";
+  }
+}
+
+/** Something of that name exists already (a schedule), so it cannot be created (HTTP 409). */
+export class AlreadyExistsError extends CoderError {
+  constructor(message: string) {
+    super("already_exists", message);
+    this.name = "AlreadyExistsError";
   }
 }
 

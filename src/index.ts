@@ -27,6 +27,7 @@ export type { JsonObject } from "./domain/json.js";
 export type { ItemRecord, JobRecord } from "./domain/records.js";
 export type { JobStatus, SuccessWord } from "./domain/statuses.js";
 export {
+  AlreadyExistsError,
   CoderError,
   ConfigError,
   ConflictError,
@@ -45,11 +46,12 @@ export type { ItemContext, JobContext, Processor } from "./queue/processor.js";
 export { ProcessorRegistry } from "./queue/processor.js";
 export { type ProgressSnapshot, progressSnapshot } from "./queue/progress.js";
 export type { ProcessorHooks, Register, RegisterContext } from "./queue/register-context.js";
+export type { NewSchedule, Schedules } from "./queue/schedules.js";
 export { WorkerPool, type WorkerPoolOptions } from "./queue/worker-pool.js";
 export { Guardrail, type GuardrailOptions } from "./sandbox/guardrail.js";
 export { PathSandbox } from "./sandbox/path-sandbox.js";
 export type { RunResult } from "./sandbox/run-command.js";
 export { SANDBOX_DEFAULTS, Sandbox, type SandboxOptions } from "./sandbox/sandbox.js";
-export type { JobStore } from "./store/job-store.js";
+export type { JobStore, ScheduleRecord } from "./store/job-store.js";
 export { openStore } from "./store/open-store.js";
 export { SqliteJobStore } from "./store/sqlite/sqlite-store.js";

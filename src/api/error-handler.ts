@@ -8,6 +8,7 @@ const HTTP_STATUS: Partial<Record<CoderError["code"], number>> = {
   not_found: 404,
   conflict: 400,
   idempotency_conflict: 409,
+  already_exists: 409,
   job_state: 409,
   invalid_input: 422,
 };

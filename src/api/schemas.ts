@@ -1,4 +1,4 @@
-import { type TLiteral, type TSchema, Type } from "typebox";
+import { type Static, type TLiteral, type TSchema, Type } from "typebox";
 import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
@@ -40,6 +40,7 @@ export const GenericJobBody = Type.Object(
   },
   { title: "JobRequest", additionalProperties: false },
 );
+export type GenericJobBody = Static<typeof GenericJobBody>;
 
 const Status = Type.Union(literals(JOB_STATUSES), { description: JOB_STATUSES.join(" | ") });
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);

@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { JobQueue } from "../queue/job-queue.js";
 import type { ModelHostStatus } from "../queue/register-context.js";
 import type { Retention } from "../queue/retention.js";
+import type { Schedules } from "../queue/schedules.js";
 import { VERSION } from "../version.js";
 import { installApiKeyAuth, presentedKey } from "./auth.js";
 import { installBrowserGuard } from "./browser-guard.js";
@@ -19,6 +20,7 @@ import { registerBatchRoutes } from "./routes/batch-routes.js";
 import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
 import { registerReadyRoute } from "./routes/ready-route.js";
+import { registerScheduleRoutes } from "./routes/schedule-routes.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
 import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
@@ -47,6 +49,8 @@ export interface ApiOptions {
   maxConnections?: number;
   /** Deletes ended jobs on demand (`DELETE ...?purge=true`, `POST /batch/cleanup`); absent: no such routes. */
   retention?: Retention;
+  /** Recurring schedules (`/batch/schedules`); absent: no such routes. */
+  schedules?: Schedules;
 }
 
 /** The Fastify app: every route of the contract, its OpenAPI, docs, auth and limits. */
@@ -129,6 +133,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   });
   await app.register(websocket);
   registerBatchRoutes(app, queue, options.retention ?? null);
+  if (options.schedules) registerScheduleRoutes(app, queue, options.schedules);
   registerItemRoutes(app, queue);
   registerStreamRoutes(app, queue);
   registerDashboardRoute(app, queue, { authRequired: options.apiKeys.length > 0 });

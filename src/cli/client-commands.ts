@@ -1,10 +1,8 @@
-import { readFileSync } from "node:fs";
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
-import { errorMessage } from "../errors.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
 import type { ApiClient } from "./api-client.js";
-import { client, pageLine, run, wholeNumber } from "./client-context.js";
+import { client, pageLine, readInput, run, wholeNumber } from "./client-context.js";
 import { EXIT, exitForStatus } from "./exit-codes.js";
 import { addExportCommand } from "./export-command.js";
 import { addItemsCommand } from "./items-command.js";
@@ -35,15 +33,6 @@ interface JobView {
     summary?: { successful: number; failed: number; skipped: number; cancelled?: number };
     results?: ResultEntry[];
   } | null;
-}
-
-function readInput(file: string): unknown {
-  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
-  try {
-    return JSON.parse(text);
-  } catch (e: unknown) {
-    throw new Error(`${file === "-" ? "standard input" : file} is not JSON: ${errorMessage(e)}`);
-  }
 }
 
 /** Collects a repeatable option's values. */

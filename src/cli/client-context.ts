@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { errorMessage } from "../errors.js";
 import { ApiClient } from "./api-client.js";
@@ -41,4 +42,14 @@ export const wholeNumber =
 export function pageLine(shown: number, offset: number, total: number, noun: string): string {
   if (shown === 0) return `0 of ${total} ${noun}${offset > 0 ? ` (offset ${offset})` : ""}`;
   return `${offset + 1}–${offset + shown} of ${total} ${noun}`;
+}
+
+/** A JSON file, or standard input for `-`. */
+export function readInput(file: string): unknown {
+  const text = file === "-" ? readFileSync(0, "utf8") : readFileSync(file, "utf8");
+  try {
+    return JSON.parse(text);
+  } catch (e: unknown) {
+    throw new Error(`${file === "-" ? "standard input" : file} is not JSON: ${errorMessage(e)}`);
+  }
 }

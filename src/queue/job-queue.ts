@@ -128,6 +128,25 @@ export class JobQueue {
 
   /** Validates, stores the job and its items, and wakes the workers. */
   async submit(input: SubmitInput): Promise<JobRecord> {
+    const job = await this.prepare(input);
+    if (input.idempotency)
+      return idempotentSubmit(
+        this.store,
+        input.idempotency,
+        job.id,
+        () => this.nowSeconds(),
+        () => this.storeNew(job, input.type),
+      );
+    return this.storeNew(job, input.type);
+  }
+
+  /** Checks a submit as `submit` does (the same 422s) and stores nothing: a schedule's job at its creation. */
+  async check(input: SubmitInput): Promise<void> {
+    await this.prepare(input);
+  }
+
+  /** A submit validated (422s) and made into the job to store. */
+  private async prepare(input: SubmitInput): Promise<NewJob> {
     const field = input.itemsField ?? "items";
     const options = input.options ?? {};
     const processor = this.registry.get(input.type);
@@ -164,7 +183,7 @@ export class JobQueue {
       for (const issue of await processor.checkSubmit(options))
         issues.push({ ...issue, loc: ["body", ...issue.loc] });
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
-    const job: NewJob = {
+    return {
       id: newJobId(input.type),
       type: input.type,
       options,
@@ -177,15 +196,6 @@ export class JobQueue {
       runAt: input.runAt ?? null,
       items,
     };
-    if (input.idempotency)
-      return idempotentSubmit(
-        this.store,
-        input.idempotency,
-        job.id,
-        () => this.nowSeconds(),
-        () => this.storeNew(job, input.type),
-      );
-    return this.storeNew(job, input.type);
   }
 
   /** Stores a new job and says so; the record as stored, before any worker touched it. */

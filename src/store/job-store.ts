@@ -6,6 +6,7 @@ import type { FailureReason } from "../domain/failure.js";
 import type { JsonObject } from "../domain/json.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewJob } from "../domain/records.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
+import type { ScheduleStore } from "./schedule-store.js";
 
 /** The domain types the contract speaks in, for the backends (everything else imports src/domain). */
 export type { JsonObject } from "../domain/json.js";
@@ -26,6 +27,7 @@ export {
   JOB_STATUSES,
   type JobStatus,
 } from "../domain/statuses.js";
+export type { ScheduleRecord, ScheduleStore } from "./schedule-store.js";
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
 export interface ClaimedItem {
@@ -78,7 +80,7 @@ export interface StoreNotice {
   origin: string;
 }
 
-export interface JobStore {
+export interface JobStore extends ScheduleStore {
   readonly backend: "sqlite" | "postgres";
   /**
    * Whether several processes share this store. Then claims honour `parallel` across all of them (at most

@@ -1,4 +1,11 @@
-import type { ItemRecord, ItemStatus, JobRecord, JobStatus, JsonObject } from "./job-store.js";
+import type {
+  ItemRecord,
+  ItemStatus,
+  JobRecord,
+  JobStatus,
+  JsonObject,
+  ScheduleRecord,
+} from "./job-store.js";
 
 export type Row = Record<string, unknown>;
 
@@ -44,5 +51,20 @@ export function toItemRecord(r: Row, json: JsonColumn): ItemRecord {
     workerId: (r.worker_id as string | null) ?? null,
     startedAt: (r.started_at as number | null) ?? null,
     finishedAt: (r.finished_at as number | null) ?? null,
+  };
+}
+
+/** A `schedules` row as a ScheduleRecord, on any backend (SQLite's paused is 0/1). */
+export function toScheduleRecord(r: Row, json: JsonColumn): ScheduleRecord {
+  return {
+    name: r.name as string,
+    cron: r.cron as string,
+    timezone: r.timezone as string,
+    job: json(r.job) ?? {},
+    paused: Boolean(r.paused),
+    nextRunAt: r.next_run_at as number,
+    lastFiredAt: (r.last_fired_at as number | null) ?? null,
+    lastJobId: (r.last_job_id as string | null) ?? null,
+    createdAt: r.created_at as number,
   };
 }

@@ -54,6 +54,8 @@ export async function startTestApp(
     pool?: Partial<WorkerPoolOptions>;
     webhooks?: CreateAppOptions["webhooks"];
     dataDir?: string;
+    /** The clock schedules fire by. */
+    clock?: CreateAppOptions["clock"];
   } = {},
 ): Promise<TestApp> {
   const dir = options.dataDir ?? tempDir();
@@ -72,6 +74,7 @@ export async function startTestApp(
     registerProcessors: options.builtins ? undefined : ({ registry }) => options.register?.(registry),
     pool: { flushMs: 10, pollMs: 200, ...options.pool },
     ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   running.push(app);
   const url = await app.start();

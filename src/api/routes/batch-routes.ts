@@ -6,12 +6,11 @@ import { ConflictError, InvalidInputError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
-import { newWebhookState } from "../../queue/webhook-state.js";
-import { unknownNameMessage } from "../../util/closest-match.js";
+import { submitGenericJob, withWebhook } from "../generic-submit.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
 import { jobAnswer, toJobResponse } from "../job-response.js";
-import { checkGenericSubmit, kindItemIssues } from "../kind-checks.js";
+import { kindItemIssues } from "../kind-checks.js";
 import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
 import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
 import {
@@ -34,11 +33,6 @@ function pick(source: JsonObject, fields: readonly string[]): JsonObject {
   const out: JsonObject = {};
   for (const f of fields) if (source[f] !== undefined) out[f] = source[f];
   return out;
-}
-
-/** A submit's metadata, with its webhook's state when it asked for one. */
-function withWebhook(metadata: JsonObject, url: unknown): JsonObject {
-  return typeof url === "string" ? { ...metadata, webhook: newWebhookState(url) } : metadata;
 }
 
 export function registerBatchRoutes(
@@ -103,27 +97,8 @@ export function registerBatchRoutes(
     },
     async (request) => {
       const body = request.body;
-      const urlIssues = webhookUrlIssues(body.webhook_url);
-      if (urlIssues.length > 0) throw new InvalidInputError(urlIssues);
-      const types = queue.types();
-      if (!types.includes(body.type))
-        throw new InvalidInputError([
-          {
-            loc: ["body", "type"],
-            msg: `${unknownNameMessage("job type", body.type, types)}; registered types: ${types.join(", ") || "none"}`,
-            type: "value_error.job_type",
-          },
-        ]);
-      const kind = queue.kind(body.type);
-      const job = await queue.submit({
-        type: body.type,
-        items: body.items,
-        options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
-        chunkSize: body.chunk_size,
-        parallel: body.parallel,
-        metadata: withWebhook({ total_items: body.items.length }, body.webhook_url),
+      const job = await submitGenericJob(queue, body, {
         idempotency: idempotencyOf("/batch/jobs", request.headers["idempotency-key"], body),
-        runAt: runAtOf(body, queue.nowSeconds()),
       });
       return toJobResponse(job, queue.nowSeconds());
     },

@@ -78,4 +78,21 @@ CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_by_job ON idempotency_keys (job_id);
 `,
   },
+  {
+    version: 4,
+    name: "recurring schedules",
+    sql: `
+CREATE TABLE schedules (
+  name           TEXT PRIMARY KEY,
+  cron           TEXT NOT NULL,
+  timezone       TEXT NOT NULL,
+  job            JSONB NOT NULL,
+  paused         BOOLEAN NOT NULL DEFAULT FALSE,
+  next_run_at    DOUBLE PRECISION NOT NULL,
+  last_fired_at  DOUBLE PRECISION,
+  last_job_id    TEXT,
+  created_at     DOUBLE PRECISION NOT NULL
+);
+`,
+  },
 ];

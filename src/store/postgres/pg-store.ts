@@ -24,11 +24,12 @@ import type {
   LeaseSweep,
   NewJob,
   PurgeOutcome,
+  ScheduleRecord,
   StoreNotice,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
-import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
+import { type JsonColumn, type Row, toItemRecord, toJobRecord, toScheduleRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
@@ -541,6 +542,64 @@ export class PostgresJobStore implements JobStore {
       );
       return status;
     });
+  }
+
+  // --- schedules ---
+
+  async createSchedule(s: ScheduleRecord): Promise<boolean> {
+    const r = await this.pool.query(
+      `INSERT INTO schedules (name, cron, timezone, job, paused, next_run_at, last_fired_at, last_job_id,
+        created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING`,
+      [s.name, s.cron, s.timezone, s.job, s.paused, s.nextRunAt, s.lastFiredAt, s.lastJobId, s.createdAt],
+    );
+    return r.rowCount === 1;
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | null> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM schedules WHERE name = $1", [name]);
+    return row ? toScheduleRecord(row, jsonbJson) : null;
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    const rows = await this.rows(this.pool, "SELECT * FROM schedules ORDER BY name");
+    return rows.map((r) => toScheduleRecord(r, jsonbJson));
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    return (await this.pool.query("DELETE FROM schedules WHERE name = $1", [name])).rowCount === 1;
+  }
+
+  async setSchedulePaused(name: string, paused: boolean, nextRunAt: number): Promise<ScheduleRecord | null> {
+    const [row] = await this.rows(
+      this.pool,
+      "UPDATE schedules SET paused = $2, next_run_at = $3 WHERE name = $1 RETURNING *",
+      [name, paused, nextRunAt],
+    );
+    return row ? toScheduleRecord(row, jsonbJson) : null;
+  }
+
+  async claimScheduleTick(
+    name: string,
+    expectedNextRunAt: number,
+    firedAt: number,
+    nextRunAt: number,
+  ): Promise<boolean> {
+    // One statement: of two nodes updating the same row, the second re-reads it after the first commits, finds
+    // next_run_at moved on, and updates nothing.
+    const r = await this.pool.query(
+      `UPDATE schedules SET next_run_at = $3, last_fired_at = $4
+      WHERE name = $1 AND NOT paused AND next_run_at = $2`,
+      [name, expectedNextRunAt, nextRunAt, firedAt],
+    );
+    return r.rowCount === 1;
+  }
+
+  async recordScheduleJob(name: string, firedAt: number, jobId: string): Promise<void> {
+    await this.pool.query("UPDATE schedules SET last_job_id = $3 WHERE name = $1 AND last_fired_at = $2", [
+      name,
+      firedAt,
+      jobId,
+    ]);
   }
 
   async claimIdempotencyKey(

@@ -81,4 +81,21 @@ CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
 CREATE INDEX idempotency_keys_by_job ON idempotency_keys (job_id);
 `,
   },
+  {
+    version: 4,
+    name: "recurring schedules",
+    sql: `
+CREATE TABLE schedules (
+  name           TEXT PRIMARY KEY,
+  cron           TEXT NOT NULL,
+  timezone       TEXT NOT NULL,
+  job            TEXT NOT NULL,
+  paused         INTEGER NOT NULL DEFAULT 0,
+  next_run_at    REAL NOT NULL,
+  last_fired_at  REAL,
+  last_job_id    TEXT,
+  created_at     REAL NOT NULL
+);
+`,
+  },
 ];

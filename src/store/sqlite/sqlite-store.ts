@@ -19,10 +19,11 @@ import type {
   LeaseSweep,
   NewJob,
   PurgeOutcome,
+  ScheduleRecord,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
-import { type JsonColumn, type Row, toItemRecord, toJobRecord } from "../row-mapping.js";
+import { type JsonColumn, type Row, toItemRecord, toJobRecord, toScheduleRecord } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 
@@ -621,6 +622,83 @@ export class SqliteJobStore implements JobStore {
 
   async idleRunningJobs(): Promise<string[]> {
     return this.use(() => this.stmts.idle.all() as string[]);
+  }
+
+  // --- schedules ---
+
+  async createSchedule(s: ScheduleRecord): Promise<boolean> {
+    return this.use(
+      () =>
+        this.db
+          .prepare(
+            `INSERT OR IGNORE INTO schedules (name, cron, timezone, job, paused, next_run_at, last_fired_at,
+              last_job_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            s.name,
+            s.cron,
+            s.timezone,
+            JSON.stringify(s.job),
+            s.paused ? 1 : 0,
+            s.nextRunAt,
+            s.lastFiredAt,
+            s.lastJobId,
+            s.createdAt,
+          ).changes === 1,
+    );
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | null> {
+    return this.use(() => {
+      const row = this.db.prepare("SELECT * FROM schedules WHERE name = ?").get(name) as Row | undefined;
+      return row ? toScheduleRecord(row, textJson) : null;
+    });
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    return this.use(() =>
+      (this.db.prepare("SELECT * FROM schedules ORDER BY name").all() as Row[]).map((r) =>
+        toScheduleRecord(r, textJson),
+      ),
+    );
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    return this.use(() => this.db.prepare("DELETE FROM schedules WHERE name = ?").run(name).changes === 1);
+  }
+
+  async setSchedulePaused(name: string, paused: boolean, nextRunAt: number): Promise<ScheduleRecord | null> {
+    return this.use(() => {
+      const row = this.db
+        .prepare("UPDATE schedules SET paused = ?, next_run_at = ? WHERE name = ? RETURNING *")
+        .get(paused ? 1 : 0, nextRunAt, name) as Row | undefined;
+      return row ? toScheduleRecord(row, textJson) : null;
+    });
+  }
+
+  async claimScheduleTick(
+    name: string,
+    expectedNextRunAt: number,
+    firedAt: number,
+    nextRunAt: number,
+  ): Promise<boolean> {
+    return this.use(
+      () =>
+        this.db
+          .prepare(
+            `UPDATE schedules SET next_run_at = ?, last_fired_at = ?
+            WHERE name = ? AND paused = 0 AND next_run_at = ?`,
+          )
+          .run(nextRunAt, firedAt, name, expectedNextRunAt).changes === 1,
+    );
+  }
+
+  async recordScheduleJob(name: string, firedAt: number, jobId: string): Promise<void> {
+    await this.use(() =>
+      this.db
+        .prepare("UPDATE schedules SET last_job_id = ? WHERE name = ? AND last_fired_at = ?")
+        .run(jobId, name, firedAt),
+    );
   }
 
   async claimIdempotencyKey(
