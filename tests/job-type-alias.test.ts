@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BUILTIN_KINDS } from "../src/processors/builtin-kinds.js";
 import { resolveJobType } from "../src/queue/job-type-alias.js";
+import { noopProcessor } from "./fixtures/test-processors.js";
+import { startTestApp } from "./helpers/test-app.js";
 
 describe("job type aliases (the API's ?job_type= and the CLI's --type)", () => {
   it("a submit name, its first word, the stored name without batch_, or the stored name itself", () => {
@@ -22,5 +24,19 @@ describe("job type aliases (the API's ?job_type= and the CLI's --type)", () => {
   it("anything else is left as it is (a plugin's type, or a name that matches no job)", () => {
     expect(resolveJobType(BUILTIN_KINDS, "test_sleep")).toBe("test_sleep");
     expect(resolveJobType(BUILTIN_KINDS, "bananas")).toBe("bananas");
+  });
+
+  it("POST /batch/jobs takes a job type by any of its names, and stores its own", async () => {
+    const t = await startTestApp({ register: (r) => r.register("batch_mcp", noopProcessor) });
+    for (const name of ["mcp", "mcp-operations", "batch_mcp"]) {
+      const res = await t.request("POST", "/batch/jobs", {
+        type: name,
+        items: [{ type: "list", path: "." }],
+      });
+      expect(res.status, name).toBe(200);
+      expect(res.body.job_id).toMatch(/^batch_mcp-/);
+    }
+    const unknown = await t.request("POST", "/batch/jobs", { type: "bananas", items: [{}] });
+    expect(unknown.status).toBe(422);
   });
 });

@@ -3,6 +3,7 @@ import type { JobRecord } from "../domain/records.js";
 import { InvalidInputError } from "../errors.js";
 import type { Idempotency } from "../queue/idempotency.js";
 import type { JobQueue, SubmitInput } from "../queue/job-queue.js";
+import { resolveJobType } from "../queue/job-type-alias.js";
 import { newWebhookState } from "../queue/webhook-state.js";
 import { unknownNameMessage } from "../util/closest-match.js";
 import { checkGenericSubmit } from "./kind-checks.js";
@@ -28,7 +29,9 @@ export function genericSubmitInput(
   const urlIssues = webhookUrlIssues(body.webhook_url);
   if (urlIssues.length > 0) throw new InvalidInputError(urlIssues);
   const types = queue.types();
-  if (!types.includes(body.type))
+  // Its submit name (`validation`, `tests`, `mcp`…) stands for the stored type, as in `?job_type=` and the CLI.
+  const type = resolveJobType(queue.kinds(), body.type);
+  if (!types.includes(type))
     throw new InvalidInputError([
       {
         loc: ["body", "type"],
@@ -36,9 +39,9 @@ export function genericSubmitInput(
         type: "value_error.job_type",
       },
     ]);
-  const kind = queue.kind(body.type);
+  const kind = queue.kind(type);
   return {
-    type: body.type,
+    type,
     items: body.items,
     options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
     chunkSize: body.chunk_size,

@@ -1,5 +1,5 @@
 import { type Static, type TLiteral, type TSchema, Type } from "typebox";
-import { JOB_TYPE_PATTERN } from "../domain/job-type.js";
+import { JOB_TYPE_NAME_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
@@ -28,7 +28,10 @@ export const literals = <const T extends readonly string[]>(values: T) =>
 
 export const GenericJobBody = Type.Object(
   {
-    type: Type.String({ pattern: JOB_TYPE_PATTERN, description: "A registered job type." }),
+    type: Type.String({
+      pattern: JOB_TYPE_NAME_PATTERN,
+      description: "A registered job type, by its name (batch_tests) or its submit name (tests).",
+    }),
     items: Type.Array(JsonObjectSchema(), {
       minItems: 1,
       maxItems: MAX_ITEMS_PER_JOB,

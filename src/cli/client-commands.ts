@@ -1,6 +1,7 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
+import { kindNamed } from "../queue/job-type-alias.js";
 import type { ApiClient } from "./api-client.js";
 import { client, pageLine, readInput, run, wholeNumber } from "./client-context.js";
 import { EXIT, exitForStatus } from "./exit-codes.js";
@@ -146,7 +147,8 @@ export function addClientCommands(program: Command): void {
         cmd: Command,
       ) =>
         run(async () => {
-          const target = KINDS.get(kind);
+          // The submit name, or any name the kind answers to (`mcp`, `batch_tests`, `agent`).
+          const target = KINDS.get(kind) ?? kindNamed(BUILTIN_KINDS, kind)?.submit;
           if (!target) throw new Error(`unknown kind '${kind}'; use one of ${KIND_NAMES.join(", ")}`);
           const input = readInput(file);
           const body: Record<string, unknown> = Array.isArray(input)

@@ -20,6 +20,11 @@ export function jobTypeAliases(kind: JobKind): string[] {
  */
 export function resolveJobType(kinds: readonly JobKind[], name: string): string {
   if (kinds.some((k) => k.type === name)) return name;
+  return kindNamed(kinds, name)?.type ?? name;
+}
+
+/** The kind a name (its stored type or any alias) stands for, if any. */
+export function kindNamed<K extends JobKind>(kinds: readonly K[], name: string): K | undefined {
   const wanted = norm(name);
-  return kinds.find((k) => jobTypeAliases(k).includes(wanted))?.type ?? name;
+  return kinds.find((k) => k.type === name || jobTypeAliases(k).includes(wanted));
 }
