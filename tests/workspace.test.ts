@@ -351,3 +351,17 @@ describe("reading git's answers", () => {
     expect(changes.diff).toContain("+u = 1");
   });
 });
+
+describe("names made from ids", () => {
+  it("keep a safe id as it is, and give every other id a name of its own", async () => {
+    const { branchPart } = await import("../src/workspace/project-repo.js");
+    expect(branchPart("task-a")).toBe("task-a");
+    const names = ["a b", "a-b", "a/b", "a_b", "t", "t/x", "../up", "a.lock", ""].map(branchPart);
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) {
+      expect(n).not.toMatch(/\/|^\.|\.\.|\.lock$|\s/);
+      expect(n.length).toBeLessThanOrEqual(200);
+    }
+    expect(branchPart("x".repeat(500))).toHaveLength(199);
+  });
+});

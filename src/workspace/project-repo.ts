@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { git } from "./git.js";
 
 /** The git repository a project directory is in, and where in it. */
@@ -60,7 +61,13 @@ export async function findRepo(dir: string, o: { tracked?: boolean } = {}): Prom
   return repo;
 }
 
-/** A branch name git accepts, from any task id ("a b/../c" → "a-b/c"). */
+/**
+ * One path component that git takes as part of a branch name and a file system as a directory name, from any
+ * id ("a b/../c" → "a-b_c-1f2e3d4c"). An id that had to change gets a hash of itself appended, so that two
+ * ids never share a name ("a b" and "a-b", "a/b" and "a_b" would otherwise share a task's branch and
+ * workspace); slashes are flattened, so that one task's branch never sits where another's folder would
+ * ("t" and "t/x" cannot both be branches).
+ */
 export function branchPart(id: string): string {
   const cleaned = id
     .normalize("NFKC")
@@ -68,14 +75,16 @@ export function branchPart(id: string): string {
     .split("/")
     .map((p) => p.replace(/^\.+|\.lock$|\.+$/g, "").replace(/\.\.+/g, "."))
     .filter((p) => p !== "" && p !== "@")
-    .join("/")
+    .join("_")
     .replace(/@\{/g, "-");
-  return cleaned === "" ? "task" : cleaned.slice(0, 200);
+  const base = cleaned === "" ? "task" : cleaned;
+  if (base === id && base.length <= 200) return base;
+  return `${base.slice(0, 190).replace(/\.+$/, "")}-${createHash("sha256").update(id).digest("hex").slice(0, 8)}`;
 }
 
-/** A single directory name from any id (branchPart's, its slashes flattened). */
+/** A single directory name from any id: the same as its branch part (which has no slash). */
 export function dirPart(id: string): string {
-  return branchPart(id).replace(/\//g, "_");
+  return branchPart(id);
 }
 
 /** Tracked files changed and not committed, which a merge into the checked-out branch must not touch. */
