@@ -146,7 +146,9 @@ describe(`a cancelled job keeps its tail and can be resumed (${BACKEND})`, async
 
     const notIncluded = await retry({ items: ["t0", "t3"] });
     expect(notIncluded.status).toBe(409);
-    expect(notIncluded.body.detail).toMatch(/^Cannot retry 't0' is passed: include takes failed, cancelled/);
+    expect(notIncluded.body.detail).toMatch(
+      /^Not retried: 't0' \(passed\) — "include" is failed, cancelled; add an item's status/,
+    );
     const unknown = await retry({ items: ["t3", "nope"] });
     expect(unknown.status).toBe(422);
     expect(unknown.body.detail).toEqual([

@@ -269,7 +269,7 @@ describe("retention from the CLI", () => {
         "--older-than-days",
         "1",
         "--status",
-        "failed",
+        "failed,cancelled", // comma-separated, as retry's --include
         "--server",
         t.url,
       ]);

@@ -310,7 +310,7 @@ export function addClientCommands(program: Command): void {
     .requiredOption("--older-than-days <days>", "jobs that ended more than this many days ago (0: all)")
     .option(
       "--status <status...>",
-      "only jobs that ended so: completed, failed, cancelled (default: all three)",
+      "only jobs that ended so: completed, failed, cancelled, comma- or space-separated (default: all three)",
     )
     .action((opts: { olderThanDays: string; status?: string[] }, cmd: Command) =>
       run(async () => {
@@ -322,7 +322,8 @@ export function addClientCommands(program: Command): void {
           );
         const r = await api.request<{ deleted: number; job_ids: string[] }>("POST", "/batch/cleanup", {
           older_than_days: days,
-          ...(opts.status ? { status: opts.status } : {}),
+          // "completed,failed" or "completed failed", as retry's --include takes them.
+          ...(opts.status ? { status: opts.status.flatMap((s) => s.split(",")).filter(Boolean) } : {}),
         });
         console.log(json ? JSON.stringify(r) : `deleted ${r.deleted} job(s)`);
         return EXIT.completed;

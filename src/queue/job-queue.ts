@@ -429,9 +429,9 @@ export class JobQueue {
     const excluded = [...found.values()].filter((i) => !statuses.includes(i.status));
     if (excluded.length > 0) {
       const word = (i: ItemRecord) => this.statusWord(type, i.status);
-      const listed = excluded.slice(0, 10).map((i) => `'${i.itemId}' is ${word(i)}`);
+      const listed = excluded.slice(0, 10).map((i) => `'${i.itemId}' (${word(i)})`);
       throw new JobStateError(
-        `Cannot retry ${listed.join(", ")}${excluded.length > 10 ? ", …" : ""}: include takes ${include.join(", ")} (add its status to "include" to run it again)`,
+        `Not retried: ${listed.join(", ")}${excluded.length > 10 ? ", …" : ""} — "include" is ${include.join(", ")}; add an item's status to "include" to run it again`,
       );
     }
     return [...found.values()].sort((a, b) => a.seq - b.seq).map((i) => i.payload);
