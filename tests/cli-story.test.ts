@@ -174,6 +174,15 @@ print(json.dumps({"root":r.tag,"tests":s.get("tests"),"failures":s.get("failures
   it("mcp-config prints a block whose command, run as written from any directory, is a working MCP server", async () => {
     const root = tempDir();
     writeFileSync(join(root, "hello.txt"), "hi");
+    // What `mcp` would refuse is refused here, before it is pasted into a client: exit 3 with why.
+    const badMode = await runCli(["mcp-config", "--project-root", root, "--sandbox", "bogus"]);
+    expect([badMode.code, badMode.stdout, badMode.stderr]).toEqual([
+      3,
+      "",
+      expect.stringMatching(/sandbox must be/),
+    ]);
+    const noRoot = await runCli(["mcp-config", "--project-root", join(root, "missing")]);
+    expect([noRoot.code, noRoot.stderr]).toEqual([3, expect.stringMatching(/does not exist/)]);
     const printed = await runCli(["mcp-config", "--project-root", root, "--sandbox", "off", "--name", "oc"]);
     expect(printed.code).toBe(0);
     const config = JSON.parse(printed.stdout) as {

@@ -1,8 +1,11 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
-import { SERVER_DEFAULTS } from "../config/server-config.js";
+import { checkProjectRoot } from "../config/project-root.js";
+import { resolveServerConfig, SERVER_DEFAULTS, withEnv } from "../config/server-config.js";
 import { SANDBOX_MODES } from "../sandbox/jail.js";
+import { run } from "./client-context.js";
+import { EXIT } from "./exit-codes.js";
 
 /** The built `cli.js` this process runs from (dist/cli.js of a clone, or of an installed package). */
 export const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "..", "cli.js");
@@ -34,7 +37,18 @@ export function addMcpConfigCommand(program: Command): void {
     .option("--name <name>", "the server's name in the client", "ollama-coder")
     .option("--sandbox <mode>", SANDBOX_MODES.join("|"))
     .option("--read-only", "refuse every write and command")
-    .action((flags: McpConfigFlags) => {
-      console.log(JSON.stringify(mcpConfig(flags), null, 2));
-    });
+    .action((flags: McpConfigFlags) =>
+      run(async () => {
+        // What `mcp` would refuse at start is refused here, before it is pasted into a client.
+        const input = withEnv({
+          projectRoot: flags.projectRoot,
+          sandbox: flags.sandbox,
+          readOnly: flags.readOnly,
+        });
+        checkProjectRoot(input);
+        resolveServerConfig(input);
+        console.log(JSON.stringify(mcpConfig(flags), null, 2));
+        return EXIT.completed;
+      }),
+    );
 }
