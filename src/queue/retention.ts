@@ -72,16 +72,15 @@ export class Retention {
   async sweep(): Promise<CleanupResult> {
     await this.store.dropExpiredIdempotencyKeys(this.now() - IDEMPOTENCY_TTL_SECONDS);
     if (this.options.retentionDays <= 0) return { deleted: 0, job_ids: [] };
-    const out = await this.cleanup(this.options.retentionDays, null);
-    if (out.deleted > 0)
-      this.options.log.info(
-        `retention: deleted ${out.deleted} job(s) ended more than ${this.options.retentionDays} day(s) ago`,
-      );
-    return out;
+    return this.cleanup(this.options.retentionDays, null, "retention");
   }
 
   /** Deletes the jobs that ended more than `olderThanDays` ago (only those in `statuses`, when given). */
-  async cleanup(olderThanDays: number, statuses: readonly JobStatus[] | null): Promise<CleanupResult> {
+  async cleanup(
+    olderThanDays: number,
+    statuses: readonly JobStatus[] | null,
+    why: "retention" | "cleanup" = "cleanup",
+  ): Promise<CleanupResult> {
     const before = this.now() - olderThanDays * 86_400;
     const ids: string[] = [];
     for (;;) {
@@ -91,6 +90,10 @@ export class Retention {
       if (step.length < JOBS_PER_STEP || this.stopped) break;
       await turn();
     }
+    if (ids.length > 0)
+      this.options.log.info(
+        `${why}: deleted ${ids.length} job(s) that ended more than ${olderThanDays} day(s) ago${statuses ? ` (${statuses.join(", ")})` : ""}: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}`,
+      );
     return { deleted: ids.length, job_ids: ids };
   }
 
@@ -104,6 +107,7 @@ export class Retention {
       throw new JobStateError(
         "Job's last running items are still finishing after its cancel: try again in a moment",
       );
+    this.options.log.info(`job ${jobId} deleted (purge)`);
     this.purged([jobId]);
   }
 
