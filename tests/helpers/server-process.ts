@@ -19,6 +19,9 @@ export function serveArgs(dir: string, ...extra: string[]): string[] {
     join(dir, "project"),
     "--plugin",
     TEST_PLUGIN,
+    // Tests write jobs that ended in 1970 (helpers/ended-job.ts): no retention sweep unless a test asks.
+    "--retention-days",
+    "0",
     ...extra,
   ];
 }

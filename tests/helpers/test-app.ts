@@ -66,6 +66,8 @@ export async function startTestApp(
     projectRoot: join(dir, "project"),
     logLevel: "silent",
     graceSeconds: 2,
+    // Tests write jobs that ended in 1970 (helpers/ended-job.ts): no retention sweep unless a test asks.
+    retentionDays: 0,
     ...(BACKEND === "postgres" ? { databaseUrl: databaseUrlFor(dir) } : {}),
     ...options.config,
   });
