@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +36,7 @@ export interface Server {
 }
 
 export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
+  ensureProjectRoot(args);
   const child = spawn(process.execPath, [CLI, "serve", "--port", "0", ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -67,8 +68,16 @@ export function startServer(args: string[], env: NodeJS.ProcessEnv = {}): Promis
   });
 }
 
+/** A --project-root named by hand must exist (the server refuses a missing one): made here. */
+function ensureProjectRoot(args: readonly string[]): void {
+  const at = args.indexOf("--project-root");
+  const root = at >= 0 ? args[at + 1] : undefined;
+  if (root) mkdirSync(root, { recursive: true });
+}
+
 /** `node dist/cli.js worker <args>`, ready when it says so. */
 export function startWorker(args: string[]): Promise<Server> {
+  ensureProjectRoot(args);
   const child = spawn(process.execPath, [CLI, "worker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
