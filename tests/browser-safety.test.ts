@@ -131,6 +131,36 @@ describe("cross-site requests", () => {
     expect(foreignDelete.status).toBe(403);
   });
 
+  it("a foreign page can neither delete jobs, clean up, schedule, nor submit with a webhook or a time", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const id = await failedJob(t);
+    const evil = { origin: "http://evil.example", "content-type": "application/json" };
+    const noCors = {
+      "sec-fetch-site": "cross-site",
+      "sec-fetch-mode": "no-cors",
+      "content-type": "text/plain",
+    };
+    const job = JSON.stringify({ type: "noop", items: [{}] });
+    for (const [method, path, body] of [
+      ["DELETE", `/batch/jobs/${id}?purge=true`, undefined],
+      ["POST", "/batch/cleanup", JSON.stringify({ older_than_days: 0 })],
+      ["POST", "/batch/schedules", JSON.stringify({ name: "x", cron: "* * * * *", job: JSON.parse(job) })],
+      ["POST", "/batch/schedules/x/pause", "{}"],
+      ["DELETE", "/batch/schedules/x", undefined],
+      ["POST", `/batch/jobs/${id}/retry`, JSON.stringify({ include: ["failed", "succeeded"] })],
+      ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), webhook_url: "http://evil.example/" })],
+      ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), delay_seconds: 60 })],
+    ] as const) {
+      for (const headers of [evil, noCors]) {
+        const res = await raw(t, method, path, { ...headers, "idempotency-key": "k" }, body);
+        expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(403);
+      }
+    }
+    expect(await t.app.store.getJob(id)).not.toBeNull(); // not purged, not cleaned up
+    expect(await jobCount(t)).toBe(1); // nothing retried or submitted
+    expect((await t.request("GET", "/batch/schedules")).body).toEqual({ schedules: [] });
+  });
+
   it("a retry needs Content-Type: application/json or an API key: a text/plain form post re-runs nothing", async () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const id = await failedJob(t);
