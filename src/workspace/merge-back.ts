@@ -140,11 +140,11 @@ async function mergeIntoRepo(group: MergeRequest[]): Promise<MergeOutcome[] | nu
   }
   const ref = `refs/heads/${targetName}`;
   const exists = await git(top, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], [0, 1]);
-  if (exists.code !== 0) await git(top, ["update-ref", ref, ws.base.base_commit as string, ""]);
+  const base = ws.base.base_commit as string;
+  if (exists.code !== 0) await git(top, ["update-ref", ref, base, ""]);
   // Another process may move the branch between our look and our update (a second server, a user's commit):
   // then the merges are worked out again on top of where it is now.
-  let target = checkedOut && exists.code === 0 && project.head ? project.head : exists.stdout.trim();
-  if (target === "") target = await gitOut(top, ["rev-parse", `${ref}^{commit}`]);
+  let target = exists.code === 0 ? exists.stdout.trim() : base;
   for (let round = 1; ; round++) {
     const outcomes: MergeOutcome[] = [];
     let tip = target;
