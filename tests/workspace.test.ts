@@ -1,4 +1,4 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -150,6 +150,37 @@ describe.each([
     await job.dispose();
     expect(existsSync(again.root)).toBe(false);
     expect(sh(job.repo?.top as string, "worktree", "list").split("\n")).toHaveLength(1); // only the repository itself
+  });
+
+  it("sixteen tasks open at once (git's worktree bookkeeping never taken in turns), each a worktree git knows", async () => {
+    const root = project(withGit);
+    const job = await jobOn(root, undefined, layout);
+    const repo = job.repo?.top as string;
+    const ids = Array.from({ length: 16 }, (_, i) => `t${i}`);
+    // A prune running meanwhile (another job's end) must neither fail nor take a record being made.
+    const [tasks] = await Promise.all([
+      Promise.all(ids.map((id) => job.open(id))),
+      new Promise<void>((resolve, reject) =>
+        execFile("git", ["-C", repo, "worktree", "prune"], (e) => (e ? reject(e) : resolve())),
+      ),
+    ]);
+    const listed = sh(repo, "worktree", "list", "--porcelain");
+    for (const [i, t] of tasks.entries()) {
+      expect(listed).toContain(`branch refs/heads/${t.branch}`);
+      expect(sh(t.root, "status", "--porcelain")).toBe(""); // a clean checkout of the base
+      write(t.root, `f${i}.txt`, `${i}\n`);
+    }
+    const commits = await Promise.all(tasks.map((t, i) => t.commit(`task ${i}`)));
+    expect(commits.map((c) => c.files)).toEqual(ids.map((_, i) => [`f${i}.txt`]));
+    const taskWorktrees = () =>
+      sh(repo, "worktree", "list", "--porcelain")
+        .split("\n")
+        .filter((l) => l.startsWith("branch refs/heads/ollama-coder/"));
+    sh(repo, "worktree", "prune"); // a live task's record survives a prune
+    expect(taskWorktrees()).toHaveLength(16);
+    await Promise.all(tasks.map((t) => t.remove()));
+    expect(taskWorktrees()).toHaveLength(0); // removed with the task, no prune needed
+    expect(sh(repo, "branch", "--list", "ollama-coder/*").split("\n")).toHaveLength(16); // the branches stay
   });
 });
 

@@ -176,14 +176,23 @@ function variant(index: number, temperature: number | undefined): Omit<TryVarian
   return { index, temperature: Math.min(1.5, (temperature ?? 0.8) + 0.15 * (index - 1)), seed: index };
 }
 
-/** One try in its own workspace: opened from the base, the agent run, what it left committed, the workspace removed. */
-async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: string): Promise<TryOutcome> {
+/**
+ * One try in its own workspace: opened from the base, the agent run, what it left committed. The workspace's
+ * removal is under way when it returns (`removed`): it runs beside the merge rather than before it.
+ */
+async function runTry(
+  ws: JobWorkspaces,
+  r: IsolatedRun,
+  v: TryVariant,
+  taskId: string,
+): Promise<TryOutcome & { removed: Promise<void> }> {
   const task = await ws.open(taskId);
   const usage: UsageByModel = {};
   r.tryUsage?.push(usage);
+  let result: TaskResult | null = null;
+  let error: string | null = null;
+  let changes: TaskChanges;
   try {
-    let result: TaskResult | null = null;
-    let error: string | null = null;
     try {
       result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root, v, usage);
       // A run that counted in a record of its own: its result's usage is the try's.
@@ -192,21 +201,26 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
       if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
       error = errorMessage(e);
     }
-    const changes = await task.commit(r.description, result?.files_changed ?? []);
-    const { signal: _s, ...settings } = v;
-    return {
-      variant: settings,
-      result,
-      error,
-      cancelled: v.signal.aborted,
-      branch: task.branch,
-      base: task.base,
-      changes,
-      usage,
-    };
-  } finally {
+    changes = await task.commit(r.description, result?.files_changed ?? []);
+  } catch (e: unknown) {
     await task.remove();
+    throw e;
   }
+  const { signal: _s, ...settings } = v;
+  const removed = task.remove();
+  // Awaited by the task (runIsolated); marked seen now, in case another try throws before it gets there.
+  removed.catch(() => undefined);
+  return {
+    variant: settings,
+    result,
+    error,
+    cancelled: v.signal.aborted,
+    branch: task.branch,
+    base: task.base,
+    changes,
+    usage,
+    removed,
+  };
 }
 
 /**
@@ -255,7 +269,9 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
       usage: t.usage,
       ...(t.error ? { error: t.error } : {}),
     }));
-  const apply = await applyChanges(ws, r, result, changes, chosen.branch);
+  const applying = applyChanges(ws, r, result, changes, chosen.branch);
+  // Both settle before the task ends (a removal that failed fails it, as before); neither waits for the other.
+  const [apply] = await Promise.all([applying, Promise.all(tries.map((t) => t.removed))]);
   fields.apply = apply as unknown as JsonObject;
   return { result, fields };
 }

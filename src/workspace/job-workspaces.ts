@@ -18,6 +18,7 @@ import { branchPart, dirPart, findRepo, type ProjectRepo } from "./project-repo.
 import { oneAtATime } from "./repo-lock.js";
 import { snapshotRepo } from "./snapshot.js";
 import { removeWorktree, TaskWorkspace } from "./task-workspace.js";
+import { addWorktreeRecord, commonGitDir, worktreeId } from "./worktree-record.js";
 
 export interface JobWorkspacesOptions {
   /** The project the tasks change. */
@@ -124,27 +125,26 @@ export class JobWorkspaces {
     if (this.repo === null) return TaskWorkspace.shared(this.projectRoot);
     const name = dirPart(taskId);
     const path = join(this.dir, "tasks", name);
-    // An earlier run of the task left it: git must forget it before its branch can be checked out again.
-    if (await this.removeWorktree(name)) await this.prune();
+    // An earlier run of the task left it (a crash): its files go, and its record is replaced below.
+    await this.removeWorktree(name);
     mkdirSync(join(this.dir, "tasks"), { recursive: true });
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
-    const top = this.repo.top;
     const lower = this.layout === "overlay" ? await this.lowerTree() : null;
-    // git's bookkeeping one at a time (two adds at once may each read the other's half-made record); the
-    // files, the slow part, in parallel.
-    await oneAtATime(top, "worktrees", () =>
-      git(top, ["worktree", "add", "--force", "--quiet", "--no-checkout", "-B", branch, path, base]),
-    );
+    // Registered without git's one-at-a-time bookkeeping (see worktree-record.ts): tasks open at once.
+    const admin = await addWorktreeRecord({
+      commonDir: await this.commonDir(),
+      id: worktreeId(this.jobId, name),
+      path,
+      branch,
+      base,
+    });
     const overlay = lower ? join(this.dir, "overlay", name) : null;
-    // Read now, before the task can rewrite it: "gitdir: <the worktree's admin directory>".
-    const gitFile = readFileSync(join(path, ".git"), "utf8");
-    const admin = gitFile.replace(/^gitdir: /, "").trim();
     if (lower && overlay) {
       // The worktree's own .git file and index, over the base's files: git sees a checkout of the base.
       for (const d of ["upper", "work"]) mkdirSync(join(overlay, d), { recursive: true });
       await mountOverlay(lower.path, join(overlay, "upper"), join(overlay, "work"), path);
-      writeFileSync(join(path, ".git"), gitFile);
+      writeFileSync(join(path, ".git"), `gitdir: ${admin}\n`);
       copyFileSync(lower.index, join(admin, "index"));
     } else await git(path, [`--git-dir=${admin}`, `--work-tree=${path}`, "reset", "--hard", "--quiet"]);
     const root = join(path, this.repo.prefix);
@@ -205,14 +205,22 @@ export class JobWorkspaces {
     return shared;
   }
 
-  /** Removes a task's worktree if there is one; says whether there was. */
-  private async removeWorktree(name: string): Promise<boolean> {
+  /** Removes a task's worktree and git's record of it, if there are any (its branch stays). */
+  private async removeWorktree(name: string): Promise<void> {
     const path = join(this.dir, "tasks", name);
     const overlay = join(this.dir, "overlay", name);
-    if (!existsSync(path) && !existsSync(overlay)) return false;
-    await removeWorktree(path, overlay);
-    return true;
+    const admin = join(await this.commonDir(), "worktrees", worktreeId(this.jobId, name));
+    if (!existsSync(path) && !existsSync(overlay) && !existsSync(admin)) return;
+    await removeWorktree(path, overlay, admin);
   }
+
+  /** The repository's common git directory (asked once per job). */
+  private commonDir(): Promise<string> {
+    this.gitCommonDir ??= commonGitDir(this.repo?.top as string);
+    return this.gitCommonDir;
+  }
+
+  private gitCommonDir: Promise<string> | null = null;
 
   private prune(): Promise<unknown> {
     const top = this.repo?.top as string;
@@ -230,7 +238,7 @@ export class JobWorkspaces {
     rmSync(join(this.dir, "overlay"), { recursive: true, force: true });
     if (this.baseTree) {
       this.baseTree = null;
-      await removeWorktree(join(this.dir, "base-tree"), null);
+      await removeWorktree(join(this.dir, "base-tree"), null, null);
     }
     await this.prune();
   }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { git } from "./git.js";
 import { mountsUnder, unmountNow } from "./overlay.js";
 import { dirPart, findRepo } from "./project-repo.js";
+import { commonGitDir, dropLeftRecords } from "./worktree-record.js";
 
 /**
  * Removes the task workspaces a process that died left behind (their branches stay): call it when no task
@@ -21,10 +22,16 @@ export async function pruneWorkspaces(workspacesDir: string, projectRoot: string
     }
     rmSync(join(workspacesDir, job, "overlay"), { recursive: true, force: true });
     const snapshot = join(workspacesDir, job, "snapshot", "repo.git");
-    if (existsSync(snapshot)) await git(snapshot, ["worktree", "prune"]);
+    if (existsSync(snapshot)) {
+      await git(snapshot, ["worktree", "prune"]);
+      await dropLeftRecords(snapshot);
+    }
   }
   const project = await findRepo(projectRoot).catch(() => null);
-  if (project) await git(project.top, ["worktree", "prune"]);
+  if (project) {
+    await git(project.top, ["worktree", "prune"]);
+    await dropLeftRecords(await commonGitDir(project.top));
+  }
   return removed;
 }
 

@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { git } from "./git.js";
 import { excludePathspecs } from "./isolation.js";
 import { unmount } from "./overlay.js";
+import { removeWorktreeRecord } from "./worktree-record.js";
 
 /** A task's changes against the job's base, once committed on its branch. */
 export interface TaskChanges {
@@ -42,6 +43,8 @@ export class TaskWorkspace {
   /** Paths (relative to the worktree) never committed: the links to the shared directories. */
   private readonly excluded: readonly string[];
   private readonly overlay: string | null;
+  /** git's record of the worktree (removed with it). */
+  private readonly gitDir: string | null;
   /**
    * The server's git in the task's worktree always names its git directory and work tree: the worktree's own
    * `.git` file is the task's to rewrite, and one pointing at a repository the task made would have the
@@ -57,6 +60,7 @@ export class TaskWorkspace {
     this.worktree = p.worktree;
     this.excluded = p.excluded;
     this.overlay = p.overlay ?? null;
+    this.gitDir = p.gitDir ?? null;
     this.pinned = p.gitDir && p.worktree ? [`--git-dir=${p.gitDir}`, `--work-tree=${p.worktree}`] : [];
   }
 
@@ -110,17 +114,24 @@ export class TaskWorkspace {
   /** Removes the worktree; the branch stays (it is the task's evidence, and what merges). */
   async remove(): Promise<void> {
     if (this.worktree === null) return;
-    await removeWorktree(this.worktree, this.overlay);
+    await removeWorktree(this.worktree, this.overlay, this.gitDir);
   }
 }
 
-/** Removes a worktree and git's record of it (its branch stays). */
-export async function removeWorktree(path: string, overlay: string | null): Promise<void> {
+/**
+ * Removes a worktree, its overlay's own files and git's record of it (`admin`, when it is one made by
+ * worktree-record.ts; its branch stays). Records made by `git worktree add` go at the job's end
+ * (`git worktree prune`).
+ */
+export async function removeWorktree(
+  path: string,
+  overlay: string | null,
+  admin: string | null,
+): Promise<void> {
   await unmount(path);
   await rm(path, { recursive: true, force: true });
   if (overlay) await rm(overlay, { recursive: true, force: true });
-  // git's record of it goes at the job's end (`git worktree prune`); a new worktree on the same path or branch
-  // meanwhile is added with --force.
+  if (admin) await removeWorktreeRecord(admin);
 }
 
 /**
