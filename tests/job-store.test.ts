@@ -33,7 +33,9 @@ describe(`job store (${BACKEND})`, async () => {
       expect(store.db.pragma("journal_mode", { simple: true })).toBe("wal");
       expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
       expect(store.db.pragma("busy_timeout", { simple: true })).toBe(20);
-      expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([1, 2, 3, 4]);
+      expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([
+        1, 2, 3, 4, 9,
+      ]);
       await store.close();
     },
   );
@@ -100,6 +102,44 @@ describe(`job store (${BACKEND})`, async () => {
     expect(await store.idleRunningJobs()).toEqual([id]);
     expect(await store.finalizeJob(id, T0 + 63)).toBe("failed");
     expect((await store.getJob(id))?.error).toBe("1 of 1 items failed");
+    await store.close();
+  });
+
+  it.runIf(enabled)("pages items failed first, in order, at any offset and with filters", async () => {
+    const store = await open();
+    const id = "noop-00000000000f";
+    await store.createJob(job(id, 30, { parallel: 30 }));
+    await store.startJob(id, T0);
+    const claimed = await store.claimItems(id, "w", 20, T0 + 30, T0); // seqs 20-29 stay queued
+    const failing = new Set([3, 7, 12, 19]);
+    await store.recordOutcomes(
+      id,
+      "w",
+      claimed.map((c) => (failing.has(c.seq) ? { ...ok(c), status: "failed" as const, error: "no" } : ok(c))),
+      null,
+    );
+    const order = [...failing, ...Array.from({ length: 30 }, (_, i) => i).filter((i) => !failing.has(i))];
+    for (const [offset, limit] of [
+      [0, 30],
+      [0, 3],
+      [2, 4],
+      [4, 5],
+      [10, 50],
+      [29, 5],
+      [30, 5],
+    ] as const) {
+      const page = await store.listItems(id, { limit, offset, failedFirst: true });
+      expect(page.items.map((i) => i.seq)).toEqual(order.slice(offset, offset + limit));
+      expect(page.total).toBe(30);
+    }
+    const filtered = await store.listItems(id, {
+      limit: 10,
+      offset: 1,
+      failedFirst: true,
+      status: ["failed", "queued"],
+    });
+    expect(filtered.items.map((i) => i.seq)).toEqual([7, 12, 19, 20, 21, 22, 23, 24, 25, 26]);
+    expect(filtered.total).toBe(14);
     await store.close();
   });
 

@@ -95,4 +95,11 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 9,
+    name: "failed items by job (a page of failed-first items reads them in order, no sort of the job)",
+    sql: `
+CREATE INDEX items_failed ON items (job_id, seq) WHERE status = 'failed';
+`,
+  },
 ];

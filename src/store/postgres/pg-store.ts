@@ -9,6 +9,7 @@ import {
 } from "../../domain/outcome-rules.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConfigError } from "../../errors.js";
+import { failedFirstSql } from "../failed-first.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -279,10 +280,15 @@ export class PostgresJobStore implements JobStore {
       filter.countTotal === false
         ? [{ n: -1 }]
         : await this.rows(this.pool, `SELECT COUNT(*) AS n FROM items WHERE ${clause}`, args);
+    const n = args.length;
     const rows = await this.rows(
       this.pool,
-      `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
-      [...args, filter.limit, filter.offset],
+      filter.failedFirst
+        ? failedFirstSql(clause, `$${n + 1}`, `$${n + 2}`, `$${n + 3}`)
+        : `SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT $${n + 1} OFFSET $${n + 2}`,
+      filter.failedFirst
+        ? [...args, filter.limit + filter.offset, filter.limit, filter.offset]
+        : [...args, filter.limit, filter.offset],
     );
     return { items: rows.map(toItem), total: count?.n as number };
   }

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import type { FailureReason } from "../../domain/failure.js";
 import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
+import { failedFirstSql } from "../failed-first.js";
 import type {
   CancelOutcome,
   ClaimedItem,
@@ -390,11 +391,20 @@ export class SqliteJobStore implements JobStore {
                   .prepare(`SELECT COUNT(*) FROM items WHERE ${clause}`)
                   .pluck()
                   .get(...args) as number),
-            this.db
-              .prepare(
-                `SELECT * FROM items WHERE ${clause} ORDER BY ${filter.failedFirst ? "(status = 'failed') DESC, " : ""}seq LIMIT ? OFFSET ?`,
-              )
-              .all(...args, filter.limit, filter.offset) as Row[],
+            (filter.failedFirst
+              ? this.db
+                  .prepare(failedFirstSql(clause, "?", "?", "?"))
+                  .all(
+                    ...args,
+                    filter.limit + filter.offset,
+                    ...args,
+                    filter.limit + filter.offset,
+                    filter.limit,
+                    filter.offset,
+                  )
+              : this.db
+                  .prepare(`SELECT * FROM items WHERE ${clause} ORDER BY seq LIMIT ? OFFSET ?`)
+                  .all(...args, filter.limit, filter.offset)) as Row[],
           ] as const,
       )(),
     );
