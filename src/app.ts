@@ -199,9 +199,10 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
   const unlog = logJobLifecycle(queue, events, log);
   const webhooks = webhookDispatcher(queue, events, config, log, options);
   const schedules = new Schedules(store, {
-    fire: async (schedule, firedAt) => {
+    fire: async (schedule, firedAt, idempotency) => {
       const job = await submitGenericJob(queue, schedule.job as GenericJobBody, {
         metadata: { schedule: { name: schedule.name, fired_at: firedAt } },
+        idempotency,
       });
       return job.id;
     },

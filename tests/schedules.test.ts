@@ -1,7 +1,12 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { submitGenericJob } from "../src/api/generic-submit.js";
+import type { GenericJobBody } from "../src/api/schemas.js";
 import type { ProcessorRegistry } from "../src/queue/processor.js";
+import { Schedules } from "../src/queue/schedules.js";
 import type { ScheduleRecord } from "../src/store/job-store.js";
+import { StoreUnavailableError } from "../src/store/transient-error.js";
+import { silentLogger } from "../src/util/logger.js";
 import { noopProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, openTestStore, postgresAvailable } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
@@ -278,6 +283,44 @@ describe(`recurring schedules (${BACKEND})`, async () => {
         expect.arrayContaining(["Schedule", "ScheduleList"]),
       );
       expect(Object.keys(spec.components.requestBodies)).toContain("ScheduleRequest");
+    },
+  );
+
+  it.runIf(enabled)(
+    "a firing the store cannot take is tried again, not lost; a node that dies between submitting and taking the tick makes no second job",
+    async () => {
+      const clock = new FakeClock();
+      const t = await startTestApp({ register, clock });
+      await t.app.schedules.stop(); // driven by hand below
+      await t.request("POST", "/batch/schedules", everyMinute("sturdy"));
+      clock.advance(MINUTE);
+      let faults = 2;
+      const node = (dieAfterSubmit: boolean) =>
+        new Schedules(t.app.store, {
+          fire: async (s, firedAt, idempotency) => {
+            if (faults-- > 0) throw new StoreUnavailableError("the database is restarting");
+            const job = await submitGenericJob(t.app.queue, s.job as GenericJobBody, {
+              metadata: { schedule: { name: s.name, fired_at: firedAt } },
+              idempotency,
+            });
+            if (dieAfterSubmit) throw new Error("the process died");
+            return job.id;
+          },
+          log: silentLogger,
+          clock,
+        });
+      const a = node(true);
+      expect(await a.fireDue()).toBe(0); // the store refused: the tick stays due
+      expect(await a.fireDue()).toBe(0);
+      expect((await t.app.store.getSchedule("sturdy"))?.nextRunAt).toBe(T0 + 60);
+      expect(await a.fireDue()).toBe(1); // submitted, then "died": a permanent fault takes the tick
+      const made = await firings(t, "sturdy");
+      expect(made.map((f) => f.firedAt)).toEqual([T0 + 60]);
+      // The same tick fired again (a takeover before the tick moved) gets the same job back.
+      await t.app.store.claimScheduleTick("sturdy", T0 + 120, T0 + 60, T0 + 60); // put the tick back
+      expect(await node(false).fireDue()).toBe(1);
+      expect((await firings(t, "sturdy")).map((f) => f.id)).toEqual(made.map((f) => f.id));
+      expect((await t.app.store.getSchedule("sturdy"))?.lastJobId).toBe(made[0]?.id);
     },
   );
 

@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
 import type { JsonObject } from "../domain/json.js";
 import { AlreadyExistsError, errorMessage, InvalidInputError, NotFoundError } from "../errors.js";
 import type { JobStore, ScheduleRecord } from "../store/job-store.js";
+import { isTransientStoreError } from "../store/transient-error.js";
 import type { Logger } from "../util/logger.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import { cronProblem, lastTickAtOrBefore, nextTick } from "./cron.js";
+import type { Idempotency } from "./idempotency.js";
 
 /** How often the loop looks at the store even with nothing due (another node may have changed things). */
 const CHECK_EVERY_MS = 30_000;
@@ -20,7 +23,7 @@ export interface NewSchedule {
 
 export interface SchedulesOptions {
   /** Submits the job of one firing (the API's submit path); resolves to its id. */
-  fire: (schedule: ScheduleRecord, firedAt: number) => Promise<string>;
+  fire: (schedule: ScheduleRecord, firedAt: number, idempotency: Idempotency) => Promise<string>;
   log: Logger;
   clock?: Clock;
   checkEveryMs?: number;
@@ -121,19 +124,29 @@ export class Schedules {
     return fired;
   }
 
+  /**
+   * Fires one due tick. The job is submitted first, with an idempotency key of the tick's own, and the tick
+   * taken after: a firing the store could not take (a database restart, a dropped connection, a full disk) is
+   * tried again a second later rather than lost, and nodes that fire one tick at once (or a node that died
+   * between the two steps and the one that takes over) make one job between them.
+   */
   private async fireOne(s: ScheduleRecord, now: number): Promise<boolean> {
     const firedAt = Math.max(s.nextRunAt, lastTickAtOrBefore(s, now));
-    if (!(await this.store.claimScheduleTick(s.name, s.nextRunAt, firedAt, nextTick(s, now)))) return false;
+    const takeTick = () => this.store.claimScheduleTick(s.name, s.nextRunAt, firedAt, nextTick(s, now));
     let jobId: string;
     try {
-      jobId = await this.options.fire(s, firedAt);
+      jobId = await this.options.fire(s, firedAt, tickIdempotency(s, firedAt));
     } catch (e: unknown) {
-      // The tick is taken: it is not tried again (a job body that no longer fits would fail every minute).
+      if (isTransientStoreError(e)) throw e; // the tick stays due: looked at again shortly
+      // A job body that no longer fits would fail every second: the tick is taken, and said so.
+      if (!(await takeTick())) return false;
       this.options.log.warn(
         `schedule ${s.name}: the firing of ${new Date(firedAt * 1000).toISOString()} made no job: ${errorMessage(e)}`,
       );
       return true;
     }
+    // Another node took the tick first: the job it made is this one (the same key).
+    if (!(await takeTick())) return false;
     await this.store.recordScheduleJob(s.name, firedAt, jobId);
     this.options.log.info(`schedule ${s.name}: fired ${jobId}`);
     return true;
@@ -199,6 +212,17 @@ export class Schedules {
     if (due.length === 0) return this.checkEveryMs;
     return Math.min(...due) * 1000 - this.clock.now();
   }
+}
+
+/**
+ * The idempotency of one tick's job: the schedule's name, the tick, and the schedule's own record (one deleted
+ * and made again under its name is another schedule).
+ */
+function tickIdempotency(s: ScheduleRecord, firedAt: number): Idempotency {
+  const fingerprint = createHash("sha256")
+    .update(JSON.stringify([s.name, s.createdAt, s.cron, s.timezone, s.job]))
+    .digest("hex");
+  return { key: `ollama-coder:schedule:${s.name}:${firedAt}`, fingerprint };
 }
 
 const notFound = (name: string) => new NotFoundError(`no schedule named '${name}'`);
