@@ -44,6 +44,7 @@ const SLOW_SUITES = [
   "tests/mcp-server.test.ts",
   "tests/npm-start.test.ts",
   "tests/multi-node.test.ts",
+  "tests/network-partition.test.ts",
   "tests/openapi-client.test.ts",
   "tests/process-pause.test.ts",
   "tests/processors.test.ts",

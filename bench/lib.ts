@@ -76,9 +76,15 @@ function ensureProjectRoot(args: readonly string[]): void {
 }
 
 /** `node dist/cli.js worker <args>`, ready when it says so. */
-export function startWorker(args: string[]): Promise<Server> {
+export function startWorker(
+  args: string[],
+  /** Runs it through another command, e.g. in a network namespace (tests/helpers/netns.ts: NetLab.command). */
+  wrap?: (program: string, args: string[]) => [string, string[]],
+): Promise<Server> {
   ensureProjectRoot(args);
-  const child = spawn(process.execPath, [CLI, "worker", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [CLI, "worker", ...args];
+  const [program, full] = wrap ? wrap(process.execPath, argv) : [process.execPath, argv];
+  const child = spawn(program, full, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {

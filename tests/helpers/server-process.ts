@@ -43,8 +43,11 @@ export function startServerProcess(
   cli: string = CLI,
   /** In a process group of its own (so that a test can signal the whole group, as a terminal does). */
   detached = false,
+  /** Runs the command through another, e.g. in a network namespace (helpers/netns.ts: NetLab.command). */
+  wrap?: (program: string, args: string[]) => [string, string[]],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [cli, ...args], {
+  const [program, argv] = wrap ? wrap(process.execPath, [cli, ...args]) : [process.execPath, [cli, ...args]];
+  const child = spawn(program, argv, {
     detached,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],

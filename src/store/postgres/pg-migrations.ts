@@ -95,6 +95,24 @@ CREATE TABLE schedules (
 );
 `,
   },
+  // 5, 6 and 7 are taken by work merged in parallel (not-before on items, an ordering column on jobs).
+  {
+    version: 8,
+    name: "a leased-items counter on jobs, with room for HOT updates",
+    // `leased` is the number of the job's items in status 'running'. The claim statement reads and moves it
+    // under the job row's lock for the length of that one statement only, which is what lets `parallel` hold
+    // across nodes without a transaction-long lock on the job. The job row is updated by every claim and every
+    // batch of outcomes, on columns no index covers: free space in its page keeps those updates HOT (no new
+    // index entries, pruned in place). Items are not given the same: their status is in the partial indexes
+    // that the claims and the lease sweep need, so an item's update is never HOT.
+    sql: `
+ALTER TABLE jobs ADD COLUMN leased INTEGER NOT NULL DEFAULT 0;
+UPDATE jobs j SET leased = r.n
+  FROM (SELECT job_id, COUNT(*) AS n FROM items WHERE status = 'running' GROUP BY job_id) r
+  WHERE j.id = r.job_id;
+ALTER TABLE jobs SET (fillfactor = 70);
+`,
+  },
   {
     version: 9,
     name: "failed items by job (a page of failed-first items reads them in order, no sort of the job)",

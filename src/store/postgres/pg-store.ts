@@ -82,6 +82,69 @@ const PG_WEBHOOK_DUE = `status IN (${FINAL_JOB_STATUSES.map((s) => `'${s}'`).joi
   AND COALESCE((metadata->'webhook'->>'next_attempt_at')::float8, 0) <= $1::float8
   AND COALESCE((metadata->'webhook'->>'lease_until')::float8, 0) < $1::float8`;
 
+/**
+ * The claim, in one statement and so one round trip and one short transaction of its own. Merge point for
+ * columns that gate a claim: a job-level gate goes in `job`, an item-level one (e.g. an item's not-before) in
+ * `picked`'s WHERE.
+ *
+ * 1. `job` locks the job's row until this statement commits: claims of the same job queue here for the length
+ *    of one statement, claims of other jobs never meet. Under READ COMMITTED a row lock that waited returns
+ *    the newest committed version, so `leased` (the job's items in 'running') is exact, and `parallel` holds
+ *    across every node. A job that is not running (cancelled, failed, ended) gives no room: nothing claimed.
+ * 2. `picked` takes up to min($6, room) queued items in `seq` order, skipping rows another claim holds (a row
+ *    taken by a claim that committed after this statement's snapshot is re-checked and skipped).
+ * 3. `claimed` leases them to owner $2 (a new attempt: fencing is by owner and attempt), `counted` adds them to
+ *    `leased` on the row locked in 1.
+ */
+const CLAIM_ITEMS_SQL = `
+WITH job AS (
+  SELECT parallel - leased AS room FROM jobs WHERE id = $1 AND status = 'running' FOR UPDATE
+), picked AS (
+  SELECT i.id FROM items i
+  WHERE i.job_id = $1 AND i.status = 'queued'
+  ORDER BY i.seq
+  LIMIT COALESCE((SELECT GREATEST(LEAST($6::int, room), 0) FROM job), 0)
+  FOR UPDATE OF i SKIP LOCKED
+), claimed AS (
+  UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
+    worker_id = $4, started_at = $5
+  WHERE id IN (SELECT id FROM picked)
+  RETURNING id, seq, item_id, payload, attempts
+), counted AS (
+  UPDATE jobs SET leased = leased + (SELECT COUNT(*) FROM claimed)
+  WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+)
+SELECT id, seq, item_id, payload, attempts FROM claimed`;
+
+/**
+ * A batch of outcomes and the job's counters in one statement. An outcome is accepted only from the lease it
+ * was claimed under (owner $7 and its attempt, item still 'running'): a node whose lease lapsed and was
+ * handed out again writes nothing. The job row is updated once per batch, never re-read.
+ */
+const RECORD_OUTCOMES_SQL = `
+WITH done AS (
+  UPDATE items i SET status = u.status, result = u.result::jsonb, error = u.error, finished_at = u.fin,
+    lease_owner = NULL, lease_expires_at = NULL
+  FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[])
+    AS u(id, attempt, status, result, error, fin)
+  WHERE i.id = u.id AND i.job_id = $8 AND i.lease_owner = $7 AND i.attempts = u.attempt AND i.status = 'running'
+  RETURNING i.id, i.status, i.finished_at
+), c AS (
+  SELECT COUNT(*)::int AS n,
+    COUNT(*) FILTER (WHERE status = 'succeeded')::int AS ok,
+    COUNT(*) FILTER (WHERE status = 'failed')::int AS bad,
+    COUNT(*) FILTER (WHERE status = 'skipped')::int AS skip,
+    COUNT(*) FILTER (WHERE status = 'cancelled')::int AS stop,
+    MAX(finished_at) AS last
+  FROM done
+), counted AS (
+  UPDATE jobs j SET succeeded = j.succeeded + c.ok, failed = j.failed + c.bad, skipped = j.skipped + c.skip,
+    cancelled = j.cancelled + c.stop, leased = j.leased - c.n, current_item = COALESCE($9::text, j.current_item),
+    updated_at = c.last
+  FROM c WHERE j.id = $8 AND c.n > 0
+)
+SELECT id FROM done`;
+
 export class PostgresJobStore implements JobStore {
   readonly backend = "postgres" as const;
   readonly shared = true;
@@ -341,7 +404,7 @@ export class PostgresJobStore implements JobStore {
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
         AND (j.run_at IS NULL OR j.run_at <= $2)
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
-        AND (SELECT COUNT(*) FROM items i WHERE i.job_id = j.id AND i.status = 'running') < j.parallel
+        AND j.leased < j.parallel
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
     );
@@ -382,27 +445,12 @@ export class PostgresJobStore implements JobStore {
     leaseExpiresAt: number,
     now: number,
   ): Promise<ClaimedItem[]> {
-    const rows = await this.tx(async (c) => {
-      // The job row lock serialises claims of one job across nodes, so `parallel` holds in all.
-      const [job] = await this.rows(c, "SELECT status, parallel FROM jobs WHERE id = $1 FOR UPDATE", [jobId]);
-      if (job?.status !== "running") return [];
-      const [leased] = await this.rows(
-        c,
-        "SELECT COUNT(*) AS n FROM items WHERE job_id = $1 AND status = 'running'",
-        [jobId],
-      );
-      const n = Math.min(limit, (job.parallel as number) - (leased?.n as number));
-      if (n <= 0) return [];
-      return this.rows(
-        c,
-        `UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
-          worker_id = $4, started_at = $5
-          WHERE id IN (SELECT id FROM items WHERE job_id = $1 AND status = 'queued' ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
-          RETURNING id, seq, item_id, payload, attempts`,
-        [jobId, owner, leaseExpiresAt, workerIdOf(owner), now, n],
-      );
+    const { rows } = await this.pool.query({
+      name: "oc_claim_items",
+      text: CLAIM_ITEMS_SQL,
+      values: [jobId, owner, leaseExpiresAt, workerIdOf(owner), now, limit],
     });
-    return rows
+    return (rows as Row[])
       .map((r) => ({
         key: r.id as number,
         jobId,
@@ -429,55 +477,40 @@ export class PostgresJobStore implements JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]> {
     if (outcomes.length === 0) return [];
-    return this.tx(async (c) => {
-      const accepted = await this.rows(
-        c,
-        `UPDATE items i SET status = u.status, result = u.result::jsonb, error = u.error, finished_at = u.fin,
-          lease_owner = NULL, lease_expires_at = NULL
-          FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[]) AS u(id, attempt, status, result, error, fin)
-          WHERE i.id = u.id AND i.lease_owner = $7 AND i.attempts = u.attempt AND i.status = 'running'
-          RETURNING i.id`,
-        [
-          outcomes.map((o) => o.key),
-          outcomes.map((o) => o.attempt),
-          outcomes.map((o) => o.status),
-          outcomes.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
-          outcomes.map((o) => o.error),
-          outcomes.map((o) => o.finishedAt),
-          owner,
-        ],
-      );
-      const ids = new Set(accepted.map((r) => r.id as number));
-      const ok = outcomes.filter((o) => ids.has(o.key));
-      if (ok.length > 0) {
-        const count = (s: string) => ok.filter((o) => o.status === s).length;
-        await c.query(
-          `UPDATE jobs SET succeeded = succeeded + $2, failed = failed + $3, skipped = skipped + $4, cancelled = cancelled + $5,
-            current_item = COALESCE($6, current_item), updated_at = $7 WHERE id = $1`,
-          [
-            jobId,
-            count("succeeded"),
-            count("failed"),
-            count("skipped"),
-            count("cancelled"),
-            currentItem,
-            Math.max(...ok.map((o) => o.finishedAt)),
-          ],
-        );
-      }
-      return ok;
+    const { rows } = await this.pool.query({
+      name: "oc_record_outcomes",
+      text: RECORD_OUTCOMES_SQL,
+      values: [
+        outcomes.map((o) => o.key),
+        outcomes.map((o) => o.attempt),
+        outcomes.map((o) => o.status),
+        outcomes.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
+        outcomes.map((o) => o.error),
+        outcomes.map((o) => o.finishedAt),
+        owner,
+        jobId,
+        currentItem,
+      ],
     });
+    const ids = new Set((rows as Row[]).map((r) => r.id as number));
+    return outcomes.filter((o) => ids.has(o.key));
   }
 
   async releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number> {
     if (keys.length === 0) return 0;
-    const r = await this.pool.query(
-      `UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL,
-        worker_id = NULL, started_at = NULL
-        WHERE id = ANY($1::bigint[]) AND job_id = $2 AND lease_owner = $3 AND status = 'running'`,
+    const [row] = await this.rows(
+      this.pool,
+      `WITH back AS (
+        UPDATE items SET status = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL,
+          worker_id = NULL, started_at = NULL
+          WHERE id = ANY($1::bigint[]) AND job_id = $2 AND lease_owner = $3 AND status = 'running'
+          RETURNING 1),
+      n AS (SELECT COUNT(*)::int AS n FROM back),
+      counted AS (UPDATE jobs SET leased = leased - n.n FROM n WHERE id = $2 AND n.n > 0)
+      SELECT n FROM n`,
       [keys, jobId, owner],
     );
-    return r.rowCount ?? 0;
+    return (row?.n as number | undefined) ?? 0;
   }
 
   async leaseOwners(): Promise<string[]> {
@@ -499,28 +532,49 @@ export class PostgresJobStore implements JobStore {
       );
       const requeue: number[] = [];
       const abandon: ({ id: number; job: string } & ImposedOutcome)[] = [];
+      // Per job: items that leave 'running' (all of them), and of those, the ones given up as failed/cancelled.
+      const perJob = new Map<string, { lost: number; failed: number; cancelled: number }>();
       for (const r of lost) {
+        const job = r.job_id as string;
+        const counts = perJob.get(job) ?? { lost: 0, failed: 0, cancelled: 0 };
+        perJob.set(job, counts);
+        counts.lost++;
         const o = lostItemOutcome({
           attempts: r.attempts as number,
           maxAttempts: r.max_attempts as number,
           jobStatus: r.job_status as JobStatus,
         });
         if (o === "requeue") requeue.push(r.id as number);
-        else abandon.push({ id: r.id as number, job: r.job_id as string, ...o });
+        else {
+          abandon.push({ id: r.id as number, job, ...o });
+          counts[o.status]++;
+        }
       }
       if (requeue.length)
         await c.query(
           "UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL WHERE id = ANY($1::bigint[])",
           [requeue],
         );
-      for (const a of abandon) {
+      for (const a of abandon)
         await c.query(
           "UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
           [a.id, a.status, a.error, JSON.stringify(a.result), now],
         );
+      if (perJob.size > 0) {
+        const jobs = [...perJob];
         await c.query(
-          `UPDATE jobs SET ${a.status === "failed" ? "failed = failed + 1" : "cancelled = cancelled + 1"}, updated_at = $2 WHERE id = $1`,
-          [a.job, now],
+          `UPDATE jobs j SET leased = j.leased - u.lost, failed = j.failed + u.failed,
+            cancelled = j.cancelled + u.cancelled,
+            updated_at = CASE WHEN u.failed + u.cancelled > 0 THEN $5 ELSE j.updated_at END
+            FROM unnest($1::text[], $2::int[], $3::int[], $4::int[]) AS u(id, lost, failed, cancelled)
+            WHERE j.id = u.id`,
+          [
+            jobs.map(([id]) => id),
+            jobs.map(([, n]) => n.lost),
+            jobs.map(([, n]) => n.failed),
+            jobs.map(([, n]) => n.cancelled),
+            now,
+          ],
         );
       }
       return {
