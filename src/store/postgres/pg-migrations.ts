@@ -95,4 +95,13 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 5,
+    name: "automatic retries: not-before time and attempts log of items",
+    sql: `
+ALTER TABLE items ADD COLUMN not_before DOUBLE PRECISION;
+ALTER TABLE items ADD COLUMN attempts_log JSONB;
+CREATE INDEX items_retrying ON items (job_id, not_before) WHERE status = 'queued' AND not_before IS NOT NULL;
+`,
+  },
 ];

@@ -29,7 +29,14 @@ import type {
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
-import { type JsonColumn, type Row, toItemRecord, toJobRecord, toScheduleRecord } from "../row-mapping.js";
+import {
+  type JsonColumn,
+  RETRYING_COLUMN,
+  type Row,
+  toItemRecord,
+  toJobRecord,
+  toScheduleRecord,
+} from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
@@ -220,7 +227,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const [row] = await this.rows(this.pool, "SELECT * FROM jobs WHERE id = $1", [id]);
+    const [row] = await this.rows(this.pool, `SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = $1`, [id]);
     return row ? toJob(row) : null;
   }
 
@@ -233,7 +240,7 @@ export class PostgresJobStore implements JobStore {
     const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM jobs ${clause}`, args);
     const rows = await this.rows(
       this.pool,
-      `SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, filter.limit, filter.offset],
     );
     return { jobs: rows.map(toJob), total: count?.n as number };
@@ -334,7 +341,8 @@ export class PostgresJobStore implements JobStore {
       this.pool,
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
         AND (j.run_at IS NULL OR j.run_at <= $2)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
+        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+          AND (i.not_before IS NULL OR i.not_before <= $2))
         AND (SELECT COUNT(*) FROM items i WHERE i.job_id = j.id AND i.status = 'running') < j.parallel
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
@@ -390,8 +398,9 @@ export class PostgresJobStore implements JobStore {
       return this.rows(
         c,
         `UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
-          worker_id = $4, started_at = $5
-          WHERE id IN (SELECT id FROM items WHERE job_id = $1 AND status = 'queued' ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
+          worker_id = $4, started_at = $5, not_before = NULL
+          WHERE id IN (SELECT id FROM items WHERE job_id = $1 AND status = 'queued'
+            AND (not_before IS NULL OR not_before <= $5) ORDER BY seq LIMIT $6 FOR UPDATE SKIP LOCKED)
           RETURNING id, seq, item_id, payload, attempts`,
         [jobId, owner, leaseExpiresAt, workerIdOf(owner), now, n],
       );
@@ -406,6 +415,15 @@ export class PostgresJobStore implements JobStore {
         attempt: r.attempts as number,
       }))
       .sort((a, b) => a.seq - b.seq);
+  }
+
+  async nextRetryAt(jobId: string): Promise<number | null> {
+    const [row] = await this.rows(
+      this.pool,
+      "SELECT MIN(not_before) AS at FROM items WHERE job_id = $1 AND status = 'queued' AND not_before IS NOT NULL",
+      [jobId],
+    );
+    return (row?.at as number | null | undefined) ?? null;
   }
 
   async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
@@ -423,7 +441,28 @@ export class PostgresJobStore implements JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]> {
     if (outcomes.length === 0) return [];
+    const retried = outcomes.filter((o) => o.retry);
+    const ended = retried.length === 0 ? outcomes : outcomes.filter((o) => !o.retry);
     return this.tx(async (c) => {
+      const again =
+        retried.length === 0
+          ? []
+          : await this.rows(
+              c,
+              `UPDATE items i SET status = 'queued', not_before = u.not_before,
+                attempts_log = COALESCE(i.attempts_log, '[]'::jsonb) || jsonb_build_array(u.entry::jsonb),
+                lease_owner = NULL, lease_expires_at = NULL
+                FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::text[]) AS u(id, attempt, not_before, entry)
+                WHERE i.id = u.id AND i.lease_owner = $5 AND i.attempts = u.attempt AND i.status = 'running'
+                RETURNING i.id`,
+              [
+                retried.map((o) => o.key),
+                retried.map((o) => o.attempt),
+                retried.map((o) => o.retry!.notBefore),
+                retried.map((o) => JSON.stringify(o.retry!.entry)),
+                owner,
+              ],
+            );
       const accepted = await this.rows(
         c,
         `UPDATE items i SET status = u.status, result = u.result::jsonb, error = u.error, finished_at = u.fin,
@@ -432,17 +471,17 @@ export class PostgresJobStore implements JobStore {
           WHERE i.id = u.id AND i.lease_owner = $7 AND i.attempts = u.attempt AND i.status = 'running'
           RETURNING i.id`,
         [
-          outcomes.map((o) => o.key),
-          outcomes.map((o) => o.attempt),
-          outcomes.map((o) => o.status),
-          outcomes.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
-          outcomes.map((o) => o.error),
-          outcomes.map((o) => o.finishedAt),
+          ended.map((o) => o.key),
+          ended.map((o) => o.attempt),
+          ended.map((o) => o.status),
+          ended.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
+          ended.map((o) => o.error),
+          ended.map((o) => o.finishedAt),
           owner,
         ],
       );
       const ids = new Set(accepted.map((r) => r.id as number));
-      const ok = outcomes.filter((o) => ids.has(o.key));
+      const ok = ended.filter((o) => ids.has(o.key));
       if (ok.length > 0) {
         const count = (s: string) => ok.filter((o) => o.status === s).length;
         await c.query(
@@ -459,7 +498,8 @@ export class PostgresJobStore implements JobStore {
           ],
         );
       }
-      return ok;
+      const againIds = new Set(again.map((r) => r.id as number));
+      return [...ok, ...retried.filter((o) => againIds.has(o.key))];
     });
   }
 
@@ -486,26 +526,33 @@ export class PostgresJobStore implements JobStore {
     return this.tx(async (c) => {
       const lost = await this.rows(
         c,
-        `SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i JOIN jobs j ON j.id = i.job_id
+        `SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status, j.metadata AS job_metadata
+          FROM items i JOIN jobs j ON j.id = i.job_id
           WHERE i.status = 'running' AND (i.lease_expires_at < $1 OR i.lease_owner = ANY($2::text[]))
           FOR UPDATE OF i SKIP LOCKED`,
         [now, deadOwners],
       );
-      const requeue: number[] = [];
+      const requeue: { id: number; notBefore: number; entry: string }[] = [];
       const abandon: ({ id: number; job: string } & ImposedOutcome)[] = [];
       for (const r of lost) {
         const o = lostItemOutcome({
           attempts: r.attempts as number,
           maxAttempts: r.max_attempts as number,
           jobStatus: r.job_status as JobStatus,
+          jobMetadata: jsonbJson(r.job_metadata) ?? {},
+          now,
         });
-        if (o === "requeue") requeue.push(r.id as number);
+        if ("notBefore" in o)
+          requeue.push({ id: r.id as number, notBefore: o.notBefore, entry: JSON.stringify(o.entry) });
         else abandon.push({ id: r.id as number, job: r.job_id as string, ...o });
       }
       if (requeue.length)
         await c.query(
-          "UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL WHERE id = ANY($1::bigint[])",
-          [requeue],
+          `UPDATE items i SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL,
+            not_before = u.not_before,
+            attempts_log = COALESCE(i.attempts_log, '[]'::jsonb) || jsonb_build_array(u.entry::jsonb)
+            FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS u(id, not_before, entry) WHERE i.id = u.id`,
+          [requeue.map((q) => q.id), requeue.map((q) => q.notBefore), requeue.map((q) => q.entry)],
         );
       for (const a of abandon) {
         await c.query(

@@ -98,4 +98,13 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    version: 5,
+    name: "automatic retries: not-before time and attempts log of items",
+    sql: `
+ALTER TABLE items ADD COLUMN not_before REAL;
+ALTER TABLE items ADD COLUMN attempts_log TEXT;
+CREATE INDEX items_retrying ON items (job_id, not_before) WHERE status = 'queued' AND not_before IS NOT NULL;
+`,
+  },
 ];
