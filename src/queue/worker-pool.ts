@@ -237,7 +237,10 @@ export class WorkerPool {
       const status = await this.store.finalizeJob(jobId, now);
       if (status) this.events.emit("job:finished", { jobId, status });
     }
-    if (swept.requeued > 0) this.wake();
+    if (swept.requeued > 0) {
+      this.wake();
+      for (const jobId of swept.jobIds) this.wakeForRetries(jobId);
+    }
   }
 
   /**
