@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
+import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
@@ -157,12 +158,16 @@ export interface IsolatedRun {
 export interface IsolatedOutcome {
   result: TaskResult;
   fields: JsonObject;
+  /** Why the chosen try's agent threw (src/domain/failure.ts); null when it ran to a result. */
+  failure: FailureReason | null;
 }
 
 interface TryOutcome {
   variant: Omit<TryVariant, "signal">;
   result: TaskResult | null;
   error: string | null;
+  /** The reason of what its agent threw (null: it ran to a result). */
+  failure: FailureReason | null;
   cancelled: boolean;
   branch: string | null;
   base: string | null;
@@ -184,6 +189,7 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
   try {
     let result: TaskResult | null = null;
     let error: string | null = null;
+    let failure: FailureReason | null = null;
     try {
       result = await r.run(r.sandbox.rootedAt(task.root, task.linked), task.root, v, usage);
       // A run that counted in a record of its own: its result's usage is the try's.
@@ -191,6 +197,7 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
     } catch (e: unknown) {
       if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
       error = errorMessage(e);
+      failure = failureOfError(e);
     }
     const changes = await task.commit(r.description, result?.files_changed ?? []);
     const { signal: _s, ...settings } = v;
@@ -198,6 +205,7 @@ async function runTry(ws: JobWorkspaces, r: IsolatedRun, v: TryVariant, taskId: 
       variant: settings,
       result,
       error,
+      failure,
       cancelled: v.signal.aborted,
       branch: task.branch,
       base: task.base,
@@ -257,7 +265,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
     }));
   const apply = await applyChanges(ws, r, result, changes, chosen.branch);
   fields.apply = apply as unknown as JsonObject;
-  return { result, fields };
+  return { result, fields, failure: chosen.result ? null : chosen.failure };
 }
 
 type ApplyOutcome = MergeOutcome | { status: "none" | "patch" | "skipped"; path?: string; detail?: string };

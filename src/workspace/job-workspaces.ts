@@ -112,6 +112,9 @@ export class JobWorkspaces {
   }
 
   /** The branch of a task's changes. */
+  /** Tasks opened by this process (a second open is a retry of the task). */
+  private readonly opened = new Set<string>();
+
   branchOf(taskId: string): string {
     return `ollama-coder/${branchPart(this.jobId)}/${branchPart(taskId)}`;
   }
@@ -124,8 +127,10 @@ export class JobWorkspaces {
     if (this.repo === null) return TaskWorkspace.shared(this.projectRoot);
     const name = dirPart(taskId);
     const path = join(this.dir, "tasks", name);
-    // An earlier run of the task left it: git must forget it before its branch can be checked out again.
-    if (await this.removeWorktree(name)) await this.prune();
+    // An earlier run of the task left it, or an earlier try's cleanup removed its files (an automatic retry):
+    // git must forget it before its branch can be checked out again.
+    if ((await this.removeWorktree(name)) || this.opened.has(name)) await this.prune();
+    this.opened.add(name);
     mkdirSync(join(this.dir, "tasks"), { recursive: true });
     const branch = this.branchOf(taskId);
     const base = this.base.base_commit as string;
