@@ -8,7 +8,7 @@ export const FAILURE_REASONS = {
   check:
     "it ran and did not pass: a check or test failed, a command exited non-zero, an agent task was not done (check failing, not approved) within max_loops",
   timeout: "it ran out of time (timeout_seconds, or the agent task's time limit)",
-  not_found: "a file, directory or program it needs does not exist",
+  not_found: "a file, directory, program or model it needs does not exist",
   security: "the sandbox or the guardrail refused it (a path outside the project root, a forbidden command)",
   conflict: "an agent task's work could not be merged back into the project (kept on its branch)",
   invalid: "it cannot be done as given (an unknown operation type, a directory where a file is needed)",
