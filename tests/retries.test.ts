@@ -347,7 +347,7 @@ describe(`automatic retries (${BACKEND})`, async () => {
             retry: { delay_seconds: 0 },
           });
           expect(res.status).toBe(200);
-          const done = await waitForJobEnd(t, res.body.job_id);
+          const done = await waitForJobEnd(t, res.body.job_id, 80_000); // each try makes its workspace (git)
           const entry = done.result.results[0];
           expect(done.status, JSON.stringify(entry)).toBe("completed");
           expect(entry.status).toBe("completed");
@@ -364,32 +364,37 @@ describe(`automatic retries (${BACKEND})`, async () => {
           await ollama.close();
         }
       },
+      90_000,
     );
 
-    it.runIf(enabled)("a model the server does not have is never retried", async () => {
-      const { ollama, t } = await agentOn();
-      try {
-        // Listed when the job starts, gone when the task asks for it (removed meanwhile).
-        ollama.script("qwen2.5-coder:7b", () => {
-          ollama.models = ["llama3.2:latest"];
-          return { status: 503 };
-        });
-        const res = await t.request("POST", "/batch/jobs", {
-          type: "batch_agent_tasks",
-          items: [{ id: "a", description: "x" }],
-          options: { reviewer_model: null },
-          retry: { max_attempts: 5, delay_seconds: 0, on: ["error", "failed"] },
-        });
-        const done = await waitForJobEnd(t, res.body.job_id);
-        expect(done.status).toBe("failed");
-        const entry = done.result.results[0];
-        expect(entry, JSON.stringify(entry)).toMatchObject({ status: "failed", failure: "not_found" });
-        expect(entry.attempts_log).toHaveLength(1); // the 503 was retried; the missing model was not
-        const chats = ollama.requests.filter((s) => s.body.model === "qwen2.5-coder:7b");
-        expect(chats).toHaveLength(2);
-      } finally {
-        await ollama.close();
-      }
-    });
+    it.runIf(enabled)(
+      "a model the server does not have is never retried",
+      async () => {
+        const { ollama, t } = await agentOn();
+        try {
+          // Listed when the job starts, gone when the task asks for it (removed meanwhile).
+          ollama.script("qwen2.5-coder:7b", () => {
+            ollama.models = ["llama3.2:latest"];
+            return { status: 503 };
+          });
+          const res = await t.request("POST", "/batch/jobs", {
+            type: "batch_agent_tasks",
+            items: [{ id: "a", description: "x" }],
+            options: { reviewer_model: null },
+            retry: { max_attempts: 5, delay_seconds: 0, on: ["error", "failed"] },
+          });
+          const done = await waitForJobEnd(t, res.body.job_id, 80_000);
+          expect(done.status).toBe("failed");
+          const entry = done.result.results[0];
+          expect(entry, JSON.stringify(entry)).toMatchObject({ status: "failed", failure: "not_found" });
+          expect(entry.attempts_log).toHaveLength(1); // the 503 was retried; the missing model was not
+          const chats = ollama.requests.filter((s) => s.body.model === "qwen2.5-coder:7b");
+          expect(chats).toHaveLength(2);
+        } finally {
+          await ollama.close();
+        }
+      },
+      90_000,
+    );
   });
 });
