@@ -6,7 +6,12 @@ import { benchDir, fmt, peakRssMb, percentile, printRows, type Row, startServer 
 const PLUGIN = join(import.meta.dirname, "..", "..", "bench", "fixtures", "noop-plugin.mjs");
 
 /** The whole server process: submit over HTTP, no-op items, status polled from outside. */
-async function ollamaCoder(n: number, parallel: number, chunkSize: number) {
+async function ollamaCoder(
+  n: number,
+  parallel: number,
+  chunkSize: number,
+  kind: { type: string; retry?: Record<string, unknown> } = { type: "bench_noop" },
+) {
   const dir = benchDir("queue");
   const server = await startServer([
     "--data-dir",
@@ -18,7 +23,7 @@ async function ollamaCoder(n: number, parallel: number, chunkSize: number) {
   ]);
   try {
     const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
-    const body = JSON.stringify({ type: "bench_noop", items, parallel, chunk_size: chunkSize });
+    const body = JSON.stringify({ ...kind, items, parallel, chunk_size: chunkSize });
     const t0 = performance.now();
     const res = await fetch(`${server.url}/batch/jobs`, {
       method: "POST",
@@ -194,4 +199,33 @@ export async function queueBench(): Promise<void> {
     },
   );
   printRows("Queue: no-op items (issue 2)", rows);
+  await retryBench(parallel, chunk);
+}
+
+/**
+ * Automatic retries (issue 16): 10,000 items that each fail once with `error` and succeed on their retry
+ * (backoff 0), against 10,000 no-op items with no retry, in the same run.
+ */
+async function retryBench(parallel: number, chunk: number): Promise<void> {
+  const n = Number(process.env.BENCH_RETRY_ITEMS ?? 10_000);
+  console.error(`queue bench: ${n} items failing once then retried (backoff 0), against ${n} no-op items`);
+  const plain = await ollamaCoder(n, parallel, chunk);
+  const retried = await ollamaCoder(n, parallel, chunk, {
+    type: "bench_flaky",
+    retry: { max_attempts: 2, delay_seconds: 0 },
+  });
+  const ratio = retried.itemsPerSecond / plain.itemsPerSecond;
+  printRows("Queue: automatic retries (issue 16)", [
+    { metric: `no-op items/s, one ${fmt(n)}-item job, no retry`, value: fmt(plain.itemsPerSecond) },
+    {
+      metric: `items/s, ${fmt(n)} items each failing once (error) then succeeding on retry, backoff 0`,
+      value: fmt(retried.itemsPerSecond),
+    },
+    {
+      metric: "retried / no-retry rate",
+      value: `${fmt(ratio * 100)} %`,
+      target: ">= 50 %",
+      ok: ratio >= 0.5 && retried.status === "completed",
+    },
+  ]);
 }

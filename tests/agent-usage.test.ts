@@ -171,6 +171,7 @@ describe("summary.usage: tokens and model seconds per model for agent jobs", () 
       reviewer_model: null,
       check_command: "true",
       timeout_seconds: 2,
+      retry: { max_attempts: 1 }, // one try: its usage is the task's
     });
     await waitForJobEnd(t, res.body.job_id);
     const done = (await t.request("GET", `/batch/jobs/${res.body.job_id}`)).body;

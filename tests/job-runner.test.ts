@@ -62,6 +62,7 @@ describe("job runner", () => {
     const finished = collect("job:finished");
     const r = await runner(
       newJob("job-1", 7, {
+        maxAttempts: 1, // no automatic retry (see retries.test.ts)
         parallel: 3,
         chunkSize: 2,
         items: Array.from({ length: 7 }, (_, i) => ({
@@ -103,6 +104,7 @@ describe("job runner", () => {
     registry.register("unit", gate);
     const r = await runner(
       newJob("job-t", 2, {
+        maxAttempts: 1,
         items: [
           { itemId: "a", payload: { id: "a", throw: "kaput" } },
           { itemId: "b", payload: { id: "b" } },
@@ -279,6 +281,7 @@ describe("job runner", () => {
     // This process looked dead for longer than the lease: the sweep requeued the item and another took it.
     clock.advance(31_000);
     expect((await store.sweepLeases(clock.now() / 1000, [])).requeued).toBe(1);
+    clock.advance(1_000); // its backoff (the default retry policy: 1 s)
     const other = await store.claimItems(
       "job-l",
       "host:2:other",

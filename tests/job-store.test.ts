@@ -34,7 +34,7 @@ describe(`job store (${BACKEND})`, async () => {
       expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
       expect(store.db.pragma("busy_timeout", { simple: true })).toBe(20);
       expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([
-        1, 2, 3, 4, 9,
+        1, 2, 3, 4, 5, 9,
       ]);
       await store.close();
     },
@@ -74,7 +74,9 @@ describe(`job store (${BACKEND})`, async () => {
     // The lease expires; the sweep requeues; a new owner claims (attempt 2).
     const swept = await store.sweepLeases(T0 + 31, []);
     expect(swept).toEqual({ requeued: 2, abandoned: 0, jobIds: [id] });
-    const again = await store.claimItems(id, "new", 2, T0 + 61, T0 + 31);
+    // Each lost try waits for its backoff (the default policy: 1 s) before it is claimed again.
+    expect(await store.claimItems(id, "new", 2, T0 + 61, T0 + 31.5)).toEqual([]);
+    const again = await store.claimItems(id, "new", 2, T0 + 61, T0 + 32);
     expect(again.map((i) => i.attempt)).toEqual([2, 2]);
     const [a, b] = again as [ClaimedItem, ClaimedItem];
     expect(await store.recordOutcomes(id, "old", [ok(a, 1)], "i0")).toEqual([]);
@@ -94,7 +96,7 @@ describe(`job store (${BACKEND})`, async () => {
     await store.startJob(id, T0);
     await store.claimItems(id, "a", 1, T0 + 30, T0);
     expect((await store.sweepLeases(T0 + 31, [])).requeued).toBe(1);
-    await store.claimItems(id, "b", 1, T0 + 61, T0 + 31);
+    await store.claimItems(id, "b", 1, T0 + 61, T0 + 32);
     expect(await store.sweepLeases(T0 + 62, [])).toMatchObject({ requeued: 0, abandoned: 1 });
     const items = (await store.listItems(id, { limit: 5, offset: 0 })).items;
     expect(items[0]).toMatchObject({ status: "failed", attempts: 2 });
@@ -203,6 +205,8 @@ describe(`job store (${BACKEND})`, async () => {
       clock.advance(31_000);
       const finished = events.waitFor("job:finished");
       await pool.sweep();
+      clock.advance(1_000); // the lost items' backoff (the default retry policy: 1 s)
+      pool.wake();
       expect(await finished).toEqual({ jobId: id, status: "completed" });
       expect([...timed.runs.values()]).toEqual([1, 1, 1, 1, 1, 1]);
       await pool.stop();

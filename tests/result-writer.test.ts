@@ -80,7 +80,8 @@ describe("result writer", () => {
   it("reports only the outcomes the store accepted: a stale attempt or another owner's item is fenced off", async () => {
     // Item 1's lease lapsed and the sweep gave it to another worker: this run's result no longer counts.
     await store.sweepLeases(T0 + 31, []);
-    const again = await store.claimItems("job-1", "host:2:other", 1, T0 + 90, T0 + 31);
+    // Due again after its backoff (the default retry policy: 1 s).
+    const again = await store.claimItems("job-1", "host:2:other", 1, T0 + 90, T0 + 32);
     expect(again[0]?.attempt).toBe(2);
     const w = writer();
     for (const item of claimed) w.add(succeeded(item), item.itemId);

@@ -220,6 +220,7 @@ describe("webhooks", () => {
       type: "failing",
       items: [{}],
       webhook_url: hook.url,
+      retry: { max_attempts: 1 }, // it fails at once, without automatic retries
     });
     await expect.poll(() => webhookOf(t, res.body.job_id).then((w) => w.state)).toBe("delivered");
     const retry = await t.request("POST", `/batch/jobs/${res.body.job_id}/retry`, {});

@@ -1,3 +1,4 @@
+import type { FailureReason } from "../domain/failure.js";
 import { CoderError } from "../errors.js";
 
 export type OllamaErrorKind = "model_missing" | "unreachable" | "http" | "stream" | "busy";
@@ -6,11 +7,17 @@ export type OllamaErrorKind = "model_missing" | "unreachable" | "http" | "stream
 export class OllamaError extends CoderError {
   readonly kind: OllamaErrorKind;
   readonly status: number | null;
+  /**
+   * The item's failure when this error ends it (src/domain/failure.ts): a missing model is `not_found` and
+   * never retried; the server unreachable, busy (503) or failing is `error`, retried by the job's retry policy.
+   */
+  readonly failure: FailureReason;
   constructor(kind: OllamaErrorKind, message: string, status: number | null = null) {
     super("job_setup_failed", message);
     this.name = "OllamaError";
     this.kind = kind;
     this.status = status;
+    this.failure = kind === "model_missing" ? "not_found" : "error";
   }
 }
 

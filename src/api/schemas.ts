@@ -1,8 +1,10 @@
-import { type Static, type TLiteral, type TSchema, Type } from "typebox";
+import { type Static, type TSchema, Type } from "typebox";
+import { FAILURE_REASON_NAMES } from "../domain/failure.js";
 import { JOB_TYPE_NAME_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
+import { literals } from "./literals.js";
 import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
@@ -22,9 +24,7 @@ export const Items = (item: TSchema, description: string) =>
 export const JsonObjectSchema = (options: { default?: JsonObject } = {}) =>
   Type.Unsafe<JsonObject>(Type.Object({}, { additionalProperties: true, ...options }));
 
-/** One literal per value, as a tuple (so a union of them keeps its static type). */
-export const literals = <const T extends readonly string[]>(values: T) =>
-  values.map((v) => Type.Literal(v)) as unknown as { -readonly [K in keyof T]: TLiteral<T[K]> };
+export { literals } from "./literals.js";
 
 export const GenericJobBody = Type.Object(
   {
@@ -63,10 +63,22 @@ export const JobSummary = Type.Object(
 );
 
 /** The fields every entry of `result.results` has, whatever the job type. */
+/** An item's earlier tries, each failed and retried (the job's `retry`). */
+export const AttemptsLog = Type.Array(
+  Type.Object({
+    attempt: Type.Integer({ minimum: 1 }),
+    error: Nullable(Type.String()),
+    failure: Type.Union(literals(FAILURE_REASON_NAMES)),
+    finished_at: Type.Number(),
+  }),
+  { description: "The item's earlier tries that failed and were retried, oldest first (see retry)." },
+);
+
 export const ResultEntryBase = {
   id: Type.String({ description: "The item's id (assigned when the item had none)." }),
   error: Type.Optional(Type.String({ description: "Why the item did not succeed." })),
   worker_id: Type.Optional(Type.String({ description: "The worker that ran the item." })),
+  attempts_log: Type.Optional(AttemptsLog),
 };
 
 /** `result` of an ended job, its entries of one shape (`entry`): see kind-schemas.ts. */

@@ -1,7 +1,16 @@
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 import type { JsonObject } from "../domain/json.js";
+import {
+  BACKOFFS,
+  DEFAULT_RETRY_POLICY as D,
+  JITTERS,
+  RETRY_LIMITS,
+  RETRY_ON,
+  type RetryPolicy,
+} from "../domain/retry-policy.js";
 import { InvalidInputError } from "../errors.js";
 import { IdempotencyKeyField } from "./idempotency-key.js";
+import { literals } from "./literals.js";
 
 /** Latest `run_at` accepted: a year ahead (a later date is more likely a mistake, e.g. milliseconds). */
 const MAX_AHEAD_SECONDS = 366 * 86_400;
@@ -16,6 +25,74 @@ export const WebhookUrl = Type.Optional(
   }),
 );
 
+/** A job's automatic retries of its items (src/domain/retry-policy.ts keeps the defaults and the rules). */
+export const RetryField = Type.Object(
+  {
+    max_attempts: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: RETRY_LIMITS.maxAttempts,
+        description: `Tries of each item in all, the first included; 1 never retries. Default ${D.max_attempts}.`,
+      }),
+    ),
+    backoff: Type.Optional(
+      Type.Union(literals(BACKOFFS), {
+        description: `The wait before try n+1: exponential = delay_seconds * 2^(n-1), fixed = delay_seconds. Default ${D.backoff}.`,
+      }),
+    ),
+    delay_seconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: RETRY_LIMITS.maxDelaySeconds,
+        description: `The first wait (seconds). Default ${D.delay_seconds}.`,
+      }),
+    ),
+    max_delay_seconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: RETRY_LIMITS.maxDelaySeconds,
+        description: `The longest wait (seconds), whatever the backoff says. Default ${D.max_delay_seconds}.`,
+      }),
+    ),
+    jitter: Type.Optional(
+      Type.Union(literals(JITTERS), {
+        description: `none: the wait d as computed; full: a random wait in [0, d]; equal: d/2 plus a random part of d/2. Default ${D.jitter}.`,
+      }),
+    ),
+    on: Type.Optional(
+      Type.Array(Type.Union(literals(RETRY_ON)), {
+        minItems: 1,
+        uniqueItems: true,
+        contains: { const: "error" },
+        description:
+          'Which failures are tried again: ["error"] (the item could not be carried out: model server unreachable or busy, a crashed or timed-out command, a lost worker) or ["error", "failed"] (also items that ran and failed: a check, a test, a reviewer). Invalid input, security refusals and missing files or models are never retried. Default ["error"].',
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Automatic retries: a failed item goes back to the queue after its backoff (it holds no job slot meanwhile), the job's progress counts it in `retrying`, and its earlier tries are kept in its attempts_log. Stored in metadata.retry. Without it: 3 tries for `error`, none for `failed`.",
+    examples: [
+      {
+        max_attempts: 5,
+        backoff: "exponential",
+        delay_seconds: 2,
+        max_delay_seconds: 60,
+        jitter: "full",
+        on: ["error", "failed"],
+      },
+    ],
+  },
+);
+
+/** A submit's `retry` as the queue takes it (its defaults filled in there). */
+export function retryOf(body: {
+  retry?: Static<typeof RetryField> | undefined;
+}): Partial<RetryPolicy> | undefined {
+  return body.retry;
+}
+
 /**
  * The fields every submit route takes besides its items, options, chunk_size and parallel: one list, so that
  * the kinds' routes and `POST /batch/jobs` cannot drift apart.
@@ -23,6 +100,7 @@ export const WebhookUrl = Type.Optional(
 export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
   webhook_url: WebhookUrl,
+  retry: Type.Optional(RetryField),
   run_at: Type.Optional(
     Type.Union([Type.Number({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
       description:

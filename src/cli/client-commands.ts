@@ -26,6 +26,7 @@ interface JobView {
       total?: number;
       processed?: number;
       failed?: number;
+      retrying?: number;
       items_per_second?: number;
       estimated_remaining_seconds?: number | null;
     };
@@ -62,7 +63,7 @@ const fmtEta = (s: number | null | undefined): string =>
 
 function line(job: JobView): string {
   const p = job.metadata?.progress ?? {};
-  return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
+  return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed${p.retrying ? `, ${p.retrying} retrying` : ""}, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
 }
 
 /** Follows a job to its end: a progress bar on a terminal, plain lines otherwise. Returns the exit code. */
@@ -139,11 +140,23 @@ export function addClientCommands(program: Command): void {
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
     .option("--parallel <n>", "items at once (default: the kind's)", wholeNumber(1))
     .option("--chunk-size <n>", "items claimed at a time (default: the kind's)", wholeNumber(1))
+    .option(
+      "--retries <n>",
+      "automatic retries of a failed item (retry.max_attempts = n + 1; default: 2 for errors)",
+      wholeNumber(0),
+    )
+    .option("--retry-failed", "retry items that ran and failed too (retry.on = error, failed)")
     .action(
       (
         kind: string,
         file: string,
-        opts: { wait?: boolean; parallel?: number; chunkSize?: number },
+        opts: {
+          wait?: boolean;
+          parallel?: number;
+          chunkSize?: number;
+          retries?: number;
+          retryFailed?: boolean;
+        },
         cmd: Command,
       ) =>
         run(async () => {
@@ -156,6 +169,12 @@ export function addClientCommands(program: Command): void {
             : { ...(input as object) };
           if (opts.parallel !== undefined) body.parallel = opts.parallel;
           if (opts.chunkSize !== undefined) body.chunk_size = opts.chunkSize;
+          if (opts.retries !== undefined || opts.retryFailed) {
+            const retry: Record<string, unknown> = { ...(body.retry as object | undefined) };
+            if (opts.retries !== undefined) retry.max_attempts = opts.retries + 1;
+            if (opts.retryFailed) retry.on = ["error", "failed"];
+            body.retry = retry;
+          }
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {

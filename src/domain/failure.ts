@@ -8,7 +8,7 @@ export const FAILURE_REASONS = {
   check:
     "it ran and did not pass: a check or test failed, a command exited non-zero, an agent task was not done (check failing, not approved) within max_loops",
   timeout: "it ran out of time (timeout_seconds, or the agent task's time limit)",
-  not_found: "a file, directory or program it needs does not exist",
+  not_found: "a file, directory, program or model it needs does not exist",
   security: "the sandbox or the guardrail refused it (a path outside the project root, a forbidden command)",
   conflict: "an agent task's work could not be merged back into the project (kept on its branch)",
   invalid: "it cannot be done as given (an unknown operation type, a directory where a file is needed)",
@@ -24,8 +24,33 @@ const BY_CODE: Partial<Record<ErrorCode, FailureReason>> = {
   conflict: "conflict",
 };
 
-/** The reason for an error thrown while an item ran. */
+/**
+ * What kind of failure each reason is, for automatic retries (src/domain/retry-policy.ts): `error`, the item
+ * could not be carried out (the model server did not answer, a command crashed or ran out of time, its worker
+ * was lost); `failed`, it ran and its outcome was negative (a check failed, a reviewer rejected, exit 1, work
+ * that could not be merged); null, never retried (running it again cannot change the answer).
+ */
+export const FAILURE_CLASS: Record<FailureReason, "error" | "failed" | null> = {
+  check: "failed",
+  conflict: "failed",
+  timeout: "error",
+  error: "error",
+  not_found: null,
+  security: null,
+  invalid: null,
+};
+export type FailureClass = "error" | "failed";
+
+const isFailureReason = (x: unknown): x is FailureReason =>
+  typeof x === "string" && Object.hasOwn(FAILURE_REASONS, x);
+
+/**
+ * The reason for an error thrown while an item ran. An error that knows its own reason says it in `failure`
+ * (a model server's: a missing model is `not_found`, never retried).
+ */
 export function failureOfError(e: unknown): FailureReason {
+  const own = (e as { failure?: unknown } | null)?.failure;
+  if (isFailureReason(own)) return own;
   if (e instanceof CoderError) return BY_CODE[e.code] ?? "error";
   if (e instanceof Error && (e.name === "TimeoutError" || (e as { code?: string }).code === "ETIMEDOUT"))
     return "timeout";

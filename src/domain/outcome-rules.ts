@@ -1,5 +1,6 @@
 import type { FailureReason } from "./failure.js";
 import type { JsonObject } from "./json.js";
+import { type AttemptLogEntry, retryDelayAfter, retryPolicyOf } from "./retry-policy.js";
 import type { JobStatus } from "./statuses.js";
 
 /**
@@ -41,13 +42,34 @@ export interface LostItem {
   attempts: number;
   maxAttempts: number;
   jobStatus: JobStatus;
+  /** The job's metadata (its retry policy, `metadata.retry`). */
+  jobMetadata: JsonObject;
+  /** When the sweep found it (epoch seconds). */
+  now: number;
 }
 
-/** A lost item goes back to the queue while its job lives and it has attempts left; else this ends it. */
-export function lostItemOutcome(item: LostItem): ImposedOutcome | "requeue" {
+/** A lost item that goes back to the queue: not before `notBefore`, its lost try kept in its attempts log. */
+export interface LostItemRetry {
+  notBefore: number;
+  entry: AttemptLogEntry;
+}
+
+/** The error a lost try is logged with. */
+export const WORKER_LOST = "worker lost the item (its process died or stopped renewing its lease)";
+
+/**
+ * A lost item counts as a try that ended in `error`: it goes back to the queue after the job's backoff while
+ * its job lives and it has attempts left; else this ends it.
+ */
+export function lostItemOutcome(item: LostItem): ImposedOutcome | LostItemRetry {
   const jobLive = item.jobStatus === "running" || item.jobStatus === "queued";
   if (!jobLive) return imposed("cancelled", "job ended while the item's worker was lost");
-  if (item.attempts < item.maxAttempts) return "requeue";
+  const delay = retryDelayAfter(retryPolicyOf(item.jobMetadata, item.maxAttempts), item.attempts, "error");
+  if (delay !== null)
+    return {
+      notBefore: item.now + delay,
+      entry: { attempt: item.attempts, error: WORKER_LOST, failure: "error", finished_at: item.now },
+    };
   return imposed(
     "failed",
     `worker lost the item ${item.attempts} time(s); giving up after max_attempts=${item.maxAttempts}`,

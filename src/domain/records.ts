@@ -1,4 +1,5 @@
 import type { JsonObject } from "./json.js";
+import type { AttemptLogEntry } from "./retry-policy.js";
 import type { ItemStatus, JobStatus } from "./statuses.js";
 
 /** The records jobs and items are stored and answered as. */
@@ -43,6 +44,8 @@ export interface JobRecord extends ItemCounts {
   priority: number;
   maxAttempts: number;
   currentItem: string | null;
+  /** Items waiting in the queue for an automatic retry (counted where a job is read: getJob, listJobs). */
+  retrying: number;
   createdAt: number;
   startedAt: number | null;
   completedAt: number | null;
@@ -67,6 +70,10 @@ export interface ItemRecord {
   workerId: string | null;
   startedAt: number | null;
   finishedAt: number | null;
+  /** A queued item waiting for its automatic retry: not before this (epoch seconds); else null. */
+  notBefore: number | null;
+  /** Its earlier tries that failed and were retried, oldest first. */
+  attemptsLog: AttemptLogEntry[];
 }
 
 export interface ItemFilter {

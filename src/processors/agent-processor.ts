@@ -38,12 +38,12 @@ export interface AgentPlaces {
 
 /**
  * Why a task that ran failed: its work could not be merged back (`conflict`), its agent never ran a loop (it
- * threw: `error`), or it did not pass its check or review within max_loops (`check`).
+ * threw: what it threw says, e.g. `not_found` for a missing model, else `error`), or it did not pass its check or review within max_loops (`check`).
  */
-function taskFailure(r: TaskResult, extra: JsonObject): FailureReason {
+function taskFailure(r: TaskResult, extra: JsonObject, thrown: FailureReason | null): FailureReason {
   const apply = extra.apply as JsonObject | undefined;
   if (apply?.status === "conflict" || apply?.status === "refused") return "conflict";
-  if (r.loops === 0 && r.check === null) return "error";
+  if (r.loops === 0 && r.check === null) return thrown ?? "error";
   return "check";
 }
 
@@ -95,6 +95,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       try {
         let r: TaskResult;
         let extra: JsonObject = {};
+        let thrown: FailureReason | null = null;
         if (session.workspaces === null) {
           const usage: UsageByModel = {};
           tryUsage.push(usage);
@@ -125,10 +126,11 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
           });
           r = out.result;
           extra = out.fields;
+          thrown = out.failure;
         }
         const all = { ...fields(r), ...extra };
         if (r.status === "completed") return { status: "succeeded", error: r.error, fields: all };
-        return { status: "failed", failure: taskFailure(r, extra), error: r.error, fields: all };
+        return { status: "failed", failure: taskFailure(r, extra, thrown), error: r.error, fields: all };
       } catch (e: unknown) {
         if (ctx.signal.aborted) throw e;
         const fields = { usage: sumUsage(tryUsage) };

@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import type { TaskResult } from "../agent/agent-loop.js";
 import { capDiff } from "../agent/agent-tools.js";
 import type { RunConfig } from "../agent/run-config.js";
+import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
@@ -157,12 +158,16 @@ export interface IsolatedRun {
 export interface IsolatedOutcome {
   result: TaskResult;
   fields: JsonObject;
+  /** Why the chosen try's agent threw (src/domain/failure.ts); null when it ran to a result. */
+  failure: FailureReason | null;
 }
 
 interface TryOutcome {
   variant: Omit<TryVariant, "signal">;
   result: TaskResult | null;
   error: string | null;
+  /** The reason of what its agent threw (null: it ran to a result). */
+  failure: FailureReason | null;
   cancelled: boolean;
   branch: string | null;
   base: string | null;
@@ -191,6 +196,7 @@ async function runTry(
   r.tryUsage?.push(usage);
   let result: TaskResult | null = null;
   let error: string | null = null;
+  let failure: FailureReason | null = null;
   let changes: TaskChanges;
   try {
     try {
@@ -200,6 +206,7 @@ async function runTry(
     } catch (e: unknown) {
       if (r.signal.aborted) throw e; // the task itself stops (cancel, shutdown): no outcome to keep
       error = errorMessage(e);
+      failure = failureOfError(e);
     }
     changes = await task.commit(r.description, result?.files_changed ?? []);
   } catch (e: unknown) {
@@ -214,6 +221,7 @@ async function runTry(
     variant: settings,
     result,
     error,
+    failure,
     cancelled: v.signal.aborted,
     branch: task.branch,
     base: task.base,
@@ -273,7 +281,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
   // Both settle before the task ends (a removal that failed fails it, as before); neither waits for the other.
   const [apply] = await Promise.all([applying, Promise.all(tries.map((t) => t.removed))]);
   fields.apply = apply as unknown as JsonObject;
-  return { result, fields };
+  return { result, fields, failure: chosen.result ? null : chosen.failure };
 }
 
 type ApplyOutcome = MergeOutcome | { status: "none" | "patch" | "skipped"; path?: string; detail?: string };

@@ -4,6 +4,7 @@ import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
+import { type RetryPolicy, resolveRetryPolicy, retryPolicyOf } from "../domain/retry-policy.js";
 import {
   FINAL_JOB_STATUSES,
   type ItemStatus,
@@ -37,7 +38,8 @@ export interface SubmitInput {
   /** Submit-time metadata (e.g. `total_tasks`). */
   metadata?: JsonObject;
   priority?: number;
-  maxAttempts?: number;
+  /** Automatic retries of the job's items (the defaults fill in what is left out); kept in metadata.retry. */
+  retry?: Partial<RetryPolicy> | undefined;
   /** Name of the items field in the request, for error locations. */
   itemsField?: string;
   /** Not before this time (epoch seconds): the job stays queued, with `metadata.run_at`, until then. */
@@ -79,6 +81,7 @@ export function resultEntry(item: ItemRecord): ResultEntry {
   const entry: JsonObject = { ...item.payload, ...outcome };
   if (entry.status === undefined) entry.status = item.status;
   if (item.workerId !== null && item.result !== null) entry.worker_id = item.workerId;
+  if (item.attemptsLog.length > 0) entry.attempts_log = item.attemptsLog;
   return entry;
 }
 
@@ -183,15 +186,19 @@ export class JobQueue {
       for (const issue of await processor.checkSubmit(options))
         issues.push({ ...issue, loc: ["body", ...issue.loc] });
     if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
+    const retry = resolveRetryPolicy(input.retry);
+    const metadata: JsonObject = { ...input.metadata };
+    if (input.runAt) metadata.run_at = input.runAt;
+    if (input.retry) metadata.retry = retry;
     return {
       id: newJobId(input.type),
       type: input.type,
       options,
-      metadata: input.runAt ? { ...input.metadata, run_at: input.runAt } : (input.metadata ?? {}),
+      metadata,
       chunkSize: input.chunkSize,
       parallel: input.parallel,
       priority: input.priority ?? 0,
-      maxAttempts: input.maxAttempts ?? 3,
+      maxAttempts: retry.max_attempts,
       createdAt: toSeconds(this.clock.now()),
       runAt: input.runAt ?? null,
       items,
@@ -214,6 +221,7 @@ export class JobQueue {
       skipped: 0,
       cancelled: 0,
       currentItem: null,
+      retrying: 0,
       startedAt: null,
       completedAt: null,
       updatedAt: job.createdAt,
@@ -397,7 +405,7 @@ export class JobQueue {
       chunkSize: job.chunkSize,
       parallel: job.parallel,
       priority: job.priority,
-      maxAttempts: job.maxAttempts,
+      retry: job.metadata.retry ? retryPolicyOf(job.metadata, job.maxAttempts) : undefined,
       metadata,
     });
     const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];

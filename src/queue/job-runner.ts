@@ -3,6 +3,7 @@ import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
 import type { JobRecord } from "../domain/records.js";
+import { type RetryPolicy, retryDelayAfter, retryPolicyOf } from "../domain/retry-policy.js";
 import { itemStatusWord, type SuccessWord } from "../domain/statuses.js";
 import { errorMessage } from "../errors.js";
 import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
@@ -57,6 +58,10 @@ export class JobRunner {
   private readonly ctx: JobContext;
   /** What this job's result entries say on success. */
   private readonly successWord: SuccessWord;
+  /** The job's automatic retries (metadata.retry). */
+  private readonly retryPolicy: RetryPolicy;
+  /** Items sent back for a retry whose outcome is not written yet: once it is, they may be claimable. */
+  private retriesUnwritten = false;
 
   constructor(
     private readonly d: RunnerDeps,
@@ -69,6 +74,7 @@ export class JobRunner {
       recordMetadata: (patch) => d.store.mergeJobMetadata(job.id, patch),
     };
     this.successWord = successWordOf(d.registry.kind(job.type));
+    this.retryPolicy = retryPolicyOf(job.metadata, job.maxAttempts);
     this.writer = new ResultWriter({
       store: d.store,
       jobId: job.id,
@@ -79,6 +85,10 @@ export class JobRunner {
       log: d.log,
       onFlushed: (accepted, ids) => {
         for (const o of accepted) {
+          if (o.retry) {
+            this.durations.delete(o.seq);
+            continue;
+          }
           const itemId = ids.get(o.seq) ?? String(o.seq);
           const durationSeconds = this.durations.get(o.seq);
           this.durations.delete(o.seq);
@@ -211,8 +221,15 @@ export class JobRunner {
           continue;
         }
         // Nothing to claim now: none left, or (on a shared store) every slot of the job is taken. While our own
-        // items run, wait for one to finish and look again; otherwise this runner is done.
-        if (this.inFlight.size === 0) break;
+        // items run, wait for one to finish and look again. Items sent back for a retry are claimable once
+        // written (at once with no backoff): write them and look once more. Otherwise this runner is done; items
+        // whose retry is not due yet wait in the queue without a slot (the pool comes back at their time).
+        if (this.inFlight.size === 0) {
+          if (!this.retriesUnwritten) break;
+          this.retriesUnwritten = false;
+          await this.writer.flush();
+          continue;
+        }
         await this.slotChange();
         continue;
       }
@@ -338,7 +355,9 @@ export class JobRunner {
     if (reason === "cancelled" && (result === null || result.status === "failed")) {
       Object.assign(out, cancelledByUser());
     } else if (result === null) {
-      Object.assign(out, failedOutcome(errorMessage(thrown), failureOfError(thrown)));
+      const failure = failureOfError(thrown);
+      Object.assign(out, failedOutcome(errorMessage(thrown), failure));
+      this.retryIfDue(out, failure);
     } else {
       const fields: JsonObject = result.fields ? Object.assign({}, result.fields) : {};
       fields.status = itemStatusWord(result.status, this.successWord);
@@ -347,8 +366,18 @@ export class JobRunner {
       out.error = result.error ?? null;
       if (out.error !== null) fields.error = out.error;
       out.result = fields;
+      if (result.status === "failed" && reason === null) this.retryIfDue(out, result.failure ?? "error");
     }
     return out;
+  }
+
+  /** Sends a failed try back to the queue when the job's retry policy says so (see retry-policy.ts). */
+  private retryIfDue(out: ItemOutcome, failure: FailureReason): void {
+    const delay = retryDelayAfter(this.retryPolicy, out.attempt, failure);
+    if (delay === null) return;
+    const entry = { attempt: out.attempt, error: out.error, failure, finished_at: out.finishedAt };
+    out.retry = { notBefore: out.finishedAt + delay, entry };
+    this.retriesUnwritten = true;
   }
 
   private slot(): Promise<void> {

@@ -8,6 +8,8 @@ export interface ProgressSnapshot {
   failed: number;
   skipped: number;
   cancelled: number;
+  /** Items waiting in the queue for an automatic retry (not processed yet). */
+  retrying: number;
   percentage: number;
   elapsed_seconds: number;
   items_per_second: number;
@@ -45,6 +47,7 @@ export function progressSnapshot(job: JobRecord, nowSeconds: number): ProgressSn
     failed: job.failed,
     skipped: job.skipped,
     cancelled: job.cancelled,
+    retrying: job.retrying,
     percentage: percentage(job),
     elapsed_seconds: round(elapsed, 3),
     items_per_second: round(rate, 2),

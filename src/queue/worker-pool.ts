@@ -191,9 +191,23 @@ export class WorkerPool {
         .finally(() => {
           this.runners.delete(job.id);
           this.wake();
+          this.wakeForRetries(job.id);
         });
       this.runners.set(job.id, { runner, done });
     }
+  }
+
+  /**
+   * A runner ends, without ending its job, when the job's only items left wait for an automatic retry: look
+   * again when the first is due (the poll finds it too, after a restart or on another node).
+   */
+  private wakeForRetries(jobId: string): void {
+    this.store
+      .nextRetryAt(jobId)
+      .then((at) => {
+        if (at !== null) this.wakeAt(at);
+      })
+      .catch((e: unknown) => this.o.log.warn(`job ${jobId}: ${errorMessage(e)}`));
   }
 
   /** Extends the leases of every item this process holds. */
@@ -223,7 +237,10 @@ export class WorkerPool {
       const status = await this.store.finalizeJob(jobId, now);
       if (status) this.events.emit("job:finished", { jobId, status });
     }
-    if (swept.requeued > 0) this.wake();
+    if (swept.requeued > 0) {
+      this.wake();
+      for (const jobId of swept.jobIds) this.wakeForRetries(jobId);
+    }
   }
 
   /**

@@ -5,6 +5,7 @@
 import type { FailureReason } from "../domain/failure.js";
 import type { JsonObject } from "../domain/json.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewJob } from "../domain/records.js";
+import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
@@ -49,6 +50,11 @@ export interface ItemOutcome {
   result: JsonObject | null;
   error: string | null;
   finishedAt: number;
+  /**
+   * Set when the item is tried again (its job's retry policy): instead of ending, it goes back to the queue
+   * not before `notBefore`, this try kept in its attempts_log; `status`, `result` and `error` are then unused.
+   */
+  retry?: { notBefore: number; entry: AttemptLogEntry };
 }
 
 export type CancelOutcome = "cancelled" | "not_found" | "finished";
@@ -65,7 +71,7 @@ export interface IdempotencyRecord {
 export type PurgeOutcome = "purged" | "not_found" | "not_ended" | "finishing";
 
 export interface LeaseSweep {
-  /** Items put back in the queue. */
+  /** Items put back in the queue (each after its backoff). */
   requeued: number;
   /** Items that used up their attempts and were failed. */
   abandoned: number;
@@ -125,7 +131,7 @@ export interface JobStore extends ScheduleStore {
   unavailable(): string | null;
 
   // --- worker side ---
-  /** The oldest (by priority, then age) job with queued items, other than those listed. */
+  /** The oldest (by priority, then age) job with queued items due by `now`, other than those listed. */
   nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
   /** queued -> running (sets started_at once). False when the job is no longer queued or running. */
   startJob(id: string, now: number): Promise<boolean>;
@@ -134,7 +140,7 @@ export interface JobStore extends ScheduleStore {
    * a cancelled or ended job.
    */
   failJob(id: string, error: string, now: number, failure?: FailureReason): Promise<boolean>;
-  /** Leases up to `limit` queued items of a running job, in order. */
+  /** Leases up to `limit` queued items of a running job that are due by `now` (see nextRetryAt), in order. */
   claimItems(
     jobId: string,
     owner: string,
@@ -142,6 +148,11 @@ export interface JobStore extends ScheduleStore {
     leaseExpiresAt: number,
     now: number,
   ): Promise<ClaimedItem[]>;
+  /**
+   * The earliest time (epoch seconds) a queued item of the job waits for (an automatic retry not due yet);
+   * null when none waits.
+   */
+  nextRetryAt(jobId: string): Promise<number | null>;
   /** Extends every lease the owner holds; returns how many. */
   renewLeases(owner: string, leaseExpiresAt: number): Promise<number>;
   /** Writes outcomes of items this owner still holds (fenced by owner and attempt); returns those accepted. */
@@ -155,7 +166,10 @@ export interface JobStore extends ScheduleStore {
   releaseItems(jobId: string, owner: string, keys: readonly number[]): Promise<number>;
   /** Owners that currently hold leases. */
   leaseOwners(): Promise<string[]>;
-  /** Requeues items whose lease expired or whose owner is known dead; fails those out of attempts. */
+  /**
+   * Requeues items whose lease expired or whose owner is known dead, each a try ended in `error` (after the
+   * job's backoff, logged in attempts_log); fails those out of attempts.
+   */
   sweepLeases(now: number, deadOwners: readonly string[]): Promise<LeaseSweep>;
   /** Ends a running job whose items are all final: completed, or failed with a count. Returns the end status. */
   finalizeJob(id: string, now: number): Promise<JobStatus | null>;

@@ -1,3 +1,4 @@
+import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type {
   ItemRecord,
   ItemStatus,
@@ -8,6 +9,13 @@ import type {
 } from "./job-store.js";
 
 export type Row = Record<string, unknown>;
+
+/**
+ * A jobs query's extra column (both engines): its items waiting for an automatic retry, through the
+ * items_retrying index (only such items are in it).
+ */
+export const RETRYING_COLUMN = `(SELECT COUNT(*) FROM items r WHERE r.job_id = jobs.id AND r.status = 'queued'
+  AND r.not_before IS NOT NULL) AS retrying`;
 
 /** How a backend turns a JSON column into an object (SQLite stores text, PostgreSQL's jsonb arrives parsed). */
 export type JsonColumn = (value: unknown) => JsonObject | null;
@@ -31,11 +39,18 @@ export function toJobRecord(r: Row, json: JsonColumn): JobRecord {
     skipped: r.skipped as number,
     cancelled: r.cancelled as number,
     currentItem: (r.current_item as string | null) ?? null,
+    retrying: Number(r.retrying ?? 0),
     createdAt: r.created_at as number,
     startedAt: (r.started_at as number | null) ?? null,
     completedAt: (r.completed_at as number | null) ?? null,
     updatedAt: r.updated_at as number,
   };
+}
+
+/** The attempts_log column (SQLite: JSON text; PostgreSQL: jsonb, parsed), an array; NULL: none. */
+function attemptsLogOf(v: unknown): AttemptLogEntry[] {
+  const parsed = typeof v === "string" ? (JSON.parse(v) as unknown) : v;
+  return Array.isArray(parsed) ? (parsed as AttemptLogEntry[]) : [];
 }
 
 /** An `items` row as an ItemRecord, on any backend. */
@@ -51,6 +66,8 @@ export function toItemRecord(r: Row, json: JsonColumn): ItemRecord {
     workerId: (r.worker_id as string | null) ?? null,
     startedAt: (r.started_at as number | null) ?? null,
     finishedAt: (r.finished_at as number | null) ?? null,
+    notBefore: (r.not_before as number | null) ?? null,
+    attemptsLog: attemptsLogOf(r.attempts_log),
   };
 }
 

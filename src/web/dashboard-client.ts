@@ -112,7 +112,7 @@ function renderJob(j) {
   $("jobStatus").replaceChildren(badge(j.status));
   $("jobBar").replaceChildren(progressBar(c, true));
   const cards = [["progress", (j.progress ?? 0).toFixed(1) + " %"], ["processed", (p.processed ?? c.ok + c.bad) + " / " + c.total],
-    ["succeeded", c.ok], ["failed", c.bad], ["cancelled / skipped", c.off], ["items/s", p.items_per_second ?? ""],
+    ["succeeded", c.ok], ["failed", c.bad], ["retrying", p.retrying ?? 0], ["cancelled / skipped", c.off], ["items/s", p.items_per_second ?? ""],
     ["ETA", fmtEta(p.estimated_remaining_seconds)], ["elapsed", p.elapsed_seconds != null ? p.elapsed_seconds.toFixed(1) + " s" : ""],
     ["current", p.current_item ?? ""]];
   $("jobCards").replaceChildren(...cards.map(([k, v]) => el("div", { class: "card card-" + cssWord(k) }, el("div", { class: "k", text: k }), el("div", { class: "v", text: v }))));

@@ -113,6 +113,7 @@ export class JobWorkspaces {
   }
 
   /** The branch of a task's changes. */
+
   branchOf(taskId: string): string {
     return `ollama-coder/${branchPart(this.jobId)}/${branchPart(taskId)}`;
   }

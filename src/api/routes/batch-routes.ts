@@ -23,7 +23,7 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
-import { runAtOf } from "../submit-fields.js";
+import { retryOf, runAtOf } from "../submit-fields.js";
 import { webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
@@ -78,6 +78,7 @@ export function registerBatchRoutes(
           itemsField: route.itemsField,
           idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
           runAt: runAtOf(body, queue.nowSeconds()),
+          retry: retryOf(body),
         });
         return toJobResponse(job, queue.nowSeconds());
       },

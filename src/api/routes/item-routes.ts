@@ -9,7 +9,15 @@ import { PLAIN_JSON_SERIALIZER } from "../job-answer-stream.js";
 import { toJobResponse } from "../job-response.js";
 import { retryOptions } from "../kind-checks.js";
 import { anyJobSchema } from "../kind-schemas.js";
-import { ErrorResponse, JobIdParams, literals, PageLimit, PageOffset, RetryBody } from "../schemas.js";
+import {
+  AttemptsLog,
+  ErrorResponse,
+  JobIdParams,
+  literals,
+  PageLimit,
+  PageOffset,
+  RetryBody,
+} from "../schemas.js";
 
 const ItemsQuery = Type.Object({
   status: Type.Optional(
@@ -40,6 +48,10 @@ const ItemView = Type.Object(
     worker_id: Type.Union([Type.String(), Type.Null()]),
     started_at: Type.Union([Type.Number(), Type.Null()]),
     finished_at: Type.Union([Type.Number(), Type.Null()]),
+    next_attempt_at: Type.Union([Type.Number(), Type.Null()], {
+      description: "A queued item waiting for its automatic retry: not before this (epoch seconds).",
+    }),
+    attempts_log: AttemptsLog,
   },
   { title: "Item" },
 );
@@ -83,6 +95,8 @@ export function registerItemRoutes(app: FastifyInstance, queue: JobQueue): void 
           worker_id: i.workerId,
           started_at: i.startedAt,
           finished_at: i.finishedAt,
+          next_attempt_at: i.notBefore,
+          attempts_log: i.attemptsLog,
         })),
       };
     },

@@ -95,7 +95,15 @@ CREATE TABLE schedules (
 );
 `,
   },
-  // 5, 6 and 7 are taken by work merged in parallel (not-before on items, an ordering column on jobs).
+  {
+    version: 5,
+    name: "automatic retries: not-before time and attempts log of items",
+    sql: `
+ALTER TABLE items ADD COLUMN not_before DOUBLE PRECISION;
+ALTER TABLE items ADD COLUMN attempts_log JSONB;
+CREATE INDEX items_retrying ON items (job_id, not_before) WHERE status = 'queued' AND not_before IS NOT NULL;
+`,
+  },
   {
     version: 8,
     name: "a leased-items counter on jobs, with room for HOT updates",

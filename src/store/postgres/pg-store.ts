@@ -30,7 +30,14 @@ import type {
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
-import { type JsonColumn, type Row, toItemRecord, toJobRecord, toScheduleRecord } from "../row-mapping.js";
+import {
+  type JsonColumn,
+  RETRYING_COLUMN,
+  type Row,
+  toItemRecord,
+  toJobRecord,
+  toScheduleRecord,
+} from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
@@ -101,13 +108,13 @@ WITH job AS (
   SELECT parallel - leased AS room FROM jobs WHERE id = $1 AND status = 'running' FOR UPDATE
 ), picked AS (
   SELECT i.id FROM items i
-  WHERE i.job_id = $1 AND i.status = 'queued'
+  WHERE i.job_id = $1 AND i.status = 'queued' AND (i.not_before IS NULL OR i.not_before <= $5)
   ORDER BY i.seq
   LIMIT COALESCE((SELECT GREATEST(LEAST($6::int, room), 0) FROM job), 0)
   FOR UPDATE OF i SKIP LOCKED
 ), claimed AS (
   UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
-    worker_id = $4, started_at = $5
+    worker_id = $4, started_at = $5, not_before = NULL
   WHERE id IN (SELECT id FROM picked)
   RETURNING id, seq, item_id, payload, attempts
 ), counted AS (
@@ -144,6 +151,23 @@ WITH done AS (
   FROM c WHERE j.id = $8 AND c.n > 0
 )
 SELECT id FROM done`;
+
+/**
+ * Failed tries sent back to the queue until their next attempt (automatic retries), fenced like outcomes, their
+ * try added to the attempts log, and the job's leased count given back, in one statement.
+ */
+const RETRY_OUTCOMES_SQL = `
+WITH again AS (
+  UPDATE items i SET status = 'queued', not_before = u.not_before,
+    attempts_log = COALESCE(i.attempts_log, '[]'::jsonb) || jsonb_build_array(u.entry::jsonb),
+    lease_owner = NULL, lease_expires_at = NULL
+  FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::text[]) AS u(id, attempt, not_before, entry)
+  WHERE i.id = u.id AND i.job_id = $6 AND i.lease_owner = $5 AND i.attempts = u.attempt AND i.status = 'running'
+  RETURNING i.id
+), counted AS (
+  UPDATE jobs SET leased = leased - (SELECT COUNT(*) FROM again) WHERE id = $6 AND EXISTS (SELECT 1 FROM again)
+)
+SELECT id FROM again`;
 
 export class PostgresJobStore implements JobStore {
   readonly backend = "postgres" as const;
@@ -284,7 +308,7 @@ export class PostgresJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const [row] = await this.rows(this.pool, "SELECT * FROM jobs WHERE id = $1", [id]);
+    const [row] = await this.rows(this.pool, `SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = $1`, [id]);
     return row ? toJob(row) : null;
   }
 
@@ -297,7 +321,7 @@ export class PostgresJobStore implements JobStore {
     const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM jobs ${clause}`, args);
     const rows = await this.rows(
       this.pool,
-      `SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, filter.limit, filter.offset],
     );
     return { jobs: rows.map(toJob), total: count?.n as number };
@@ -403,7 +427,8 @@ export class PostgresJobStore implements JobStore {
       this.pool,
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
         AND (j.run_at IS NULL OR j.run_at <= $2)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
+        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+          AND (i.not_before IS NULL OR i.not_before <= $2))
         AND j.leased < j.parallel
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
@@ -462,6 +487,15 @@ export class PostgresJobStore implements JobStore {
       .sort((a, b) => a.seq - b.seq);
   }
 
+  async nextRetryAt(jobId: string): Promise<number | null> {
+    const [row] = await this.rows(
+      this.pool,
+      "SELECT MIN(not_before) AS at FROM items WHERE job_id = $1 AND status = 'queued' AND not_before IS NOT NULL",
+      [jobId],
+    );
+    return (row?.at as number | null | undefined) ?? null;
+  }
+
   async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
     const r = await this.pool.query(
       "UPDATE items SET lease_expires_at = $2 WHERE lease_owner = $1 AND status = 'running'",
@@ -477,22 +511,43 @@ export class PostgresJobStore implements JobStore {
     currentItem: string | null,
   ): Promise<ItemOutcome[]> {
     if (outcomes.length === 0) return [];
-    const { rows } = await this.pool.query({
-      name: "oc_record_outcomes",
-      text: RECORD_OUTCOMES_SQL,
-      values: [
-        outcomes.map((o) => o.key),
-        outcomes.map((o) => o.attempt),
-        outcomes.map((o) => o.status),
-        outcomes.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
-        outcomes.map((o) => o.error),
-        outcomes.map((o) => o.finishedAt),
-        owner,
-        jobId,
-        currentItem,
-      ],
-    });
-    const ids = new Set((rows as Row[]).map((r) => r.id as number));
+    const retried = outcomes.filter((o) => o.retry);
+    const ended = retried.length === 0 ? outcomes : outcomes.filter((o) => !o.retry);
+    const accepted: Row[] = [];
+    if (ended.length > 0) {
+      const { rows } = await this.pool.query({
+        name: "oc_record_outcomes",
+        text: RECORD_OUTCOMES_SQL,
+        values: [
+          ended.map((o) => o.key),
+          ended.map((o) => o.attempt),
+          ended.map((o) => o.status),
+          ended.map((o) => (o.result === null ? null : JSON.stringify(o.result))),
+          ended.map((o) => o.error),
+          ended.map((o) => o.finishedAt),
+          owner,
+          jobId,
+          currentItem,
+        ],
+      });
+      accepted.push(...rows);
+    }
+    if (retried.length > 0) {
+      const { rows } = await this.pool.query({
+        name: "oc_retry_outcomes",
+        text: RETRY_OUTCOMES_SQL,
+        values: [
+          retried.map((o) => o.key),
+          retried.map((o) => o.attempt),
+          retried.map((o) => o.retry?.notBefore),
+          retried.map((o) => JSON.stringify(o.retry?.entry)),
+          owner,
+          jobId,
+        ],
+      });
+      accepted.push(...rows);
+    }
+    const ids = new Set(accepted.map((r) => r.id as number));
     return outcomes.filter((o) => ids.has(o.key));
   }
 
@@ -525,12 +580,13 @@ export class PostgresJobStore implements JobStore {
     return this.tx(async (c) => {
       const lost = await this.rows(
         c,
-        `SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i JOIN jobs j ON j.id = i.job_id
+        `SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status, j.metadata AS job_metadata
+          FROM items i JOIN jobs j ON j.id = i.job_id
           WHERE i.status = 'running' AND (i.lease_expires_at < $1 OR i.lease_owner = ANY($2::text[]))
           FOR UPDATE OF i SKIP LOCKED`,
         [now, deadOwners],
       );
-      const requeue: number[] = [];
+      const requeue: { id: number; notBefore: number; entry: string }[] = [];
       const abandon: ({ id: number; job: string } & ImposedOutcome)[] = [];
       // Per job: items that leave 'running' (all of them), and of those, the ones given up as failed/cancelled.
       const perJob = new Map<string, { lost: number; failed: number; cancelled: number }>();
@@ -543,8 +599,11 @@ export class PostgresJobStore implements JobStore {
           attempts: r.attempts as number,
           maxAttempts: r.max_attempts as number,
           jobStatus: r.job_status as JobStatus,
+          jobMetadata: jsonbJson(r.job_metadata) ?? {},
+          now,
         });
-        if (o === "requeue") requeue.push(r.id as number);
+        if ("notBefore" in o)
+          requeue.push({ id: r.id as number, notBefore: o.notBefore, entry: JSON.stringify(o.entry) });
         else {
           abandon.push({ id: r.id as number, job, ...o });
           counts[o.status]++;
@@ -552,8 +611,11 @@ export class PostgresJobStore implements JobStore {
       }
       if (requeue.length)
         await c.query(
-          "UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL WHERE id = ANY($1::bigint[])",
-          [requeue],
+          `UPDATE items i SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL, worker_id = NULL,
+            not_before = u.not_before,
+            attempts_log = COALESCE(i.attempts_log, '[]'::jsonb) || jsonb_build_array(u.entry::jsonb)
+            FROM unnest($1::bigint[], $2::float8[], $3::text[]) AS u(id, not_before, entry) WHERE i.id = u.id`,
+          [requeue.map((q) => q.id), requeue.map((q) => q.notBefore), requeue.map((q) => q.entry)],
         );
       for (const a of abandon)
         await c.query(

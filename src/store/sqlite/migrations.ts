@@ -99,6 +99,18 @@ CREATE TABLE schedules (
 `,
   },
   {
+    version: 5,
+    name: "automatic retries: not-before time and attempts log of items",
+    // The claim's look for due items stays in the queued items' index (it carries not_before).
+    sql: `
+ALTER TABLE items ADD COLUMN not_before REAL;
+ALTER TABLE items ADD COLUMN attempts_log TEXT;
+CREATE INDEX items_retrying ON items (job_id, not_before) WHERE status = 'queued' AND not_before IS NOT NULL;
+DROP INDEX items_queued;
+CREATE INDEX items_queued ON items (job_id, seq, not_before) WHERE status = 'queued';
+`,
+  },
+  {
     version: 9,
     name: "failed items by job (a page of failed-first items reads them in order, no sort of the job)",
     sql: `

@@ -24,7 +24,14 @@ import type {
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
-import { type JsonColumn, type Row, toItemRecord, toJobRecord, toScheduleRecord } from "../row-mapping.js";
+import {
+  type JsonColumn,
+  RETRYING_COLUMN,
+  type Row,
+  toItemRecord,
+  toJobRecord,
+  toScheduleRecord,
+} from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
 
@@ -173,7 +180,7 @@ export class SqliteJobStore implements JobStore {
         db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
         max_attempts, total, created_at, updated_at, run_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
-      getJob: db.prepare("SELECT * FROM jobs WHERE id = ?"),
+      getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = ?`),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
       cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
         error = COALESCE(error, ?) WHERE id = ? AND status IN ('queued', 'running')`),
@@ -184,7 +191,8 @@ export class SqliteJobStore implements JobStore {
       nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
         AND (j.run_at IS NULL OR j.run_at <= ?)
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued')
+        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+          AND (i.not_before IS NULL OR i.not_before <= ?))
         ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`),
       startJob:
         db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
@@ -197,12 +205,21 @@ export class SqliteJobStore implements JobStore {
       ),
       jobStatus: db.prepare("SELECT status FROM jobs WHERE id = ?").pluck(),
       claim: db.prepare(`UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = ?,
-        lease_expires_at = ?, worker_id = ?, started_at = ?
-        WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued' ORDER BY seq LIMIT ?)
+        lease_expires_at = ?, worker_id = ?, started_at = ?, not_before = NULL
+        WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued'
+          AND (not_before IS NULL OR not_before <= ?) ORDER BY seq LIMIT ?)
         RETURNING id, seq, item_id, payload, attempts`),
+      nextRetry: db
+        .prepare(
+          "SELECT MIN(not_before) FROM items WHERE job_id = ? AND status = 'queued' AND not_before IS NOT NULL",
+        )
+        .pluck(),
       renew: db.prepare("UPDATE items SET lease_expires_at = ? WHERE lease_owner = ? AND status = 'running'"),
       outcome:
         db.prepare(`UPDATE items SET status = ?, result = ?, error = ?, finished_at = ?, lease_owner = NULL,
+        lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
+      retryLater: db.prepare(`UPDATE items SET status = 'queued', not_before = ?,
+        attempts_log = json_insert(COALESCE(attempts_log, '[]'), '$[#]', json(?)), lease_owner = NULL,
         lease_expires_at = NULL WHERE id = ? AND lease_owner = ? AND attempts = ? AND status = 'running'`),
       counters:
         db.prepare(`UPDATE jobs SET succeeded = succeeded + ?, failed = failed + ?, skipped = skipped + ?,
@@ -211,11 +228,13 @@ export class SqliteJobStore implements JobStore {
         lease_expires_at = NULL, worker_id = NULL, started_at = NULL
         WHERE id = ? AND job_id = ? AND lease_owner = ? AND status = 'running'`),
       owners: db.prepare("SELECT DISTINCT lease_owner FROM items WHERE status = 'running'").pluck(),
-      lost: db.prepare(`SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status FROM items i
+      lost: db.prepare(`SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status,
+        j.metadata AS job_metadata FROM items i
         JOIN jobs j ON j.id = i.job_id
         WHERE i.status = 'running' AND (i.lease_expires_at < ? OR i.lease_owner IN (SELECT value FROM json_each(?)))`),
       requeue: db.prepare(`UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
-        worker_id = NULL WHERE id = ?`),
+        worker_id = NULL, not_before = ?, attempts_log = json_insert(COALESCE(attempts_log, '[]'), '$[#]', json(?))
+        WHERE id = ?`),
       abandon:
         db.prepare(`UPDATE items SET status = ?, error = ?, result = ?, finished_at = ?, lease_owner = NULL,
         lease_expires_at = NULL WHERE id = ?`),
@@ -332,7 +351,9 @@ export class SqliteJobStore implements JobStore {
               .pluck()
               .get(...args) as number,
             this.db
-              .prepare(`SELECT * FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`)
+              .prepare(
+                `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+              )
               .all(...args, filter.limit, filter.offset) as Row[],
           ] as const,
       )(),
@@ -470,7 +491,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   async nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null> {
-    const row = (await this.use(() => this.stmts.nextJob.get(now, JSON.stringify(excludeIds)))) as
+    const row = (await this.use(() => this.stmts.nextJob.get(now, JSON.stringify(excludeIds), now))) as
       | Row
       | undefined;
     return row ? toJob(row) : null;
@@ -507,7 +528,7 @@ export class SqliteJobStore implements JobStore {
       this.db
         .transaction(() => {
           if (s.jobStatus.get(jobId) !== "running") return [] as Row[];
-          return s.claim.all(owner, leaseExpiresAt, workerIdOf(owner), now, jobId, limit) as Row[];
+          return s.claim.all(owner, leaseExpiresAt, workerIdOf(owner), now, jobId, now, limit) as Row[];
         })
         .immediate(),
     );
@@ -521,6 +542,10 @@ export class SqliteJobStore implements JobStore {
         attempt: r.attempts as number,
       }))
       .sort((a, b) => a.seq - b.seq);
+  }
+
+  async nextRetryAt(jobId: string): Promise<number | null> {
+    return this.use(() => (this.stmts.nextRetry.get(jobId) as number | null) ?? null);
   }
 
   async renewLeases(owner: string, leaseExpiresAt: number): Promise<number> {
@@ -541,6 +566,12 @@ export class SqliteJobStore implements JobStore {
           const accepted: ItemOutcome[] = [];
           let last = 0;
           for (const o of outcomes) {
+            if (o.retry) {
+              const { notBefore, entry } = o.retry;
+              const r = s.retryLater.run(notBefore, JSON.stringify(entry), o.key, owner, o.attempt);
+              if (r.changes > 0) accepted.push(o);
+              continue;
+            }
             const result = o.result === null ? null : JSON.stringify(o.result);
             const r = s.outcome.run(o.status, result, o.error, o.finishedAt, o.key, owner, o.attempt);
             if (r.changes === 0) continue;
@@ -590,9 +621,11 @@ export class SqliteJobStore implements JobStore {
               attempts: r.attempts as number,
               maxAttempts: r.max_attempts as number,
               jobStatus: r.job_status as JobStatus,
+              jobMetadata: textJson(r.job_metadata) ?? {},
+              now,
             });
-            if (o === "requeue") {
-              s.requeue.run(r.id);
+            if ("notBefore" in o) {
+              s.requeue.run(o.notBefore, JSON.stringify(o.entry), r.id);
               requeued++;
               continue;
             }
