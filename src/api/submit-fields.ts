@@ -16,6 +16,15 @@ export const WebhookUrl = Type.Optional(
   }),
 );
 
+/** A job's priority: higher runs first (the PATCH body takes the same field). */
+export const Priority = Type.Integer({
+  minimum: -100,
+  maximum: 100,
+  description:
+    "Higher runs first (-100…100). A job of higher priority takes a worker slot from a lower one within one item's time (its running items finish; nothing is lost or run twice); jobs of the same priority take fair turns.",
+  examples: [10],
+});
+
 /**
  * The fields every submit route takes besides its items, options, chunk_size and parallel: one list, so that
  * the kinds' routes and `POST /batch/jobs` cannot drift apart.
@@ -23,6 +32,7 @@ export const WebhookUrl = Type.Optional(
 export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
   webhook_url: WebhookUrl,
+  priority: Type.Optional({ ...Priority, default: 0 }),
   run_at: Type.Optional(
     Type.Union([Type.Number({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
       description:

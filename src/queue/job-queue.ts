@@ -324,6 +324,21 @@ export class JobQueue {
     return out;
   }
 
+  /**
+   * Changes the priority of a queued or running job (a 409 for an ended one); the workers react at once (a
+   * raised priority may take a slot from a lower job, a lowered one may give its slot up).
+   */
+  async setPriority(id: string, priority: number): Promise<JobRecord> {
+    if (!(await this.store.setJobPriority(id, priority, this.nowSeconds()))) {
+      const job = await this.get(id);
+      throw new JobStateError(
+        `Job priority cannot be changed once the job has ended (status: ${job.status})`,
+      );
+    }
+    this.events.emit("job:priority", { jobId: id, priority });
+    return this.get(id);
+  }
+
   /** Cancels a queued or running job; running items are aborted by the workers that hold them. */
   async cancel(id: string): Promise<void> {
     const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()));

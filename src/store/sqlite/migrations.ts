@@ -98,4 +98,12 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    // 5 and 6 are other features' numbers.
+    version: 7,
+    name: "priorities: when each job last held a worker slot (fair turns within a priority)",
+    sql: `
+ALTER TABLE jobs ADD COLUMN served_at REAL;
+`,
+  },
 ];
