@@ -1,5 +1,6 @@
 import { Type } from "typebox";
 import type { JsonObject } from "../domain/json.js";
+import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import { InvalidInputError } from "../errors.js";
 import { IdempotencyKeyField } from "./idempotency-key.js";
 
@@ -18,8 +19,7 @@ export const WebhookUrl = Type.Optional(
 
 /** A job's priority: higher runs first (the PATCH body takes the same field). */
 export const Priority = Type.Integer({
-  minimum: -100,
-  maximum: 100,
+  ...PRIORITY_BOUNDS,
   description:
     "Higher runs first (-100…100). A job of higher priority takes a worker slot from a lower one within one item's time (its running items finish; nothing is lost or run twice); jobs of the same priority take fair turns.",
   examples: [10],
@@ -32,7 +32,7 @@ export const Priority = Type.Integer({
 export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
   webhook_url: WebhookUrl,
-  priority: Type.Optional({ ...Priority, default: 0 }),
+  priority: Type.Optional({ ...Priority, default: DEFAULT_PRIORITY }),
   run_at: Type.Optional(
     Type.Union([Type.Number({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
       description:

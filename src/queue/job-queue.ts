@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
+import { DEFAULT_PRIORITY } from "../domain/priority.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
 import {
   FINAL_JOB_STATUSES,
@@ -190,7 +191,7 @@ export class JobQueue {
       metadata: input.runAt ? { ...input.metadata, run_at: input.runAt } : (input.metadata ?? {}),
       chunkSize: input.chunkSize,
       parallel: input.parallel,
-      priority: input.priority ?? 0,
+      priority: input.priority ?? DEFAULT_PRIORITY,
       maxAttempts: input.maxAttempts ?? 3,
       createdAt: toSeconds(this.clock.now()),
       runAt: input.runAt ?? null,
