@@ -9,6 +9,7 @@ import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
 import { slotToYield } from "./preemption.js";
 import type { ProcessorRegistry } from "./processor.js";
 import { resilientStore } from "./resilient-store.js";
+import { singleFlight } from "./single-flight.js";
 
 export interface WorkerPoolOptions {
   /** Jobs run at once by this process. */
@@ -63,10 +64,15 @@ export class WorkerPool {
   private readonly giveUp = new AbortController();
   /** Timer callbacks still running (one of each at a time, however long the store keeps them). */
   private readonly busy = new Set<() => Promise<void>>();
-  private filling = false;
-  private rebalancing = false;
-  private rebalanceAgain = false;
-  private fillAgain = false;
+  /** fill and handOverSlot, each run one at a time (a call meanwhile runs it once more after). */
+  private readonly fillOnce = singleFlight(
+    () => this.fill(),
+    (e) => this.o.log.error(`worker pool: ${errorMessage(e)}`),
+  );
+  private readonly handOverOnce = singleFlight(
+    () => this.handOverSlot(),
+    (e) => this.o.log.error(`worker pool: ${errorMessage(e)}`),
+  );
   private stopping = false;
   private started = false;
 
@@ -158,20 +164,7 @@ export class WorkerPool {
   /** Looks for work now. */
   wake(): void {
     if (this.stopping || !this.started) return;
-    if (this.filling) {
-      this.fillAgain = true;
-      return;
-    }
-    this.filling = true;
-    this.fill()
-      .catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`))
-      .finally(() => {
-        this.filling = false;
-        if (this.fillAgain) {
-          this.fillAgain = false;
-          this.wake();
-        }
-      });
+    this.fillOnce();
   }
 
   private async fill(): Promise<void> {
@@ -229,20 +222,7 @@ export class WorkerPool {
    */
   rebalance(): void {
     if (this.stopping || !this.started) return;
-    if (this.rebalancing) {
-      this.rebalanceAgain = true;
-      return;
-    }
-    this.rebalancing = true;
-    this.handOverSlot()
-      .catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`))
-      .finally(() => {
-        this.rebalancing = false;
-        if (this.rebalanceAgain) {
-          this.rebalanceAgain = false;
-          this.rebalance();
-        }
-      });
+    this.handOverOnce();
   }
 
   private async handOverSlot(): Promise<void> {
