@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { slotToYield } from "../src/queue/preemption.js";
+import type { ProcessorRegistry } from "../src/queue/processor.js";
 import { GateProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, openTestStore, postgresAvailable } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { newJob, T0 } from "./helpers/memory-store.js";
+import { tempDir } from "./helpers/temp.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 const items = (n: number, prefix: string) => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}` }));
@@ -35,6 +37,35 @@ async function allRanOnce(t: TestApp, gate: GateProcessor, jobs: Record<string, 
     const rows = await t.app.store.listItems(id, { limit: 1000, offset: 0 });
     expect(rows.items.every((i) => i.attempts === 1)).toBe(true);
   }
+}
+
+/**
+ * Five low jobs hold every slot of `worker`; a high one is submitted through `submitter`: the lowest job (held
+ * longest) gives its slot up, starts no other item, its claimed items go back unrun, and the high job's item
+ * starts as soon as the running items end. Then everything runs to its end, each item once.
+ */
+async function highTakesASlot(worker: TestApp, submitter: TestApp, gate: GateProcessor) {
+  const lows: Record<string, number> = {};
+  for (let j = 0; j < 5; j++) lows[await submit(submitter, `low${j}-`, 12)] = 12;
+  await gate.startedAtLeast(5);
+  const high = await submit(submitter, "high-", 1, { priority: 10 });
+  await expect.poll(() => worker.app.pool?.yieldingJobIds.length).toBe(1);
+  const victim = worker.app.pool!.yieldingJobIds[0]!;
+  expect(victim).toBe(Object.keys(lows)[0]);
+  const before = gate.started.length;
+  gate.releaseWaiting(); // the five running items end
+  await expect.poll(() => gate.started.includes("high-0")).toBe(true);
+  const since = gate.started.slice(before);
+  expect(since.filter((id) => id.startsWith("low0-"))).toEqual([]);
+  // The other four go on with the chunk they hold, at most one item each so far.
+  expect(since.filter((id) => id.startsWith("low")).length).toBeLessThanOrEqual(4);
+  // The yielded job is still running, its claimed-but-unstarted items queued again with no attempt counted.
+  expect((await submitter.request("GET", `/batch/jobs/${victim}`)).body.status).toBe("running");
+  const queued = await worker.app.store.listItems(victim, { status: "queued", limit: 100, offset: 0 });
+  expect(queued.items).toHaveLength(11);
+  expect(queued.items.every((i) => i.attempts === 0)).toBe(true);
+  gate.release();
+  await allRanOnce(worker, gate, { ...lows, [high]: 1 });
 }
 
 describe("slotToYield", () => {
@@ -112,28 +143,19 @@ describe(`priorities (${BACKEND})`, async () => {
     async () => {
       const gate = new GateProcessor();
       const t = await startTestApp({ config: { workers: 5 }, register: (r) => r.register("gate", gate) });
-      const lows: Record<string, number> = {};
-      for (let j = 0; j < 5; j++) lows[await submit(t, `low${j}-`, 12)] = 12;
-      await gate.startedAtLeast(5);
-      const high = await submit(t, "high-", 1, { priority: 10 });
-      // One low job gives its slot up (the lowest priority, held longest): no other item of it starts.
-      await expect.poll(() => t.app.pool?.yieldingJobIds.length).toBe(1);
-      const victim = t.app.pool!.yieldingJobIds[0]!;
-      const victimPrefix = `low${Object.keys(lows).indexOf(victim)}-`;
-      const before = gate.started.length;
-      gate.releaseWaiting(); // the five running items end
-      await expect.poll(() => gate.started.includes("high-0")).toBe(true);
-      const since = gate.started.slice(before);
-      expect(since.filter((id) => id.startsWith(victimPrefix))).toEqual([]);
-      // The other four go on with the chunk they hold, at most one item each so far.
-      expect(since.filter((id) => id.startsWith("low")).length).toBeLessThanOrEqual(4);
-      // The yielded job is still running, its claimed-but-unstarted items queued again with no attempt counted.
-      expect((await t.request("GET", `/batch/jobs/${victim}`)).body.status).toBe("running");
-      const queued = await t.app.store.listItems(victim, { status: "queued", limit: 100, offset: 0 });
-      expect(queued.items).toHaveLength(11);
-      expect(queued.items.every((i) => i.attempts === 0)).toBe(true);
-      gate.release();
-      await allRanOnce(t, gate, { ...lows, [high]: 1 });
+      await highTakesASlot(t, t, gate);
+    },
+  );
+
+  it.runIf(BACKEND === "postgres" && enabled)(
+    "a high job submitted on another node (API only) takes a slot from the lowest job on the worker node",
+    async () => {
+      const gate = new GateProcessor();
+      const dataDir = tempDir();
+      const register = (r: ProcessorRegistry) => r.register("gate", gate);
+      const worker = await startTestApp({ dataDir, config: { workers: 5 }, register });
+      const api = await startTestApp({ dataDir, config: { workers: 0 }, register });
+      await highTakesASlot(worker, api, gate);
     },
   );
 
