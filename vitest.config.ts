@@ -20,6 +20,7 @@ const BACKEND_SUITES = [
   "tests/agent-usage.test.ts",
   "tests/webhooks.test.ts",
   "tests/retries.test.ts",
+  "tests/priorities.test.ts",
 ];
 
 /**

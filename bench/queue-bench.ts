@@ -66,6 +66,81 @@ async function ollamaCoder(
   }
 }
 
+interface JobTimes {
+  status: string;
+  created_at: number;
+  started_at: number | null;
+}
+
+async function postJob(url: string, body: unknown): Promise<string> {
+  const res = await fetch(`${url}/batch/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`submit: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { job_id: string }).job_id;
+}
+
+async function jobTimes(url: string, id: string): Promise<JobTimes> {
+  return (await (await fetch(`${url}/batch/jobs/${id}?include_results=false`)).json()) as JobTimes;
+}
+
+/**
+ * Preemption: five jobs of `n` items each (items that wait `sleepMs`, `parallel` at once, chunks of `chunk`)
+ * hold the server's five slots; a one-item job of higher priority is submitted `reps` times, one after the
+ * other, and its wait (started_at - created_at, both the server's) measured.
+ */
+async function priorityWait(n: number, reps: number) {
+  const sleepMs = 10;
+  const parallel = 8;
+  const chunk = 100;
+  const dir = benchDir("priority");
+  const server = await startServer([
+    ...["--data-dir", join(dir, "data"), "--project-root", join(dir, "p"), "--plugin", PLUGIN],
+    ...["--workers", "5"],
+  ]);
+  try {
+    const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
+    const lows: string[] = [];
+    for (let j = 0; j < 5; j++)
+      lows.push(
+        await postJob(server.url, {
+          type: "bench_wait",
+          items,
+          options: { wait_ms: sleepMs },
+          parallel,
+          chunk_size: chunk,
+        }),
+      );
+    const busy = async () =>
+      (await Promise.all(lows.map((id) => jobTimes(server.url, id)))).every((j) => j.status === "running");
+    while (!(await busy())) await new Promise((r) => setTimeout(r, 50));
+    const waits: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      // Let the preempted job take its slot back first: every slot busy again.
+      await new Promise((r) => setTimeout(r, 200));
+      const id = await postJob(server.url, {
+        type: "bench_noop",
+        items: [{ id: "urgent" }],
+        priority: 10,
+      });
+      let job = await jobTimes(server.url, id);
+      while (job.status !== "completed") {
+        await new Promise((r) => setTimeout(r, 5));
+        job = await jobTimes(server.url, id);
+      }
+      waits.push(((job.started_at ?? job.created_at) - job.created_at) * 1000);
+    }
+    const lowsLeft = (await Promise.all(lows.map((id) => jobTimes(server.url, id)))).filter(
+      (j) => j.status === "running",
+    ).length;
+    return { waits, chunkMs: (chunk * sleepMs) / parallel, sleepMs, parallel, chunk, lowsLeft };
+  } finally {
+    await server.stop();
+  }
+}
+
 /** The floor: claim a chunk with one UPDATE…RETURNING, complete it in one transaction, no JS async at all. */
 function rawSqlite(n: number, chunkSize: number) {
   const dir = benchDir("raw");
@@ -199,6 +274,27 @@ export async function queueBench(): Promise<void> {
     },
   );
   printRows("Queue: no-op items (issue 2)", rows);
+
+  const reps = Number(process.env.BENCH_PRIORITY_REPS ?? 20);
+  const p = await priorityWait(n, reps);
+  printRows(`Queue: priorities (issue 16), ${reps} high-priority submits`, [
+    {
+      metric: `a one-item priority-10 job's wait behind 5 busy ${fmt(n)}-item jobs (every slot taken), p50`,
+      value: `${fmt(percentile(p.waits, 50), 1)} ms`,
+    },
+    {
+      metric: "the same, p95",
+      value: `${fmt(percentile(p.waits, 95), 1)} ms`,
+      target: `< one chunk (${fmt(p.chunkMs)} ms)`,
+      ok: percentile(p.waits, 95) < p.chunkMs,
+    },
+    { metric: "the same, max", value: `${fmt(Math.max(...p.waits), 1)} ms` },
+    {
+      metric: `one chunk of the busy jobs (${p.chunk} items of ${p.sleepMs} ms, ${p.parallel} at once)`,
+      value: `${fmt(p.chunkMs)} ms`,
+    },
+    { metric: "busy jobs still running at the end (none ran out of work)", value: String(p.lowsLeft) },
+  ]);
   await retryBench(parallel, chunk);
 }
 

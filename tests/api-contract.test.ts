@@ -6,6 +6,7 @@ const JOB_KEYS = [
   "job_id",
   "job_type",
   "status",
+  "priority",
   "progress",
   "result",
   "error",
@@ -47,6 +48,7 @@ describe("REST contract (README: API overview)", () => {
     expect(res.body.job_id).toMatch(/^batch_agent_tasks-[0-9a-f]{12}$/);
     expect(res.body).toMatchObject({
       status: "queued",
+      priority: 0,
       progress: 0,
       result: null,
       error: null,

@@ -4,6 +4,7 @@ import WebSocket from "ws";
 import { OriginPolicy } from "../src/api/origin-policy.js";
 import { resolveServerConfig } from "../src/config/server-config.js";
 import { endedJob } from "./helpers/ended-job.js";
+import { newJob } from "./helpers/memory-store.js";
 import { startTestApp, type TestApp } from "./helpers/test-app.js";
 
 interface RawResponse {
@@ -131,9 +132,11 @@ describe("cross-site requests", () => {
     expect(foreignDelete.status).toBe(403);
   });
 
-  it("a foreign page can neither delete jobs, clean up, schedule, nor submit with a webhook or a time", async () => {
+  it("a foreign page can neither delete jobs, clean up, schedule, reprioritize, nor submit with a webhook or a time", async () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const id = await failedJob(t);
+    const queued = "noop-0000000queue";
+    await t.app.store.createJob(newJob(queued, 1, { type: "noop" }));
     const evil = { origin: "http://evil.example", "content-type": "application/json" };
     const noCors = {
       "sec-fetch-site": "cross-site",
@@ -150,6 +153,7 @@ describe("cross-site requests", () => {
       ["POST", `/batch/jobs/${id}/retry`, JSON.stringify({ include: ["failed", "succeeded"] })],
       ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), webhook_url: "http://evil.example/" })],
       ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), delay_seconds: 60 })],
+      ["PATCH", `/batch/jobs/${queued}`, JSON.stringify({ priority: 100 })],
     ] as const) {
       for (const headers of [evil, noCors]) {
         const res = await raw(t, method, path, { ...headers, "idempotency-key": "k" }, body);
@@ -157,7 +161,8 @@ describe("cross-site requests", () => {
       }
     }
     expect(await t.app.store.getJob(id)).not.toBeNull(); // not purged, not cleaned up
-    expect(await jobCount(t)).toBe(1); // nothing retried or submitted
+    expect(await jobCount(t)).toBe(2); // nothing retried or submitted
+    expect((await t.app.store.getJob(queued))?.priority).toBe(0);
     expect((await t.request("GET", "/batch/schedules")).body).toEqual({ schedules: [] });
   });
 

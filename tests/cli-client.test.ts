@@ -93,6 +93,52 @@ describe("CLI client against a real server", () => {
     expect(missing.stderr).toMatch(/404: Job not found/);
   });
 
+  it("submit --priority, priority JOB N (queued, then ended: 409), jobs shows the priority; out of range exit 3", async () => {
+    const s = await server();
+    writeFileSync(join(s.root, "a.txt"), "hello");
+    const ops = join(s.dir, "ops.json");
+    writeFileSync(ops, JSON.stringify([{ type: "read", path: "a.txt" }]));
+    const submitted = await runCli([
+      "submit",
+      "mcp-operations",
+      ops,
+      "--priority",
+      "-7",
+      "--json",
+      "--server",
+      s.url,
+    ]);
+    expect(submitted.code).toBe(0);
+    const job = JSON.parse(submitted.stdout);
+    expect(job.priority).toBe(-7);
+    const high = await runCli(["submit", "mcp-operations", ops, "--priority", "101", "--server", s.url]);
+    expect(high.code).toBe(3);
+    expect(high.stderr).toMatch(/expected a whole number from -100 to 100/);
+    await expect
+      .poll(async () => ((await (await fetch(`${s.url}/batch/jobs/${job.job_id}`)).json()) as any).status)
+      .toBe("completed");
+    const jobs = await runCli(["jobs", "--server", s.url]);
+    expect(jobs.stdout).toContain(`${job.job_id} completed priority -7 `);
+    const ended = await runCli(["priority", job.job_id, "5", "--server", s.url]);
+    expect(ended.code).toBe(3);
+    expect(ended.stderr).toMatch(/409: Job priority cannot be changed once the job has ended/);
+
+    const res = await fetch(`${s.url}/batch/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        type: "test_sleep",
+        items: [{ id: "a" }],
+        options: { log_file: join(s.dir, "runs.log"), sleep_ms: 60_000 },
+      }),
+    });
+    const { job_id } = (await res.json()) as { job_id: string };
+    const changed = await runCli(["priority", job_id, "42", "--server", s.url]);
+    expect(changed).toMatchObject({ code: 0, stdout: `${job_id} priority 42\n` });
+    expect(((await (await fetch(`${s.url}/batch/jobs/${job_id}`)).json()) as any).priority).toBe(42);
+    await runCli(["cancel", job_id, "--server", s.url]);
+  });
+
   it("retry --wait runs the failed items again; API keys via --api-key or OLLAMA_CODER_API_KEY", async () => {
     const s = await server({ OLLAMA_CODER_API_KEYS: "sekret" });
     const body = join(s.dir, "ops.json");

@@ -103,7 +103,8 @@ describe("dashboard in headless Chromium", () => {
       expect(await page.evaluate(() => (globalThis as any).sessionStorage.getItem("ollama-coder-key"))).toBe(
         "dash-key",
       );
-      expect(await row.locator("td").nth(4).textContent()).toBe("0 / 20");
+      expect(await row.locator("td").nth(5).textContent()).toBe("0 / 20");
+      expect(await row.locator("td.priority").textContent()).toBe("0");
 
       // Live progress: items finish on the server; the row follows without a reload.
       for (let i = 0; i < 3; i++) {
@@ -111,7 +112,7 @@ describe("dashboard in headless Chromium", () => {
         await t.app.events.waitFor("job:progress", (p) => p.jobId === running.body.job_id);
       }
       await expect
-        .poll(async () => Number((await row.locator("td").nth(4).textContent())?.split(" / ")[0]), {
+        .poll(async () => Number((await row.locator("td").nth(5).textContent())?.split(" / ")[0]), {
           timeout: 10_000,
         })
         .toBeGreaterThanOrEqual(4);

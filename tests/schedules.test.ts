@@ -107,6 +107,28 @@ describe(`recurring schedules (${BACKEND})`, async () => {
     },
   );
 
+  it.runIf(enabled)(
+    "a schedule's job keeps its priority; one out of range is refused at creation",
+    async () => {
+      const clock = new FakeClock();
+      const t = await startTestApp({ register, clock, config: { workers: 0 } });
+      const bad = await t.request("POST", "/batch/schedules", {
+        ...everyMinute("urgent"),
+        job: { type: "noop", items: [{ id: "a" }], priority: 101 },
+      });
+      expect(bad.status).toBe(422);
+      const created = await t.request("POST", "/batch/schedules", {
+        ...everyMinute("urgent"),
+        job: { type: "noop", items: [{ id: "a" }], priority: 7 },
+      });
+      expect(created.body.job).toMatchObject({ priority: 7 });
+      clock.advance(MINUTE);
+      await tick(t);
+      const [fired] = await firings(t, "urgent");
+      expect((await t.request("GET", `/batch/jobs/${fired!.id}`)).body.priority).toBe(7);
+    },
+  );
+
   it.runIf(enabled)("ticks missed while the server was down run once at start", async () => {
     const clock = new FakeClock();
     const first = await startTestApp({ register, clock });

@@ -46,6 +46,7 @@ export function genericSubmitInput(
     options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
     chunkSize: body.chunk_size,
     parallel: body.parallel,
+    priority: body.priority,
     metadata: withWebhook({ total_items: body.items.length, ...extra.metadata }, body.webhook_url),
     idempotency: extra.idempotency,
     runAt: runAtOf(body as unknown as JsonObject, queue.nowSeconds()),

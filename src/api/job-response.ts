@@ -36,6 +36,7 @@ export function toJobResponse(
     job_id: job.id,
     job_type: job.type,
     status: job.status,
+    priority: job.priority,
     progress: percentage(job),
     result,
     error: job.error,

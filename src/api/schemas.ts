@@ -5,7 +5,7 @@ import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
 import { literals } from "./literals.js";
-import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
+import { COMMON_SUBMIT_FIELDS, Priority } from "./submit-fields.js";
 
 /** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
 
@@ -103,6 +103,7 @@ export const JobAnswer = (entry: TSchema, title: string, resultTitle: string) =>
       job_id: Type.String({ description: "`<job_type>-<12 hex>`" }),
       job_type: Type.String({ description: "The job's type (what `job_type` filters on)." }),
       status: Status,
+      priority: Priority,
       progress: Type.Number({ description: "0-100" }),
       result: Nullable(JobResult(entry, resultTitle)),
       error: Nullable(Type.String()),
@@ -196,6 +197,12 @@ export const ErrorResponse = Type.Object(
     ]),
   },
   { title: "Error" },
+);
+
+/** `PATCH /batch/jobs/{id}`: what of a queued or running job may change. */
+export const PatchJobBody = Type.Object(
+  { priority: Priority },
+  { additionalProperties: false, title: "JobPatch" },
 );
 
 /** `POST /batch/jobs/{id}/retry`: which items to run again and with what options; every field optional. */

@@ -1,5 +1,6 @@
 import { type Static, Type } from "typebox";
 import type { JsonObject } from "../domain/json.js";
+import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import {
   BACKOFFS,
   DEFAULT_RETRY_POLICY as D,
@@ -93,6 +94,14 @@ export function retryOf(body: {
   return body.retry;
 }
 
+/** A job's priority: higher runs first (the PATCH body takes the same field). */
+export const Priority = Type.Integer({
+  ...PRIORITY_BOUNDS,
+  description:
+    "Higher runs first (-100…100). A job of higher priority takes a worker slot from a lower one within one item's time (its running items finish; nothing is lost or run twice); jobs of the same priority take fair turns.",
+  examples: [10],
+});
+
 /**
  * The fields every submit route takes besides its items, options, chunk_size and parallel: one list, so that
  * the kinds' routes and `POST /batch/jobs` cannot drift apart.
@@ -101,6 +110,8 @@ export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
   webhook_url: WebhookUrl,
   retry: Type.Optional(RetryField),
+
+  priority: Type.Optional({ ...Priority, default: DEFAULT_PRIORITY }),
   run_at: Type.Optional(
     Type.Union([Type.Number({ minimum: 0 }), Type.String({ minLength: 1, maxLength: 64 })], {
       description:

@@ -1,5 +1,6 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
 import { kindNamed } from "../queue/job-type-alias.js";
 import type { ApiClient } from "./api-client.js";
@@ -19,6 +20,7 @@ const KIND_NAMES = [...KINDS.keys()];
 interface JobView {
   job_id: string;
   status: string;
+  priority?: number;
   progress?: number;
   error?: string | null;
   metadata?: {
@@ -36,6 +38,9 @@ interface JobView {
     results?: ResultEntry[];
   } | null;
 }
+
+const PRIORITY_RANGE = `${PRIORITY_BOUNDS.minimum}…${PRIORITY_BOUNDS.maximum}`;
+const priorityArg = wholeNumber(PRIORITY_BOUNDS.minimum, PRIORITY_BOUNDS.maximum);
 
 /** Collects a repeatable option's values. */
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -63,7 +68,8 @@ const fmtEta = (s: number | null | undefined): string =>
 
 function line(job: JobView): string {
   const p = job.metadata?.progress ?? {};
-  return `${job.job_id} ${job.status} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed${p.retrying ? `, ${p.retrying} retrying` : ""}, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
+  const priority = job.priority ? ` priority ${job.priority}` : "";
+  return `${job.job_id} ${job.status}${priority} ${Number(job.progress ?? 0).toFixed(1)}% (${p.processed ?? 0}/${p.total ?? "?"}, ${p.failed ?? 0} failed${p.retrying ? `, ${p.retrying} retrying` : ""}, ${p.items_per_second ?? 0} items/s, ETA ${fmtEta(p.estimated_remaining_seconds)})`;
 }
 
 /** Follows a job to its end: a progress bar on a terminal, plain lines otherwise. Returns the exit code. */
@@ -119,7 +125,7 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
   return exitForStatus(final.status);
 }
 
-/** submit, jobs, job, watch, cancel, retry, stats: a client of a running server. */
+/** submit, jobs, job, watch, cancel, priority, retry, stats: a client of a running server. */
 export function addClientCommands(program: Command): void {
   program
     .option(
@@ -146,6 +152,11 @@ export function addClientCommands(program: Command): void {
       wholeNumber(0),
     )
     .option("--retry-failed", "retry items that ran and failed too (retry.on = error, failed)")
+    .option(
+      "--priority <n>",
+      `higher runs first, ${PRIORITY_RANGE} (default ${DEFAULT_PRIORITY})`,
+      priorityArg,
+    )
     .action(
       (
         kind: string,
@@ -156,6 +167,7 @@ export function addClientCommands(program: Command): void {
           chunkSize?: number;
           retries?: number;
           retryFailed?: boolean;
+          priority?: number;
         },
         cmd: Command,
       ) =>
@@ -175,6 +187,7 @@ export function addClientCommands(program: Command): void {
             if (opts.retryFailed) retry.on = ["error", "failed"];
             body.retry = retry;
           }
+          if (opts.priority !== undefined) body.priority = opts.priority;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
@@ -258,6 +271,24 @@ export function addClientCommands(program: Command): void {
         const { api, json } = client(cmd);
         const r = await api.request<{ job_id: string }>("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
         console.log(json ? JSON.stringify(r) : `cancelled ${r.job_id}`);
+        return EXIT.completed;
+      }),
+    );
+
+  program
+    .command("priority")
+    .description(
+      "change the priority of a queued or running job (higher runs first; a raised one may take a lower job's slot)",
+    )
+    .argument("<id>")
+    .argument("<priority>", PRIORITY_RANGE, priorityArg)
+    .action((id: string, priority: number, _opts: unknown, cmd: Command) =>
+      run(async () => {
+        const { api, json } = client(cmd);
+        const job = await api.request<JobView>("PATCH", `/batch/jobs/${encodeURIComponent(id)}`, {
+          priority,
+        });
+        console.log(json ? JSON.stringify(job) : `${job.job_id} priority ${job.priority}`);
         return EXIT.completed;
       }),
     );

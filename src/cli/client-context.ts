@@ -28,13 +28,17 @@ export async function run(fn: () => Promise<number | undefined>): Promise<void> 
   }
 }
 
-/** A commander parser for a whole number ≥ `min`: anything else is a usage error (exit 3). */
+/** A commander parser for a whole number ≥ `min` (and ≤ `max`): anything else is a usage error (exit 3). */
 export const wholeNumber =
-  (min = 0) =>
+  (min = 0, max = Number.POSITIVE_INFINITY) =>
   (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || value.trim() === "")
-      throw new InvalidArgumentError(`expected a whole number ≥ ${min}`);
+    if (!Number.isInteger(n) || n < min || n > max || value.trim() === "")
+      throw new InvalidArgumentError(
+        max === Number.POSITIVE_INFINITY
+          ? `expected a whole number ≥ ${min}`
+          : `expected a whole number from ${min} to ${max}`,
+      );
     return n;
   };
 

@@ -7,8 +7,8 @@ import { PROGRESS_INTERVAL_MS, type QueueEventMap, type QueueEvents } from "./ev
 type ItemEvent = QueueEventMap["item:completed"];
 
 /**
- * Carries queue events between processes that share a store (PostgreSQL NOTIFY): submits wake workers
- * elsewhere, cancels reach the node running the items, progress and item events reach every API node.
+ * Carries queue events between processes that share a store (PostgreSQL NOTIFY): submits and priority changes
+ * wake workers elsewhere, cancels reach the node running the items, progress and item events reach every API node.
  * Progress is sent at most once every PROGRESS_INTERVAL_MS per job, item events in batches every 100 ms.
  */
 export async function bridgeEvents(
@@ -35,6 +35,7 @@ export async function bridgeEvents(
   const offs = [
     events.on("job:submitted", (p) => !replaying && send("job:submitted", p)),
     events.on("job:cancelled", (p) => !replaying && send("job:cancelled", p)),
+    events.on("job:priority", (p) => !replaying && send("job:priority", p)),
     events.on("job:purged", (p) => !replaying && send("job:purged", p)),
     events.on("job:started", (p) => !replaying && send("job:started", p)),
     events.on("job:finished", (p) => {
@@ -89,6 +90,7 @@ export async function bridgeEvents(
 const EVENT_NAMES: ReadonlySet<string> = new Set([
   "job:submitted",
   "job:cancelled",
+  "job:priority",
   "job:purged",
   "job:started",
   "job:finished",

@@ -9,6 +9,8 @@ export interface QueueEventMap {
   "job:progress": { jobId: string };
   "job:finished": { jobId: string; status: JobStatus };
   "job:cancelled": { jobId: string };
+  /** The job's priority was changed (PATCH): workers may hand it a slot, or take one from it. */
+  "job:priority": { jobId: string; priority: number };
   /** Ended jobs deleted (retention, clean-up, purge): their files go too, on every node. */
   "job:purged": { jobIds: string[] };
   "item:completed": {

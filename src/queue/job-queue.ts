@@ -3,6 +3,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
+import { DEFAULT_PRIORITY } from "../domain/priority.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewItem, NewJob } from "../domain/records.js";
 import { type RetryPolicy, resolveRetryPolicy, retryPolicyOf } from "../domain/retry-policy.js";
 import {
@@ -197,7 +198,7 @@ export class JobQueue {
       metadata,
       chunkSize: input.chunkSize,
       parallel: input.parallel,
-      priority: input.priority ?? 0,
+      priority: input.priority ?? DEFAULT_PRIORITY,
       maxAttempts: retry.max_attempts,
       createdAt: toSeconds(this.clock.now()),
       runAt: input.runAt ?? null,
@@ -330,6 +331,21 @@ export class JobQueue {
     const out: ResultEntry[] = [];
     for await (const page of this.resultPages(jobId)) out.push(...page);
     return out;
+  }
+
+  /**
+   * Changes the priority of a queued or running job (a 409 for an ended one); the workers react at once (a
+   * raised priority may take a slot from a lower job, a lowered one may give its slot up).
+   */
+  async setPriority(id: string, priority: number): Promise<JobRecord> {
+    if (!(await this.store.setJobPriority(id, priority, this.nowSeconds()))) {
+      const job = await this.get(id);
+      throw new JobStateError(
+        `Job priority cannot be changed once the job has ended (status: ${job.status})`,
+      );
+    }
+    this.events.emit("job:priority", { jobId: id, priority });
+    return this.get(id);
   }
 
   /** Cancels a queued or running job; running items are aborted by the workers that hold them. */

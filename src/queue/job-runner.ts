@@ -44,6 +44,12 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
 export class JobRunner {
   private readonly controller = new AbortController();
   private stopClaiming = false;
+  /** The job gave its slot up (yieldSlot): it stays running, its items wait for the next runner. */
+  private yielded = false;
+  /** The job's priority as this process knows it (a PATCH changes it while the job runs). */
+  priority: number;
+  /** When this runner took its worker slot (ms, the runner's clock). */
+  readonly heldSince: number;
   /**
    * Running items, each with its own abort controller, made the first time the processor reads its signal
    * (a shared job signal would collect one listener per item from libraries that never remove theirs).
@@ -75,6 +81,8 @@ export class JobRunner {
     };
     this.successWord = successWordOf(d.registry.kind(job.type));
     this.retryPolicy = retryPolicyOf(job.metadata, job.maxAttempts);
+    this.priority = job.priority;
+    this.heldSince = d.clock.now();
     this.writer = new ResultWriter({
       store: d.store,
       jobId: job.id,
@@ -119,6 +127,23 @@ export class JobRunner {
   cancel(): void {
     this.stopClaiming = true;
     this.abort("cancelled");
+  }
+
+  /**
+   * Gives the job's worker slot up to another job (a higher priority, or the end of a fair turn): no chunk is
+   * claimed any more, running items finish and record their outcome, claimed items not yet started go back
+   * to the queue without counting an attempt. Unlike drain and cancel the job is not ended: it stays running
+   * and the next free slot resumes it.
+   */
+  yieldSlot(): void {
+    this.yielded = true;
+    this.stopClaiming = true;
+    this.wakeSlots();
+  }
+
+  /** Whether yieldSlot was called: the slot frees up once the running items have finished. */
+  get yielding(): boolean {
+    return this.yielded;
   }
 
   /** Shutdown, first step: claim nothing more; running items go on. */
@@ -189,7 +214,9 @@ export class JobRunner {
         });
       }
     }
-    if (this.stopReason === null && !this.stopClaiming) {
+    if (this.yielded) await store.endTurn(job.id, this.nowS());
+    // A yielded job ends here too when its last items were the ones running (finalizeJob ends nothing else).
+    if (this.stopReason === null && (!this.stopClaiming || this.yielded)) {
       const status = await store.finalizeJob(job.id, this.nowS());
       if (status) events.emit("job:finished", { jobId: job.id, status });
     }
@@ -269,7 +296,7 @@ export class JobRunner {
     }
   }
 
-  /** Items claimed but never started: cancelled with the job, or handed back on shutdown. */
+  /** Items claimed but never started: cancelled with the job, or handed back (shutdown, slot yielded). */
   private async settleUnstarted(): Promise<void> {
     const items = this.unstarted.splice(0);
     if (this.stopReason === "cancelled") {

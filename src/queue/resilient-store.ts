@@ -10,6 +10,7 @@ const RETRIED = new Set<string>([
   "mergeJobMetadata",
   "nextRunnableJob",
   "startJob",
+  "endTurn",
   "failJob",
   "claimItems",
   "renewLeases",

@@ -6,8 +6,10 @@ import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { JobRunner } from "./job-runner.js";
 import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
+import { slotToYield } from "./preemption.js";
 import type { ProcessorRegistry } from "./processor.js";
 import { resilientStore } from "./resilient-store.js";
+import { singleFlight } from "./single-flight.js";
 
 export interface WorkerPoolOptions {
   /** Jobs run at once by this process. */
@@ -21,6 +23,11 @@ export interface WorkerPoolOptions {
   pollMs: number;
   flushMs: number;
   flushSize: number;
+  /**
+   * A job's fair turn: a runner that has held its slot this long gives it up when another job of its
+   * priority waits for one (a job of higher priority takes a slot at once).
+   */
+  quantumMs: number;
   clock: Clock;
   log: Logger;
 }
@@ -33,6 +40,7 @@ export const DEFAULT_POOL_OPTIONS = {
   pollMs: 1_000,
   flushMs: 50,
   flushSize: 500,
+  quantumMs: 30_000,
   clock: systemClock,
   log: silentLogger,
 } satisfies WorkerPoolOptions;
@@ -56,8 +64,15 @@ export class WorkerPool {
   private readonly giveUp = new AbortController();
   /** Timer callbacks still running (one of each at a time, however long the store keeps them). */
   private readonly busy = new Set<() => Promise<void>>();
-  private filling = false;
-  private fillAgain = false;
+  /** fill and handOverSlot, each run one at a time (a call meanwhile runs it once more after). */
+  private readonly fillOnce = singleFlight(
+    () => this.fill(),
+    (e) => this.o.log.error(`worker pool: ${errorMessage(e)}`),
+  );
+  private readonly handOverOnce = singleFlight(
+    () => this.handOverSlot(),
+    (e) => this.o.log.error(`worker pool: ${errorMessage(e)}`),
+  );
   private stopping = false;
   private started = false;
 
@@ -79,20 +94,37 @@ export class WorkerPool {
     return [...this.runners.keys()];
   }
 
+  /** Jobs giving their slot up (see rebalance): their running items finish, then their slot is free. */
+  get yieldingJobIds(): string[] {
+    return [...this.runners.values()].filter((e) => e.runner.yielding).map((e) => e.runner.jobId);
+  }
+
   /** Recovers what dead processes held, then starts taking work. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
     await this.sweep();
     this.unsubscribe.push(
-      this.events.on("job:submitted", ({ runAt }) => this.wakeAt(runAt)),
+      this.events.on("job:submitted", ({ runAt }) => {
+        this.wakeAt(runAt);
+        if (runAt === undefined) this.rebalance();
+      }),
       this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
+      this.events.on("job:priority", ({ jobId, priority }) => {
+        const held = this.runners.get(jobId);
+        if (held) held.runner.priority = priority;
+        this.wake();
+        this.rebalance();
+      }),
     );
     // On a shared store, another node's progress means its slots of a job free up: look for work then.
     if (this.store.shared) this.unsubscribe.push(this.events.on("job:progress", () => this.wake()));
     this.every(this.o.heartbeatMs, () => this.heartbeat());
     this.every(this.o.sweepMs, () => this.sweep());
-    this.every(this.o.pollMs, async () => this.wake());
+    this.every(this.o.pollMs, async () => {
+      this.wake();
+      this.rebalance();
+    });
     this.wake();
   }
 
@@ -132,20 +164,7 @@ export class WorkerPool {
   /** Looks for work now. */
   wake(): void {
     if (this.stopping || !this.started) return;
-    if (this.filling) {
-      this.fillAgain = true;
-      return;
-    }
-    this.filling = true;
-    this.fill()
-      .catch((e: unknown) => this.o.log.error(`worker pool: ${errorMessage(e)}`))
-      .finally(() => {
-        this.filling = false;
-        if (this.fillAgain) {
-          this.fillAgain = false;
-          this.wake();
-        }
-      });
+    this.fillOnce();
   }
 
   private async fill(): Promise<void> {
@@ -208,6 +227,32 @@ export class WorkerPool {
         if (at !== null) this.wakeAt(at);
       })
       .catch((e: unknown) => this.o.log.warn(`job ${jobId}: ${errorMessage(e)}`));
+  }
+
+  /**
+   * When every slot is busy: hands one over to the job that waits for one if it should have it (see
+   * slotToYield): a higher priority job at once, a job of the same priority once the holder's turn is over.
+   * One slot at a time: while a runner is yielding, its slot is the one coming free.
+   */
+  rebalance(): void {
+    if (this.stopping || !this.started) return;
+    this.handOverOnce();
+  }
+
+  private async handOverSlot(): Promise<void> {
+    if (this.runners.size < this.o.maxWorkers) return;
+    const runners = [...this.runners.values()].map((e) => e.runner);
+    if (runners.some((r) => r.yielding)) return;
+    const now = this.o.clock.now();
+    const exclude = [...this.activeJobIds, ...this.quarantine.keys()];
+    const waiting = await this.store.nextRunnableJob(exclude, toSeconds(now));
+    if (!waiting || this.stopping || this.runners.size < this.o.maxWorkers) return;
+    const victim = slotToYield(runners, waiting.priority, now, this.o.quantumMs);
+    if (!victim || !this.runners.has(victim.jobId)) return;
+    this.o.log.info(
+      `job ${victim.jobId} (priority ${victim.priority}) gives its slot up to job ${waiting.id} (priority ${waiting.priority})`,
+    );
+    victim.yieldSlot();
   }
 
   /** Extends the leases of every item this process holds. */

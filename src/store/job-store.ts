@@ -107,6 +107,8 @@ export interface JobStore extends ScheduleStore {
   cancelJob(id: string, now: number): Promise<CancelOutcome>;
   /** A page of a job's items; `total` is -1 when `countTotal` is false. */
   listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
+  /** Sets the priority of a job that is queued or running; false when there is no such job or it ended. */
+  setJobPriority(id: string, priority: number, now: number): Promise<boolean>;
   /** Shallow-merges keys into a job's metadata (e.g. links between a job and its retry). */
   mergeJobMetadata(id: string, patch: JsonObject): Promise<void>;
   /**
@@ -131,10 +133,21 @@ export interface JobStore extends ScheduleStore {
   unavailable(): string | null;
 
   // --- worker side ---
-  /** The oldest (by priority, then age) job with queued items due by `now`, other than those listed. */
+  /**
+   * The job with queued items due by `now` to run next, other than those listed: the highest priority first, then
+   * within a priority the one served longest ago (never served first: see startJob, endTurn), then the oldest.
+   */
   nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
-  /** queued -> running (sets started_at once). False when the job is no longer queued or running. */
+  /**
+   * queued -> running (sets started_at once); a runner takes a worker slot for the job, which counts as
+   * serving it now. False when the job is no longer queued or running.
+   */
   startJob(id: string, now: number): Promise<boolean>;
+  /**
+   * A runner gave the job's slot up before it ended (preempted, or its fair turn was over): it counts as served
+   * now, so jobs of its priority served longer ago go first.
+   */
+  endTurn(id: string, now: number): Promise<void>;
   /**
    * Fails a job that cannot run at all, and its queued items with `failure` (default error); never overwrites
    * a cancelled or ended job.

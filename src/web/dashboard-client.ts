@@ -76,7 +76,7 @@ function jobRow(j) {
   const open = () => { location.hash = "#/jobs/" + j.job_id; };
   return el("tr", { class: "clickable", tabindex: "0", "data-job": j.job_id, "data-search": [j.job_id, jobType(j), j.status].join(" ").toLowerCase(), onclick: open, onkeydown: (e) => { if (e.key === "Enter") open(); } },
     el("td", {}, el("code", { text: j.job_id })), el("td", { text: jobType(j) }),
-    el("td", {}, badge(j.status)), el("td", {}, progressBar(c, false)),
+    el("td", {}, badge(j.status)), el("td", { class: "num priority", text: j.priority ?? 0 }), el("td", {}, progressBar(c, false)),
     el("td", { class: "num", text: (p.processed ?? c.ok + c.bad) + " / " + c.total }),
     el("td", { class: "num failed " + (c.bad ? "failed-count" : "muted"), text: c.bad }),
     el("td", { class: "num", text: p.items_per_second ?? "" }), el("td", { class: "num", text: fmtEta(p.estimated_remaining_seconds) }),
@@ -89,7 +89,7 @@ async function loadJobs() {
   if ($("typeFilter").value) q.set("job_type", $("typeFilter").value);
   const { jobs: list, total } = await api("/batch/jobs?" + q);
   $("jobRows").replaceChildren(...list.map(jobRow));
-  if (list.length === 0) $("jobRows").append(el("tr", {}, el("td", { colspan: "9", class: "muted", text: "No jobs yet. Submit one above, with POST /batch/agent-tasks or with \"ollama-coder submit\"." })));
+  if (list.length === 0) $("jobRows").append(el("tr", {}, el("td", { colspan: "10", class: "muted", text: "No jobs yet. Submit one above, with POST /batch/agent-tasks or with \"ollama-coder submit\"." })));
   $("listTotal").textContent = total + " job(s)";
   searchJobs();
 }
@@ -111,7 +111,7 @@ function renderJob(j) {
   $("jobTitle").textContent = j.job_id;
   $("jobStatus").replaceChildren(badge(j.status));
   $("jobBar").replaceChildren(progressBar(c, true));
-  const cards = [["progress", (j.progress ?? 0).toFixed(1) + " %"], ["processed", (p.processed ?? c.ok + c.bad) + " / " + c.total],
+  const cards = [["priority", j.priority ?? 0], ["progress", (j.progress ?? 0).toFixed(1) + " %"], ["processed", (p.processed ?? c.ok + c.bad) + " / " + c.total],
     ["succeeded", c.ok], ["failed", c.bad], ["retrying", p.retrying ?? 0], ["cancelled / skipped", c.off], ["items/s", p.items_per_second ?? ""],
     ["ETA", fmtEta(p.estimated_remaining_seconds)], ["elapsed", p.elapsed_seconds != null ? p.elapsed_seconds.toFixed(1) + " s" : ""],
     ["current", p.current_item ?? ""]];

@@ -55,7 +55,7 @@ export function dashboardPage(config: DashboardConfig): string {
       <select id="typeFilter" aria-label="type"><option value="">all types</option></select>
       <span class="muted" id="listTotal"></span>
     </div>
-    <table><thead><tr><th>job</th><th>type</th><th>status</th><th>progress</th><th>items</th><th>failed</th><th>items/s</th><th>ETA</th><th>created</th></tr></thead>
+    <table><thead><tr><th>job</th><th>type</th><th>status</th><th title="higher runs first">priority</th><th>progress</th><th>items</th><th>failed</th><th>items/s</th><th>ETA</th><th>created</th></tr></thead>
       <tbody id="jobRows"></tbody></table>
   </section>
   <section id="jobView" class="hidden">

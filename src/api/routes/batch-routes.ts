@@ -20,6 +20,7 @@ import {
   JobIdParams,
   JobListResponse,
   ListJobsQuery,
+  PatchJobBody,
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
@@ -74,6 +75,7 @@ export function registerBatchRoutes(
           options: pick(body, optionFields),
           chunkSize: body.chunk_size as number,
           parallel: body.parallel as number,
+          priority: body.priority as number,
           metadata: withWebhook({ [route.totalKey]: items.length }, body.webhook_url),
           itemsField: route.itemsField,
           idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
@@ -150,6 +152,22 @@ export function registerBatchRoutes(
         return { jobs: await Promise.all(jobs.map((job) => jobAnswer(queue, job, now))), total };
       return sendJson(reply, jobListJson(queue, jobs, total, now, true));
     },
+  );
+
+  app.patch(
+    "/batch/jobs/:job_id",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Change the priority of a queued or running job",
+        params: JobIdParams,
+        body: PatchJobBody,
+        response: { 200: AnyJob, 409: ErrorResponse, ...errors },
+      },
+      ...PLAIN_JSON_SERIALIZER,
+    },
+    async (request) =>
+      jobAnswer(queue, await queue.setPriority(request.params.job_id, request.body.priority)),
   );
 
   app.delete(

@@ -105,6 +105,13 @@ CREATE INDEX items_retrying ON items (job_id, not_before) WHERE status = 'queued
 `,
   },
   {
+    version: 7,
+    name: "priorities: when each job last held a worker slot (fair turns within a priority)",
+    sql: `
+ALTER TABLE jobs ADD COLUMN served_at DOUBLE PRECISION;
+`,
+  },
+  {
     version: 8,
     name: "a leased-items counter on jobs, with room for HOT updates",
     // `leased` is the number of the job's items in status 'running'. The claim statement reads and moves it

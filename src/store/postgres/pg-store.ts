@@ -430,7 +430,7 @@ export class PostgresJobStore implements JobStore {
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= $2))
         AND j.leased < j.parallel
-        ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`,
+        ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
     );
     return row ? toJob(row) : null;
@@ -438,9 +438,21 @@ export class PostgresJobStore implements JobStore {
 
   async startJob(id: string, now: number): Promise<boolean> {
     const r = await this.pool.query(
-      `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, $2), updated_at = $2
+      `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, $2), served_at = $2, updated_at = $2
         WHERE id = $1 AND status IN ('queued', 'running')`,
       [id, now],
+    );
+    return (r.rowCount ?? 0) > 0;
+  }
+
+  async endTurn(id: string, now: number): Promise<void> {
+    await this.pool.query("UPDATE jobs SET served_at = $2 WHERE id = $1", [id, now]);
+  }
+
+  async setJobPriority(id: string, priority: number, now: number): Promise<boolean> {
+    const r = await this.pool.query(
+      "UPDATE jobs SET priority = $2, updated_at = $3 WHERE id = $1 AND status IN ('queued', 'running')",
+      [id, priority, now],
     );
     return (r.rowCount ?? 0) > 0;
   }

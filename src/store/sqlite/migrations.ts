@@ -111,6 +111,13 @@ CREATE INDEX items_queued ON items (job_id, seq, not_before) WHERE status = 'que
 `,
   },
   {
+    version: 7,
+    name: "priorities: when each job last held a worker slot (fair turns within a priority)",
+    sql: `
+ALTER TABLE jobs ADD COLUMN served_at REAL;
+`,
+  },
+  {
     version: 9,
     name: "failed items by job (a page of failed-first items reads them in order, no sort of the job)",
     sql: `

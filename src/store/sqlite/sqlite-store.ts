@@ -193,10 +193,13 @@ export class SqliteJobStore implements JobStore {
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
         AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= ?))
-        ORDER BY j.priority DESC, j.created_at ASC LIMIT 1`),
-      startJob:
-        db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ?
-        WHERE id = ? AND status IN ('queued', 'running')`),
+        ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`),
+      startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, @now),
+        served_at = @now, updated_at = @now WHERE id = @id AND status IN ('queued', 'running')`),
+      endTurn: db.prepare("UPDATE jobs SET served_at = ? WHERE id = ?"),
+      setPriority: db.prepare(
+        "UPDATE jobs SET priority = ?, updated_at = ? WHERE id = ? AND status IN ('queued', 'running')",
+      ),
       failJob: db.prepare(`UPDATE jobs SET status = 'failed', error = ?, completed_at = ?, updated_at = ?
         WHERE id = ? AND status IN ('queued', 'running')`),
       failQueuedItems: db.prepare(
@@ -498,7 +501,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   async startJob(id: string, now: number): Promise<boolean> {
-    return this.use(() => this.stmts.startJob.run(now, now, id).changes > 0);
+    return this.use(() => this.stmts.startJob.run({ now, id }).changes > 0);
+  }
+
+  async endTurn(id: string, now: number): Promise<void> {
+    await this.use(() => this.stmts.endTurn.run(now, id));
+  }
+
+  async setJobPriority(id: string, priority: number, now: number): Promise<boolean> {
+    return this.use(() => this.stmts.setPriority.run(priority, now, id).changes > 0);
   }
 
   async failJob(id: string, error: string, now: number, failure?: FailureReason): Promise<boolean> {
