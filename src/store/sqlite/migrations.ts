@@ -98,4 +98,22 @@ CREATE TABLE schedules (
 );
 `,
   },
+  {
+    // 5 and 7 are other features' (numbers kept apart so that branches merge in any order).
+    version: 6,
+    name: "result cache",
+    sql: `
+CREATE TABLE result_cache (
+  key_hash    TEXT PRIMARY KEY,
+  result      TEXT NOT NULL,
+  job_id      TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  expires_at  REAL NOT NULL
+);
+CREATE INDEX result_cache_by_expiry ON result_cache (expires_at);
+CREATE INDEX result_cache_by_job ON result_cache (job_id);
+CREATE TABLE result_cache_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
+INSERT INTO result_cache_counts (name, n) VALUES ('hits', 0), ('misses', 0);
+`,
+  },
 ];
