@@ -165,6 +165,14 @@ export const StatsResponse = Type.Object(
       completed: Type.Integer(),
       failed: Type.Integer(),
       cancelled: Type.Integer(),
+      cache: Type.Object(
+        {
+          hits: Type.Integer({ description: "Items answered from the result cache." }),
+          misses: Type.Integer({ description: "Items of cache: true jobs that found no result and ran." }),
+          entries: Type.Integer({ description: "Results kept that have not expired." }),
+        },
+        { description: "The result cache (README: Result caching), counted on every node of the store." },
+      ),
     }),
   },
   { title: "Stats" },

@@ -292,14 +292,13 @@ export function addClientCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const { stats } = await api.request<{ stats: Record<string, number> }>("GET", "/batch/stats");
-        console.log(
-          json
-            ? JSON.stringify(stats)
-            : Object.entries(stats)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join("\n"),
-        );
+        const { stats } = await api.request<{
+          stats: Record<string, number> & { cache?: Record<string, number> };
+        }>("GET", "/batch/stats");
+        const { cache, ...jobs } = stats;
+        const lines = Object.entries(jobs).map(([k, v]) => `${k}: ${v}`);
+        if (cache) lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses, ${cache.entries} entries`);
+        console.log(json ? JSON.stringify(stats) : lines.join("\n"));
         return EXIT.completed;
       }),
     );

@@ -13,6 +13,7 @@ import { checkCommandOption } from "./command-check.js";
 import { unknownModelIssues } from "./model-check.js";
 import { requireProgram } from "./program-preflight.js";
 import {
+  baseContentOf,
   type IsolationSettings,
   isolationOptionIssues,
   isolationSettings,
@@ -27,7 +28,12 @@ interface AgentSession {
   isolation: IsolationSettings;
   /** The job's task workspaces (null: `shared`, every task in the project itself). */
   workspaces: JobWorkspaces | null;
+  /** What the tasks start from, for the result cache (asked once, on the first cached task). */
+  baseContent?: Promise<string>;
 }
+
+/** The options a task's cache key leaves out: the cache's own. */
+const NOT_IN_KEY = new Set(["cache", "cache_ttl_seconds"]);
 
 export interface AgentPlaces {
   /** Where tasks get workspaces of their own. */
@@ -83,6 +89,18 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       const s = session as AgentSession | undefined;
       if (!s?.workspaces) return;
       await s.workspaces.dispose();
+    },
+    // The task (without its id), every option that steers the run, and the base its workspace starts from. A
+    // task in `shared` isolation works in the project as it is now: not cached.
+    async cacheKey(item, ctx) {
+      const session = ctx.session as AgentSession;
+      if (session.workspaces === null) return null;
+      session.baseContent ??= baseContentOf(session.workspaces);
+      const { id: _id, ...task } = item;
+      const options = Object.fromEntries(
+        Object.entries(ctx.job.options).filter(([k]) => !NOT_IN_KEY.has(k)),
+      ) as JsonObject;
+      return { task, options, base: await session.baseContent };
     },
     async processItem(item, ctx): Promise<ItemResult> {
       const session = ctx.session as AgentSession;

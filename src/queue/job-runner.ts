@@ -10,7 +10,8 @@ import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { successWordOf } from "./job-kind.js";
-import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
+import type { ItemContext, JobContext, Processor, ProcessorRegistry } from "./processor.js";
+import { CACHED_FIELD, JobResultCache } from "./result-cache.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {
@@ -57,6 +58,8 @@ export class JobRunner {
   private readonly ctx: JobContext;
   /** What this job's result entries say on success. */
   private readonly successWord: SuccessWord;
+  /** The result cache, for a job with `cache: true` whose processor keys its items. */
+  private cache: JobResultCache | null = null;
 
   constructor(
     private readonly d: RunnerDeps,
@@ -89,6 +92,7 @@ export class JobRunner {
             itemId,
             status: o.status,
             durationSeconds,
+            ...(o.result?.[CACHED_FIELD] === true ? { cached: true } : {}),
           });
         }
         d.events.emit("job:progress", { jobId: job.id });
@@ -157,6 +161,7 @@ export class JobRunner {
       return;
     }
     if (!(await store.startJob(job.id, this.nowS()))) return;
+    this.cache = JobResultCache.forJob(this.d, job, processor);
     events.emit("job:started", { jobId: job.id });
 
     let session: unknown;
@@ -287,7 +292,7 @@ export class JobRunner {
     let result: ItemResult | null = null;
     let thrown: unknown = null;
     try {
-      result = await processor.processItem(item.payload, {
+      const ctx: ItemContext = {
         job: this.ctx,
         get signal() {
           if (entry.controller === null) {
@@ -300,7 +305,10 @@ export class JobRunner {
         seq: item.seq,
         attempt: item.attempt,
         session,
-      });
+      };
+      result = this.cache
+        ? await this.cache.answer(item.payload, ctx)
+        : await processor.processItem(item.payload, ctx);
     } catch (e: unknown) {
       thrown = e;
     }

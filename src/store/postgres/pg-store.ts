@@ -704,9 +704,11 @@ export class PostgresJobStore implements JobStore {
 
   async cacheCounts(now: number): Promise<CacheCounts> {
     const counts = await this.rows(this.pool, "SELECT name, n FROM result_cache_counts");
-    const [entries] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM result_cache WHERE expires_at > $1", [
-      now,
-    ]);
+    const [entries] = await this.rows(
+      this.pool,
+      "SELECT COUNT(*) AS n FROM result_cache WHERE expires_at > $1",
+      [now],
+    );
     return cacheCountsOf(counts, Number(entries?.n ?? 0));
   }
 
