@@ -7,7 +7,7 @@ import { client, pageLine, readInput, run, wholeNumber } from "./client-context.
 import { EXIT, exitForStatus } from "./exit-codes.js";
 import { addExportCommand } from "./export-command.js";
 import { addItemsCommand } from "./items-command.js";
-import { describeFailure, isFailed, type ResultEntry } from "./result-view.js";
+import { cachedNote, describeFailure, isFailed, type ResultEntry } from "./result-view.js";
 
 /** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
 const KINDS = new Map(
@@ -213,7 +213,7 @@ export function addClientCommands(program: Command): void {
           if (job.error) console.log(`error: ${job.error}`);
           if (job.result?.summary) console.log(`summary: ${JSON.stringify(job.result.summary)}`);
           for (const r of job.result?.results ?? [])
-            console.log(isFailed(r) ? describeFailure(r) : `  ${r.id}: ${r.status}`);
+            console.log(isFailed(r) ? describeFailure(r) : `  ${r.id}: ${r.status}${cachedNote(r)}`);
         }
         return exitForStatus(job.status);
       }),
