@@ -19,6 +19,7 @@ const BACKEND_SUITES = [
   "tests/resumable-cancel.test.ts",
   "tests/agent-usage.test.ts",
   "tests/webhooks.test.ts",
+  "tests/result-cache.test.ts",
 ];
 
 /**
