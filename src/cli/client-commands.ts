@@ -139,11 +139,13 @@ export function addClientCommands(program: Command): void {
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
     .option("--parallel <n>", "items at once (default: the kind's)", wholeNumber(1))
     .option("--chunk-size <n>", "items claimed at a time (default: the kind's)", wholeNumber(1))
+    .option("--cache", "answer items from earlier identical successful results (cache: true)")
+    .option("--cache-ttl <seconds>", "how long this job's results answer later items", wholeNumber(1))
     .action(
       (
         kind: string,
         file: string,
-        opts: { wait?: boolean; parallel?: number; chunkSize?: number },
+        opts: { wait?: boolean; parallel?: number; chunkSize?: number; cache?: boolean; cacheTtl?: number },
         cmd: Command,
       ) =>
         run(async () => {
@@ -156,6 +158,8 @@ export function addClientCommands(program: Command): void {
             : { ...(input as object) };
           if (opts.parallel !== undefined) body.parallel = opts.parallel;
           if (opts.chunkSize !== undefined) body.chunk_size = opts.chunkSize;
+          if (opts.cache) body.cache = true;
+          if (opts.cacheTtl !== undefined) body.cache_ttl_seconds = opts.cacheTtl;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
