@@ -7,6 +7,7 @@ import type { JsonObject } from "../domain/json.js";
 import { sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { errorMessage } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
+import { CACHE_OPTION_NAMES } from "../queue/result-cache.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
@@ -31,9 +32,6 @@ interface AgentSession {
   /** What the tasks start from, for the result cache (asked once, on the first cached task). */
   baseContent?: Promise<string>;
 }
-
-/** The options a task's cache key leaves out: the cache's own. */
-const NOT_IN_KEY = new Set(["cache", "cache_ttl_seconds"]);
 
 export interface AgentPlaces {
   /** Where tasks get workspaces of their own. */
@@ -98,7 +96,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       session.baseContent ??= baseContentOf(session.workspaces);
       const { id: _id, ...task } = item;
       const options = Object.fromEntries(
-        Object.entries(ctx.job.options).filter(([k]) => !NOT_IN_KEY.has(k)),
+        Object.entries(ctx.job.options).filter(([k]) => !CACHE_OPTION_NAMES.includes(k)),
       ) as JsonObject;
       return { task, options, base: await session.baseContent };
     },

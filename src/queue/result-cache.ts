@@ -17,6 +17,9 @@ export const CACHE_TTL_MAX_SECONDS = 30 * 86_400;
 export const CACHED_FIELD = "cached";
 export const CACHED_FROM_FIELD = "cached_from";
 
+/** The options that steer the cache itself, never part of an item's key. */
+export const CACHE_OPTION_NAMES: readonly string[] = ["cache", "cache_ttl_seconds"];
+
 /** How long a job's results are kept for its key; null when the job does not use the cache. */
 export function cacheTtlOf(options: JsonObject): number | null {
   if (options.cache !== true) return null;
