@@ -266,50 +266,56 @@ const git = (cwd: string, ...args: string[]) =>
     encoding: "utf8",
   }).trim();
 
+/** A project with calc.py (committed when `withGit`), a server on it, and a submit of one cacheable task. */
+async function agentServer(withGit: boolean) {
+  const ollama = await fakeOllama();
+  ollama.script("qwen2.5-coder:7b", (b) =>
+    toolResults(b).length > 0
+      ? { content: "Done." }
+      : {
+          toolCalls: [
+            {
+              name: "write_file",
+              arguments: { path: "mul.py", content: "def mul(a, b):\n    return a * b\n" },
+            },
+          ],
+        },
+  );
+  const dir = tempDir();
+  const root = join(dir, "project");
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, "calc.py"), "def add(a, b):\n    return a + b\n");
+  if (withGit) {
+    git(root, "init", "-q", "-b", "main");
+    git(root, "add", "-A");
+    git(root, "commit", "-qm", "start");
+  }
+  const t = await startTestApp({
+    dataDir: dir,
+    builtins: true,
+    config: { sandbox: "off", projectRoot: root, dataDir: join(dir, "data"), ollamaUrl: ollama.url },
+  });
+  const submit = async (cache: boolean) => {
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [{ id: "mul", description: "Add mul(a, b) in mul.py" }],
+      reviewer_model: null,
+      check_command: "python3 -c pass",
+      max_loops: 2,
+      apply: "none",
+      cache,
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const job = await waitForJobEnd(t, res.body.job_id);
+    return { id: res.body.job_id as string, r: job.result.results[0] };
+  };
+  return { root, submit, chats: () => ollama.requests.length };
+}
+
 describe(`result cache for agent tasks (${BACKEND})`, async () => {
   const enabled = BACKEND === "sqlite" || (await postgresAvailable());
 
   it.runIf(enabled)("opt-in, keyed by the base commit: a new commit is a miss", async () => {
-    const ollama = await fakeOllama();
-    ollama.script("qwen2.5-coder:7b", (b) =>
-      toolResults(b).length > 0
-        ? { content: "Done." }
-        : {
-            toolCalls: [
-              {
-                name: "write_file",
-                arguments: { path: "mul.py", content: "def mul(a, b):\n    return a * b\n" },
-              },
-            ],
-          },
-    );
-    const dir = tempDir();
-    const root = join(dir, "project");
-    mkdirSync(root, { recursive: true });
-    writeFileSync(join(root, "calc.py"), "def add(a, b):\n    return a + b\n");
-    git(root, "init", "-q", "-b", "main");
-    git(root, "add", "-A");
-    git(root, "commit", "-qm", "start");
-    const t = await startTestApp({
-      dataDir: dir,
-      builtins: true,
-      config: { sandbox: "off", projectRoot: root, dataDir: join(dir, "data"), ollamaUrl: ollama.url },
-    });
-    const submit = async (cache: boolean) => {
-      const res = await t.request("POST", "/batch/agent-tasks", {
-        tasks: [{ id: "mul", description: "Add mul(a, b) in mul.py" }],
-        reviewer_model: null,
-        check_command: "python3 -c pass",
-        max_loops: 2,
-        apply: "none",
-        cache,
-      });
-      expect(res.status, JSON.stringify(res.body)).toBe(200);
-      const job = await waitForJobEnd(t, res.body.job_id);
-      return { id: res.body.job_id as string, r: job.result.results[0] };
-    };
-    const chats = () => ollama.requests.length;
-
+    const { root, submit, chats } = await agentServer(true);
     const first = await submit(true);
     expect(first.r).toMatchObject({ status: "completed", files_changed: ["mul.py"] });
     const ran = chats();
@@ -336,5 +342,20 @@ describe(`result cache for agent tasks (${BACKEND})`, async () => {
     expect(third.r.cached).toBeUndefined();
     expect(third.r.base_commit).not.toBe(first.r.base_commit);
     expect(chats()).toBeGreaterThan(before);
+  });
+
+  it.runIf(enabled)("isolation copy: keyed by the snapshot's tree, so a changed file is a miss", async () => {
+    const { root, submit, chats } = await agentServer(false);
+    const first = await submit(true);
+    expect(first.r).toMatchObject({ status: "completed", isolation: "copy" });
+    const ran = chats();
+    // A new snapshot (another commit) of the same files: the same tree, a hit.
+    const second = await submit(true);
+    expect(second.r).toMatchObject({ cached: true, cached_from: first.id });
+    expect(chats()).toBe(ran);
+    writeFileSync(join(root, "calc.py"), "def add(a, b):\n    return b + a\n");
+    const third = await submit(true);
+    expect(third.r.cached).toBeUndefined();
+    expect(chats()).toBeGreaterThan(ran);
   });
 });
