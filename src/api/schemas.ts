@@ -3,6 +3,7 @@ import { JOB_TYPE_NAME_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
+import { CACHED_FIELD, CACHED_FROM_FIELD } from "../queue/result-cache.js";
 import { COMMON_SUBMIT_FIELDS } from "./submit-fields.js";
 
 /** Request and response shapes of the REST contract existing clients use (README: API overview); they feed validation, types and OpenAPI. */
@@ -67,6 +68,15 @@ export const ResultEntryBase = {
   id: Type.String({ description: "The item's id (assigned when the item had none)." }),
   error: Type.Optional(Type.String({ description: "Why the item did not succeed." })),
   worker_id: Type.Optional(Type.String({ description: "The worker that ran the item." })),
+  [CACHED_FIELD]: Type.Optional(
+    Type.Literal(true, {
+      description:
+        "Answered from the result cache: the result of an earlier identical item (README: Result caching).",
+    }),
+  ),
+  [CACHED_FROM_FIELD]: Type.Optional(
+    Type.String({ description: "With cached: the job whose item ran and produced this result." }),
+  ),
 };
 
 /** `result` of an ended job, its entries of one shape (`entry`): see kind-schemas.ts. */

@@ -1,5 +1,6 @@
 import { createHash, type Hash } from "node:crypto";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { lstat, readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { PathSandbox } from "./path-sandbox.js";
 
@@ -18,7 +19,7 @@ export async function contentHash(paths: PathSandbox, input: string): Promise<st
   if (info === null) return null;
   const hash = createHash("sha256");
   if (info.isFile()) {
-    hash.update(await readFile(target));
+    await hashFile(hash, target);
     return hash.digest("hex");
   }
   if (!info.isDirectory()) return null;
@@ -42,7 +43,7 @@ async function hashTree(
     else if (e.isFile()) {
       if (--budget.files < 0) return false;
       hash.update(`file\0${name}\0`);
-      hash.update(await readFile(path));
+      await hashFile(hash, path);
       hash.update("\0");
     } else if (e.isDirectory()) {
       try {
@@ -55,4 +56,9 @@ async function hashTree(
     }
   }
   return true;
+}
+
+/** Feeds a file's bytes to the hash as they are read (a large file is never held in memory whole). */
+async function hashFile(hash: Hash, path: string): Promise<void> {
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
 }
