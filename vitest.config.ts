@@ -21,6 +21,7 @@ const BACKEND_SUITES = [
   "tests/webhooks.test.ts",
   "tests/retries.test.ts",
   "tests/priorities.test.ts",
+  "tests/result-cache.test.ts",
 ];
 
 /**

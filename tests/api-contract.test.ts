@@ -205,7 +205,15 @@ describe("REST contract (README: API overview)", () => {
 
     const stats = await t.request("GET", "/batch/stats");
     expect(stats.body).toEqual({
-      stats: { total: 7, queued: 1, running: 1, completed: 5, failed: 0, cancelled: 0 },
+      stats: {
+        total: 7,
+        queued: 1,
+        running: 1,
+        completed: 5,
+        failed: 0,
+        cancelled: 0,
+        cache: { hits: 0, misses: 0, entries: 0 },
+      },
     });
     gate.release();
   });
@@ -214,7 +222,15 @@ describe("REST contract (README: API overview)", () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const stats = await t.request("GET", "/batch/stats");
     expect(stats.body).toEqual({
-      stats: { total: 0, queued: 0, running: 0, completed: 0, failed: 0, cancelled: 0 },
+      stats: {
+        total: 0,
+        queued: 0,
+        running: 0,
+        completed: 0,
+        failed: 0,
+        cancelled: 0,
+        cache: { hits: 0, misses: 0, entries: 0 },
+      },
     });
   });
 

@@ -180,4 +180,34 @@ describe("CLI client against a real server", () => {
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
   });
+
+  it("submit --cache: the second run's items say cached (and from which job); stats counts the hit", async () => {
+    const s = await server();
+    writeFileSync(join(s.root, "a.txt"), "hello");
+    const ops = join(s.dir, "reads.json");
+    writeFileSync(ops, JSON.stringify([{ id: "a", type: "read", path: "a.txt" }]));
+    const submit = async () => {
+      const r = await runCli([
+        "submit",
+        "mcp-operations",
+        ops,
+        "--cache",
+        "--cache-ttl",
+        "600",
+        "--wait",
+        "--server",
+        s.url,
+      ]);
+      expect(r.code).toBe(0);
+      return /submitted (batch_mcp-[0-9a-f]{12})/.exec(r.stderr)?.[1] ?? "(no job id)";
+    };
+    const first = await submit();
+    const second = await submit();
+    const shown = await runCli(["job", second, "--results", "--server", s.url]);
+    expect(shown.stdout).toContain(`  a: success (cached from ${first})`);
+    const items = await runCli(["items", second, "--server", s.url]);
+    expect(items.stdout).toContain(`  a: success (cached from ${first})`);
+    const stats = await runCli(["stats", "--server", s.url]);
+    expect(stats.stdout).toContain("cache: 1 hits, 1 misses, 1 entries");
+  }, 90_000);
 });

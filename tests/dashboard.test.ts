@@ -200,6 +200,40 @@ describe("dashboard in headless Chromium", () => {
     await page.close();
   });
 
+  it.runIf(enabled)("marks an item answered from the result cache, with the job it came from", async () => {
+    const t = await startTestApp({
+      register: (r) =>
+        r.register("batch_validation", {
+          cacheKey: async (item) => ({ path: item.path as string }),
+          processItem: async () => ({ status: "succeeded", fields: { stdout: "1 passed\n" } }),
+        }),
+    });
+    const submit = async () => {
+      const res = await t.request("POST", "/batch/validation", {
+        targets: [{ id: "a", path: "a.py" }],
+        cache: true,
+      });
+      await waitForJobEnd(t, res.body.job_id);
+      return res.body.job_id as string;
+    };
+    const first = await submit();
+    const second = await submit();
+    browser ??= await launchChromium();
+    const page = await browser.newPage();
+    const row = page.locator('#itemRows tr[data-item="a"]');
+    await page.goto(`${t.url}/#/jobs/${first}`);
+    await row.waitFor();
+    expect(await row.locator(".badge.cached").count()).toBe(0);
+    await page.goto(`${t.url}/#/jobs/${second}`);
+    await page.locator(`#itemRows tr[data-item="a"] .badge.cached`).waitFor();
+    expect(await row.locator(".badge").first().textContent()).toBe("passed");
+    expect(await row.locator(".badge.cached").textContent()).toBe("cached");
+    expect(await row.locator(".badge.cached").getAttribute("title")).toBe(
+      `answered from the result of job ${first}`,
+    );
+    await page.close();
+  });
+
   it.runIf(enabled)("shows each item's status word, failure reason and error", async () => {
     const t = await startTestApp({
       register: (r) =>

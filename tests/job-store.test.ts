@@ -34,8 +34,36 @@ describe(`job store (${BACKEND})`, async () => {
       expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
       expect(store.db.pragma("busy_timeout", { simple: true })).toBe(20);
       expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([
-        1, 2, 3, 4, 5, 7, 9,
+        1, 2, 3, 4, 5, 6, 7, 9,
       ]);
+      await store.close();
+    },
+  );
+
+  it.runIf(enabled)(
+    "result cache: entries answer until they expire, lookups are counted, expired ones go in batches",
+    async () => {
+      const store = await open();
+      const entry = (key: string, expiresAt: number, jobId = "job-a") => ({
+        keyHash: key,
+        result: { stdout: `out ${key}`, nested: { n: 1 } },
+        jobId,
+        createdAt: T0,
+        expiresAt,
+      });
+      expect(await store.findCachedResult("k1", T0)).toBeNull();
+      await store.saveCachedResult(entry("k1", T0 + 60));
+      expect(await store.findCachedResult("k1", T0 + 59)).toEqual(entry("k1", T0 + 60));
+      expect(await store.findCachedResult("k1", T0 + 60)).toBeNull(); // expired at its time
+      // A later success of the same key replaces the entry.
+      await store.saveCachedResult(entry("k1", T0 + 120, "job-b"));
+      expect((await store.findCachedResult("k1", T0 + 60))?.jobId).toBe("job-b");
+      expect(await store.cacheCounts(T0)).toEqual({ hits: 2, misses: 2, entries: 1 });
+      for (let i = 0; i < 5; i++) await store.saveCachedResult(entry(`old${i}`, T0 + 10));
+      expect(await store.dropExpiredCachedResults(T0 + 10, 3)).toBe(3);
+      expect(await store.dropExpiredCachedResults(T0 + 10, 3)).toBe(2);
+      expect(await store.dropExpiredCachedResults(T0 + 10, 3)).toBe(0);
+      expect((await store.cacheCounts(T0)).entries).toBe(1);
       await store.close();
     },
   );

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Type } from "typebox";
+import { canonicalJson as canonical } from "../domain/canonical-json.js";
 import type { JsonObject } from "../domain/json.js";
 import { InvalidInputError } from "../errors.js";
 import type { Idempotency } from "../queue/idempotency.js";
@@ -17,18 +18,6 @@ export const IdempotencyKeyField = Type.Optional(
     examples: ["3f2b1c9e-7a4d-4e7b-9a51-0c2d6f1e8b77"],
   }),
 );
-
-/** JSON with its object keys sorted: one text for one value, however the client ordered the fields. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
-  if (value !== null && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
 
 /**
  * The request's idempotency (header `Idempotency-Key`, or body field `idempotency_key`; both must agree), or

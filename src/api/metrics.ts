@@ -11,6 +11,7 @@ export class Metrics {
   private readonly itemSeconds: Histogram<"type">;
   private readonly modelSeconds: Histogram<"model" | "outcome">;
   private readonly tokens: Counter<"model" | "kind">;
+  private readonly cacheHits: Counter<"type">;
 
   constructor(queue: JobQueue, busyWorkers: () => number) {
     const events = queue.events;
@@ -67,6 +68,12 @@ export class Metrics {
       labelNames: ["model", "kind"],
       registers: [registry],
     });
+    this.cacheHits = new Counter({
+      name: "ollama_coder_cache_hits_total",
+      help: "Items this process answered from the result cache, by job type",
+      labelNames: ["type"],
+      registers: [registry],
+    });
     // Label children are cached: this runs once per item, on the hot path.
     const counters = new Map<string, ReturnType<typeof this.items.labels>>();
     const histograms = new Map<string, ReturnType<typeof this.itemSeconds.labels>>();
@@ -78,6 +85,7 @@ export class Metrics {
         counters.set(key, counter);
       }
       counter.inc();
+      if (e.cached) this.cacheHits.inc({ type: e.jobType });
       if (e.durationSeconds === undefined) return;
       let histogram = histograms.get(e.jobType);
       if (!histogram) {

@@ -4,6 +4,7 @@ import { JOB_TYPE_NAME_PATTERN } from "../domain/job-type.js";
 import type { JsonObject } from "../domain/json.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import { JOB_STATUSES, RETRY_INCLUDES } from "../domain/statuses.js";
+import { CACHED_FIELD, CACHED_FROM_FIELD } from "../queue/result-cache.js";
 import { literals } from "./literals.js";
 import { COMMON_SUBMIT_FIELDS, Priority } from "./submit-fields.js";
 
@@ -79,6 +80,15 @@ export const ResultEntryBase = {
   error: Type.Optional(Type.String({ description: "Why the item did not succeed." })),
   worker_id: Type.Optional(Type.String({ description: "The worker that ran the item." })),
   attempts_log: Type.Optional(AttemptsLog),
+  [CACHED_FIELD]: Type.Optional(
+    Type.Literal(true, {
+      description:
+        "Answered from the result cache: the result of an earlier identical item (README: Result caching).",
+    }),
+  ),
+  [CACHED_FROM_FIELD]: Type.Optional(
+    Type.String({ description: "With cached: the job whose item ran and produced this result." }),
+  ),
 };
 
 /** `result` of an ended job, its entries of one shape (`entry`): see kind-schemas.ts. */
@@ -178,6 +188,14 @@ export const StatsResponse = Type.Object(
       completed: Type.Integer(),
       failed: Type.Integer(),
       cancelled: Type.Integer(),
+      cache: Type.Object(
+        {
+          hits: Type.Integer({ description: "Items answered from the result cache." }),
+          misses: Type.Integer({ description: "Items of cache: true jobs that found no result and ran." }),
+          entries: Type.Integer({ description: "Results kept that have not expired." }),
+        },
+        { description: "The result cache (README: Result caching), counted on every node of the store." },
+      ),
     }),
   },
   { title: "Stats" },

@@ -8,7 +8,7 @@ import { client, pageLine, readInput, run, wholeNumber } from "./client-context.
 import { EXIT, exitForStatus } from "./exit-codes.js";
 import { addExportCommand } from "./export-command.js";
 import { addItemsCommand } from "./items-command.js";
-import { describeFailure, isFailed, type ResultEntry } from "./result-view.js";
+import { cachedNote, describeFailure, isFailed, type ResultEntry } from "./result-view.js";
 
 /** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
 const KINDS = new Map(
@@ -157,6 +157,8 @@ export function addClientCommands(program: Command): void {
       `higher runs first, ${PRIORITY_RANGE} (default ${DEFAULT_PRIORITY})`,
       priorityArg,
     )
+    .option("--cache", "answer items from earlier identical successful results (cache: true)")
+    .option("--cache-ttl <seconds>", "how long this job's results answer later items", wholeNumber(1))
     .action(
       (
         kind: string,
@@ -168,6 +170,8 @@ export function addClientCommands(program: Command): void {
           retries?: number;
           retryFailed?: boolean;
           priority?: number;
+          cache?: boolean;
+          cacheTtl?: number;
         },
         cmd: Command,
       ) =>
@@ -188,6 +192,8 @@ export function addClientCommands(program: Command): void {
             body.retry = retry;
           }
           if (opts.priority !== undefined) body.priority = opts.priority;
+          if (opts.cache) body.cache = true;
+          if (opts.cacheTtl !== undefined) body.cache_ttl_seconds = opts.cacheTtl;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
@@ -245,7 +251,7 @@ export function addClientCommands(program: Command): void {
           if (job.error) console.log(`error: ${job.error}`);
           if (job.result?.summary) console.log(`summary: ${JSON.stringify(job.result.summary)}`);
           for (const r of job.result?.results ?? [])
-            console.log(isFailed(r) ? describeFailure(r) : `  ${r.id}: ${r.status}`);
+            console.log(isFailed(r) ? describeFailure(r) : `  ${r.id}: ${r.status}${cachedNote(r)}`);
         }
         return exitForStatus(job.status);
       }),
@@ -342,14 +348,13 @@ export function addClientCommands(program: Command): void {
     .action((_opts: unknown, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const { stats } = await api.request<{ stats: Record<string, number> }>("GET", "/batch/stats");
-        console.log(
-          json
-            ? JSON.stringify(stats)
-            : Object.entries(stats)
-                .map(([k, v]) => `${k}: ${v}`)
-                .join("\n"),
-        );
+        const { stats } = await api.request<{
+          stats: Record<string, number> & { cache?: Record<string, number> };
+        }>("GET", "/batch/stats");
+        const { cache, ...jobs } = stats;
+        const lines = Object.entries(jobs).map(([k, v]) => `${k}: ${v}`);
+        if (cache) lines.push(`cache: ${cache.hits} hits, ${cache.misses} misses, ${cache.entries} entries`);
+        console.log(json ? JSON.stringify(stats) : lines.join("\n"));
         return EXIT.completed;
       }),
     );

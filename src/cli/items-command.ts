@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { client, pageLine, run, wholeNumber } from "./client-context.js";
 import { EXIT } from "./exit-codes.js";
-import { describeFailure, isFailed, type ResultEntry } from "./result-view.js";
+import { cachedNote, describeFailure, isFailed, type ResultEntry } from "./result-view.js";
 
 /** One item as `GET /batch/jobs/{id}/items` answers it. */
 interface ItemView {
@@ -50,7 +50,7 @@ export function addItemsCommand(program: Command): void {
               console.log(
                 isFailed(entry)
                   ? describeFailure(entry)
-                  : `  ${item.id}: ${item.status}${item.attempts > 1 ? ` (attempt ${item.attempts})` : ""}`,
+                  : `  ${item.id}: ${item.status}${item.attempts > 1 ? ` (attempt ${item.attempts})` : ""}${cachedNote(entry)}`,
               );
             }
             console.log(pageLine(page.items.length, opts.offset, page.total, "item(s)"));

@@ -19,6 +19,11 @@ export interface ResultEntry {
   [field: string]: unknown;
 }
 
+/** ` (cached from <job>)` for an item answered from the result cache (README: Result caching), else "". */
+export function cachedNote(e: ResultEntry): string {
+  return e.cached === true ? ` (cached from ${String(e.cached_from ?? "an earlier job")})` : "";
+}
+
 /** A failed item says `failed`, whatever its type (its reason is `failure`; README: Statuses). */
 export const isFailed = (e: ResultEntry): boolean => e.status === "failed";
 export const isSkipped = (e: ResultEntry): boolean => e.status === "skipped" || e.status === "cancelled";

@@ -3,7 +3,7 @@ import { RUN_DEFAULTS } from "../agent/run-config.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import type { JobKind } from "../queue/job-kind.js";
 import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
-import { ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
+import { cacheOptions, ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
 
 const AgentTaskItem = Type.Object(
   { id: ItemId, description: NonBlank("What the coding agent should do.") },
@@ -60,6 +60,9 @@ const AgentOptions = Type.Object({
       description:
         "Project paths git does not carry that checks need, shared read-only with each task (node_modules, .venv and venv are always).",
     }),
+  ),
+  ...cacheOptions(
+    "the task, the job's other options and the base commit its tasks start from; isolation worktree or copy only. Models are not deterministic: a cached answer is a replay of the earlier run, nothing is merged again",
   ),
 });
 

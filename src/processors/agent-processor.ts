@@ -7,12 +7,14 @@ import type { JsonObject } from "../domain/json.js";
 import { sumUsage, type UsageByModel } from "../domain/model-usage.js";
 import { errorMessage } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
+import { CACHE_OPTION_NAMES } from "../queue/result-cache.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import type { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { checkCommandOption } from "./command-check.js";
 import { unknownModelIssues } from "./model-check.js";
 import { requireProgram } from "./program-preflight.js";
 import {
+  baseContentOf,
   type IsolationSettings,
   isolationOptionIssues,
   isolationSettings,
@@ -27,6 +29,8 @@ interface AgentSession {
   isolation: IsolationSettings;
   /** The job's task workspaces (null: `shared`, every task in the project itself). */
   workspaces: JobWorkspaces | null;
+  /** What the tasks start from, for the result cache (asked once, on the first cached task). */
+  baseContent?: Promise<string>;
 }
 
 export interface AgentPlaces {
@@ -83,6 +87,18 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       const s = session as AgentSession | undefined;
       if (!s?.workspaces) return;
       await s.workspaces.dispose();
+    },
+    // The task (without its id), every option that steers the run, and the base its workspace starts from. A
+    // task in `shared` isolation works in the project as it is now: not cached.
+    async cacheKey(item, ctx) {
+      const session = ctx.session as AgentSession;
+      if (session.workspaces === null) return null;
+      session.baseContent ??= baseContentOf(session.workspaces);
+      const { id: _id, ...task } = item;
+      const options = Object.fromEntries(
+        Object.entries(ctx.job.options).filter(([k]) => !CACHE_OPTION_NAMES.includes(k)),
+      ) as JsonObject;
+      return { task, options, base: await session.baseContent };
     },
     async processItem(item, ctx): Promise<ItemResult> {
       const session = ctx.session as AgentSession;

@@ -6,6 +6,7 @@ import { CoderError, errorMessage, type FieldIssue } from "../errors.js";
 import type { Processor } from "../queue/processor.js";
 import { checkPassed } from "../sandbox/check-passed.js";
 import { parseCommandLine, pathArgument } from "../sandbox/command-line.js";
+import { contentHash } from "../sandbox/content-hash.js";
 import type { RunResult } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 import { requireProgram } from "./program-preflight.js";
@@ -122,6 +123,18 @@ export function commandCheckProcessor(
       if (target === null) return targetNotFound(item.path);
       const ms = timeoutMs(item, ctx.job.options, 300);
       return o.finish(await runCheck(sandbox, command, target, ms, ctx.signal));
+    },
+    // The command and time limit the item runs with, its target, and what the target holds.
+    async cacheKey(item, ctx) {
+      if (typeof item.path !== "string") return null;
+      const sha256 = await contentHash(sandbox.paths, item.path);
+      if (sha256 === null) return null;
+      return {
+        command: String(ctx.job.options[o.option] ?? o.defaultCommand),
+        timeout_ms: timeoutMs(item, ctx.job.options, 300),
+        path: sandbox.paths.relative(sandbox.paths.resolve(item.path)),
+        sha256,
+      };
     },
   };
 }

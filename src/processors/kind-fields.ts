@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { CACHE_TTL_DEFAULT_SECONDS, CACHE_TTL_MAX_SECONDS } from "../queue/result-cache.js";
 
 /** Schema parts the built-in job kinds share. */
 
@@ -44,3 +45,22 @@ export const CommandResult = Type.Object(
   },
   { additionalProperties: true },
 );
+
+/**
+ * The result cache's options, which every cacheable kind's options take (README: Result caching). `what` says
+ * what an item's key covers for the kind.
+ */
+export const cacheOptions = (what: string) => ({
+  cache: Type.Optional(
+    Type.Boolean({
+      description: `Answer an item from the result of an earlier successful identical item (${what}) kept within cache_ttl_seconds; its entry says cached: true and cached_from: <job id>. Identical items of one job run once. Default false.`,
+    }),
+  ),
+  cache_ttl_seconds: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: CACHE_TTL_MAX_SECONDS,
+      description: `How long this job's successful results answer later items (default ${CACHE_TTL_DEFAULT_SECONDS}, a day; at most 30 days).`,
+    }),
+  ),
+});

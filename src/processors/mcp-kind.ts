@@ -3,7 +3,7 @@ import type { JsonObject } from "../domain/json.js";
 import type { FieldIssue } from "../errors.js";
 import type { JobKind } from "../queue/job-kind.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
-import { ItemId, TimeoutOption, TimeoutSeconds } from "./kind-fields.js";
+import { cacheOptions, ItemId, TimeoutOption, TimeoutSeconds } from "./kind-fields.js";
 
 const OperationItem = Type.Object(
   {
@@ -48,7 +48,12 @@ function checkOperation(op: JsonObject): FieldIssue[] {
 export const MCP_KIND = {
   type: "batch_mcp",
   item: OperationItem,
-  options: Type.Object({ timeout_seconds: TimeoutOption(DEFAULT_COMMAND_TIMEOUT_SECONDS) }),
+  options: Type.Object({
+    timeout_seconds: TimeoutOption(DEFAULT_COMMAND_TIMEOUT_SECONDS),
+    ...cacheOptions(
+      "read operations only: the path and the sha256 of the file's content; list operations always run; a job with write or command operations cannot use it",
+    ),
+  }),
   successWord: "success",
   result: Type.Object(
     { result: Type.Object({}, { additionalProperties: true, description: "What the operation returned." }) },

@@ -4,6 +4,8 @@ import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
 import type { McpSession } from "../mcp/in-memory-client.js";
 import type { Processor } from "../queue/processor.js";
+import { cacheTtlOf } from "../queue/result-cache.js";
+import { contentHash } from "../sandbox/content-hash.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
 
@@ -50,6 +52,23 @@ function operationResult(type: string, r: CallToolResult): JsonObject {
  */
 export function mcpProcessor(sandbox: Sandbox): Processor {
   return {
+    validateItem: (item, _index, options) =>
+      cacheTtlOf(options) !== null && (item.type === "write" || item.type === "command")
+        ? [
+            {
+              loc: ["type"],
+              msg: `cache: true answers read operations from earlier results; a '${String(item.type)}' operation changes files or runs a command, which a cached answer would skip: submit it in a job without cache`,
+              type: "value_error.cache",
+            },
+          ]
+        : [],
+    // A read's key: the file and what it holds. A list runs every time (its answer depends on every entry).
+    async cacheKey(item) {
+      if (item.type !== "read" || typeof item.path !== "string") return null;
+      const sha256 = await contentHash(sandbox.paths, item.path);
+      if (sha256 === null) return null;
+      return { type: "read", path: sandbox.paths.relative(sandbox.paths.resolve(item.path)), sha256 };
+    },
     // The MCP SDK loads with the first MCP job, not at start-up.
     prepareJob: async () => (await import("../mcp/in-memory-client.js")).connectInMemory(sandbox),
     disposeJob: async (_job, session) => (session as McpSession).close(),

@@ -9,6 +9,7 @@ import { addUsage, sumUsage, type UsageByModel } from "../domain/model-usage.js"
 import { CoderError, errorMessage, type FieldIssue, NotFoundError } from "../errors.js";
 import { isInside } from "../sandbox/path-sandbox.js";
 import type { Sandbox } from "../sandbox/sandbox.js";
+import { gitOut } from "../workspace/git.js";
 import type { ApplyMode, Isolation } from "../workspace/isolation.js";
 import { JobWorkspaces } from "../workspace/job-workspaces.js";
 import { type MergeOutcome, mergeTask, type ProjectFiles, taskPatch } from "../workspace/merge-back.js";
@@ -346,4 +347,14 @@ export async function forgetJobFiles(
 ): Promise<void> {
   await removeJobWorkspaces(places.workspacesDir, jobId);
   rmSync(jobPatchesDir(places.patchesDir, jobId), { recursive: true, force: true });
+}
+
+/**
+ * What every task of the job starts from, for the result cache: the base commit (`worktree`), or the tree of
+ * the job's snapshot (`copy`: a new snapshot commit every job, the same tree while the files are the same).
+ */
+export async function baseContentOf(ws: JobWorkspaces): Promise<string> {
+  const base = ws.base.base_commit as string;
+  if (ws.isolation === "worktree" || ws.repo === null) return `commit:${base}`;
+  return `tree:${await gitOut(ws.repo.top, ["rev-parse", `${base}^{tree}`])}`;
 }

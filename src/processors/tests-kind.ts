@@ -1,6 +1,6 @@
 import { Type } from "typebox";
 import type { JobKind } from "../queue/job-kind.js";
-import { CommandResult, PathItem, TimeoutOption } from "./kind-fields.js";
+import { CommandResult, cacheOptions, PathItem, TimeoutOption } from "./kind-fields.js";
 
 export const TESTS_DEFAULT_COMMAND = "pytest -v";
 
@@ -10,6 +10,9 @@ export const TESTS_KIND = {
   options: Type.Object({
     test_command: Type.String({ minLength: 1, default: TESTS_DEFAULT_COMMAND }),
     timeout_seconds: TimeoutOption(300),
+    ...cacheOptions(
+      "the test command, the timeout, the module and the sha256 of its content; not the files it imports",
+    ),
   }),
   successWord: "passed",
   result: Type.Object(

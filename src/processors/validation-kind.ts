@@ -1,6 +1,6 @@
 import { Type } from "typebox";
 import type { JobKind } from "../queue/job-kind.js";
-import { CommandResult, PathItem, TimeoutOption } from "./kind-fields.js";
+import { CommandResult, cacheOptions, PathItem, TimeoutOption } from "./kind-fields.js";
 
 export const VALIDATION_DEFAULT_COMMAND = "pytest -q";
 
@@ -10,6 +10,7 @@ export const VALIDATION_KIND = {
   options: Type.Object({
     check_command: Type.String({ minLength: 1, default: VALIDATION_DEFAULT_COMMAND }),
     timeout_seconds: TimeoutOption(300),
+    ...cacheOptions("the check command, the timeout, the target and the sha256 of its content"),
   }),
   result: CommandResult,
   successWord: "passed",

@@ -21,6 +21,8 @@ export interface QueueEventMap {
     status: ItemFinalStatus;
     /** Seconds the item ran in this process (absent when it never started). */
     durationSeconds?: number;
+    /** Answered from the result cache (see result-cache.ts). */
+    cached?: boolean;
   };
 }
 

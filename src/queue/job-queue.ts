@@ -22,7 +22,7 @@ import {
   JobStateError,
   NotFoundError,
 } from "../errors.js";
-import type { JobStore } from "../store/job-store.js";
+import type { CacheCounts, JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
@@ -178,7 +178,7 @@ export class JobQueue {
         });
       } else seen.set(itemId, index);
       if (processor?.validateItem) {
-        for (const issue of processor.validateItem(payload, index))
+        for (const issue of processor.validateItem(payload, index, options))
           issues.push({ ...issue, loc: ["body", field, index, ...issue.loc] });
       }
       items.push({ itemId, payload });
@@ -459,6 +459,11 @@ export class JobQueue {
       );
     }
     return [...found.values()].sort((a, b) => a.seq - b.seq).map((i) => i.payload);
+  }
+
+  /** How the result cache has done, on every process of the store: hits, misses, entries not expired. */
+  cacheStats(): Promise<CacheCounts> {
+    return this.store.cacheCounts(this.nowSeconds());
   }
 
   async stats(): Promise<Record<JobStatus, number> & { total: number }> {

@@ -11,7 +11,8 @@ import type { Logger } from "../util/logger.js";
 import { type Clock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { successWordOf } from "./job-kind.js";
-import type { JobContext, Processor, ProcessorRegistry } from "./processor.js";
+import type { ItemContext, JobContext, Processor, ProcessorRegistry } from "./processor.js";
+import { CACHED_FIELD, JobResultCache } from "./result-cache.js";
 import { ResultWriter } from "./result-writer.js";
 
 export interface RunnerDeps {
@@ -68,6 +69,8 @@ export class JobRunner {
   private readonly retryPolicy: RetryPolicy;
   /** Items sent back for a retry whose outcome is not written yet: once it is, they may be claimable. */
   private retriesUnwritten = false;
+  /** The result cache, for a job with `cache: true` whose processor keys its items. */
+  private cache: JobResultCache | null = null;
 
   constructor(
     private readonly d: RunnerDeps,
@@ -107,6 +110,7 @@ export class JobRunner {
             itemId,
             status: o.status,
             durationSeconds,
+            ...(o.result?.[CACHED_FIELD] === true ? { cached: true } : {}),
           });
         }
         d.events.emit("job:progress", { jobId: job.id });
@@ -192,6 +196,7 @@ export class JobRunner {
       return;
     }
     if (!(await store.startJob(job.id, this.nowS()))) return;
+    this.cache = JobResultCache.forJob(this.d, job, processor);
     events.emit("job:started", { jobId: job.id });
 
     let session: unknown;
@@ -337,7 +342,7 @@ export class JobRunner {
     let result: ItemResult | null = null;
     let thrown: unknown = null;
     try {
-      result = await processor.processItem(item.payload, {
+      const ctx: ItemContext = {
         job: this.ctx,
         get signal() {
           if (entry.controller === null) {
@@ -350,7 +355,10 @@ export class JobRunner {
         seq: item.seq,
         attempt: item.attempt,
         session,
-      });
+      };
+      result = this.cache
+        ? await this.cache.answer(item.payload, ctx)
+        : await processor.processItem(item.payload, ctx);
     } catch (e: unknown) {
       thrown = e;
     }

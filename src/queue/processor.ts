@@ -28,8 +28,11 @@ export interface ItemContext {
 }
 
 export interface Processor {
-  /** Extra per-item checks at submit time (beyond the route's schema); each issue becomes a 422 entry. */
-  validateItem?(item: JsonObject, index: number): FieldIssue[];
+  /**
+   * Extra per-item checks at submit time (beyond the route's schema), given the job's options; each issue
+   * becomes a 422 entry.
+   */
+  validateItem?(item: JsonObject, index: number, options: JsonObject): FieldIssue[];
   /** Extra checks of the job's options at submit time. */
   validateOptions?(options: JsonObject): FieldIssue[];
   /**
@@ -46,6 +49,13 @@ export interface Processor {
   /** Releases whatever prepareJob built. */
   disposeJob?(job: JobContext, session: unknown): Promise<void>;
   processItem(item: JsonObject, ctx: ItemContext): Promise<ItemResult>;
+  /**
+   * For a job with `cache: true` (see result-cache.ts): what decides the item's outcome — the options that
+   * change it, the item, and the content hash of every file it reads — asked before the item runs. Items of
+   * one job type with equal keys are answered by one run. null: this item is not answered from the cache (it
+   * runs, and its result is not kept). A processor without it never uses the cache.
+   */
+  cacheKey?(item: JsonObject, ctx: ItemContext): Promise<JsonObject | null>;
 }
 
 function assertJobType(type: string): void {

@@ -10,6 +10,8 @@ const SWEEP_EVERY_MS = 10 * 60_000;
 /** Jobs deleted per transaction, and items per transaction: each is short, so claims and writes go between. */
 const JOBS_PER_STEP = 100;
 const ITEMS_PER_STEP = 2_000;
+/** Expired result cache entries deleted per statement. */
+const CACHE_ENTRIES_PER_STEP = 1_000;
 
 export interface RetentionOptions {
   /** Ended jobs older than this are deleted; 0 keeps everything. */
@@ -68,9 +70,13 @@ export class Retention {
     await this.draining;
   }
 
-  /** Deletes the ended jobs past the retention age, and forgets expired idempotency keys. */
+  /**
+   * Deletes the ended jobs past the retention age, forgets expired idempotency keys, and drops expired result
+   * cache entries (whatever the retention age: an expired entry answers nothing).
+   */
   async sweep(): Promise<CleanupResult> {
     await this.store.dropExpiredIdempotencyKeys(this.now() - IDEMPOTENCY_TTL_SECONDS);
+    await this.dropExpiredCache();
     if (this.options.retentionDays <= 0) return { deleted: 0, job_ids: [] };
     return this.cleanup(this.options.retentionDays, null, "retention");
   }
@@ -95,6 +101,19 @@ export class Retention {
         `${why}: deleted ${ids.length} job(s) that ended more than ${olderThanDays} day(s) ago${statuses ? ` (${statuses.join(", ")})` : ""}: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}`,
       );
     return { deleted: ids.length, job_ids: ids };
+  }
+
+  /** Drops expired result cache entries, a batch per statement with the event loop turning between. */
+  async dropExpiredCache(): Promise<number> {
+    const now = this.now();
+    let dropped = 0;
+    while (!this.stopped) {
+      const n = await this.store.dropExpiredCachedResults(now, CACHE_ENTRIES_PER_STEP);
+      dropped += n;
+      if (n < CACHE_ENTRIES_PER_STEP) break;
+      await turn();
+    }
+    return dropped;
   }
 
   /** Deletes one ended job now. */

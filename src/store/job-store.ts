@@ -7,6 +7,7 @@ import type { JsonObject } from "../domain/json.js";
 import type { ItemFilter, ItemRecord, JobFilter, JobRecord, NewJob } from "../domain/records.js";
 import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
+import type { ResultCacheStore } from "./result-cache-store.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
 /** The domain types the contract speaks in, for the backends (everything else imports src/domain). */
@@ -28,6 +29,7 @@ export {
   JOB_STATUSES,
   type JobStatus,
 } from "../domain/statuses.js";
+export type { CacheCounts, CachedResult, ResultCacheStore } from "./result-cache-store.js";
 export type { ScheduleRecord, ScheduleStore } from "./schedule-store.js";
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
@@ -86,7 +88,7 @@ export interface StoreNotice {
   origin: string;
 }
 
-export interface JobStore extends ScheduleStore {
+export interface JobStore extends ScheduleStore, ResultCacheStore {
   readonly backend: "sqlite" | "postgres";
   /**
    * Whether several processes share this store. Then claims honour `parallel` across all of them (at most
@@ -220,7 +222,8 @@ export interface JobStore extends ScheduleStore {
 
   // --- retention ---
   /**
-   * Deletes one ended job at once (it is gone from every listing, and its idempotency keys are free again);
+   * Deletes one ended job at once (it is gone from every listing, its idempotency keys are free again, and the
+   * result cache forgets the results its items left);
    * its items follow in the background (dropPurgedItems). A job still queued or running is "not_ended"; an ended one whose claimed items are
    * still finishing (a cancel while they ran) is "finishing".
    */

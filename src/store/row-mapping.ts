@@ -1,5 +1,7 @@
 import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type {
+  CacheCounts,
+  CachedResult,
   ItemRecord,
   ItemStatus,
   JobRecord,
@@ -84,4 +86,21 @@ export function toScheduleRecord(r: Row, json: JsonColumn): ScheduleRecord {
     lastJobId: (r.last_job_id as string | null) ?? null,
     createdAt: r.created_at as number,
   };
+}
+
+/** A `result_cache` row as a CachedResult, on any backend. */
+export function toCachedResult(r: Row, json: JsonColumn): CachedResult {
+  return {
+    keyHash: r.key_hash as string,
+    result: json(r.result) ?? {},
+    jobId: r.job_id as string,
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+  };
+}
+
+/** The cache's counts from `result_cache_counts` rows (PostgreSQL's bigint arrives as a string). */
+export function cacheCountsOf(rows: Row[], entries: number): CacheCounts {
+  const n = (name: string) => Number(rows.find((r) => r.name === name)?.n ?? 0);
+  return { hits: n("hits"), misses: n("misses"), entries: Number(entries) };
 }

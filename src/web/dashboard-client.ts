@@ -136,6 +136,8 @@ function statusCell(i) {
   const r = i.result || {};
   const cell = el("td", {}, badge(r.status || i.status));
   if (r.failure) cell.append(el("span", { class: "badge reason", title: "why it failed", text: r.failure }));
+  // Answered from the result cache: the job whose run it replays.
+  if (r.cached === true) cell.append(el("span", { class: "badge cached", title: "answered from the result of job " + r.cached_from, text: "cached" }));
   const ended = view.data && CONFIG.finalJobStatuses.includes(view.data.status);
   if (ended && CONFIG.rerunStatuses.includes(i.status))
     cell.append(el("div", {}, el("button", { class: "small rerun", type: "button", title: "Run this item again, as a new job", text: "Re-run", onclick: (e) => { e.stopPropagation(); retry({ items: [i.id] }); } })));

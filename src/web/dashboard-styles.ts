@@ -38,6 +38,7 @@ export const DASHBOARD_CSS = /* css */ `
   .b-queued { background:#30363d; color:#c9d1d9; } .b-running { background:#0d2d4d; color:var(--run); }
   .b-ok { background:#0f2e1a; color:var(--ok); } .b-bad { background:#3a1417; color:var(--bad); } .b-off { background:#2d2a1a; color:var(--warn); }
   .reason { margin-left:6px; border:1px solid var(--bad); color:var(--bad); background:none; }
+  .cached { margin-left:6px; border:1px solid var(--accent); color:var(--accent); background:none; }
   .errtext { color:var(--bad); margin:4px 0; white-space:pre-wrap; }
   .bar { display:flex; height:10px; background:#0b0f13; border:1px solid var(--line); border-radius:4px; overflow:hidden; min-width:140px; }
   .bar > span { height:100%; transition:width .3s; }

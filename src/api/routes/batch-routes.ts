@@ -213,7 +213,13 @@ export function registerBatchRoutes(
 
   app.get(
     "/batch/stats",
-    { schema: { tags: ["jobs"], summary: "Jobs by status", response: { 200: StatsResponse } } },
-    async () => ({ stats: await queue.stats() }),
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Jobs by status, and the result cache's hits",
+        response: { 200: StatsResponse },
+      },
+    },
+    async () => ({ stats: { ...(await queue.stats()), cache: await queue.cacheStats() } }),
   );
 }

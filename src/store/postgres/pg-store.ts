@@ -11,6 +11,8 @@ import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConfigError } from "../../errors.js";
 import { failedFirstSql } from "../failed-first.js";
 import type {
+  CacheCounts,
+  CachedResult,
   CancelOutcome,
   ClaimedItem,
   IdempotencyRecord,
@@ -31,9 +33,11 @@ import type {
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import {
+  cacheCountsOf,
   type JsonColumn,
   RETRYING_COLUMN,
   type Row,
+  toCachedResult,
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
@@ -794,6 +798,48 @@ export class PostgresJobStore implements JobStore {
     );
   }
 
+  async findCachedResult(keyHash: string, now: number): Promise<CachedResult | null> {
+    // One statement: the entry read and the lookup counted together.
+    const [row] = await this.rows(
+      this.pool,
+      `WITH hit AS (SELECT key_hash, result, job_id, created_at, expires_at FROM result_cache
+          WHERE key_hash = $1 AND expires_at > $2),
+        counted AS (UPDATE result_cache_counts SET n = n + 1
+          WHERE name = CASE WHEN EXISTS (SELECT 1 FROM hit) THEN 'hits' ELSE 'misses' END)
+      SELECT * FROM hit`,
+      [keyHash, now],
+    );
+    return row ? toCachedResult(row, jsonbJson) : null;
+  }
+
+  async saveCachedResult(e: CachedResult): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO result_cache (key_hash, result, job_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)
+      ON CONFLICT (key_hash) DO UPDATE SET result = EXCLUDED.result, job_id = EXCLUDED.job_id,
+        created_at = EXCLUDED.created_at, expires_at = EXCLUDED.expires_at`,
+      [e.keyHash, JSON.stringify(e.result), e.jobId, e.createdAt, e.expiresAt],
+    );
+  }
+
+  async dropExpiredCachedResults(now: number, limit: number): Promise<number> {
+    const r = await this.pool.query(
+      `DELETE FROM result_cache WHERE key_hash IN
+        (SELECT key_hash FROM result_cache WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+      [now, limit],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async cacheCounts(now: number): Promise<CacheCounts> {
+    const counts = await this.rows(this.pool, "SELECT name, n FROM result_cache_counts");
+    const [entries] = await this.rows(
+      this.pool,
+      "SELECT COUNT(*) AS n FROM result_cache WHERE expires_at > $1",
+      [now],
+    );
+    return cacheCountsOf(counts, Number(entries?.n ?? 0));
+  }
+
   async purgeJob(id: string): Promise<PurgeOutcome> {
     return this.tx(async (c) => {
       const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
@@ -805,6 +851,7 @@ export class PostgresJobStore implements JobStore {
       if ((running.rowCount ?? 0) > 0) return "finishing";
       await c.query("DELETE FROM jobs WHERE id = $1", [id]);
       await c.query("DELETE FROM idempotency_keys WHERE job_id = $1", [id]);
+      await c.query("DELETE FROM result_cache WHERE job_id = $1", [id]);
       await c.query("INSERT INTO purged_jobs (job_id, purged_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
         id,
         Date.now() / 1000,
@@ -828,7 +875,8 @@ export class PostgresJobStore implements JobStore {
             AND NOT EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'running')
           ORDER BY completed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING id),
-      keys AS (DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM gone))
+      keys AS (DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM gone)),
+      cached AS (DELETE FROM result_cache WHERE job_id IN (SELECT id FROM gone))
       INSERT INTO purged_jobs (job_id, purged_at) SELECT id, $4 FROM gone ON CONFLICT DO NOTHING RETURNING job_id`,
       [endedBefore, wanted, limit, Date.now() / 1000],
     );

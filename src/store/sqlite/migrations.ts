@@ -111,6 +111,23 @@ CREATE INDEX items_queued ON items (job_id, seq, not_before) WHERE status = 'que
 `,
   },
   {
+    version: 6,
+    name: "result cache",
+    sql: `
+CREATE TABLE result_cache (
+  key_hash    TEXT PRIMARY KEY,
+  result      TEXT NOT NULL,
+  job_id      TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  expires_at  REAL NOT NULL
+);
+CREATE INDEX result_cache_by_expiry ON result_cache (expires_at);
+CREATE INDEX result_cache_by_job ON result_cache (job_id);
+CREATE TABLE result_cache_counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL DEFAULT 0);
+INSERT INTO result_cache_counts (name, n) VALUES ('hits', 0), ('misses', 0);
+`,
+  },
+  {
     version: 7,
     name: "priorities: when each job last held a worker slot (fair turns within a priority)",
     sql: `

@@ -6,6 +6,8 @@ import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../..
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { failedFirstSql } from "../failed-first.js";
 import type {
+  CacheCounts,
+  CachedResult,
   CancelOutcome,
   ClaimedItem,
   IdempotencyRecord,
@@ -25,9 +27,11 @@ import type {
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
 import {
+  cacheCountsOf,
   type JsonColumn,
   RETRYING_COLUMN,
   type Row,
+  toCachedResult,
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
@@ -267,6 +271,17 @@ export class SqliteJobStore implements JobStore {
       ),
       jobIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE job_id = ?"),
       expiredIdempotencyKeys: db.prepare("DELETE FROM idempotency_keys WHERE created_at < ?"),
+      cachedResult: db.prepare(
+        "SELECT key_hash, result, job_id, created_at, expires_at FROM result_cache WHERE key_hash = ? AND expires_at > ?",
+      ),
+      countCacheLookup: db.prepare("UPDATE result_cache_counts SET n = n + 1 WHERE name = ?"),
+      saveCachedResult: db.prepare(
+        "INSERT OR REPLACE INTO result_cache (key_hash, result, job_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+      ),
+      expiredCachedResults: db.prepare(
+        "DELETE FROM result_cache WHERE key_hash IN (SELECT key_hash FROM result_cache WHERE expires_at <= ? LIMIT ?)",
+      ),
+      jobCachedResults: db.prepare("DELETE FROM result_cache WHERE job_id = ?"),
       notePurged: db.prepare("INSERT OR IGNORE INTO purged_jobs (job_id, purged_at) VALUES (?, ?)"),
       nextPurged: db.prepare("SELECT job_id FROM purged_jobs ORDER BY purged_at LIMIT 1").pluck(),
       dropItems: db.prepare("DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = ? LIMIT ?)"),
@@ -797,6 +812,39 @@ export class SqliteJobStore implements JobStore {
     return this.use(() => this.stmts.expiredIdempotencyKeys.run(before).changes);
   }
 
+  async findCachedResult(keyHash: string, now: number): Promise<CachedResult | null> {
+    return this.use(() =>
+      this.db
+        .transaction((): CachedResult | null => {
+          const row = this.stmts.cachedResult.get(keyHash, now) as Row | undefined;
+          this.stmts.countCacheLookup.run(row ? "hits" : "misses");
+          return row ? toCachedResult(row, textJson) : null;
+        })
+        .immediate(),
+    );
+  }
+
+  async saveCachedResult(e: CachedResult): Promise<void> {
+    await this.use(() =>
+      this.stmts.saveCachedResult.run(e.keyHash, JSON.stringify(e.result), e.jobId, e.createdAt, e.expiresAt),
+    );
+  }
+
+  async dropExpiredCachedResults(now: number, limit: number): Promise<number> {
+    return this.use(() => this.stmts.expiredCachedResults.run(now, limit).changes);
+  }
+
+  async cacheCounts(now: number): Promise<CacheCounts> {
+    return this.use(() => {
+      const counts = this.db.prepare("SELECT name, n FROM result_cache_counts").all() as Row[];
+      const entries = this.db
+        .prepare("SELECT COUNT(*) FROM result_cache WHERE expires_at > ?")
+        .pluck()
+        .get(now) as number;
+      return cacheCountsOf(counts, entries);
+    });
+  }
+
   async purgeJob(id: string): Promise<PurgeOutcome> {
     return this.use(() =>
       this.db
@@ -835,6 +883,7 @@ export class SqliteJobStore implements JobStore {
   private purge(id: string): void {
     this.stmts.deleteJob.run(id);
     this.stmts.jobIdempotencyKeys.run(id);
+    this.stmts.jobCachedResults.run(id);
     this.stmts.notePurged.run(id, Date.now() / 1000);
   }
 
