@@ -1,3 +1,4 @@
+import { join, relative } from "node:path";
 import { runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import type { OllamaClient } from "../agent/ollama-client.js";
 import { type RunConfig, type RunConfigInput, resolveRunConfig } from "../agent/run-config.js";
@@ -90,6 +91,8 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       const timeout = config.timeoutMs === null ? null : AbortSignal.timeout(config.timeoutMs);
       const signal = timeout ? AbortSignal.any([ctx.signal, timeout]) : ctx.signal;
       const description = String(item.description);
+      // The task's own directory, beneath the job's workspace (or beneath the task's own copy of it).
+      const sub = typeof item.workspace === "string" ? item.workspace : null;
       // The task's model usage (each try's with isolation), kept here so a task cut off still reports it.
       const tryUsage: UsageByModel[] = [];
       try {
@@ -98,7 +101,9 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
         if (session.workspaces === null) {
           const usage: UsageByModel = {};
           tryUsage.push(usage);
-          r = await runAgentTask(description, config, { client, sandbox, workspace, signal, usage });
+          const root =
+            sub === null ? workspace : sandbox.workspace(relative(sandbox.root, join(workspace, sub)));
+          r = await runAgentTask(description, config, { client, sandbox, workspace: root, signal, usage });
         } else {
           // In a workspace of its own, the task's changes stay there until merged: nothing to put back.
           const own = { ...config, applyChanges: true };
@@ -114,11 +119,11 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
             patchesDir: places.patchesDir,
             diffCapBytes: config.diffCapBytes,
             tryUsage,
-            run: (taskSandbox, root, v, usage) =>
+            run: (taskSandbox, _root, v, usage) =>
               runAgentTask(description, tryConfig(own, v), {
                 client,
                 sandbox: taskSandbox,
-                workspace: root,
+                workspace: taskSandbox.workspace(sub),
                 signal: v.signal,
                 usage,
               }),
