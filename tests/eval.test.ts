@@ -1,0 +1,175 @@
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { renderComparison } from "../src/eval/compare.js";
+import { gradeTree } from "../src/eval/grade.js";
+import { RESULT_FILES, readResults, writeResults } from "../src/eval/results.js";
+import { runEval } from "../src/eval/run-eval.js";
+import { renderSummary } from "../src/eval/summary.js";
+import { loadTasks } from "../src/eval/task-spec.js";
+import { overlay } from "../src/eval/tree.js";
+import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
+import type { ChatBody, Reply } from "./fixtures/fake-ollama.js";
+import { toolResults, userTask } from "./fixtures/fake-ollama.js";
+import { fakeOllama } from "./helpers/agent-app.js";
+import { tempDir } from "./helpers/temp.js";
+
+const TASKS_DIR = join(import.meta.dirname, "..", "eval", "tasks");
+const CODER = "qwen2.5-coder:7b";
+
+/** An unjailed sandbox around a directory (the jail is the sandbox suites' subject). */
+const sandboxAt = (root: string) => new Sandbox({ ...SANDBOX_DEFAULTS, root, mode: "off" });
+
+const write = (path: string, content: string) => ({ name: "write_file", arguments: { path, content } });
+
+/**
+ * A scripted coder that solves one task, fumbles one (a fix that leaves the hidden tests failing), cheats on
+ * one (rewrites the visible test to pass) and only makes unusable tool calls on one; as the single-shot baseline it answers one task with whole files and the others with prose.
+ */
+function coder(b: ChatBody): Reply {
+  const task = userTask(b);
+  if (!b.tools) {
+    // The single-shot baseline: no tools offered, whole files expected.
+    if (task.includes("mean() crashes"))
+      return {
+        content:
+          "### FILE: stats.py\n```python\ndef mean(xs):\n    return sum(xs) / len(xs) if xs else None\n```\n",
+      };
+    return { content: "I would need to look at the code first." };
+  }
+  if (task.startsWith("Create roman.py"))
+    return { toolCalls: [{ name: "delete_everything", arguments: {} }] };
+  if (toolResults(b).length > 0) return { content: "Done." };
+  if (task.includes("mean() crashes"))
+    return {
+      toolCalls: [write("stats.py", "def mean(xs):\n    return sum(xs) / len(xs) if xs else None\n")],
+    };
+  if (task.includes("pagination test fails"))
+    // Passes the visible test, not the hidden edge cases (0 items is 1 page here).
+    return {
+      toolCalls: [
+        write("paging.py", "def page_count(total, per_page):\n    return (total - 1) // per_page + 1\n"),
+      ],
+    };
+  if (task.includes("is_palindrome"))
+    return { toolCalls: [write("test_text.py", "def test_phrase():\n    assert True\n")] };
+  return { content: "Nothing to do." };
+}
+
+const GLOB = "{fix-average-empty,fix-off-by-one-pages,fix-palindrome-case,roman-numerals}";
+
+/** The run's settings but those a test sets (a machine under load starts pytest slowly: generous limits). */
+const SETTINGS = {
+  tasksDir: TASKS_DIR,
+  coderModel: CODER,
+  reviewerModel: null,
+  maxLoops: 3,
+  repeat: 1,
+  jail: { sandbox: "off" },
+  timeoutSeconds: 120,
+  gradeTimeoutSeconds: 120,
+  parallel: 3,
+};
+
+describe("ollama-coder eval against the Ollama-protocol test server", () => {
+  it("grades passing, failing, timed-out, malformed and cheating tasks; runs the baseline; writes reproducible results", {
+    timeout: 240_000,
+  }, async () => {
+    const ollama = await fakeOllama();
+    ollama.script(CODER, coder);
+    const resultsDir = tempDir();
+    const { dir, records } = await runEval({
+      ...SETTINGS,
+      tasks: GLOB,
+      baseline: "single-shot",
+      ollamaUrl: ollama.url,
+      resultsDir,
+    });
+    const agent = Object.fromEntries(records.filter((r) => r.mode === "agent").map((r) => [r.task, r]));
+    expect(agent["fix-average-empty"]).toMatchObject({ passed: true, verdict: "passed", tool_calls: 1 });
+    expect(agent["fix-average-empty"]!.diff).toContain("stats.py");
+    expect(agent["fix-average-empty"]!.model_calls).toBeGreaterThanOrEqual(2);
+    expect(agent["fix-average-empty"]!.tokens_in).toBeGreaterThan(0);
+    // The agent's own check passed (the visible test), the hidden tests did not: never counted as passed.
+    expect(agent["fix-off-by-one-pages"]).toMatchObject({ passed: false, verdict: "failed" });
+    expect(agent["fix-off-by-one-pages"]!.agent_status).toBe("succeeded");
+    expect(agent["fix-palindrome-case"]).toMatchObject({ passed: false, verdict: "cheated" });
+    expect(agent["fix-palindrome-case"]!.detail).toContain("test_text.py");
+    expect(agent["roman-numerals"]).toMatchObject({ passed: false, malformed_tool_calls: 3, tool_calls: 0 });
+
+    const shot = Object.fromEntries(records.filter((r) => r.mode === "single-shot").map((r) => [r.task, r]));
+    expect(Object.keys(shot).sort()).toEqual(Object.keys(agent).sort());
+    expect(shot["fix-average-empty"]).toMatchObject({ passed: true, model_calls: 1, tool_calls: 0 });
+    expect(shot["roman-numerals"]).toMatchObject({ passed: false, agent_status: "unparsable" });
+    const baselineCalls = ollama.requests.filter((r) => r.body.tools === undefined);
+    expect(baselineCalls).toHaveLength(4);
+
+    // The files alone give the summary again, equal to the one written.
+    const again = readResults(dir);
+    expect(again.records).toEqual(records);
+    const summary = readFileSync(join(dir, RESULT_FILES.summary), "utf8");
+    expect(renderSummary(again.run, again.records)).toBe(summary);
+    expect(summary).toContain("| agent | 4 | 25.0 % |");
+    expect(summary).toContain("| single-shot | 4 | 25.0 % |");
+    expect(summary).toMatch(/\| fix-bug \| 3 \| 33\.3 % \| 33\.3 % \|/);
+
+    // compare: B is A with the passing task failed and the fumbled one passed.
+    const b = join(tempDir(), "b");
+    cpSync(dir, b, { recursive: true });
+    const flipped = again.records.map((r) =>
+      r.mode !== "agent"
+        ? r
+        : r.task === "fix-average-empty"
+          ? { ...r, passed: false, verdict: "failed" }
+          : r.task === "fix-off-by-one-pages"
+            ? { ...r, passed: true, verdict: "passed" }
+            : r,
+    );
+    writeResults(b, again.run, flipped);
+    const out = renderComparison({ label: "A", ...again }, { label: "B", ...readResults(b) });
+    expect(out).toContain("tasks that changed outcome (2):");
+    expect(out).toMatch(/worse +agent +fix-average-empty: 1\/1 → 0\/1/);
+    expect(out).toMatch(/better +agent +fix-off-by-one-pages: 0\/1 → 1\/1/);
+    expect(out).toMatch(/agent +25\.0 % +25\.0 % +0\.0 pts/);
+  });
+
+  it("refuses a model the Ollama server does not have, before any task runs", async () => {
+    const ollama = await fakeOllama();
+    await expect(
+      runEval({
+        ...SETTINGS,
+        tasks: "fix-average-empty",
+        coderModel: "no-such-model",
+        baseline: null,
+        ollamaUrl: ollama.url,
+        resultsDir: tempDir(),
+      }),
+    ).rejects.toThrow(/model 'no-such-model' not found/);
+    expect(ollama.requests).toHaveLength(0);
+  });
+
+  it("counts an attempt the agent did not finish in time as a failed timeout", async () => {
+    const ollama = await fakeOllama();
+    ollama.script(CODER, () => ({ until: new Promise(() => undefined) })); // a model that never answers
+    const { records } = await runEval({
+      ...SETTINGS,
+      tasks: "fix-average-empty",
+      baseline: null,
+      timeoutSeconds: 1,
+      ollamaUrl: ollama.url,
+      resultsDir: tempDir(),
+    });
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ mode: "agent", passed: false, verdict: "timeout" });
+    expect(records[0]!.agent_status).toBe("failed: timeout");
+  });
+
+  it("fails a task whose hidden tests run past the grading time limit", async () => {
+    const task = loadTasks(TASKS_DIR, "refactor-loop-to-comprehension")[0]!;
+    const tree = tempDir();
+    overlay(join(task.dir, "start"), tree);
+    writeFileSync(join(tree, "listops.py"), "while True:\n    pass\n");
+    const grader = { sandbox: sandboxAt(tree), workDir: tempDir(), timeoutMs: 1500 };
+    expect(await gradeTree(task, tree, grader)).toMatchObject({ passed: false, verdict: "timeout" });
+  });
+});
