@@ -48,7 +48,7 @@ function coder(b: ChatBody): Reply {
     // Passes the visible test, not the hidden edge cases (0 items is 1 page here).
     return {
       toolCalls: [
-        write("paging.py", "def page_count(total, per_page):\n    return (total - 1) // per_page + 1\n"),
+        write("paging.py", "def page_count(total, per_page):\n    return max(1, -(-total // per_page))\n"),
       ],
     };
   if (task.includes("is_palindrome"))
@@ -92,7 +92,7 @@ describe("ollama-coder eval against the Ollama-protocol test server", () => {
     expect(agent["fix-average-empty"]!.tokens_in).toBeGreaterThan(0);
     // The agent's own check passed (the visible test), the hidden tests did not: never counted as passed.
     expect(agent["fix-off-by-one-pages"]).toMatchObject({ passed: false, verdict: "failed" });
-    expect(agent["fix-off-by-one-pages"]!.agent_status).toBe("succeeded");
+    expect(agent["fix-off-by-one-pages"]!.agent_status).toBe("completed");
     expect(agent["fix-palindrome-case"]).toMatchObject({ passed: false, verdict: "cheated" });
     expect(agent["fix-palindrome-case"]!.detail).toContain("test_text.py");
     expect(agent["roman-numerals"]).toMatchObject({ passed: false, malformed_tool_calls: 3, tool_calls: 0 });
