@@ -44,6 +44,7 @@ export function addEvalCommand(program: Command): void {
           sandbox: flags.sandbox as string | undefined,
           limits: flags.limits as string | undefined,
           jailRead: flags.jailRead as string[] | undefined,
+          workspacesDir: flags.workspacesDir as string | undefined,
         });
         const { dir, records } = await runEval({
           tasksDir: String(flags.tasksDir),
@@ -55,7 +56,12 @@ export function addEvalCommand(program: Command): void {
           baseline: baseline === "none" ? null : "single-shot",
           ollamaUrl: env.ollamaUrl ?? SERVER_DEFAULTS.ollamaUrl,
           resultsDir: String(flags.resultsDir),
-          jail: { sandbox: env.sandbox, limits: env.limits, jailRead: env.jailRead },
+          jail: {
+            sandbox: env.sandbox,
+            limits: env.limits,
+            jailRead: env.jailRead,
+            workspacesDir: env.workspacesDir,
+          },
           timeoutSeconds: flags.timeoutSeconds as number,
           gradeTimeoutSeconds: flags.gradeTimeoutSeconds as number,
           parallel: flags.parallel as number,

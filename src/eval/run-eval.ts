@@ -28,7 +28,7 @@ export interface EvalOptions {
   /** Where `<timestamp>/` is written. */
   resultsDir: string;
   /** The jail of the checks and the grading: the server's --sandbox, --limits, --jail-read. */
-  jail: Pick<ServerConfigInput, "sandbox" | "limits" | "jailRead">;
+  jail: Pick<ServerConfigInput, "sandbox" | "limits" | "jailRead" | "workspacesDir">;
   timeoutSeconds: number;
   gradeTimeoutSeconds: number;
   parallel: number;
@@ -79,7 +79,7 @@ export async function runEval(o: EvalOptions): Promise<{ dir: string; records: A
     projectRoot: join(work, "project"),
     workspacesDir: join(work, "workspaces"),
     ollamaUrl: parseOllamaUrls(o.ollamaUrl).join(","),
-    ...o.jail,
+    ...Object.fromEntries(Object.entries(o.jail).filter(([, v]) => v !== undefined)),
     logLevel: "silent",
     retentionDays: 0,
   });
@@ -91,6 +91,9 @@ export async function runEval(o: EvalOptions): Promise<{ dir: string; records: A
   // Grading runs the agent's code: never without the jail the server would use (or --sandbox off, said).
   if (grader.sandbox.refusal) throw new ConfigError(grader.sandbox.refusal);
   mkdirSync(grader.workDir, { recursive: true });
+  // The models first, on every Ollama URL: a missing one (or no Ollama) stops the run before anything starts.
+  const client = ollamaFromConfig(config);
+  await client.ensureModels([o.coderModel, ...(o.reviewerModel ? [o.reviewerModel] : [])]);
   const records: AttemptRecord[] = [];
   const add = (r: AttemptRecord) => {
     records.push(r);
@@ -148,7 +151,6 @@ export async function runEval(o: EvalOptions): Promise<{ dir: string; records: A
     }
     wall.agent = Math.round((performance.now() - t0) / 10) / 100;
     if (o.baseline === "single-shot") {
-      const client = ollamaFromConfig(config);
       const t1 = performance.now();
       for (const t of tasks)
         for (let a = 1; a <= o.repeat; a++) {
