@@ -1,4 +1,4 @@
-import { cpSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderComparison } from "../src/eval/compare.js";
@@ -12,6 +12,7 @@ import { SANDBOX_DEFAULTS, Sandbox } from "../src/sandbox/sandbox.js";
 import type { ChatBody, Reply } from "./fixtures/fake-ollama.js";
 import { toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { fakeOllama } from "./helpers/agent-app.js";
+import { hasBubblewrap, hasBuiltinJail } from "./helpers/requirements.js";
 import { tempDir } from "./helpers/temp.js";
 
 const TASKS_DIR = join(import.meta.dirname, "..", "eval", "tasks");
@@ -172,4 +173,29 @@ describe("ollama-coder eval against the Ollama-protocol test server", () => {
     const grader = { sandbox: sandboxAt(tree), workDir: tempDir(), timeoutMs: 1500 };
     expect(await gradeTree(task, tree, grader)).toMatchObject({ passed: false, verdict: "timeout" });
   });
+});
+
+describe.each(["bwrap", "builtin"] as const)("grading in the %s jail", (mode) => {
+  const enabled = mode === "bwrap" ? hasBubblewrap() : hasBuiltinJail();
+  it.runIf(enabled)(
+    "passes the reference, fails the start, and the graded code cannot write outside its tree",
+    { timeout: 120_000 },
+    async () => {
+      const task = loadTasks(TASKS_DIR, "fix-average-empty")[0]!;
+      const outside = tempDir();
+      const grade = async (code: string | null) => {
+        const tree = tempDir();
+        overlay(join(task.dir, "start"), tree);
+        if (code !== null) writeFileSync(join(tree, "stats.py"), code);
+        const sandbox = new Sandbox({ ...SANDBOX_DEFAULTS, root: tree, mode, hidden: [] });
+        return gradeTree(task, tree, { sandbox, workDir: tempDir(), timeoutMs: 120_000 });
+      };
+      const solved = readFileSync(join(task.dir, "solution", "stats.py"), "utf8");
+      expect(await grade(solved)).toMatchObject({ passed: true });
+      expect(await grade(null)).toMatchObject({ passed: false, verdict: "failed" });
+      const escape = `open(${JSON.stringify(join(outside, "pwned"))}, "w").write("x")\n${solved}`;
+      expect(await grade(escape)).toMatchObject({ passed: false });
+      expect(existsSync(join(outside, "pwned"))).toBe(false);
+    },
+  );
 });
