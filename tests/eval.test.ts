@@ -13,6 +13,7 @@ import type { ChatBody, Reply } from "./fixtures/fake-ollama.js";
 import { toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { fakeOllama } from "./helpers/agent-app.js";
 import { hasBubblewrap, hasBuiltinJail } from "./helpers/requirements.js";
+import { runCli } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
 
 const TASKS_DIR = join(import.meta.dirname, "..", "eval", "tasks");
@@ -198,4 +199,55 @@ describe.each(["bwrap", "builtin"] as const)("grading in the %s jail", (mode) =>
       expect(existsSync(join(outside, "pwned"))).toBe(false);
     },
   );
+});
+
+describe("ollama-coder eval compare (the built CLI)", () => {
+  it("prints two runs side by side with the tasks that changed outcome; a directory that is no run is exit 3", async () => {
+    const run = {
+      started_at: "2026-01-01T00:00:00.000Z",
+      tasks: "*",
+      task_count: 2,
+      coder_model: CODER,
+      reviewer_model: null,
+      max_loops: 4,
+      repeat: 1,
+      baseline: null,
+      ollama_url: "http://127.0.0.1:11434",
+      sandbox: "off",
+      job_id: null,
+      wall_seconds: { agent: 1 },
+    };
+    const attempt = (task: string, passed: boolean) => ({
+      task,
+      kind: "fix-bug" as const,
+      difficulty: "easy" as const,
+      mode: "agent" as const,
+      attempt: 1,
+      passed,
+      verdict: passed ? "passed" : "failed",
+      detail: "",
+      agent_status: "completed",
+      loops: 2,
+      model_calls: 2,
+      tool_calls: 1,
+      malformed_tool_calls: 0,
+      tokens_in: 100,
+      tokens_out: 20,
+      seconds: 1,
+      diff: "",
+    });
+    const a = tempDir();
+    const b = tempDir();
+    writeResults(a, run, [attempt("one", true), attempt("two", false)]);
+    writeResults(b, { ...run, max_loops: 8 }, [attempt("one", true), attempt("two", true)]);
+    const out = await runCli(["eval", "compare", a, b]);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/agent +50\.0 % +100\.0 % +50\.0 pts/);
+    expect(out.stdout).toContain("tasks that changed outcome (1):");
+    expect(out.stdout).toMatch(/better +agent +two: 0\/1 → 1\/1/);
+    expect(out.stdout).not.toMatch(/agent +one:/);
+    const bad = await runCli(["eval", "compare", a, tempDir()]);
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain("is not an eval run");
+  });
 });
