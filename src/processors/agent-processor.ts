@@ -119,11 +119,11 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
             patchesDir: places.patchesDir,
             diffCapBytes: config.diffCapBytes,
             tryUsage,
-            run: (taskSandbox, _root, v, usage) =>
+            run: (taskSandbox, root, v, usage) =>
               runAgentTask(description, tryConfig(own, v), {
                 client,
                 sandbox: taskSandbox,
-                workspace: taskSandbox.workspace(sub),
+                workspace: sub === null ? root : taskSandbox.workspace(sub),
                 signal: v.signal,
                 usage,
               }),
