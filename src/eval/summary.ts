@@ -97,7 +97,7 @@ export function renderSummary(run: RunInfo, records: readonly AttemptRecord[]): 
     "",
     "## Overall",
     "",
-    `| mode | attempts | pass@1 |${k > 1 ? ` pass@${k} |` : ""} malformed calls | mean loops | model calls | tool calls | tokens in | tokens out | mean s/task | wall s |`,
+    `| mode | attempts | pass@1 |${k > 1 ? ` pass@${k} |` : ""} malformed calls | mean loops | model calls | tool calls | tokens in | tokens out | mean s/attempt | wall s |`,
     `|---|---:|---:|${k > 1 ? "---:|" : ""}---:|---:|---:|---:|---:|---:|---:|---:|`,
     ...modes.map((m) => overallRow(m, ofMode(records, m), k, run.wall_seconds[m])),
     "",
