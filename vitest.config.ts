@@ -39,6 +39,8 @@ const SLOW_SUITES = [
   "tests/dashboard.test.ts",
   "tests/data-dir-faults.test.ts",
   "tests/disk-full.test.ts",
+  "tests/eval.test.ts",
+  "tests/eval-soundness.test.ts",
   "tests/events-and-exports.test.ts",
   "tests/examples.test.ts",
   "tests/jail-attacks.test.ts",

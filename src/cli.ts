@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { addClientCommands } from "./cli/client-commands.js";
+import { addEvalCommand } from "./cli/eval-command.js";
 import { EXIT } from "./cli/exit-codes.js";
 import { helpWithDefaults } from "./cli/help-defaults.js";
 import { addMcpCommand } from "./cli/mcp-command.js";
@@ -28,6 +29,7 @@ addWorkerCommand(program);
 addMcpCommand(program);
 addMcpConfigCommand(program);
 addRunCommand(program);
+addEvalCommand(program);
 addClientCommands(program);
 addScheduleCommands(program); // after the client commands: it reads their --server, --api-key, --json
 

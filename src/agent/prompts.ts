@@ -32,9 +32,12 @@ export function checkFailedMessage(checkCommand: string, exit: string, output: s
   return `The check \`${checkCommand}\` failed (${exit}). Fix the problem, then finish your turn.\n\n${output}`;
 }
 
+/** How the message that answers an unusable tool call begins (counted by the benchmark). */
+export const MALFORMED_CALL_PREFIX = "Your tool call could not be used:";
+
 export function malformedCallMessage(problem: string): string {
   return (
-    `Your tool call could not be used: ${problem}. ` +
+    `${MALFORMED_CALL_PREFIX} ${problem}. ` +
     'Call a tool natively, or answer with JSON only: {"name": "<tool>", "arguments": {...}}.'
   );
 }

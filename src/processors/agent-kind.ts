@@ -5,8 +5,25 @@ import type { JobKind } from "../queue/job-kind.js";
 import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
 import { cacheOptions, ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
 
+/** A path beneath a directory (relative, no `..`): a task's workspace, a linked path. */
+const RelativePath = (description?: string) =>
+  Type.String({
+    minLength: 1,
+    maxLength: 1024,
+    pattern: "^(?!/)(?!(.*/)?\\.\\.(/|$)).+$",
+    ...(description ? { description } : {}),
+  });
+
 const AgentTaskItem = Type.Object(
-  { id: ItemId, description: NonBlank("What the coding agent should do.") },
+  {
+    id: ItemId,
+    description: NonBlank("What the coding agent should do."),
+    workspace: Type.Optional(
+      RelativePath(
+        "This task's directory inside the job's workspace (its tools and check run there); with isolation worktree or copy, inside the task's own copy. The benchmark (`ollama-coder eval`) gives each task its own.",
+      ),
+    ),
+  },
   { additionalProperties: true, title: "AgentTask" },
 );
 
@@ -55,7 +72,7 @@ const AgentOptions = Type.Object({
       "Tries of each task run at once, each in a workspace of its own (the first with the job's settings, the others warmer and reseeded); the first that succeeds is merged, the others are stopped. Needs isolation worktree or copy.",
   }),
   link_paths: Type.Optional(
-    Type.Array(Type.String({ minLength: 1, maxLength: 1024, pattern: "^(?!/)(?!(.*/)?\\.\\.(/|$)).+$" }), {
+    Type.Array(RelativePath(), {
       maxItems: 64,
       description:
         "Project paths git does not carry that checks need, shared read-only with each task (node_modules, .venv and venv are always).",

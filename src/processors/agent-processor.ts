@@ -1,3 +1,4 @@
+import { join, relative } from "node:path";
 import { runAgentTask, type TaskResult } from "../agent/agent-loop.js";
 import type { OllamaClient } from "../agent/ollama-client.js";
 import { type RunConfig, type RunConfigInput, resolveRunConfig } from "../agent/run-config.js";
@@ -106,6 +107,8 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
       const timeout = config.timeoutMs === null ? null : AbortSignal.timeout(config.timeoutMs);
       const signal = timeout ? AbortSignal.any([ctx.signal, timeout]) : ctx.signal;
       const description = String(item.description);
+      // The task's own directory, beneath the job's workspace (or beneath the task's own copy of it).
+      const sub = typeof item.workspace === "string" ? item.workspace : null;
       // The task's model usage (each try's with isolation), kept here so a task cut off still reports it.
       const tryUsage: UsageByModel[] = [];
       try {
@@ -115,7 +118,9 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
         if (session.workspaces === null) {
           const usage: UsageByModel = {};
           tryUsage.push(usage);
-          r = await runAgentTask(description, config, { client, sandbox, workspace, signal, usage });
+          const root =
+            sub === null ? workspace : sandbox.workspace(relative(sandbox.root, join(workspace, sub)));
+          r = await runAgentTask(description, config, { client, sandbox, workspace: root, signal, usage });
         } else {
           // In a workspace of its own, the task's changes stay there until merged: nothing to put back.
           const own = { ...config, applyChanges: true };
@@ -135,7 +140,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
               runAgentTask(description, tryConfig(own, v), {
                 client,
                 sandbox: taskSandbox,
-                workspace: root,
+                workspace: sub === null ? root : taskSandbox.workspace(sub),
                 signal: v.signal,
                 usage,
               }),

@@ -1,0 +1,4 @@
+def mean(xs):
+    if not xs:
+        return None
+    return sum(xs) / len(xs)

@@ -1,0 +1,2 @@
+def page_count(total, per_page):
+    return -(-total // per_page)

@@ -1,0 +1,2 @@
+def round2(x):
+    return round(x, 2)

@@ -1,0 +1,8 @@
+FORMATS = {}
+
+
+def register(name):
+    def wrap(fn):
+        FORMATS[name] = fn
+        return fn
+    return wrap

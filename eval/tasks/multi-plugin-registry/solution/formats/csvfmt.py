@@ -1,0 +1,6 @@
+from formats import register
+
+
+@register('csv')
+def to_csv(data):
+    return ','.join(str(x) for x in data)

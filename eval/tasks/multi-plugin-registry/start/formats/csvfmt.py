@@ -1,0 +1,2 @@
+def to_csv(data):
+    return ','.join(str(x) for x in data)

@@ -1,0 +1,4 @@
+import json
+
+def to_json(data):
+    return json.dumps(list(data))

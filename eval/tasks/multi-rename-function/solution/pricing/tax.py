@@ -1,0 +1,4 @@
+RATE = 0.2
+
+def compute_tax(amount):
+    return round(amount * RATE, 2)

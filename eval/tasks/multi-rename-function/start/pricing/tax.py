@@ -1,0 +1,4 @@
+RATE = 0.2
+
+def calc_tax(amount):
+    return round(amount * RATE, 2)

@@ -1,0 +1,6 @@
+from parser import parse_line
+
+def load(text):
+    if not text.strip():
+        raise Exception('empty config')
+    return dict(parse_line(l, i) for i, l in enumerate(text.splitlines(), 1) if l.strip())

@@ -1,0 +1,4 @@
+from chunks import chunks
+
+def test_import():
+    assert callable(chunks)

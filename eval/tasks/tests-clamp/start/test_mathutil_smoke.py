@@ -1,0 +1,4 @@
+from mathutil import clamp
+
+def test_import():
+    assert callable(clamp)

@@ -1,0 +1,4 @@
+from policy import check_password
+
+def test_import():
+    assert callable(check_password)

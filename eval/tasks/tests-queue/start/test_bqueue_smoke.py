@@ -1,0 +1,4 @@
+from bqueue import BoundedQueue
+
+def test_make():
+    assert len(BoundedQueue(2)) == 0
