@@ -43,6 +43,21 @@ describe("CLI client against a real server", () => {
     expect(fromStdin.stdout.trim()).toMatch(/^batch_validation-[0-9a-f]{12}$/);
   });
 
+  it("submit --retries N --retry-failed: the job's retry policy, over what the body says", async () => {
+    const s = await server();
+    const retried = await runCli(
+      ["submit", "validation", "-", "--retries", "2", "--retry-failed", "--json", "--server", s.url],
+      {},
+      JSON.stringify({ targets: [{ path: "a.txt" }], check_command: "true", retry: { delay_seconds: 5 } }),
+    );
+    expect(retried.code).toBe(0);
+    expect(JSON.parse(retried.stdout).metadata.retry).toMatchObject({
+      max_attempts: 3,
+      on: ["error", "failed"],
+      delay_seconds: 5,
+    });
+  });
+
   it("exit 2 when the job is cancelled while watching; cancel, job, jobs, stats, retry", async () => {
     const s = await server();
     const log = join(s.dir, "runs.log");
