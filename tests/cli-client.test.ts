@@ -10,6 +10,20 @@ async function server(extraEnv: Record<string, string> = {}) {
   return { ...s, dir, root: join(dir, "project") };
 }
 
+/** A one-item job whose item runs for a minute (unless cancelled); its id. */
+async function slowJob(url: string, itemId: string, log: string): Promise<string> {
+  const res = await fetch(`${url}/batch/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      type: "test_sleep",
+      items: [{ id: itemId }],
+      options: { log_file: log, sleep_ms: 60_000 },
+    }),
+  });
+  return ((await res.json()) as { job_id: string }).job_id;
+}
+
 describe("CLI client against a real server", () => {
   it("submit --wait: exit 0 when completed, 1 when failed; plain lines when not a terminal; --json", async () => {
     const s = await server();
@@ -62,16 +76,7 @@ describe("CLI client against a real server", () => {
     const s = await server();
     const log = join(s.dir, "runs.log");
     writeFileSync(log, "");
-    const res = await fetch(`${s.url}/batch/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "test_sleep",
-        items: [{ id: "slow" }],
-        options: { log_file: log, sleep_ms: 60_000 },
-      }),
-    });
-    const { job_id } = (await res.json()) as { job_id: string };
+    const job_id = await slowJob(s.url, "slow", log);
     const watching = runCli(["watch", job_id, "--server", s.url]);
     await expect
       .poll(async () => ((await (await fetch(`${s.url}/batch/jobs/${job_id}`)).json()) as any).status)
@@ -138,16 +143,7 @@ describe("CLI client against a real server", () => {
     expect(ended.code).toBe(3);
     expect(ended.stderr).toMatch(/409: Job priority cannot be changed once the job has ended/);
 
-    const res = await fetch(`${s.url}/batch/jobs`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        type: "test_sleep",
-        items: [{ id: "a" }],
-        options: { log_file: join(s.dir, "runs.log"), sleep_ms: 60_000 },
-      }),
-    });
-    const { job_id } = (await res.json()) as { job_id: string };
+    const job_id = await slowJob(s.url, "a", join(s.dir, "runs.log"));
     const changed = await runCli(["priority", job_id, "42", "--server", s.url]);
     expect(changed).toMatchObject({ code: 0, stdout: `${job_id} priority 42\n` });
     expect(((await (await fetch(`${s.url}/batch/jobs/${job_id}`)).json()) as any).priority).toBe(42);
