@@ -158,7 +158,7 @@ describe(`a cancelled job keeps its tail and can be resumed (${BACKEND})`, async
     expect(misspelt.status).toBe(422);
     expect(misspelt.body.detail[0]).toMatchObject({
       loc: ["body", "options", "check_comand"],
-      msg: "batch_validation has no option 'check_comand'; its options: check_command, timeout_seconds",
+      msg: "batch_validation has no option 'check_comand'; its options: check_command, timeout_seconds, cache, cache_ttl_seconds",
     });
     const badValue = await retry({ options: { timeout_seconds: -1 } });
     expect(badValue.status).toBe(422);
