@@ -257,4 +257,39 @@ describe(`job store (${BACKEND})`, async () => {
       await store.close();
     },
   );
+
+  it.runIf(BACKEND === "postgres" && enabled)(
+    "parallel still holds after items leave their leases every way: results, a refused late result, release, sweep",
+    async () => {
+      const where = freshLocation();
+      const store = await openTestStore(where);
+      const id = "noop-000000000008";
+      await store.createJob(job(id, 12, { parallel: 3 }));
+      await store.startJob(id, T0);
+      const a = await store.claimItems(id, "node-a", 10, T0 + 30, T0);
+      expect(a).toHaveLength(3);
+      // Two results free two slots; a third from a wrong attempt is refused and frees none.
+      const accepted = await store.recordOutcomes(id, "node-a", [ok(a[0]!), ok(a[1]!), ok(a[2]!, 9)], null);
+      expect(accepted).toHaveLength(2);
+      const b = await store.claimItems(id, "node-b", 10, T0 + 30, T0);
+      expect(b).toHaveLength(2);
+      expect(await store.claimItems(id, "node-b", 10, T0 + 30, T0)).toHaveLength(0);
+      // Released items free their slots.
+      expect(await store.releaseItems(id, "node-b", [b[0]!.key])).toBe(1);
+      expect(await store.claimItems(id, "node-c", 10, T0 + 30, T0)).toHaveLength(1);
+      expect(await store.claimItems(id, "node-c", 10, T0 + 30, T0)).toHaveLength(0);
+      // Expired leases, swept: every slot free again, and no more than `parallel`.
+      const swept = await store.sweepLeases(T0 + 31, []);
+      expect(swept.requeued).toBe(3);
+      expect(await store.claimItems(id, "node-d", 10, T0 + 90, T0 + 31)).toHaveLength(3);
+      expect(await store.claimItems(id, "node-e", 10, T0 + 90, T0 + 31)).toHaveLength(0);
+      const [row] = await querySql(
+        where,
+        "SELECT leased, (SELECT COUNT(*)::int FROM items WHERE job_id = ? AND status = 'running') AS running FROM jobs WHERE id = ?",
+        [id, id],
+      );
+      expect(row).toEqual({ leased: 3, running: 3 });
+      await store.close();
+    },
+  );
 });

@@ -246,12 +246,6 @@ export class JobRunner {
         toSeconds(now),
       );
       if (chunk.length === 0) {
-        // Our own finished items hold their `parallel` slots in the store until their outcomes are written:
-        // write them now and look again, rather than wait for the writer's timer or give the job up.
-        if (this.writer.waiting > 0) {
-          await this.writer.flush();
-          continue;
-        }
         // Nothing to claim now: none left, or (on a shared store) every slot of the job is taken. While our own
         // items run, wait for one to finish and look again. Items sent back for a retry are claimable once
         // written (at once with no backoff): write them and look once more. Otherwise this runner is done; items

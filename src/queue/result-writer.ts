@@ -51,11 +51,6 @@ export class ResultWriter {
     else if (this.timer === null) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
   }
 
-  /** Outcomes added and not yet handed to the store. */
-  get waiting(): number {
-    return this.pending.length;
-  }
-
   /** Commits what waits; resolves when it (and every earlier batch) is written. */
   flush(): Promise<void> {
     if (this.timer !== null) {
