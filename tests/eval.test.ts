@@ -194,8 +194,8 @@ describe.each(["bwrap", "builtin"] as const)("grading in the %s jail", (mode) =>
       const solved = readFileSync(join(task.dir, "solution", "stats.py"), "utf8");
       expect(await grade(solved)).toMatchObject({ passed: true });
       expect(await grade(null)).toMatchObject({ passed: false, verdict: "failed" });
-      const escape = `open(${JSON.stringify(join(outside, "pwned"))}, "w").write("x")\n${solved}`;
-      expect(await grade(escape)).toMatchObject({ passed: false });
+      const breakOut = `open(${JSON.stringify(join(outside, "pwned"))}, "w").write("x")\n${solved}`;
+      expect(await grade(breakOut)).toMatchObject({ passed: false });
       expect(existsSync(join(outside, "pwned"))).toBe(false);
     },
   );

@@ -3,9 +3,6 @@ import type { Command } from "commander";
 import { RUN_DEFAULTS } from "../agent/run-config.js";
 import { SERVER_DEFAULTS, withEnv } from "../config/server-config.js";
 import { ConfigError } from "../errors.js";
-import { renderComparison } from "../eval/compare.js";
-import { readResults } from "../eval/results.js";
-import { runEval } from "../eval/run-eval.js";
 import { run, wholeNumber } from "./client-context.js";
 import { withSandboxOptions } from "./sandbox-options.js";
 
@@ -46,6 +43,8 @@ export function addEvalCommand(program: Command): void {
           jailRead: flags.jailRead as string[] | undefined,
           workspacesDir: flags.workspacesDir as string | undefined,
         });
+        // Loaded when the command runs: every other command starts without the harness.
+        const { runEval } = await import("../eval/run-eval.js");
         const { dir, records } = await runEval({
           tasksDir: String(flags.tasksDir),
           tasks: String(flags.tasks),
@@ -85,6 +84,8 @@ export function addEvalCommand(program: Command): void {
     .argument("<b>", "another run's directory")
     .action(async (a: string, b: string) =>
       run(async () => {
+        const { readResults } = await import("../eval/results.js");
+        const { renderComparison } = await import("../eval/compare.js");
         const left = { label: a, ...readResults(a) };
         const right = { label: b, ...readResults(b) };
         process.stdout.write(renderComparison(left, right));
