@@ -157,6 +157,34 @@ describe.each([
 });
 
 describe("agent tasks: shared, and 20 tasks of a batch", () => {
+  it.each([
+    ["worktree", true],
+    ["copy", false],
+    ["shared", true],
+  ] as const)(
+    "a task's own workspace that is not in the project fails the task (%s): no folder is made for a typo",
+    async (mode, withGit) => {
+      const ollama = await fakeOllama();
+      ollama.script("qwen2.5-coder:7b", fileWriter());
+      const dir = tempDir();
+      makeProject(join(dir, "project"), withGit);
+      const { t, root } = await agentApp(ollama.url, {}, dir);
+      mkdirSync(join(root, "services", "stats"), { recursive: true });
+      if (withGit) git(root, "commit", "-q", "--allow-empty", "-m", "folders");
+      const res = await t.request("POST", "/batch/agent-tasks", {
+        tasks: [{ id: "typo", description: "write x.py=x = 1\\n", workspace: "servces/stats" }],
+        reviewer_model: null,
+        check_command: "true",
+        isolation: mode,
+      });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const [r] = (await waitForJobEnd(t, res.body.job_id)).result.results;
+      expect(r).toMatchObject({ status: "failed", failure: "not_found" });
+      expect(r.error).toMatch(/workspace 'servces\/stats' is not a directory in the project/);
+      expect(existsSync(join(root, "servces"))).toBe(false);
+    },
+  );
+
   it("isolation 'shared' keeps the old behaviour: tasks see each other's files", async () => {
     const { root, done } = await brokenAndGood(true, { isolation: "shared" });
     const good = done.result.results.find((r: any) => r.id === "good");

@@ -119,6 +119,30 @@ describe(`result cache (${BACKEND})`, async () => {
     },
   );
 
+  it.runIf(enabled)(
+    "a target that changes while its item runs is not kept under the content it had at the start",
+    async () => {
+      const s = await server();
+      // A check that "fixes" the file it checks, then passes: what passed is not what the key named.
+      s.write(
+        "tools/fix.mjs",
+        `import { appendFileSync, writeFileSync } from "node:fs";
+const target = process.argv.at(-1);
+appendFileSync("runs.log", target + "\\n");
+writeFileSync(target, "fixed\\n");
+`,
+      );
+      s.write("c.py", "FAIL\n");
+      const fixer = { check_command: "node tools/fix.mjs" };
+      const first = await validate(s, ["c.py", "c.py"], fixer);
+      expect(first.results.map((r) => r.status)).toEqual(["passed", "passed"]);
+      s.write("c.py", "FAIL\n"); // the content the first run started from, again
+      const second = await validate(s, ["c.py"], fixer);
+      expect(second.results[0].cached).toBeUndefined(); // it ran again
+      expect(s.runs()).toEqual(["c.py", "c.py", "c.py"]); // the identical item of the first job ran too
+    },
+  );
+
   it.runIf(enabled)("failures are never cached: a failing target runs every time", async () => {
     const s = await server();
     s.write("bad.py", "FAIL\n");

@@ -17,7 +17,7 @@ declare module "fastify" {
 }
 
 const CORS_METHODS = "GET, POST, PATCH, DELETE";
-const CORS_HEADERS = "authorization, content-type, x-api-key";
+const CORS_HEADERS = "authorization, content-type, idempotency-key, x-api-key";
 const CORS_MAX_AGE_SECONDS = 600;
 
 const isJson = (request: FastifyRequest): boolean =>

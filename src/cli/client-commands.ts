@@ -1,6 +1,7 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
 import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
+import { RETRY_LIMITS } from "../domain/retry-policy.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
 import { kindNamed } from "../queue/job-type-alias.js";
 import type { ApiClient } from "./api-client.js";
@@ -148,8 +149,8 @@ export function addClientCommands(program: Command): void {
     .option("--chunk-size <n>", "items claimed at a time (default: the kind's)", wholeNumber(1))
     .option(
       "--retries <n>",
-      "automatic retries of a failed item (retry.max_attempts = n + 1; default: 2 for errors)",
-      wholeNumber(0),
+      `automatic retries of a failed item, 0-${RETRY_LIMITS.maxAttempts - 1} (retry.max_attempts = n + 1; default: 2 for errors)`,
+      wholeNumber(0, RETRY_LIMITS.maxAttempts - 1),
     )
     .option("--retry-failed", "retry items that ran and failed too (retry.on = error, failed)")
     .option(

@@ -119,7 +119,9 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
           const usage: UsageByModel = {};
           tryUsage.push(usage);
           const root =
-            sub === null ? workspace : sandbox.workspace(relative(sandbox.root, join(workspace, sub)));
+            sub === null
+              ? workspace
+              : sandbox.workspace(relative(sandbox.root, join(workspace, sub)), { mustExist: true });
           r = await runAgentTask(description, config, { client, sandbox, workspace: root, signal, usage });
         } else {
           // In a workspace of its own, the task's changes stay there until merged: nothing to put back.
@@ -140,7 +142,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
               runAgentTask(description, tryConfig(own, v), {
                 client,
                 sandbox: taskSandbox,
-                workspace: sub === null ? root : taskSandbox.workspace(sub),
+                workspace: sub === null ? root : taskSandbox.workspace(sub, { mustExist: true }),
                 signal: v.signal,
                 usage,
               }),

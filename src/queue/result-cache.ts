@@ -57,7 +57,7 @@ export interface ResultCacheDeps {
  */
 export class JobResultCache {
   /** Runs of this job under way, by key hash. */
-  private readonly pending = new Map<string, Promise<ItemResult>>();
+  private readonly pending = new Map<string, Promise<ItemResult | null>>();
 
   private constructor(
     private readonly d: ResultCacheDeps,
@@ -80,26 +80,33 @@ export class JobResultCache {
   /** The item's result: from the cache, from an identical item of this job, or by running it. */
   async answer(item: JsonObject, ctx: ItemContext): Promise<ItemResult> {
     const run = () => this.processor.processItem(item, ctx);
-    let key: JsonObject | null;
-    try {
-      key = await this.processor.cacheKey(item, ctx);
-    } catch {
-      key = null; // e.g. a path outside the root: the run reports it
-    }
-    if (key === null) return run();
-    const hash = cacheKeyHash(this.job.type, key);
+    const keyHash = () => this.keyHashOf(item, ctx);
+    const hash = await keyHash();
+    if (hash === null) return run();
     const first = this.pending.get(hash);
     if (first) {
       const r = await first.catch(() => null);
-      return r?.status === "succeeded" ? cachedAnswer(r.fields ?? {}, this.job.id) : run();
+      return r ? cachedAnswer(r.fields ?? {}, this.job.id) : run();
     }
-    const mine = this.lookupOrRun(hash, run);
-    this.pending.set(hash, mine);
+    const outcome = this.lookupOrRun(hash, run, keyHash);
+    const reusable = outcome.then((o) => o.reusable);
+    reusable.catch(() => undefined); // a run that threw: its waiters run themselves
+    this.pending.set(hash, reusable);
     try {
-      return await mine;
+      return (await outcome).result;
     } finally {
       // Later items with this key find the kept result in the store.
-      if (this.pending.get(hash) === mine) this.pending.delete(hash);
+      if (this.pending.get(hash) === reusable) this.pending.delete(hash);
+    }
+  }
+
+  /** The hash of the item's key as its files are now; null when it has none (the run reports why). */
+  private async keyHashOf(item: JsonObject, ctx: ItemContext): Promise<string | null> {
+    try {
+      const key = await this.processor.cacheKey(item, ctx);
+      return key === null ? null : cacheKeyHash(this.job.type, key);
+    } catch {
+      return null; // e.g. a path outside the root
     }
   }
 
@@ -107,26 +114,41 @@ export class JobResultCache {
     return toSeconds(this.d.clock.now());
   }
 
-  private async lookupOrRun(hash: string, run: () => Promise<ItemResult>): Promise<ItemResult> {
+  /**
+   * The kept result for `hash`, or the item's own run. A success is kept, and answers the job's identical items
+   * (`reusable`), only when the item's key is the same after the run: a file changed while it ran was read in
+   * some state the key does not name.
+   */
+  private async lookupOrRun(
+    hash: string,
+    run: () => Promise<ItemResult>,
+    keyHashNow: () => Promise<string | null>,
+  ): Promise<{ result: ItemResult; reusable: ItemResult | null }> {
     const { store, log } = this.d;
     const hit = await store.findCachedResult(hash, this.now()).catch((e: unknown) => {
       log.warn(`job ${this.job.id}: result cache lookup failed, the item runs: ${errorMessage(e)}`);
       return null;
     });
-    if (hit) return cachedAnswer(hit.result, hit.jobId);
-    const r = await run();
-    if (r.status === "succeeded") {
-      const at = this.now();
-      await store
-        .saveCachedResult({
-          keyHash: hash,
-          result: r.fields ?? {},
-          jobId: this.job.id,
-          createdAt: at,
-          expiresAt: at + this.ttlSeconds,
-        })
-        .catch((e: unknown) => log.warn(`job ${this.job.id}: result not cached: ${errorMessage(e)}`));
+    if (hit) {
+      const result = cachedAnswer(hit.result, hit.jobId);
+      return { result, reusable: result };
     }
-    return r;
+    const r = await run();
+    if (r.status !== "succeeded") return { result: r, reusable: null };
+    if ((await keyHashNow()) !== hash) {
+      log.warn(`job ${this.job.id}: a file the item read changed while it ran: its result is not cached`);
+      return { result: r, reusable: null };
+    }
+    const at = this.now();
+    await store
+      .saveCachedResult({
+        keyHash: hash,
+        result: r.fields ?? {},
+        jobId: this.job.id,
+        createdAt: at,
+        expiresAt: at + this.ttlSeconds,
+      })
+      .catch((e: unknown) => log.warn(`job ${this.job.id}: result not cached: ${errorMessage(e)}`));
+    return { result: r, reusable: r };
   }
 }

@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CoderError, ConfigError, SecurityBlockError } from "../errors.js";
+import { CoderError, ConfigError, NotFoundError, SecurityBlockError } from "../errors.js";
 import {
   builtinJailSpec,
   limitSpec,
@@ -250,8 +250,13 @@ export class Sandbox {
   }
 
   /** A working directory inside the root (created when missing). */
-  workspace(sub?: string | null): string {
+  workspace(sub?: string | null, o: { mustExist?: boolean } = {}): string {
     if (!sub) return this.paths.root;
+    // A task's own folder (an item's `workspace`) must be there: a misspelt one would quietly become a new one.
+    if (o.mustExist && !statSync(this.paths.resolve(sub), { throwIfNoEntry: false })?.isDirectory())
+      throw new NotFoundError(
+        `workspace '${sub}' is not a directory in the project: create it first, or leave workspace out`,
+      );
     // `sub/.` makes the directory beneath the root, one component at a time, never through a link out.
     try {
       return this.paths.resolveForWrite(`${sub.replace(/\/+$/, "")}/.`);
