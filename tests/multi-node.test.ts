@@ -40,7 +40,9 @@ describe("several nodes on one PostgreSQL database (real processes)", async () =
     "items spread over two workers; kill -9 of one mid-job; one result per item, none re-run",
     async () => {
       const { log, api, w1, w2, where } = await cluster();
-      const total = 80;
+      // Enough work (~2.4 s at parallel 8) for the second worker to win some claims from the first, which
+      // re-claims as soon as its own results are written (issue 18: slots handed over between nodes).
+      const total = 480;
       const res = await fetch(`${api.url}/batch/jobs`, {
         method: "POST",
         headers: { "content-type": "application/json" },
