@@ -5,7 +5,7 @@
  * the whole job, which a sort on `status = 'failed'` did on every page of a 100,000-item job.
  *
  * `clause` filters the job's items (its parameters are given twice, once per half); `window` is the
- * placeholder for offset + limit, then `limit` and `offset` for the page.
+ * SQL parameter that holds offset + limit; `limit` and `offset` are the page's own parameters.
  */
 export function failedFirstSql(clause: string, window: string, limit: string, offset: string): string {
   return `SELECT * FROM (SELECT *, 0 AS failed_first FROM items WHERE ${clause} AND status = 'failed'
