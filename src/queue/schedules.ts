@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../domain/canonical-json.js";
 import type { JsonObject } from "../domain/json.js";
 import { AlreadyExistsError, errorMessage, InvalidInputError, NotFoundError } from "../errors.js";
 import type { JobStore, ScheduleRecord } from "../store/job-store.js";
@@ -220,7 +221,7 @@ export class Schedules {
  */
 function tickIdempotency(s: ScheduleRecord, firedAt: number): Idempotency {
   const fingerprint = createHash("sha256")
-    .update(JSON.stringify([s.name, s.createdAt, s.cron, s.timezone, s.job]))
+    .update(canonicalJson([s.name, s.createdAt, s.cron, s.timezone, s.job]))
     .digest("hex");
   return { key: `ollama-coder:schedule:${s.name}:${firedAt}`, fingerprint };
 }
