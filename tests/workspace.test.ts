@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { JobWorkspaces } from "../src/workspace/job-workspaces.js";
 import { mergeTask, type ProjectFiles, taskPatch } from "../src/workspace/merge-back.js";
 import { overlayUsable } from "../src/workspace/overlay.js";
-import { findRepo } from "../src/workspace/project-repo.js";
+import { findRepo, projectStatus } from "../src/workspace/project-repo.js";
 import { parseShow, type TaskWorkspace } from "../src/workspace/task-workspace.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -181,6 +181,32 @@ describe.each([
     await Promise.all(tasks.map((t) => t.remove()));
     expect(taskWorktrees()).toHaveLength(0); // removed with the task, no prune needed
     expect(sh(repo, "branch", "--list", "ollama-coder/*").split("\n")).toHaveLength(16); // the branches stay
+  });
+});
+
+describe("the project's status in one look", () => {
+  it("names the branch, the commit and every uncommitted tracked file, spaces and renames included", async () => {
+    const root = project(true);
+    write(root, "with space.py", "x = 1\n");
+    sh(root, "add", "with space.py");
+    sh(root, "commit", "-qm", "more");
+    const head = sh(root, "rev-parse", "HEAD");
+    expect(await projectStatus(root)).toEqual({ head, branch: "main", dirty: [] });
+    write(root, "with space.py", "x = 2\n");
+    sh(root, "mv", "calc.py", "renamed calc.py");
+    write(root, "untracked.py", "ignored by the look\n");
+    const seen = await projectStatus(root);
+    expect(seen?.dirty.sort()).toEqual(["renamed calc.py", "with space.py"]);
+    sh(root, "checkout", "-q", "--detach");
+    expect((await projectStatus(root))?.branch).toBeNull();
+  });
+
+  it("a repository without a commit has no head; a directory outside git has no status", async () => {
+    const fresh = join(tempDir(), "fresh");
+    mkdirSync(fresh, { recursive: true });
+    expect(await projectStatus(fresh)).toBeNull();
+    sh(fresh, "init", "-q", "-b", "trunk");
+    expect(await projectStatus(fresh)).toEqual({ head: null, branch: "trunk", dirty: [] });
   });
 });
 

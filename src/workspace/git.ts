@@ -27,14 +27,27 @@ const GIT_ENV: NodeJS.ProcessEnv = {
   GIT_COMMITTER_EMAIL: TASK_AUTHOR.email,
 };
 
-/** Runs git in `cwd`; `ok` lists the exit codes that are answers rather than failures (default: 0). */
+/**
+ * Runs git in `cwd`; `ok` lists the exit codes that are answers rather than failures (default: 0). A commit or
+ * merge does not start git's automatic maintenance (one more git process each, with a task's slot or the merge
+ * turn waiting on it): a job asks for it once, when its tasks are done (JobWorkspaces.dispose).
+ */
 export async function git(
   cwd: string,
   args: readonly string[],
   ok: readonly number[] = [0],
 ): Promise<GitResult> {
   const r = await runProgram(
-    ["git", "-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", ...args],
+    [
+      "git",
+      "-c",
+      "core.hooksPath=/dev/null",
+      "-c",
+      "core.quotePath=false",
+      "-c",
+      "maintenance.auto=false",
+      ...args,
+    ],
     cwd,
     GIT_ENV,
   );

@@ -242,6 +242,9 @@ export class JobWorkspaces {
       await removeWorktree(join(this.dir, "base-tree"), null, null);
     }
     await this.prune();
+    // What every commit and merge of the job left out (see git.ts): git packs its loose objects if it is time.
+    const top = this.repo.top;
+    await oneAtATime(top, "worktrees", () => git(top, ["gc", "--auto", "--quiet"]));
   }
 }
 

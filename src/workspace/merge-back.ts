@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { git, gitOut } from "./git.js";
 import type { JobWorkspaces } from "./job-workspaces.js";
-import { dirtyFiles, findRepo } from "./project-repo.js";
+import { findRepo, projectStatus } from "./project-repo.js";
 import { oneAtATime } from "./repo-lock.js";
 
 /** How merging a task's branch into the project went. */
@@ -114,23 +114,23 @@ async function mergeGroup(group: MergeRequest[]): Promise<void> {
 async function mergeIntoRepo(group: MergeRequest[]): Promise<MergeOutcome[] | null> {
   const { ws, targetBranch } = group[0] as MergeRequest;
   const all = (o: MergeOutcome) => group.map(() => o);
-  // Into the branch checked out (the usual case), the project's look and its uncommitted changes at once.
-  const looking = findRepo(ws.projectRoot, { tracked: false });
-  const early = targetBranch === null && ws.repo ? dirtyFiles(ws.repo.top) : null;
-  early?.catch(() => {});
-  const project = await looking;
-  if (!project)
-    return all({ status: "refused", detail: `${ws.projectRoot} is no longer in a git repository` });
-  const top = project.top;
-  const targetName = targetBranch ?? project.branch;
+  const gone = all({ status: "refused", detail: `${ws.projectRoot} is no longer in a git repository` });
+  // Into the branch checked out (the usual case): its commit, its name and the uncommitted changes in one look.
+  const look =
+    targetBranch === null && ws.repo
+      ? await projectStatus(ws.repo.top)
+      : await findRepo(ws.projectRoot, { tracked: false });
+  if (!look || !ws.repo) return gone;
+  const top = ws.repo.top;
+  const targetName = targetBranch ?? look.branch;
   if (!targetName)
     return all({
       status: "refused",
       detail: "the project's HEAD is detached: check out a branch, or give target_branch",
     });
-  const checkedOut = targetName === project.branch;
+  const checkedOut = targetName === look.branch;
   if (checkedOut) {
-    const dirty = await (early ?? dirtyFiles(top));
+    const dirty = "dirty" in look ? look.dirty : ((await projectStatus(top))?.dirty ?? []);
     if (dirty.length > 0)
       return all({
         status: "refused",
@@ -141,8 +141,8 @@ async function mergeIntoRepo(group: MergeRequest[]): Promise<MergeOutcome[] | nu
   const ref = `refs/heads/${targetName}`;
   // The branch checked out is where the project's HEAD is (seen above): one git process fewer per batch.
   const exists =
-    checkedOut && project.head
-      ? { code: 0, stdout: project.head }
+    checkedOut && look.head
+      ? { code: 0, stdout: look.head }
       : await git(top, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], [0, 1]);
   const base = ws.base.base_commit as string;
   if (exists.code !== 0) await git(top, ["update-ref", ref, base, ""]);

@@ -87,11 +87,49 @@ export function dirPart(id: string): string {
   return branchPart(id);
 }
 
-/** Tracked files changed and not committed, which a merge into the checked-out branch must not touch. */
-export async function dirtyFiles(top: string): Promise<string[]> {
-  const out = (await git(top, ["status", "--porcelain=v1", "-z", "--untracked-files=no"])).stdout;
-  return out
-    .split("\0")
-    .filter(Boolean)
-    .map((l) => l.slice(3));
+/** What a merge into the checked-out branch needs to know of the project's repository, in one look. */
+export interface ProjectStatus {
+  /** The commit checked out (null in a repository without commits). */
+  head: string | null;
+  /** The branch checked out (null when HEAD is detached). */
+  branch: string | null;
+  /** Tracked files changed and not committed, which a merge into the checked-out branch must not touch. */
+  dirty: string[];
+}
+
+/** Fields before the path in `git status --porcelain=v2` entries: changed, renamed or copied, unmerged. */
+const FIELDS_BEFORE_PATH: Record<string, number> = { "1": 8, "2": 9, u: 10 };
+
+/**
+ * The checked-out commit and branch and the uncommitted tracked files of the repository at `top`, from one
+ * `git status` (its v2 format carries the branch header); null when `top` is no longer a git repository.
+ */
+export async function projectStatus(top: string): Promise<ProjectStatus | null> {
+  const r = await git(
+    top,
+    ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=no", "--ignored=no"],
+    [0, 128],
+  );
+  if (r.code !== 0) return null;
+  const status: ProjectStatus = { head: null, branch: null, dirty: [] };
+  const records = r.stdout.split("\0");
+  for (let i = 0; i < records.length; i++) {
+    const line = records[i] as string;
+    if (line.startsWith("# branch.oid ")) {
+      const oid = line.slice("# branch.oid ".length);
+      status.head = oid === "(initial)" ? null : oid;
+    } else if (line.startsWith("# branch.head ")) {
+      const name = line.slice("# branch.head ".length);
+      status.branch = name === "(detached)" ? null : name;
+    } else {
+      const fields = FIELDS_BEFORE_PATH[line.slice(0, line.indexOf(" "))];
+      if (fields === undefined) continue;
+      // The path is everything after the fixed fields (it may hold spaces); a rename's old path follows it.
+      let at = 0;
+      for (let f = 0; f < fields; f++) at = line.indexOf(" ", at) + 1;
+      status.dirty.push(line.slice(at));
+      if (line.startsWith("2 ")) i++;
+    }
+  }
+  return status;
 }
