@@ -248,6 +248,16 @@ describe("ollama-coder eval compare (the built CLI)", () => {
     expect(out.stdout).not.toMatch(/agent +one:/);
     const bad = await runCli(["eval", "compare", a, tempDir()]);
     expect(bad.code).toBe(3);
-    expect(bad.stderr).toContain("is not an eval run");
+    expect(bad.stderr).toMatch(
+      /is not an eval run \(give a directory that eval wrote.*\): it has no run\.json/,
+    );
+    expect(bad.stderr).not.toContain("ENOENT");
+    const missing = await runCli(["eval", "compare", a, join(tempDir(), "nosuch")]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/nosuch: no such directory/);
+    writeFileSync(join(b, "results.jsonl"), "{not json\n");
+    const garbled = await runCli(["eval", "compare", a, b]);
+    expect(garbled.code).toBe(3);
+    expect(garbled.stderr).toMatch(/results\.jsonl line 1 is not an attempt record: /);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Static, Type } from "typebox";
 import { Value } from "typebox/value";
@@ -57,20 +57,29 @@ export function writeResults(dir: string, run: RunInfo, records: readonly Attemp
 
 /** A run's files read back and checked (a line that does not fit says where). */
 export function readResults(dir: string): { run: RunInfo; records: AttemptRecord[] } {
+  if (!existsSync(dir)) throw new ConfigError(`${dir}: no such directory`);
+  const notARun = `${dir} is not an eval run (give a directory that eval wrote: eval-results/<timestamp>)`;
+  for (const file of [RESULT_FILES.run, RESULT_FILES.records])
+    if (!existsSync(join(dir, file))) throw new ConfigError(`${notARun}: it has no ${file}`);
   let run: unknown;
   let lines: string[];
   try {
     run = JSON.parse(readFileSync(join(dir, RESULT_FILES.run), "utf8"));
     lines = readFileSync(join(dir, RESULT_FILES.records), "utf8").split("\n").filter(Boolean);
   } catch (e: unknown) {
-    throw new ConfigError(`${dir} is not an eval run: ${(e as Error).message}`);
+    throw new ConfigError(`${notARun}: ${(e as Error).message}`);
   }
   if (!Value.Check(RunInfoSchema, run))
     throw new ConfigError(`${dir}/${RESULT_FILES.run} is not a run record`);
   const records = lines.map((line, i) => {
-    const r: unknown = JSON.parse(line);
-    if (!Value.Check(AttemptRecordSchema, r))
-      throw new ConfigError(`${dir}/${RESULT_FILES.records} line ${i + 1} is not an attempt record`);
+    const where = `${dir}/${RESULT_FILES.records} line ${i + 1} is not an attempt record`;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch (e: unknown) {
+      throw new ConfigError(`${where}: ${(e as Error).message}`);
+    }
+    if (!Value.Check(AttemptRecordSchema, r)) throw new ConfigError(where);
     return r;
   });
   return { run, records };
