@@ -60,7 +60,7 @@ const CASES: Case[] = [
   ["agent: body is a string", "POST", "/batch/agent-tasks", '"tasks"', 422],
   ["agent: invalid JSON", "POST", "/batch/agent-tasks", '{"tasks": [', 422],
   ["agent: trailing garbage", "POST", "/batch/agent-tasks", '{"tasks": []} xyz', 422],
-  ["agent: text/plain body", "POST", "/batch/agent-tasks", "tasks=1", 422, "text/plain"],
+  ["agent: text/plain body", "POST", "/batch/agent-tasks", "tasks=1", 415, "text/plain"],
   ["agent: body over the limit", "POST", "/batch/agent-tasks", { tasks: [{ description: big }] }, 413],
   ["validation: no targets", "POST", "/batch/validation", { check_command: "ruff check" }, 422],
   ["validation: target without path", "POST", "/batch/validation", { targets: [{ id: "a" }] }, 422],
@@ -169,6 +169,15 @@ const CASES: Case[] = [
   ["unknown route", "GET", "/batch/nothing", undefined, 404],
   ["wrong method", "PUT", "/batch/stats", {}, 404],
   ["xml body", "POST", "/batch/validation", "<targets/>", 415, "application/xml"],
+  ["JSON sent as text/plain", "POST", "/batch/validation", '{"targets":[{"path":"a"}]}', 415, "text/plain"],
+  [
+    "a __proto__ key",
+    "POST",
+    "/batch/jobs",
+    '{"type":"noop","items":[{}],"__proto__":{"x":1}}',
+    422,
+    "application/json",
+  ],
   ["job id past the router's limit", "GET", `/batch/jobs/${"x".repeat(201)}`, undefined, 414],
   ["items: job id past the router's limit", "GET", `/batch/jobs/${"x".repeat(201)}/items`, undefined, 414],
   ["delete: job id past the router's limit", "DELETE", `/batch/jobs/${"x".repeat(5000)}`, undefined, 414],
@@ -255,6 +264,17 @@ describe("malformed requests", () => {
         type: "missing",
       },
     ]);
+    const plain = await t.request("POST", "/batch/validation", '{"targets":[{"path":"a"}]}', {
+      "content-type": "text/plain",
+    });
+    expect(plain.body.detail).toBe(
+      "Unsupported Media Type 'text/plain': send the body as JSON with 'Content-Type: application/json'",
+    );
+    const proto = await t.request("POST", "/batch/jobs", '{"type":"noop","items":[{"__proto__":{}}]}', {
+      "content-type": "application/json",
+    });
+    expect(proto.body.detail[0]).toMatchObject({ loc: ["body"], type: "json_invalid" });
+    expect(proto.body.detail[0].msg).toMatch(/a key named __proto__ .* is refused/);
     const query = await t.request("GET", "/batch/jobs?limit=0");
     expect(query.body.detail[0].loc).toEqual(["query", "limit"]);
     const big = await t.request("POST", "/batch/agent-tasks", {

@@ -34,7 +34,7 @@ const isJson = (request: FastifyRequest): boolean =>
  *   upgrades included (a page may only call its own server, or the --cors-origin, which gets CORS headers);
  * - a POST that takes no body (retry) needs `Content-Type: application/json` or an API key: a page cannot send
  *   either cross-site without a preflight, and preflights are granted to the --cors-origin only.
- * Routes with a body are already JSON only (a text/plain body is a 422).
+ * Routes with a body are already JSON only (any other body, text/plain included, is a 415).
  */
 export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy): void {
   const refuse = (request: FastifyRequest, reply: FastifyReply, status: number, detail: string) => {
@@ -126,6 +126,27 @@ export function installBrowserGuard(app: FastifyInstance, policy: OriginPolicy):
       };
       return done(new InvalidInputError([issue]), undefined);
     }
-    return json(request, text, done);
+    return json(request, text, (err, value) => {
+      // Valid JSON that the parser still refused holds a key that could change objects' prototypes: say so.
+      if (err && parsesAsJson(text)) return done(new InvalidInputError([PROTOTYPE_KEY_ISSUE]), undefined);
+      done(err, value);
+    });
   });
+  // A body is JSON or nothing: text/plain (which a page may send cross-site without asking) is a 415 too.
+  app.removeContentTypeParser("text/plain");
+}
+
+const PROTOTYPE_KEY_ISSUE = {
+  loc: ["body"],
+  msg: "JSON decode error: a key named __proto__ (or constructor holding prototype) is refused: it could change the server's objects",
+  type: "json_invalid",
+};
+
+function parsesAsJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

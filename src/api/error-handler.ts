@@ -166,6 +166,12 @@ export function installErrorHandler(app: FastifyInstance, maxBodyBytes: number):
         detail: [{ loc: ["body"], msg: `JSON decode error: ${error.message}`, type: "json_invalid" }],
       });
     }
+    if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+      const type = request.headers["content-type"];
+      return reply.status(415).send({
+        detail: `Unsupported Media Type${type ? ` '${type}'` : " (no Content-Type)"}: send the body as JSON with 'Content-Type: application/json'`,
+      });
+    }
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return reply.status(status).send({ detail: error.message });
     // The database restarting, unreachable or out of disk passes: say so, and when to try again.
