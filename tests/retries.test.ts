@@ -209,6 +209,22 @@ describe(`automatic retries (${BACKEND})`, async () => {
     await store.close();
   });
 
+  it.runIf(enabled)("an item cancelled while it waits for its retry has no next attempt", async () => {
+    const store = await openTestStore();
+    const id = "flaky-cancelwait1";
+    await store.createJob(jobWith(id, { max_attempts: 3, delay_seconds: 60 }, [{ id: "a" }]));
+    await store.startJob(id, T0);
+    await store.claimItems(id, "gone", 1, T0 + 30, T0);
+    await store.sweepLeases(T0 + 31, []);
+    const [waiting] = (await store.listItems(id, { limit: 1, offset: 0 })).items;
+    expect(waiting).toMatchObject({ status: "queued", notBefore: T0 + 91 });
+    expect(await store.cancelJob(id, T0 + 40)).toBe("cancelled");
+    const [a] = (await store.listItems(id, { limit: 1, offset: 0 })).items;
+    expect(a).toMatchObject({ status: "cancelled", notBefore: null });
+    expect(a?.attemptsLog).toHaveLength(1); // its earlier try stays on record
+    await store.close();
+  });
+
   const flakyApp = (flaky: FlakyProcessor, dataDir?: string) =>
     startTestApp({ register: (r) => r.register("flaky", flaky), ...(dataDir ? { dataDir } : {}) });
 

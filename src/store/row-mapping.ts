@@ -68,7 +68,8 @@ export function toItemRecord(r: Row, json: JsonColumn): ItemRecord {
     workerId: (r.worker_id as string | null) ?? null,
     startedAt: (r.started_at as number | null) ?? null,
     finishedAt: (r.finished_at as number | null) ?? null,
-    notBefore: (r.not_before as number | null) ?? null,
+    // Only a queued item waits for a next try: one cancelled or failed while it waited has none.
+    notBefore: r.status === "queued" ? ((r.not_before as number | null) ?? null) : null,
     attemptsLog: attemptsLogOf(r.attempts_log),
   };
 }
