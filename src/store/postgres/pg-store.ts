@@ -67,6 +67,9 @@ const jsonbJson: JsonColumn = (v) => (v === null || v === undefined ? null : (v 
 const toJob = (r: Row): JobRecord => toJobRecord(r, jsonbJson);
 const toItem = (r: Row): ItemRecord => toItemRecord(r, jsonbJson);
 
+/** Rows each result-cache counter is spread over (see findCachedResult). */
+const CACHE_COUNT_SHARDS = 16;
+
 export interface PgStoreOptions {
   /** postgres:// URL; an extra `schema=NAME` query parameter puts the tables in that schema. */
   url: string;
@@ -799,15 +802,17 @@ export class PostgresJobStore implements JobStore {
   }
 
   async findCachedResult(keyHash: string, now: number): Promise<CachedResult | null> {
-    // One statement: the entry read and the lookup counted together.
+    // One statement: the entry read and the lookup counted together, on one of CACHE_COUNT_SHARDS rows per
+    // counter (`hits:7`): lookups of every node at once would otherwise queue on one row's lock.
     const [row] = await this.rows(
       this.pool,
       `WITH hit AS (SELECT key_hash, result, job_id, created_at, expires_at FROM result_cache
           WHERE key_hash = $1 AND expires_at > $2),
-        counted AS (UPDATE result_cache_counts SET n = n + 1
-          WHERE name = CASE WHEN EXISTS (SELECT 1 FROM hit) THEN 'hits' ELSE 'misses' END)
+        counted AS (INSERT INTO result_cache_counts (name, n)
+          VALUES ((CASE WHEN EXISTS (SELECT 1 FROM hit) THEN 'hits:' ELSE 'misses:' END) || $3::text, 1)
+          ON CONFLICT (name) DO UPDATE SET n = result_cache_counts.n + 1)
       SELECT * FROM hit`,
-      [keyHash, now],
+      [keyHash, now, Math.floor(Math.random() * CACHE_COUNT_SHARDS)],
     );
     return row ? toCachedResult(row, jsonbJson) : null;
   }
@@ -831,7 +836,10 @@ export class PostgresJobStore implements JobStore {
   }
 
   async cacheCounts(now: number): Promise<CacheCounts> {
-    const counts = await this.rows(this.pool, "SELECT name, n FROM result_cache_counts");
+    const counts = await this.rows(
+      this.pool,
+      "SELECT split_part(name, ':', 1) AS name, SUM(n) AS n FROM result_cache_counts GROUP BY 1",
+    );
     const [entries] = await this.rows(
       this.pool,
       "SELECT COUNT(*) AS n FROM result_cache WHERE expires_at > $1",
