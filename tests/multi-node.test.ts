@@ -101,6 +101,42 @@ describe("several nodes on one PostgreSQL database (real processes)", async () =
   );
 
   it.runIf(enabled)(
+    "a job's slots are handed over: a node that writes results does not take back every slot it frees",
+    async () => {
+      const { log, api } = await cluster();
+      // One chunk fills every slot of the job: whichever worker claims first holds them all, and the other
+      // gets in only when slots it asked for are offered to it.
+      const total = 400;
+      const res = await fetch(`${api.url}/batch/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          type: "test_sleep",
+          items: Array.from({ length: total }, (_, i) => ({ id: `h${i}` })),
+          options: { log_file: log, sleep_ms: 40 },
+          parallel: 4,
+          chunk_size: 4,
+        }),
+      });
+      const { job_id } = (await res.json()) as { job_id: string };
+      await expect
+        .poll(async () => (await getJson(`${api.url}/batch/jobs/${job_id}?include_results=false`)).status, {
+          timeout: 60_000,
+          interval: 100,
+        })
+        .toBe("completed");
+      const job = await getJson(`${api.url}/batch/jobs/${job_id}`);
+      const byWorker = new Map<string, number>();
+      for (const r of job.result.results as { worker_id: string }[])
+        byWorker.set(r.worker_id, (byWorker.get(r.worker_id) ?? 0) + 1);
+      expect(byWorker.size, JSON.stringify([...byWorker])).toBe(2);
+      // Both took a fair part of the job, not a few items at its end.
+      for (const n of byWorker.values())
+        expect(n, JSON.stringify([...byWorker])).toBeGreaterThanOrEqual(total / 5);
+    },
+  );
+
+  it.runIf(enabled)(
     "parallel holds across nodes, and a cancel sent to the API node stops items on the workers within 1 s",
     async () => {
       const { log, api, url } = await cluster();

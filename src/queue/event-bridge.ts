@@ -38,6 +38,7 @@ export async function bridgeEvents(
     events.on("job:priority", (p) => !replaying && send("job:priority", p)),
     events.on("job:purged", (p) => !replaying && send("job:purged", p)),
     events.on("job:started", (p) => !replaying && send("job:started", p)),
+    events.on("job:slots", (p) => !replaying && send("job:slots", p)),
     events.on("job:finished", (p) => {
       if (replaying) return;
       flushItems();
@@ -93,6 +94,7 @@ const EVENT_NAMES: ReadonlySet<string> = new Set([
   "job:priority",
   "job:purged",
   "job:started",
+  "job:slots",
   "job:finished",
   "job:progress",
 ]);

@@ -7,6 +7,8 @@ export interface QueueEventMap {
   "job:submitted": { jobId: string; type: string; runAt?: number };
   "job:started": { jobId: string };
   "job:progress": { jobId: string };
+  /** A node wrote results that free slots of a job another node asked for: nodes look for work now. */
+  "job:slots": { jobId: string };
   "job:finished": { jobId: string; status: JobStatus };
   "job:cancelled": { jobId: string };
   /** The job's priority was changed (PATCH): workers may hand it a slot, or take one from it. */

@@ -4,6 +4,7 @@ import type { JsonObject } from "../domain/json.js";
 import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
 import type { JobRecord } from "../domain/records.js";
 import { type RetryPolicy, retryDelayAfter, retryPolicyOf } from "../domain/retry-policy.js";
+import { SLOT_ASK_SECONDS, slotShare } from "../domain/slot-asks.js";
 import { itemStatusWord, type SuccessWord } from "../domain/statuses.js";
 import { errorMessage } from "../errors.js";
 import type { ClaimedItem, ItemOutcome, JobStore } from "../store/job-store.js";
@@ -237,15 +238,30 @@ export class JobRunner {
   private async claimAndRun(processor: Processor, session: unknown): Promise<void> {
     const { store, clock, owner, leaseMs } = this.d;
     while (!this.stopClaiming) {
+      const limit = this.claimLimit();
+      if (limit === 0) {
+        // Another node asked for slots of the job and this one holds its share: leave the rest to it, and look
+        // again when one of ours ends (its ask may be answered by then).
+        await this.slotChange();
+        await this.lookForContention();
+        continue;
+      }
       const now = clock.now();
       const chunk = await store.claimItems(
         this.job.id,
         owner,
-        this.job.chunkSize,
+        limit,
         toSeconds(now + leaseMs),
         toSeconds(now),
       );
       if (chunk.length === 0) {
+        // On a shared store our finished items hold their slots until their outcomes are written: write them and
+        // look again, once any other node that found the slots all taken has had its turn at them.
+        if (store.shared && this.writer.hasPending) {
+          await this.writer.flush();
+          await this.lookForContention();
+          continue;
+        }
         // Nothing to claim now: none left, or (on a shared store) every slot of the job is taken. While our own
         // items run, wait for one to finish and look again. Items sent back for a retry are claimable once
         // written (at once with no backoff): write them and look once more. Otherwise this runner is done; items
@@ -277,6 +293,39 @@ export class JobRunner {
     }
     while (this.inFlight.size > 0) await this.slotChange();
   }
+
+  /**
+   * How many items the next claim may take: a chunk, but while another node waits for slots of the job
+   * (contended), no more than this node's share of `parallel` (slotShare), counting those it runs.
+   */
+  private claimLimit(): number {
+    if (!this.contended) return this.job.chunkSize;
+    return Math.min(this.job.chunkSize, Math.max(0, slotShare(this.job.parallel) - this.inFlight.size));
+  }
+
+  /**
+   * Whether another node found every slot of the job taken a moment ago (its claim got nothing): then this
+   * runner, whose results have just freed slots, leaves it room (claimLimit) and wakes it (job:slots), instead
+   * of taking back every slot it frees — without this, the node that first filled a job's slots would keep the
+   * job to itself. An ask holds for SLOT_ASK_SECONDS (src/domain/slot-asks.ts).
+   */
+  private async lookForContention(): Promise<void> {
+    const wanted = await this.d.store.slotsWanted?.(this.job.id);
+    const contended =
+      wanted !== null &&
+      wanted !== undefined &&
+      wanted.owner !== this.d.owner &&
+      this.nowS() - wanted.at <= SLOT_ASK_SECONDS;
+    if (contended && !this.contended) this.d.events.emit("job:slots", { jobId: this.job.id });
+    (await import("node:fs")).appendFileSync(
+      `/tmp/ho-${process.pid}.log`,
+      `${Date.now()} look ${JSON.stringify(wanted)} now=${this.nowS()} contended=${contended} inflight=${this.inFlight.size}\n`,
+    );
+    this.contended = contended;
+  }
+
+  /** See lookForContention. */
+  private contended = false;
 
   /**
    * Waits while the store refuses work (a deleted data directory, files that cannot be written): an item

@@ -117,8 +117,13 @@ export class WorkerPool {
         this.rebalance();
       }),
     );
-    // On a shared store, another node's progress means its slots of a job free up: look for work then.
-    if (this.store.shared) this.unsubscribe.push(this.events.on("job:progress", () => this.wake()));
+    // On a shared store, another node's progress means its slots of a job free up, and a node handing slots
+    // over says so at once: look for work then.
+    if (this.store.shared)
+      this.unsubscribe.push(
+        this.events.on("job:progress", () => this.wake()),
+        this.events.on("job:slots", () => this.wake()),
+      );
     this.every(this.o.heartbeatMs, () => this.heartbeat());
     this.every(this.o.sweepMs, () => this.sweep());
     this.every(this.o.pollMs, async () => {
@@ -173,6 +178,12 @@ export class WorkerPool {
       for (const [id, until] of this.quarantine) if (until <= now) this.quarantine.delete(id);
       const exclude = [...this.activeJobIds, ...this.quarantine.keys()];
       const job = await this.store.nextRunnableJob(exclude, toSeconds(now));
+      if (!job && !this.stopping) {
+        // Nothing to run here while another node may hold every slot of a job: ask it for some.
+        await this.store.askForSlots?.(exclude, this.owner, toSeconds(now));
+        (await import("node:fs")).appendFileSync(`/tmp/ho-${process.pid}.log`, `${Date.now()} ask\n`);
+        return;
+      }
       if (!job || this.stopping) return;
       const runner = new JobRunner(
         {

@@ -164,6 +164,17 @@ export interface JobStore extends ScheduleStore, ResultCacheStore {
     now: number,
   ): Promise<ClaimedItem[]>;
   /**
+   * On a shared store: the process that last found every slot of the job taken while items waited (its claim
+   * got nothing, or it had a free worker slot and no other job: askForSlots), and when (epoch seconds); null
+   * when none ever did. Absent on single-process backends.
+   */
+  slotsWanted?(jobId: string): Promise<{ owner: string; at: number } | null>;
+  /**
+   * On a shared store, for a process with a free worker slot and no runnable job: marks the job it would run
+   * next, were its slots not all taken by other processes, as wanted by `owner` (see slotsWanted).
+   */
+  askForSlots?(excludeIds: readonly string[], owner: string, now: number): Promise<void>;
+  /**
    * The earliest time (epoch seconds) a queued item of the job waits for (an automatic retry not due yet);
    * null when none waits.
    */

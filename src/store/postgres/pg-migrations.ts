@@ -152,4 +152,12 @@ ALTER TABLE jobs SET (fillfactor = 70);
 CREATE INDEX items_failed ON items (job_id, seq) WHERE status = 'failed';
 `,
   },
+  {
+    version: 13,
+    name: "which node last found a job's slots all taken, and when (slots handed over between nodes)",
+    // PostgreSQL only (SQLite serves one process). Columns in no index: the job row's updates stay HOT.
+    sql: `
+ALTER TABLE jobs ADD COLUMN wanted_by TEXT, ADD COLUMN wanted_at DOUBLE PRECISION;
+`,
+  },
 ];

@@ -7,6 +7,7 @@ import {
   jobEnd,
   lostItemOutcome,
 } from "../../domain/outcome-rules.js";
+import { SLOT_ASK_SECONDS } from "../../domain/slot-asks.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import { ConfigError } from "../../errors.js";
 import { failedFirstSql } from "../failed-first.js";
@@ -109,6 +110,11 @@ const PG_WEBHOOK_DUE = `status IN (${FINAL_JOB_STATUSES.map((s) => `'${s}'`).joi
  *    taken by a claim that committed after this statement's snapshot is re-checked and skipped).
  * 3. `claimed` leases them to owner $2 (a new attempt: fencing is by owner and attempt), `counted` adds them to
  *    `leased` on the row locked in 1.
+ * 4. `starved`: no room while due items wait: the job row says this owner wanted in, and when (`wanted_by`,
+ *    `wanted_at`), so that a node whose results free slots offers them before taking them again (slotsWanted);
+ *    only an owner that holds less than its share of the job's slots asks (slotShare in src/domain/slot-asks.ts:
+ *    the holder of every slot, waiting for its own results to be written, would otherwise ask over the others),
+ *    and another owner's ask of the last SLOT_ASK_SECONDS stays.
  */
 const CLAIM_ITEMS_SQL = `
 WITH job AS (
@@ -127,6 +133,14 @@ WITH job AS (
 ), counted AS (
   UPDATE jobs SET leased = leased + (SELECT COUNT(*) FROM claimed)
   WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
+), starved AS (
+  UPDATE jobs SET wanted_by = $2, wanted_at = $5
+  WHERE id = $1 AND (SELECT room FROM job) <= 0
+    AND (wanted_by IS NULL OR wanted_by = $2 OR wanted_at < $5 - ${SLOT_ASK_SECONDS})
+    AND (SELECT COUNT(*) FROM items r WHERE r.job_id = $1 AND r.status = 'running' AND r.lease_owner = $2)
+      < CEIL(parallel / 2.0)
+    AND EXISTS (
+    SELECT 1 FROM items q WHERE q.job_id = $1 AND q.status = 'queued' AND (q.not_before IS NULL OR q.not_before <= $5))
 )
 SELECT id, seq, item_id, payload, attempts FROM claimed`;
 
@@ -504,6 +518,30 @@ export class PostgresJobStore implements JobStore {
         attempt: r.attempts as number,
       }))
       .sort((a, b) => a.seq - b.seq);
+  }
+
+  async askForSlots(excludeIds: readonly string[], owner: string, now: number): Promise<void> {
+    // The job this process would run next if it had room: the order of nextRunnableJob, among running jobs
+    // whose slots are all taken. An ask already made by this owner in the last second is not made again.
+    await this.pool.query(
+      `UPDATE jobs SET wanted_by = $2, wanted_at = $3 WHERE id = (
+        SELECT j.id FROM jobs j WHERE j.status = 'running' AND NOT (j.id = ANY($1::text[]))
+          AND j.leased >= j.parallel
+          AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+            AND (i.not_before IS NULL OR i.not_before <= $3))
+        ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1)
+      AND (wanted_by IS NULL OR (wanted_by = $2 AND wanted_at < $3 - 1) OR wanted_at < $3 - ${SLOT_ASK_SECONDS})`,
+      [excludeIds, owner, now],
+    );
+  }
+
+  async slotsWanted(jobId: string): Promise<{ owner: string; at: number } | null> {
+    const [row] = await this.rows(
+      this.pool,
+      "SELECT wanted_by, wanted_at FROM jobs WHERE id = $1 AND wanted_by IS NOT NULL",
+      [jobId],
+    );
+    return row ? { owner: row.wanted_by as string, at: row.wanted_at as number } : null;
   }
 
   async nextRetryAt(jobId: string): Promise<number | null> {
