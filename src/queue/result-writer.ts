@@ -51,6 +51,11 @@ export class ResultWriter {
     else if (this.timer === null) this.timer = setTimeout(() => void this.flush(), this.o.flushMs);
   }
 
+  /** Whether outcomes wait to be committed. */
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Commits what waits; resolves when it (and every earlier batch) is written. */
   flush(): Promise<void> {
     if (this.timer !== null) {
