@@ -113,7 +113,6 @@ describe(`item dependencies, in the store (${BACKEND})`, async () => {
         flushMs: 5,
         flushSize: 100,
       },
-      // biome-ignore lint/style/noNonNullAssertion: read just before
       job as never,
     );
   };

@@ -137,7 +137,11 @@ function findCycle(deps: readonly (number[] | null)[]): number[] | null {
     const d = deps[i];
     if (!d) continue;
     pending[i] = d.length;
-    for (const dep of d) (dependants[dep] ??= []).push(i);
+    for (const dep of d) {
+      const list = dependants[dep];
+      if (list) list.push(i);
+      else dependants[dep] = [i];
+    }
   }
   const ready: number[] = [];
   for (let i = 0; i < n; i++) if (pending[i] === 0) ready.push(i);

@@ -4,7 +4,6 @@ import type {
   CacheCounts,
   CachedResult,
   ItemRecord,
-  ItemStatus,
   JobRecord,
   JobStatus,
   JsonObject,
