@@ -1,13 +1,19 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dependencyGraph } from "../src/domain/item-dependencies.js";
 import { QueueEvents } from "../src/queue/events.js";
 import { JobRunner } from "../src/queue/job-runner.js";
 import { type Processor, ProcessorRegistry } from "../src/queue/processor.js";
 import type { JobStore, NewItem, NewJob } from "../src/store/job-store.js";
+import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { GateProcessor } from "./fixtures/test-processors.js";
+import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import { BACKEND, freshLocation, openTestStore, postgresAvailable } from "./helpers/backend.js";
 import { FakeClock } from "./helpers/fake-clock.js";
 import { newJob, recordingLogger, T0 } from "./helpers/memory-store.js";
+import { tempDir } from "./helpers/temp.js";
 import { startTestApp, type TestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 /** Records when each item started and ended (a counter, not a clock), and fails items with `fail: true`. */
@@ -365,3 +371,77 @@ describe(`item dependencies, through the API (${BACKEND})`, async () => {
     },
   );
 });
+
+describe.each([
+  ["worktree", undefined],
+  ["shared", "shared"],
+] as const)("the guide's example 1 with depends_on (agent tasks, isolation %s)", (label, isolation) => {
+  it("task2 starts only after task1 ended, and sees hello.py", async () => {
+    const ollama = await fakeOllama();
+    const calls: string[] = [];
+    ollama.script("qwen2.5-coder:7b", (b: ChatBody): Reply => {
+      const task = userTask(b);
+      const results = toolResults(b);
+      const who = task.includes("Create hello.py") ? "task1" : "task2";
+      calls.push(`${who}:${results.length}`);
+      if (who === "task1") {
+        if (results.length > 0) return { content: "Done." };
+        // Slow enough that task2 would start meanwhile without its dependency (parallel 3).
+        return {
+          toolCalls: [{ name: "write_file", arguments: { path: "hello.py", content: HELLO } }],
+          delayMs: 300,
+        };
+      }
+      if (results.length === 0)
+        return { toolCalls: [{ name: "read_file", arguments: { path: "hello.py" } }] };
+      if (results.length === 1) {
+        if (!String(results[0]?.content).includes("def hello")) return { content: "hello.py is missing." };
+        return {
+          toolCalls: [{ name: "write_file", arguments: { path: "test_hello.py", content: TEST_HELLO } }],
+        };
+      }
+      return { content: "Done." };
+    });
+    const dir = tempDir();
+    const root = join(dir, "project");
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, "README.md"), "demo\n");
+    execFileSync("git", ["init", "-q", "-b", "main"], { cwd: root });
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "add", "-A"], { cwd: root });
+    execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start"], {
+      cwd: root,
+    });
+    const { t } = await agentApp(ollama.url, {}, dir);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks: [
+        { id: "task1", description: "Create hello.py that prints Hello World" },
+        { id: "task2", description: "Add unit tests for hello.py", depends_on: ["task1"] },
+      ],
+      parallel: 3,
+      reviewer_model: null,
+      max_loops: 6,
+      ...(isolation ? { isolation } : {}),
+    });
+    expect(res.status).toBe(200);
+    const done = await waitForJobEnd(t, res.body.job_id, 60_000);
+    const byId = Object.fromEntries(done.result.results.map((r: any) => [r.id, r]));
+    expect(byId.task1?.status, JSON.stringify(byId.task1)).toBe("completed");
+    expect(byId.task2?.status, JSON.stringify(byId.task2)).toBe("completed");
+    // Every call of task2 came after task1's last.
+    const lastOfTask1 = calls.lastIndexOf("task1:1");
+    expect(calls.findIndex((c) => c.startsWith("task2"))).toBeGreaterThan(lastOfTask1);
+    expect(calls).toContain("task2:1");
+    expect(readFileSync(join(root, "test_hello.py"), "utf8")).toContain("from hello import hello");
+    expect(readFileSync(join(root, "hello.py"), "utf8")).toContain("def hello");
+    if (label === "worktree") {
+      // task2's workspace started from the project with task1 merged: its own change is the test alone.
+      expect(byId.task2).toMatchObject({ isolation: "worktree", files_changed: ["test_hello.py"] });
+      expect(byId.task2.base_commit).not.toBe(byId.task1.base_commit);
+      const show = ["show", `${byId.task2.base_commit}:hello.py`];
+      expect(execFileSync("git", show, { cwd: root, encoding: "utf8" })).toContain("def hello");
+    }
+  });
+});
+
+const HELLO = "def hello():\n    return 'Hello World'\n\n\nif __name__ == '__main__':\n    print(hello())\n";
+const TEST_HELLO = "from hello import hello\n\n\ndef test_hello():\n    assert hello() == 'Hello World'\n";

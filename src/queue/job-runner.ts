@@ -237,6 +237,9 @@ export class JobRunner {
   private async claimAndRun(processor: Processor, session: unknown): Promise<void> {
     const { store, clock, owner, leaseMs } = this.d;
     while (!this.stopClaiming) {
+      // A job with item dependencies writes what ended before it claims: the dependants it releases are then
+      // claimable in this chunk (else chunks shrink to what the last flush happened to release).
+      if (this.job.itemDependencies && this.writer.hasPending) await this.writer.flush();
       const now = clock.now();
       const chunk = await store.claimItems(
         this.job.id,
@@ -251,10 +254,7 @@ export class JobRunner {
         // written (at once with no backoff): write them and look once more. Otherwise this runner is done; items
         // whose retry is not due yet wait in the queue without a slot (the pool comes back at their time).
         // Items of a job with dependencies wait for the outcomes of others: once written, some may be queued.
-        if (this.job.itemDependencies && this.writer.hasPending) {
-          await this.writer.flush();
-          continue;
-        }
+        if (this.job.itemDependencies && this.writer.hasPending) continue;
         if (this.inFlight.size === 0) {
           if (!this.retriesUnwritten) break;
           this.retriesUnwritten = false;

@@ -195,6 +195,11 @@ export class SqliteJobStore implements JobStore {
         dep_failure, dep_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
       insertEdge: db.prepare("INSERT INTO item_deps (item, dep) VALUES (?, ?)"),
       jobItemDeps: db.prepare("SELECT item_deps FROM jobs WHERE id = ?").pluck(),
+      releaseSucceeded: db.prepare(`WITH c AS (SELECT e.item, COUNT(*) AS n FROM json_each(?) k
+          JOIN item_deps e ON e.dep = k.value GROUP BY e.item)
+        UPDATE items SET deps_pending = deps_pending - c.n,
+          status = CASE WHEN deps_pending = c.n THEN 'queued' ELSE status END
+        FROM c WHERE items.id = c.item AND items.status = '${WAITING_ITEM_STATUS}'`),
       releaseDependants: db.prepare(`UPDATE items SET deps_pending = deps_pending - 1,
         dep_failure = CASE WHEN @status <> 'succeeded' AND dep_run = 0 AND dep_failure IS NULL
           THEN ${dependencyFailureSql("(SELECT d.item_id FROM items d WHERE d.id = @dep)", "@status")}
@@ -642,6 +647,8 @@ export class SqliteJobStore implements JobStore {
           const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
           const accepted: ItemOutcome[] = [];
           const withDeps = s.jobItemDeps.get(jobId) === 1;
+          // Dependencies that succeeded release their dependants in one statement.
+          const succeeded: number[] = [];
           let last = 0;
           for (const o of outcomes) {
             if (o.retry) {
@@ -655,9 +662,12 @@ export class SqliteJobStore implements JobStore {
             if (r.changes === 0) continue;
             accepted.push(o);
             add[COUNTER_COLUMN[o.status]]++;
-            if (withDeps) this.releaseDependants(o.key, o.status);
             last = Math.max(last, o.finishedAt);
+            if (!withDeps) continue;
+            if (o.status === "succeeded") succeeded.push(o.key);
+            else this.releaseDependants(o.key, o.status);
           }
+          if (succeeded.length > 0) s.releaseSucceeded.run(JSON.stringify(succeeded));
           if (accepted.length > 0)
             s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
           return accepted;
