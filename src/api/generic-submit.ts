@@ -1,6 +1,6 @@
 import {
-  DEPENDENCY_FAILURE_POLICIES,
   type DependencyFailurePolicy,
+  dependencyPolicyProblem,
   ON_DEPENDENCY_FAILURE_FIELD,
 } from "../domain/item-dependencies.js";
 import type { JsonObject } from "../domain/json.js";
@@ -47,13 +47,10 @@ export function genericSubmitInput(
   const kind = queue.kind(type);
   // The items' default policy for a failed dependency is a job option of every type (the queue applies it).
   const { [ON_DEPENDENCY_FAILURE_FIELD]: policy, ...options } = body.options;
-  if (policy !== undefined && !(DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(policy))
+  const problem = dependencyPolicyProblem(policy);
+  if (problem !== null)
     throw new InvalidInputError([
-      {
-        loc: ["body", "options", ON_DEPENDENCY_FAILURE_FIELD],
-        msg: `on_dependency_failure must be one of: ${DEPENDENCY_FAILURE_POLICIES.join(", ")}`,
-        type: "value_error.const",
-      },
+      { loc: ["body", "options", ON_DEPENDENCY_FAILURE_FIELD], msg: problem, type: "value_error.const" },
     ]);
   return {
     type,

@@ -9,6 +9,12 @@ export const DEPENDENCY_FAILURE_POLICIES = ["skip", "run"] as const;
 export type DependencyFailurePolicy = (typeof DEPENDENCY_FAILURE_POLICIES)[number];
 export const DEFAULT_DEPENDENCY_FAILURE_POLICY: DependencyFailurePolicy = "skip";
 
+/** What is wrong with an `on_dependency_failure` value (an item's or a job option's); null when it is fine. */
+export function dependencyPolicyProblem(value: unknown): string | null {
+  if (value === undefined || (DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(value)) return null;
+  return `on_dependency_failure must be one of: ${DEPENDENCY_FAILURE_POLICIES.join(", ")}`;
+}
+
 /** The item fields (and the job option) that say it. */
 export const DEPENDS_ON_FIELD = "depends_on";
 export const ON_DEPENDENCY_FAILURE_FIELD = "on_dependency_failure";

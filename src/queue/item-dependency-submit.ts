@@ -1,10 +1,10 @@
 import {
   DEFAULT_DEPENDENCY_FAILURE_POLICY,
-  DEPENDENCY_FAILURE_POLICIES,
   type DEPENDENCY_FAILURE_SUFFIX,
   DEPENDS_ON_FIELD,
   type DependencyFailurePolicy,
   dependencyGraph,
+  dependencyPolicyProblem,
   type ItemDependencyInput,
   ON_DEPENDENCY_FAILURE_FIELD,
 } from "../domain/item-dependencies.js";
@@ -49,10 +49,11 @@ export function withDependencies(
         });
       } else dependsOn = raw as string[];
     }
-    if (policy !== undefined && !(DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(policy))
+    const problem = dependencyPolicyProblem(policy);
+    if (problem !== null)
       issues.push({
         loc: ["body", field, index, ON_DEPENDENCY_FAILURE_FIELD],
-        msg: `on_dependency_failure must be one of: ${DEPENDENCY_FAILURE_POLICIES.join(", ")}`,
+        msg: problem,
         type: "value_error.const",
       });
     if (dependsOn.length > 0) any = true;
