@@ -445,3 +445,78 @@ describe.each([
 
 const HELLO = "def hello():\n    return 'Hello World'\n\n\nif __name__ == '__main__':\n    print(hello())\n";
 const TEST_HELLO = "from hello import hello\n\n\ndef test_hello():\n    assert hello() == 'Hello World'\n";
+
+describe("a dependant agent task with apply none starts from its dependencies' commits", () => {
+  /** "write a.py=…" tasks write that file; a task whose description starts "list" reads the files named. */
+  function script(b: ChatBody): Reply {
+    const task = userTask(b);
+    const results = toolResults(b);
+    if (task.startsWith("write ")) {
+      if (results.length > 0) return { content: "Done." };
+      const at = task.indexOf("=");
+      const path = task.slice(6, at);
+      return { toolCalls: [{ name: "write_file", arguments: { path, content: `${task.slice(at + 1)}\n` } }] };
+    }
+    if (results.length === 0)
+      return {
+        toolCalls: task
+          .slice(5)
+          .split(",")
+          .map((path) => ({ name: "read_file", arguments: { path } })),
+      };
+    if (results.length === 2 && results.every((r) => !/not found|No such|does not exist/i.test(r.content)))
+      return { toolCalls: [{ name: "write_file", arguments: { path: "seen.txt", content: "both\n" } }] };
+    return { content: "Done." };
+  }
+
+  async function run(tasks: Record<string, unknown>[]) {
+    const ollama = await fakeOllama();
+    ollama.script("qwen2.5-coder:7b", script);
+    const dir = tempDir();
+    const root = join(dir, "project");
+    mkdirSync(root, { recursive: true });
+    writeFileSync(join(root, "README.md"), "demo\n");
+    const g = (...args: string[]) =>
+      execFileSync("git", ["-c", "user.name=t", "-c", "user.email=t@t", ...args], { cwd: root });
+    g("init", "-q", "-b", "main");
+    g("add", "-A");
+    g("commit", "-qm", "start");
+    const { t } = await agentApp(ollama.url, {}, dir);
+    const res = await t.request("POST", "/batch/agent-tasks", {
+      tasks,
+      parallel: 3,
+      reviewer_model: null,
+      max_loops: 6,
+      apply: "none",
+    });
+    expect(res.status).toBe(200);
+    const done = await waitForJobEnd(t, res.body.job_id, 60_000);
+    return { root, byId: Object.fromEntries(done.result.results.map((r: any) => [r.id, r])) };
+  }
+
+  it("two dependencies' commits merged: the dependant sees both files, and its own change is its file alone", async () => {
+    const { root, byId } = await run([
+      { id: "a", description: "write a.py=A = 1" },
+      { id: "b", description: "write b.py=B = 2" },
+      { id: "c", description: "list a.py,b.py", depends_on: ["a", "b"] },
+    ]);
+    expect(byId.c, JSON.stringify(byId.c)).toMatchObject({
+      status: "completed",
+      files_changed: ["seen.txt"],
+    });
+    const show = (what: string) => execFileSync("git", ["show", what], { cwd: root, encoding: "utf8" });
+    expect(show(`${byId.c.base_commit}:a.py`)).toBe("A = 1\n");
+    expect(show(`${byId.c.base_commit}:b.py`)).toBe("B = 2\n");
+  });
+
+  it("dependencies whose changes conflict fail the dependant, naming the file", async () => {
+    const { byId } = await run([
+      { id: "a", description: "write x.py=X = 1" },
+      { id: "b", description: "write x.py=X = 2" },
+      { id: "c", description: "list x.py,x.py", depends_on: ["a", "b"] },
+    ]);
+    expect(byId.a.status).toBe("completed");
+    expect(byId.c).toMatchObject({ status: "failed", failure: "conflict" });
+    expect(byId.c.error).toMatch(/dependencies \(a, b\) conflict in x\.py/);
+  });
+});
