@@ -6,7 +6,7 @@ import { dependencyGraph } from "../src/domain/item-dependencies.js";
 import { QueueEvents } from "../src/queue/events.js";
 import { JobRunner } from "../src/queue/job-runner.js";
 import { type Processor, ProcessorRegistry } from "../src/queue/processor.js";
-import type { JobStore, NewItem, NewJob } from "../src/store/job-store.js";
+import type { JobRecord, JobStore, NewItem, NewJob } from "../src/store/job-store.js";
 import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { GateProcessor } from "./fixtures/test-processors.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
@@ -41,6 +41,10 @@ class OrderProcessor implements Processor {
       }
   }
 }
+
+const expectedJob = (): never => {
+  throw new Error("the job is not in the store");
+};
 
 const graphOf = (items: { id: string; depends_on?: string[] }[]) =>
   dependencyGraph(
@@ -98,12 +102,7 @@ describe(`item dependencies, in the store (${BACKEND})`, async () => {
     return job;
   };
 
-  const runner = (
-    store: JobStore,
-    job: NewJob | Awaited<ReturnType<JobStore["getJob"]>>,
-    p: Processor,
-    owner: string,
-  ) => {
+  const runner = (store: JobStore, job: JobRecord | null, p: Processor, owner: string) => {
     const registry = new ProcessorRegistry();
     registry.register("unit", p);
     return new JobRunner(
@@ -119,7 +118,7 @@ describe(`item dependencies, in the store (${BACKEND})`, async () => {
         flushMs: 5,
         flushSize: 100,
       },
-      job as never,
+      job ?? expectedJob(),
     );
   };
 
@@ -196,6 +195,17 @@ describe(`item dependencies, in the store (${BACKEND})`, async () => {
       await store.close();
     },
   );
+
+  it.runIf(enabled)("an item given up by the lease sweep releases its dependants as failed", async () => {
+    const store = await openTestStore();
+    await store.createJob(chained("unit-deps-sweep01", [[], [0], [1]], { maxAttempts: 1 }));
+    await store.startJob("unit-deps-sweep01", T0);
+    await store.claimItems("unit-deps-sweep01", "gone", 10, T0 + 30, T0);
+    expect(await store.sweepLeases(T0 + 31, [])).toMatchObject({ requeued: 0, abandoned: 1 });
+    const next = await store.claimItems("unit-deps-sweep01", "w", 10, T0 + 60, T0 + 31);
+    expect(next.map((c) => [c.itemId, c.depFailure])).toEqual([["i1", "dependency i0 failed"]]);
+    await store.close();
+  });
 
   it.runIf(enabled)(
     "two runners (two store connections, as two nodes) on one chained job never run an item before its dependency",
