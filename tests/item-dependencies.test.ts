@@ -322,6 +322,16 @@ describe(`item dependencies, through the API (${BACKEND})`, async () => {
       const o = await resultsOf(t, opt.body.job_id);
       expect(o.get("y")?.status).toBe("success");
       expect(o.get("z")).toMatchObject({ status: "skipped", error: "dependency x failed" });
+      // A retry keeps the job's policy: y runs again after x fails again.
+      order.started.clear();
+      order.ended.clear();
+      const again = await t.request("POST", `/batch/jobs/${opt.body.job_id}/retry`, {
+        include: ["failed", "success"],
+      });
+      expect(again.status).toBe(200);
+      await waitForJobEnd(t, again.body.job_id);
+      const a = await resultsOf(t, again.body.job_id);
+      expect([a.get("x")?.status, a.get("y")?.status]).toEqual(["failed", "success"]);
     },
   );
 

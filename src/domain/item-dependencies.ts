@@ -9,6 +9,13 @@ export const DEPENDENCY_FAILURE_POLICIES = ["skip", "run"] as const;
 export type DependencyFailurePolicy = (typeof DEPENDENCY_FAILURE_POLICIES)[number];
 export const DEFAULT_DEPENDENCY_FAILURE_POLICY: DependencyFailurePolicy = "skip";
 
+/** A stored `on_dependency_failure` value as a policy (undefined when absent or not one). */
+export function dependencyPolicyOf(value: unknown): DependencyFailurePolicy | undefined {
+  return (DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(value)
+    ? (value as DependencyFailurePolicy)
+    : undefined;
+}
+
 /** What is wrong with an `on_dependency_failure` value (an item's or a job option's); null when it is fine. */
 export function dependencyPolicyProblem(value: unknown): string | null {
   if (value === undefined || (DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(value)) return null;

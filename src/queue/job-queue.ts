@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { DEPENDS_ON_FIELD, type DependencyFailurePolicy } from "../domain/item-dependencies.js";
+import {
+  DEPENDS_ON_FIELD,
+  type DependencyFailurePolicy,
+  dependencyPolicyOf,
+  ON_DEPENDENCY_FAILURE_FIELD,
+} from "../domain/item-dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
@@ -198,6 +203,8 @@ export class JobQueue {
     const metadata: JsonObject = { ...input.metadata };
     if (input.runAt) metadata.run_at = input.runAt;
     if (input.retry) metadata.retry = retry;
+    // Kept with the job: its retry applies it again.
+    if (input.onDependencyFailure) metadata[ON_DEPENDENCY_FAILURE_FIELD] = input.onDependencyFailure;
     return {
       id: newJobId(input.type),
       type: input.type,
@@ -431,6 +438,7 @@ export class JobQueue {
       retry: job.metadata.retry ? retryPolicyOf(job.metadata, job.maxAttempts) : undefined,
       metadata,
       outsideDependency: await this.endedDependencies(id, items),
+      onDependencyFailure: dependencyPolicyOf(job.metadata[ON_DEPENDENCY_FAILURE_FIELD]),
     });
     const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];
     await this.store.mergeJobMetadata(id, { retried_by: [...previous, retried.id] });
