@@ -10,7 +10,12 @@ async function ollamaCoder(
   n: number,
   parallel: number,
   chunkSize: number,
-  kind: { type: string; retry?: Record<string, unknown> } = { type: "bench_noop" },
+  kind: {
+    type: string;
+    retry?: Record<string, unknown>;
+    /** Each item's fields besides its id (e.g. its depends_on). */
+    item?: (i: number) => Record<string, unknown>;
+  } = { type: "bench_noop" },
 ) {
   const dir = benchDir("queue");
   const server = await startServer([
@@ -22,8 +27,9 @@ async function ollamaCoder(
     PLUGIN,
   ]);
   try {
-    const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}` }));
-    const body = JSON.stringify({ ...kind, items, parallel, chunk_size: chunkSize });
+    const { item, ...fields } = kind;
+    const items = Array.from({ length: n }, (_, i) => ({ id: `item-${i}`, ...item?.(i) }));
+    const body = JSON.stringify({ ...fields, items, parallel, chunk_size: chunkSize });
     const t0 = performance.now();
     const res = await fetch(`${server.url}/batch/jobs`, {
       method: "POST",
@@ -226,6 +232,10 @@ export async function queueBench(): Promise<void> {
   const n = Number(process.env.BENCH_ITEMS ?? 100_000);
   const parallel = 8;
   const chunk = 1000;
+  if (process.env.BENCH_CHAINS_ONLY === "1") {
+    await chainBench(n, parallel, chunk);
+    return;
+  }
   console.error(`queue bench: ${n} no-op items, parallel ${parallel}, chunk_size ${chunk}`);
   const ours = await ollamaCoder(n, parallel, chunk);
   const raw = rawSqlite(n, chunk);
@@ -296,6 +306,35 @@ export async function queueBench(): Promise<void> {
     { metric: "busy jobs still running at the end (none ran out of work)", value: String(p.lowsLeft) },
   ]);
   await retryBench(parallel, chunk);
+  await chainBench(n, parallel, chunk);
+}
+
+/**
+ * Item dependencies (issue 17): a job of `n` no-op items where every item i with i % 10 != 0 depends on item
+ * i - 1 (chains of 10), against `n` no-op items without dependencies, in the same run.
+ */
+async function chainBench(n: number, parallel: number, chunk: number): Promise<void> {
+  console.error(`queue bench: ${n} no-op items in chains of 10 (depends_on), against ${n} without`);
+  const plain = await ollamaCoder(n, parallel, chunk);
+  const chained = await ollamaCoder(n, parallel, chunk, {
+    type: "bench_noop",
+    item: (i) => (i % 10 === 0 ? {} : { depends_on: [`item-${i - 1}`] }),
+  });
+  const ratio = chained.itemsPerSecond / plain.itemsPerSecond;
+  printRows("Queue: item dependencies (issue 17)", [
+    { metric: `no-op items/s, one ${fmt(n)}-item job, no dependencies`, value: fmt(plain.itemsPerSecond) },
+    {
+      metric: `items/s, ${fmt(n)} items in chains of 10 (item i depends on i - 1 unless i % 10 == 0)`,
+      value: fmt(chained.itemsPerSecond),
+    },
+    { metric: `submit ${fmt(n)} chained items over HTTP`, value: `${fmt(chained.submitMs)} ms` },
+    {
+      metric: "chained / plain rate",
+      value: `${fmt(ratio, 2)}x`,
+      target: ">= 0.5x",
+      ok: ratio >= 0.5 && chained.status === "completed",
+    },
+  ]);
 }
 
 /**

@@ -1,3 +1,8 @@
+import {
+  type DependencyFailurePolicy,
+  dependencyPolicyProblem,
+  ON_DEPENDENCY_FAILURE_FIELD,
+} from "../domain/item-dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import type { JobRecord } from "../domain/records.js";
 import { InvalidInputError } from "../errors.js";
@@ -40,10 +45,18 @@ export function genericSubmitInput(
       },
     ]);
   const kind = queue.kind(type);
+  // The items' default policy for a failed dependency is a job option of every type (the queue applies it).
+  const { [ON_DEPENDENCY_FAILURE_FIELD]: policy, ...options } = body.options;
+  const problem = dependencyPolicyProblem(policy);
+  if (problem !== null)
+    throw new InvalidInputError([
+      { loc: ["body", "options", ON_DEPENDENCY_FAILURE_FIELD], msg: problem, type: "value_error.const" },
+    ]);
   return {
     type,
     items: body.items,
-    options: kind ? checkGenericSubmit(kind, body.items, body.options) : body.options,
+    options: kind ? checkGenericSubmit(kind, body.items, options) : options,
+    onDependencyFailure: policy as DependencyFailurePolicy | undefined,
     chunkSize: body.chunk_size,
     parallel: body.parallel,
     priority: body.priority,

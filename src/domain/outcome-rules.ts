@@ -37,6 +37,15 @@ export function cancelledByUser(): ImposedOutcome {
   return imposed("cancelled", CANCELLED_BY_USER);
 }
 
+/** An item not run because a dependency of it did not succeed (`error` names it; see item-dependencies.ts). */
+export function skippedForDependency(error: string): {
+  status: "skipped";
+  error: string;
+  result: JsonObject;
+} {
+  return { status: "skipped", error, result: { status: "skipped", error } };
+}
+
 /** What the lease sweep found about an item whose worker was lost. */
 export interface LostItem {
   attempts: number;

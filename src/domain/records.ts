@@ -7,6 +7,12 @@ import type { ItemStatus, JobStatus } from "./statuses.js";
 export interface NewItem {
   itemId: string;
   payload: JsonObject;
+  /** Positions (seq) of the items of the job it waits for (`depends_on`); absent or empty: none. */
+  dependsOn?: readonly number[] | undefined;
+  /** It runs even when a dependency did not succeed (`on_dependency_failure: "run"`). */
+  runOnDependencyFailure?: boolean | undefined;
+  /** A dependency outside the job already failed (a retry's item whose dependency was not retried). */
+  depFailure?: string | null | undefined;
 }
 
 export interface NewJob {
@@ -46,6 +52,8 @@ export interface JobRecord extends ItemCounts {
   currentItem: string | null;
   /** Items waiting in the queue for an automatic retry (counted where a job is read: getJob, listJobs). */
   retrying: number;
+  /** Some of its items depend on others (`depends_on`): ends of items release their dependants. */
+  itemDependencies?: boolean;
   createdAt: number;
   startedAt: number | null;
   completedAt: number | null;

@@ -10,6 +10,25 @@ export const FINAL_JOB_STATUSES: readonly JobStatus[] = ["completed", "failed", 
 export const ITEM_STATUSES = ["queued", "running", "succeeded", "failed", "skipped", "cancelled"] as const;
 export type ItemStatus = (typeof ITEM_STATUSES)[number];
 export type ItemFinalStatus = Exclude<ItemStatus, "queued" | "running">;
+
+/**
+ * An item whose dependencies (`depends_on`) have not all ended, as stored: out of the queued items' index, so
+ * claims never look at it. It is `queued` in every answer and filter (see answeredItemStatus,
+ * storedItemStatuses); when its last dependency ends it becomes `queued` in the store too.
+ */
+export const WAITING_ITEM_STATUS = "waiting";
+/** Stored statuses of items that have not ended: answers count them as not started or running. */
+export const UNENDED_STORED_STATUSES = ["queued", "running", WAITING_ITEM_STATUS] as const;
+
+/** A stored status in the answers' vocabulary (a waiting item is queued). */
+export function answeredItemStatus(stored: string): ItemStatus {
+  return (stored === WAITING_ITEM_STATUS ? "queued" : stored) as ItemStatus;
+}
+
+/** The stored statuses an answer's statuses stand for (`queued` is also the waiting items). */
+export function storedItemStatuses(statuses: readonly ItemStatus[]): string[] {
+  return statuses.includes("queued") ? [...statuses, WAITING_ITEM_STATUS] : [...statuses];
+}
 /** How an item that did not succeed ended: the same word in the store and in every answer. */
 export const UNSUCCESSFUL_END_STATUSES = [
   "failed",

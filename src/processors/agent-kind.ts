@@ -3,7 +3,7 @@ import { RUN_DEFAULTS } from "../agent/run-config.js";
 import { UsageByModelSchema } from "../domain/model-usage.js";
 import type { JobKind } from "../queue/job-kind.js";
 import { APPLY_MODES, ISOLATIONS } from "../workspace/isolation.js";
-import { cacheOptions, ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
+import { cacheOptions, ItemDependencyFields, ItemId, NonBlank, TimeoutSeconds } from "./kind-fields.js";
 
 /** A path beneath a directory (relative, no `..`): a task's workspace, a linked path. */
 const RelativePath = (description?: string) =>
@@ -17,6 +17,7 @@ const RelativePath = (description?: string) =>
 const AgentTaskItem = Type.Object(
   {
     id: ItemId,
+    ...ItemDependencyFields,
     description: NonBlank("What the coding agent should do."),
     workspace: Type.Optional(
       RelativePath(

@@ -133,6 +133,7 @@ export function agentProcessor(sandbox: Sandbox, client: OllamaClient, places: A
             description,
             settings: session.isolation,
             attempts: Number(ctx.job.options.attempts ?? 1),
+            dependsOn: Array.isArray(item.depends_on) ? item.depends_on.map(String) : [],
             temperature: config.modelOptions.temperature,
             signal,
             patchesDir: places.patchesDir,

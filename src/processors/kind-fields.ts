@@ -1,4 +1,5 @@
 import { Type } from "typebox";
+import { DEPENDENCY_FAILURE_POLICIES } from "../domain/item-dependencies.js";
 import { CACHE_TTL_DEFAULT_SECONDS, CACHE_TTL_MAX_SECONDS } from "../queue/result-cache.js";
 
 /** Schema parts the built-in job kinds share. */
@@ -10,6 +11,25 @@ export const ItemId = Type.Optional(
     description: "Unique within the job; `op-<index>` when omitted.",
   }),
 );
+
+/** What every kind's item may add: the items of its job it waits for (see src/domain/item-dependencies.ts). */
+export const ItemDependencyFields = {
+  depends_on: Type.Optional(
+    Type.Array(Type.String({ minLength: 1 }), {
+      description:
+        "Ids of items of this job that must end before this one starts (it is `queued` meanwhile). An unknown id, the item itself, a duplicate or a cycle is a 422 naming the items.",
+    }),
+  ),
+  on_dependency_failure: Type.Optional(
+    Type.Union(
+      DEPENDENCY_FAILURE_POLICIES.map((p) => Type.Literal(p)),
+      {
+        description:
+          'When a dependency failed, was skipped or cancelled: "skip" (default) ends this item `skipped` with `error: "dependency <id> failed"`; "run" runs it anyway. A job option of the same name sets it for every item.',
+      },
+    ),
+  ),
+};
 
 export const NonBlank = (description: string) => Type.String({ minLength: 1, pattern: "\\S", description });
 
@@ -24,6 +44,7 @@ export const TimeoutOption = (dflt: number) => Type.Number({ ...TIMEOUT_BOUNDS, 
 export const PathItem = Type.Object(
   {
     id: ItemId,
+    ...ItemDependencyFields,
     path: Type.String({ minLength: 1, maxLength: 4096, description: "Inside the project root." }),
     // Kept with the item and read by the processor; not checked at submit (it never was).
     timeout_seconds: Type.Optional(Type.Unknown({ description: "Per-item time limit (seconds)." })),

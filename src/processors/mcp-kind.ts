@@ -3,11 +3,12 @@ import type { JsonObject } from "../domain/json.js";
 import type { FieldIssue } from "../errors.js";
 import type { JobKind } from "../queue/job-kind.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS } from "../sandbox/run-command.js";
-import { cacheOptions, ItemId, TimeoutOption, TimeoutSeconds } from "./kind-fields.js";
+import { cacheOptions, ItemDependencyFields, ItemId, TimeoutOption, TimeoutSeconds } from "./kind-fields.js";
 
 const OperationItem = Type.Object(
   {
     id: ItemId,
+    ...ItemDependencyFields,
     type: Type.Union(
       [Type.Literal("read"), Type.Literal("write"), Type.Literal("list"), Type.Literal("command")],
       { description: "read | write | list | command" },

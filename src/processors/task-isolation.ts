@@ -143,6 +143,8 @@ export interface IsolatedRun {
   settings: IsolationSettings;
   /** Tries run at once, each in its own workspace (1: one try). */
   attempts: number;
+  /** The tasks of the job it depends on (`depends_on`): it starts from their changes. */
+  dependsOn?: readonly string[];
   /** The job's temperature (the tries vary around it). */
   temperature: number | undefined;
   signal: AbortSignal;
@@ -191,8 +193,9 @@ async function runTry(
   r: IsolatedRun,
   v: TryVariant,
   taskId: string,
+  from: string | null,
 ): Promise<TryOutcome & { removed: Promise<void> }> {
-  const task = await ws.open(taskId);
+  const task = await ws.open(taskId, from);
   const usage: UsageByModel = {};
   r.tryUsage?.push(usage);
   let result: TaskResult | null = null;
@@ -240,12 +243,17 @@ async function runTry(
  * is the task's result and the others are stopped at once (their branches stay).
  */
 export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<IsolatedOutcome> {
+  // A dependant starts from its dependencies' changes (merged into the project, or their commits).
+  const from = await ws.dependenciesBase(
+    r.dependsOn ?? [],
+    r.settings.apply === "merge" ? { ref: r.settings.targetBranch } : null,
+  );
   const stops = Array.from({ length: r.attempts }, () => new AbortController());
   let winner: TryOutcome | null = null;
   const tries = await Promise.all(
     stops.map(async (stop, i) => {
       const v = { ...variant(i + 1, r.temperature), signal: AbortSignal.any([r.signal, stop.signal]) };
-      const out = await runTry(ws, r, v, r.attempts === 1 ? r.taskId : `${r.taskId}-try${i + 1}`);
+      const out = await runTry(ws, r, v, r.attempts === 1 ? r.taskId : `${r.taskId}-try${i + 1}`, from);
       if (winner === null && out.result?.status === "completed") {
         winner = out;
         for (const other of stops) if (other !== stop) other.abort(new Error("another try succeeded first"));
@@ -256,6 +264,7 @@ export async function runIsolated(ws: JobWorkspaces, r: IsolatedRun): Promise<Is
   const chosen: TryOutcome = winner ?? (tries[0] as TryOutcome);
   const result: TaskResult = chosen.result ?? failedTry(chosen.error ?? "the try ended without a result");
   const { changes } = chosen;
+  if (result.status === "completed") ws.recordEnd(r.taskId, changes.commit ?? chosen.base);
   // Every try's model calls count toward what the task cost, a try stopped for another's success too.
   result.usage = sumUsage(tries.map((t) => t.usage));
   result.files_changed = changes.files;

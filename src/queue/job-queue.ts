@@ -1,5 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import {
+  DEPENDS_ON_FIELD,
+  type DependencyFailurePolicy,
+  dependencyPolicyOf,
+  ON_DEPENDENCY_FAILURE_FIELD,
+} from "../domain/item-dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
@@ -26,6 +32,7 @@ import type { CacheCounts, JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
+import { type OutsideDependency, withDependencies } from "./item-dependency-submit.js";
 import { type JobKind, successWordOf } from "./job-kind.js";
 import type { ProcessorRegistry } from "./processor.js";
 import { carriedWebhook } from "./webhook-state.js";
@@ -47,6 +54,10 @@ export interface SubmitInput {
   runAt?: number | null | undefined;
   /** The same key with the same request gives the first job back (see idempotency.ts). */
   idempotency?: Idempotency | undefined;
+  /** What its items do when a dependency did not succeed, unless an item says (default skip). */
+  onDependencyFailure?: DependencyFailurePolicy | undefined;
+  /** How an item outside the job that an item depends on ended (a retry's items); undefined: unknown. */
+  outsideDependency?: OutsideDependency | undefined;
 }
 
 /** What a retry takes again (see JobQueue.retry); every field optional. */
@@ -183,6 +194,7 @@ export class JobQueue {
       }
       items.push({ itemId, payload });
     }
+    if (issues.length === 0) issues.push(...withDependencies(items, seen, input, field));
     if (issues.length === 0 && processor?.checkSubmit)
       for (const issue of await processor.checkSubmit(options))
         issues.push({ ...issue, loc: ["body", ...issue.loc] });
@@ -191,6 +203,8 @@ export class JobQueue {
     const metadata: JsonObject = { ...input.metadata };
     if (input.runAt) metadata.run_at = input.runAt;
     if (input.retry) metadata.retry = retry;
+    // Kept with the job: its retry applies it again.
+    if (input.onDependencyFailure) metadata[ON_DEPENDENCY_FAILURE_FIELD] = input.onDependencyFailure;
     return {
       id: newJobId(input.type),
       type: input.type,
@@ -423,10 +437,35 @@ export class JobQueue {
       priority: job.priority,
       retry: job.metadata.retry ? retryPolicyOf(job.metadata, job.maxAttempts) : undefined,
       metadata,
+      outsideDependency: await this.endedDependencies(id, items),
+      onDependencyFailure: dependencyPolicyOf(job.metadata[ON_DEPENDENCY_FAILURE_FIELD]),
     });
     const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];
     await this.store.mergeJobMetadata(id, { retried_by: [...previous, retried.id] });
     return retried;
+  }
+
+  /**
+   * How the items of job `id` that `items` depend on but that are not among them ended: a retry's item whose
+   * dependency succeeded in the old job does not wait for it; one whose dependency did not is skipped (or runs,
+   * by its policy) the way it would have been.
+   */
+  private async endedDependencies(id: string, items: readonly JsonObject[]): Promise<OutsideDependency> {
+    const taken = new Set(items.map((i) => String(i.id)));
+    const named = new Set<string>();
+    for (const i of items) {
+      const deps = i[DEPENDS_ON_FIELD];
+      if (Array.isArray(deps)) for (const d of deps) if (typeof d === "string" && !taken.has(d)) named.add(d);
+    }
+    const ended = new Map<string, ItemStatus>();
+    if (named.size > 0)
+      for await (const page of this.itemPages(id, { itemIds: [...named] }))
+        for (const item of page) ended.set(item.itemId, item.status);
+    return (dep) => {
+      const status = ended.get(dep);
+      if (status === undefined) return undefined;
+      return status === "succeeded" || status === "failed" || status === "skipped" ? status : "cancelled";
+    };
   }
 
   /** The named items of a job, in item order: a 422 for an id the job does not have, a 409 for one not included. */

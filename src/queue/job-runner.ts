@@ -1,7 +1,7 @@
 import { type FailureReason, failureOfError } from "../domain/failure.js";
 import type { ItemResult } from "../domain/item-result.js";
 import type { JsonObject } from "../domain/json.js";
-import { cancelledByUser, failedOutcome } from "../domain/outcome-rules.js";
+import { cancelledByUser, failedOutcome, skippedForDependency } from "../domain/outcome-rules.js";
 import type { JobRecord } from "../domain/records.js";
 import { type RetryPolicy, retryDelayAfter, retryPolicyOf } from "../domain/retry-policy.js";
 import { SLOT_ASK_SECONDS, slotShare } from "../domain/slot-asks.js";
@@ -246,6 +246,9 @@ export class JobRunner {
         await this.lookForContention();
         continue;
       }
+      // A job with item dependencies writes what ended before it claims: the dependants it releases are then
+      // claimable in this chunk (else chunks shrink to what the last flush happened to release).
+      if (this.job.itemDependencies && this.writer.hasPending) await this.writer.flush();
       const now = clock.now();
       const chunk = await store.claimItems(
         this.job.id,
@@ -266,6 +269,8 @@ export class JobRunner {
         // items run, wait for one to finish and look again. Items sent back for a retry are claimable once
         // written (at once with no backoff): write them and look once more. Otherwise this runner is done; items
         // whose retry is not due yet wait in the queue without a slot (the pool comes back at their time).
+        // Items of a job with dependencies wait for the outcomes of others: once written, some may be queued.
+        if (this.job.itemDependencies && this.writer.hasPending) continue;
         if (this.inFlight.size === 0) {
           if (!this.retriesUnwritten) break;
           this.retriesUnwritten = false;
@@ -282,13 +287,18 @@ export class JobRunner {
           this.startedSinceYield = 0;
           await yieldToEventLoop();
         }
-        await this.slot();
-        await this.storeUsable();
+        const item = chunk[i]!;
+        // An item whose dependency did not succeed is not run: it takes no slot.
+        if (item.depFailure === undefined) {
+          await this.slot();
+          await this.storeUsable();
+        }
         if (this.stopClaiming) {
           this.unstarted.push(...chunk.slice(i));
           break;
         }
-        this.start(chunk[i]!, processor, session);
+        if (item.depFailure === undefined) this.start(item, processor, session);
+        else this.skipForDependency(item, item.depFailure);
       }
     }
     while (this.inFlight.size > 0) await this.slotChange();
@@ -366,6 +376,18 @@ export class JobRunner {
     }
     const keys = [...items.map((i) => i.key), ...this.toRelease.splice(0)];
     if (keys.length > 0) await this.d.store.releaseItems(this.job.id, this.d.owner, keys);
+  }
+
+  /** Records an item skipped for a dependency that did not succeed, as if its processor had said so. */
+  private skipForDependency(item: ClaimedItem, error: string): void {
+    const outcome: ItemOutcome = {
+      key: item.key,
+      seq: item.seq,
+      attempt: item.attempt,
+      ...skippedForDependency(error),
+      finishedAt: this.nowS(),
+    };
+    this.writer.add(outcome, item.itemId);
   }
 
   private start(item: ClaimedItem, processor: Processor, session: unknown): void {

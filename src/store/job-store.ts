@@ -41,6 +41,11 @@ export interface ClaimedItem {
   itemId: string;
   payload: JsonObject;
   attempt: number;
+  /**
+   * A dependency of it did not succeed (`dependency task1 failed`) and it is not to run anyway: the runner
+   * records it skipped with this error, without running it.
+   */
+  depFailure?: string;
 }
 
 export interface ItemOutcome {

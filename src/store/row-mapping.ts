@@ -1,9 +1,9 @@
 import type { AttemptLogEntry } from "../domain/retry-policy.js";
+import { answeredItemStatus } from "../domain/statuses.js";
 import type {
   CacheCounts,
   CachedResult,
   ItemRecord,
-  ItemStatus,
   JobRecord,
   JobStatus,
   JsonObject,
@@ -42,6 +42,7 @@ export function toJobRecord(r: Row, json: JsonColumn): JobRecord {
     cancelled: r.cancelled as number,
     currentItem: (r.current_item as string | null) ?? null,
     retrying: Number(r.retrying ?? 0),
+    ...(r.item_deps ? { itemDependencies: true } : {}),
     createdAt: r.created_at as number,
     startedAt: (r.started_at as number | null) ?? null,
     completedAt: (r.completed_at as number | null) ?? null,
@@ -61,7 +62,7 @@ export function toItemRecord(r: Row, json: JsonColumn): ItemRecord {
     seq: r.seq as number,
     itemId: r.item_id as string,
     payload: json(r.payload) ?? {},
-    status: r.status as ItemStatus,
+    status: answeredItemStatus(r.status as string),
     attempts: r.attempts as number,
     result: json(r.result),
     error: (r.error as string | null) ?? null,

@@ -11,6 +11,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { CoderError } from "../errors.js";
+import { dependenciesCommit, recordTaskCommit } from "./dependency-base.js";
 import { git, gitOut } from "./git.js";
 import { DEFAULT_LINK_PATHS, type Isolation } from "./isolation.js";
 import { mountOverlay, overlayUsable } from "./overlay.js";
@@ -119,10 +120,36 @@ export class JobWorkspaces {
   }
 
   /**
-   * A fresh workspace for a task, from the job's base: a worktree left by an earlier run of the same task (a
-   * crash) is removed first, and the task's branch starts again from the base.
+   * Where a task that depends on others starts (see dependency-base.ts): with `merged` (worktree isolation,
+   * `apply: merge`) the project's state now, its dependencies merged into `merged.ref` (null: HEAD); else
+   * their own commits, merged when several. Null for `shared` (the project itself has them).
    */
-  async open(taskId: string): Promise<TaskWorkspace> {
+  async dependenciesBase(
+    deps: readonly string[],
+    merged: { ref: string | null } | null,
+  ): Promise<string | null> {
+    if (this.repo === null || deps.length === 0) return null;
+    if (merged && this.isolation === "worktree") {
+      // A target branch not made yet (the first merge makes it from the base) holds nothing merged.
+      const ref = `${merged.ref ?? "HEAD"}^{commit}`;
+      const r = await git(this.repo.top, ["rev-parse", "--verify", "--quiet", ref], [0, 1]);
+      return r.code === 0 ? r.stdout.trim() : (this.base.base_commit as string);
+    }
+    const named = deps.map((id) => ({ id, name: dirPart(id) }));
+    return dependenciesCommit(this.repo.top, this.dir, this.base.base_commit as string, named);
+  }
+
+  /** Keeps the commit a task ended on, for the tasks that depend on it. */
+  recordEnd(taskId: string, commit: string | null): void {
+    if (this.repo !== null && commit !== null) recordTaskCommit(this.dir, dirPart(taskId), commit);
+  }
+
+  /**
+   * A fresh workspace for a task, from the job's base (or `from`, a commit of a task that depends on others):
+   * a worktree left by an earlier run of the same task (a crash) is removed first, and the task's branch starts
+   * again from there.
+   */
+  async open(taskId: string, from: string | null = null): Promise<TaskWorkspace> {
     if (this.repo === null) return TaskWorkspace.shared(this.projectRoot);
     const name = dirPart(taskId);
     const path = join(this.dir, "tasks", name);
@@ -130,8 +157,9 @@ export class JobWorkspaces {
     await this.removeWorktree(name);
     mkdirSync(join(this.dir, "tasks"), { recursive: true });
     const branch = this.branchOf(taskId);
-    const base = this.base.base_commit as string;
-    const lower = this.layout === "overlay" ? await this.lowerTree() : null;
+    const base = from ?? (this.base.base_commit as string);
+    // The overlay's lower layer is the job's base: a task starting elsewhere has a checkout of its own.
+    const lower = this.layout === "overlay" && base === this.base.base_commit ? await this.lowerTree() : null;
     // Registered without git's one-at-a-time bookkeeping (see worktree-record.ts): tasks open at once.
     const admin = await addWorktreeRecord({
       commonDir: await this.commonDir(),

@@ -8,9 +8,10 @@ import {
   lostItemOutcome,
 } from "../../domain/outcome-rules.js";
 import { SLOT_ASK_SECONDS } from "../../domain/slot-asks.js";
-import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
+import { FINAL_JOB_STATUSES, storedItemStatuses, WAITING_ITEM_STATUS } from "../../domain/statuses.js";
 import { ConfigError } from "../../errors.js";
 import { failedFirstSql } from "../failed-first.js";
+import { hasItemDependencies, NOT_STARTED, releaseDependantsCtes, UNENDED } from "../item-dependency-rows.js";
 import type {
   CacheCounts,
   CachedResult,
@@ -26,6 +27,7 @@ import type {
   JobStore,
   JsonObject,
   LeaseSweep,
+  NewItem,
   NewJob,
   PurgeOutcome,
   ScheduleRecord,
@@ -129,7 +131,7 @@ WITH job AS (
   UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = $2, lease_expires_at = $3,
     worker_id = $4, started_at = $5, not_before = NULL
   WHERE id IN (SELECT id FROM picked)
-  RETURNING id, seq, item_id, payload, attempts
+  RETURNING id, seq, item_id, payload, attempts, dep_failure
 ), counted AS (
   UPDATE jobs SET leased = leased + (SELECT COUNT(*) FROM claimed)
   WHERE id = $1 AND EXISTS (SELECT 1 FROM claimed)
@@ -142,7 +144,7 @@ WITH job AS (
     AND EXISTS (
     SELECT 1 FROM items q WHERE q.job_id = $1 AND q.status = 'queued' AND (q.not_before IS NULL OR q.not_before <= $5))
 )
-SELECT id, seq, item_id, payload, attempts FROM claimed`;
+SELECT id, seq, item_id, payload, attempts, dep_failure FROM claimed`;
 
 /**
  * A batch of outcomes and the job's counters in one statement. An outcome is accepted only from the lease it
@@ -156,8 +158,8 @@ WITH done AS (
   FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::float8[])
     AS u(id, attempt, status, result, error, fin)
   WHERE i.id = u.id AND i.job_id = $8 AND i.lease_owner = $7 AND i.attempts = u.attempt AND i.status = 'running'
-  RETURNING i.id, i.status, i.finished_at
-), c AS (
+  RETURNING i.id, i.status, i.finished_at, i.item_id
+), ${releaseDependantsCtes("done", "$8")}, c AS (
   SELECT COUNT(*)::int AS n,
     COUNT(*) FILTER (WHERE status = 'succeeded')::int AS ok,
     COUNT(*) FILTER (WHERE status = 'failed')::int AS bad,
@@ -294,10 +296,12 @@ export class PostgresJobStore implements JobStore {
   }
 
   async createJob(job: NewJob): Promise<void> {
+    const withDeps = hasItemDependencies(job);
     await this.tx(async (c) => {
       await c.query(
         `INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority, max_attempts, total,
-          created_at, updated_at, run_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)`,
+          created_at, updated_at, run_at, item_deps)
+          VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
         [
           job.id,
           job.type,
@@ -310,10 +314,15 @@ export class PostgresJobStore implements JobStore {
           job.items.length,
           job.createdAt,
           job.runAt ?? null,
+          withDeps ? 1 : 0,
         ],
       );
       for (let start = 0; start < job.items.length; start += INSERT_BATCH) {
         const batch = job.items.slice(start, start + INSERT_BATCH);
+        if (withDeps) {
+          await this.insertDependants(c, job.id, start, batch);
+          continue;
+        }
         await c.query(
           `INSERT INTO items (job_id, seq, item_id, payload)
            SELECT $1, s, i, p::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) AS t(s, i, p)`,
@@ -325,7 +334,47 @@ export class PostgresJobStore implements JobStore {
           ],
         );
       }
+      if (withDeps) await this.insertEdges(c, job);
     });
+  }
+
+  /** A piece of a job whose items depend on one another: waiting items, and the edges once all are in. */
+  private async insertDependants(
+    c: Db,
+    jobId: string,
+    start: number,
+    batch: readonly NewItem[],
+  ): Promise<void> {
+    await c.query(
+      `INSERT INTO items (job_id, seq, item_id, payload, status, deps_pending, dep_failure, dep_run)
+       SELECT $1, s, i, p::jsonb, CASE WHEN n > 0 THEN '${WAITING_ITEM_STATUS}' ELSE 'queued' END, n, f, r
+       FROM unnest($2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::int[]) AS t(s, i, p, n, f, r)`,
+      [
+        jobId,
+        batch.map((_, k) => start + k),
+        batch.map((it) => it.itemId),
+        batch.map((it) => JSON.stringify(it.payload)),
+        batch.map((it) => it.dependsOn?.length ?? 0),
+        batch.map((it) => it.depFailure ?? null),
+        batch.map((it) => (it.runOnDependencyFailure ? 1 : 0)),
+      ],
+    );
+  }
+
+  /** The dependency edges of a job whose items are all in: row keys found by position, in pieces. */
+  private async insertEdges(c: Db, job: NewJob): Promise<void> {
+    const edges: [number, number][] = [];
+    job.items.forEach((it, seq) => {
+      for (const dep of it.dependsOn ?? []) edges.push([seq, dep]);
+    });
+    for (let start = 0; start < edges.length; start += INSERT_BATCH) {
+      const piece = edges.slice(start, start + INSERT_BATCH);
+      await c.query(
+        `INSERT INTO item_deps (item, dep) SELECT a.id, b.id FROM unnest($2::int[], $3::int[]) AS u(s, d)
+         JOIN items a ON a.job_id = $1 AND a.seq = u.s JOIN items b ON b.job_id = $1 AND b.seq = u.d`,
+        [job.id, piece.map((e) => e[0]), piece.map((e) => e[1])],
+      );
+    }
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
@@ -361,7 +410,7 @@ export class PostgresJobStore implements JobStore {
       if (!job) return "not_found";
       if (job.status !== "queued" && job.status !== "running") return "finished";
       const cancelled = await c.query(
-        "UPDATE items SET status = 'cancelled', finished_at = $2 WHERE job_id = $1 AND status = 'queued'",
+        `UPDATE items SET status = 'cancelled', finished_at = $2 WHERE job_id = $1 AND status IN ${NOT_STARTED}`,
         [id, now],
       );
       await c.query(
@@ -377,11 +426,13 @@ export class PostgresJobStore implements JobStore {
     const where = ["job_id = $1"];
     const args: unknown[] = [jobId];
     if (filter.status !== undefined) {
-      const statuses = typeof filter.status === "string" ? [filter.status] : [...filter.status];
+      const statuses = storedItemStatuses(
+        typeof filter.status === "string" ? [filter.status] : filter.status,
+      );
       where.push(`status = ANY($${args.push(statuses)}::text[])`);
     }
     if (filter.itemIds !== undefined) where.push(`item_id = ANY($${args.push([...filter.itemIds])}::text[])`);
-    if (filter.ended) where.push("status NOT IN ('queued', 'running')");
+    if (filter.ended) where.push(`status NOT IN ${UNENDED}`);
     if (filter.afterSeq !== undefined) where.push(`seq > $${args.push(filter.afterSeq)}`);
     const clause = where.join(" AND ");
     const [count] =
@@ -439,7 +490,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async queueDepth(): Promise<number> {
-    const [row] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM items WHERE status = 'queued'");
+    const [row] = await this.rows(
+      this.pool,
+      `SELECT (SELECT COUNT(*) FROM items WHERE status = 'queued')
+        + (SELECT COUNT(*) FROM items WHERE status = '${WAITING_ITEM_STATUS}') AS n`,
+    );
     return row?.n as number;
   }
 
@@ -488,7 +543,7 @@ export class PostgresJobStore implements JobStore {
       const o = failedOutcome(error, failure);
       const items = await c.query(
         `UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5
-          WHERE job_id = $1 AND status = 'queued'`,
+          WHERE job_id = $1 AND status IN ${NOT_STARTED}`,
         [id, o.status, o.error, JSON.stringify(o.result), now],
       );
       await c.query("UPDATE jobs SET failed = failed + $2 WHERE id = $1", [id, items.rowCount ?? 0]);
@@ -516,6 +571,7 @@ export class PostgresJobStore implements JobStore {
         itemId: r.item_id as string,
         payload: (r.payload as JsonObject) ?? {},
         attempt: r.attempts as number,
+        ...(r.dep_failure ? { depFailure: r.dep_failure as string } : {}),
       }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -679,6 +735,12 @@ export class PostgresJobStore implements JobStore {
           "UPDATE items SET status = $2, error = $3, result = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL WHERE id = $1",
           [a.id, a.status, a.error, JSON.stringify(a.result), now],
         );
+      for (const a of abandon)
+        await c.query(
+          `WITH ended AS (SELECT id, status, item_id FROM items WHERE id = $1), ${releaseDependantsCtes("ended", "$2")}
+          SELECT 1`,
+          [a.id, a.job],
+        );
       if (perJob.size > 0) {
         const jobs = [...perJob];
         await c.query(
@@ -710,7 +772,7 @@ export class PostgresJobStore implements JobStore {
       if (job?.status !== "running") return null;
       const [left] = await this.rows(
         c,
-        "SELECT COUNT(*) AS n FROM items WHERE job_id = $1 AND status IN ('queued', 'running')",
+        `SELECT COUNT(*) AS n FROM items WHERE job_id = $1 AND status IN ${UNENDED}`,
         [id],
       );
       if ((left?.n as number) > 0) return null;
@@ -941,10 +1003,12 @@ export class PostgresJobStore implements JobStore {
         const budget = limit - dropped;
         const n =
           (
-            await c.query("DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = $1 LIMIT $2)", [
-              next.job_id,
-              budget,
-            ])
+            await c.query(
+              `WITH gone AS (DELETE FROM items WHERE id IN (SELECT id FROM items WHERE job_id = $1 LIMIT $2)
+                RETURNING id), edges AS (DELETE FROM item_deps WHERE item IN (SELECT id FROM gone))
+              SELECT id FROM gone`,
+              [next.job_id, budget],
+            )
           ).rowCount ?? 0;
         dropped += n;
         if (n === budget) return dropped;
@@ -962,7 +1026,7 @@ export class PostgresJobStore implements JobStore {
     const rows = await this.rows(
       this.pool,
       `SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
-        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`,
+        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ${UNENDED})`,
     );
     return rows.map((r) => r.id as string);
   }

@@ -141,4 +141,19 @@ ALTER TABLE jobs ADD COLUMN served_at REAL;
 CREATE INDEX items_failed ON items (job_id, seq) WHERE status = 'failed';
 `,
   },
+  {
+    version: 10,
+    name: "dependencies between the items of a job (waiting items, their edges)",
+    // A waiting item is out of items_queued (claims never see it); an item's end counts its dependants' pending
+    // dependencies down through item_deps_by_dep, only in jobs with item_deps set.
+    sql: `
+ALTER TABLE jobs ADD COLUMN item_deps INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN deps_pending INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN dep_failure TEXT;
+ALTER TABLE items ADD COLUMN dep_run INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE item_deps (item INTEGER NOT NULL, dep INTEGER NOT NULL, PRIMARY KEY (item, dep)) WITHOUT ROWID;
+CREATE INDEX item_deps_by_dep ON item_deps (dep, item);
+CREATE INDEX items_waiting ON items (job_id, seq) WHERE status = 'waiting';
+`,
+  },
 ];

@@ -3,8 +3,14 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import type { FailureReason } from "../../domain/failure.js";
 import { CANCELLED_BY_USER, failedOutcome, jobEnd, lostItemOutcome } from "../../domain/outcome-rules.js";
-import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
+import {
+  FINAL_JOB_STATUSES,
+  type ItemFinalStatus,
+  storedItemStatuses,
+  WAITING_ITEM_STATUS,
+} from "../../domain/statuses.js";
 import { failedFirstSql } from "../failed-first.js";
+import { dependencyFailureSql, hasItemDependencies, NOT_STARTED, UNENDED } from "../item-dependency-rows.js";
 import type {
   CacheCounts,
   CachedResult,
@@ -182,14 +188,31 @@ export class SqliteJobStore implements JobStore {
     return {
       insertJob:
         db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
-        max_attempts, total, created_at, updated_at, run_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        max_attempts, total, created_at, updated_at, run_at, item_deps)
+        VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
+      insertDependant: db.prepare(`INSERT INTO items (job_id, seq, item_id, payload, status, deps_pending,
+        dep_failure, dep_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertEdge: db.prepare("INSERT INTO item_deps (item, dep) VALUES (?, ?)"),
+      jobItemDeps: db.prepare("SELECT item_deps FROM jobs WHERE id = ?").pluck(),
+      releaseSucceeded: db.prepare(`WITH c AS (SELECT e.item, COUNT(*) AS n FROM json_each(?) k
+          JOIN item_deps e ON e.dep = k.value GROUP BY e.item)
+        UPDATE items SET deps_pending = deps_pending - c.n,
+          status = CASE WHEN deps_pending = c.n THEN 'queued' ELSE status END
+        FROM c WHERE items.id = c.item AND items.status = '${WAITING_ITEM_STATUS}'`),
+      releaseDependants: db.prepare(`UPDATE items SET deps_pending = deps_pending - 1,
+        dep_failure = CASE WHEN @status <> 'succeeded' AND dep_run = 0 AND dep_failure IS NULL
+          THEN ${dependencyFailureSql("(SELECT d.item_id FROM items d WHERE d.id = @dep)", "@status")}
+          ELSE dep_failure END,
+        status = CASE WHEN deps_pending = 1 THEN 'queued' ELSE status END
+        WHERE id IN (SELECT item FROM item_deps WHERE dep = @dep) AND status = '${WAITING_ITEM_STATUS}'`),
+      dropEdges: db.prepare("DELETE FROM item_deps WHERE item IN (SELECT id FROM items WHERE job_id = ?)"),
       getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = ?`),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
       cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
         error = COALESCE(error, ?) WHERE id = ? AND status IN ('queued', 'running')`),
       cancelQueuedItems: db.prepare(
-        "UPDATE items SET status = 'cancelled', finished_at = ? WHERE job_id = ? AND status = 'queued'",
+        `UPDATE items SET status = 'cancelled', finished_at = ? WHERE job_id = ? AND status IN ${NOT_STARTED}`,
       ),
       addCancelled: db.prepare("UPDATE jobs SET cancelled = cancelled + ? WHERE id = ?"),
       nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
@@ -208,14 +231,14 @@ export class SqliteJobStore implements JobStore {
         WHERE id = ? AND status IN ('queued', 'running')`),
       failQueuedItems: db.prepare(
         `UPDATE items SET status = @status, error = @error, result = @result, finished_at = @now
-        WHERE job_id = @id AND status = 'queued'`,
+        WHERE job_id = @id AND status IN ${NOT_STARTED}`,
       ),
       jobStatus: db.prepare("SELECT status FROM jobs WHERE id = ?").pluck(),
       claim: db.prepare(`UPDATE items SET status = 'running', attempts = attempts + 1, lease_owner = ?,
         lease_expires_at = ?, worker_id = ?, started_at = ?, not_before = NULL
         WHERE id IN (SELECT id FROM items WHERE job_id = ? AND status = 'queued'
           AND (not_before IS NULL OR not_before <= ?) ORDER BY seq LIMIT ?)
-        RETURNING id, seq, item_id, payload, attempts`),
+        RETURNING id, seq, item_id, payload, attempts, dep_failure`),
       nextRetry: db
         .prepare(
           "SELECT MIN(not_before) FROM items WHERE job_id = ? AND status = 'queued' AND not_before IS NOT NULL",
@@ -236,7 +259,7 @@ export class SqliteJobStore implements JobStore {
         WHERE id = ? AND job_id = ? AND lease_owner = ? AND status = 'running'`),
       owners: db.prepare("SELECT DISTINCT lease_owner FROM items WHERE status = 'running'").pluck(),
       lost: db.prepare(`SELECT i.id, i.job_id, i.attempts, j.max_attempts, j.status AS job_status,
-        j.metadata AS job_metadata FROM items i
+        j.metadata AS job_metadata, j.item_deps FROM items i
         JOIN jobs j ON j.id = i.job_id
         WHERE i.status = 'running' AND (i.lease_expires_at < ? OR i.lease_owner IN (SELECT value FROM json_each(?)))`),
       requeue: db.prepare(`UPDATE items SET status = 'queued', lease_owner = NULL, lease_expires_at = NULL,
@@ -245,9 +268,7 @@ export class SqliteJobStore implements JobStore {
       abandon:
         db.prepare(`UPDATE items SET status = ?, error = ?, result = ?, finished_at = ?, lease_owner = NULL,
         lease_expires_at = NULL WHERE id = ?`),
-      remaining: db
-        .prepare("SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ('queued', 'running')")
-        .pluck(),
+      remaining: db.prepare(`SELECT COUNT(*) FROM items WHERE job_id = ? AND status IN ${UNENDED}`).pluck(),
       finalize:
         db.prepare(`UPDATE jobs SET status = ?, error = ?, completed_at = ?, current_item = NULL, updated_at = ?
         WHERE id = ? AND status = 'running'`),
@@ -288,7 +309,7 @@ export class SqliteJobStore implements JobStore {
       forgetPurged: db.prepare("DELETE FROM purged_jobs WHERE job_id = ?"),
       idle: db
         .prepare(`SELECT id FROM jobs j WHERE status = 'running' AND NOT EXISTS
-        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ('queued', 'running'))`)
+        (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status IN ${UNENDED})`)
         .pluck(),
     };
   }
@@ -315,12 +336,30 @@ export class SqliteJobStore implements JobStore {
         job.createdAt,
         job.createdAt,
         job.runAt ?? null,
+        withDeps ? 1 : 0,
       );
+    const withDeps = hasItemDependencies(job);
+    // Row keys by position, for the dependency edges (written once every item is in).
+    const keys: number[] = [];
     const insertItems = (from: number, to: number) => {
       for (let seq = from; seq < to; seq++) {
         const item = job.items[seq]!;
-        s.insertItem.run(job.id, seq, item.itemId, JSON.stringify(item.payload));
+        const payload = JSON.stringify(item.payload);
+        if (!withDeps) {
+          s.insertItem.run(job.id, seq, item.itemId, payload);
+          continue;
+        }
+        const pending = item.dependsOn?.length ?? 0;
+        const status = pending > 0 ? WAITING_ITEM_STATUS : "queued";
+        const dep = [pending, item.depFailure ?? null, item.runOnDependencyFailure ? 1 : 0];
+        keys[seq] = Number(
+          s.insertDependant.run(job.id, seq, item.itemId, payload, status, ...dep).lastInsertRowid,
+        );
       }
+    };
+    const insertEdges = (from: number, to: number) => {
+      for (let seq = from; seq < to; seq++)
+        for (const dep of job.items[seq]!.dependsOn ?? []) s.insertEdge.run(keys[seq], keys[dep]);
     };
     const n = job.items.length;
     if (n <= INSERT_PIECE) {
@@ -329,6 +368,7 @@ export class SqliteJobStore implements JobStore {
           .transaction(() => {
             insertJob();
             insertItems(0, n);
+            if (withDeps) insertEdges(0, n);
           })
           .immediate(),
       );
@@ -337,6 +377,12 @@ export class SqliteJobStore implements JobStore {
     for (let from = 0; from < n; from += INSERT_PIECE) {
       await this.use(() =>
         this.db.transaction(() => insertItems(from, Math.min(n, from + INSERT_PIECE))).immediate(),
+      );
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let from = 0; withDeps && from < n; from += INSERT_PIECE) {
+      await this.use(() =>
+        this.db.transaction(() => insertEdges(from, Math.min(n, from + INSERT_PIECE))).immediate(),
       );
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -406,7 +452,9 @@ export class SqliteJobStore implements JobStore {
     const where = ["job_id = ?"];
     const args: unknown[] = [jobId];
     if (filter.status !== undefined) {
-      const statuses = typeof filter.status === "string" ? [filter.status] : filter.status;
+      const statuses = storedItemStatuses(
+        typeof filter.status === "string" ? [filter.status] : filter.status,
+      );
       where.push(`status IN (${statuses.map(() => "?").join(", ") || "NULL"})`);
       args.push(...statuses);
     }
@@ -414,7 +462,7 @@ export class SqliteJobStore implements JobStore {
       where.push(`item_id IN (${filter.itemIds.map(() => "?").join(", ") || "NULL"})`);
       args.push(...filter.itemIds);
     }
-    if (filter.ended) where.push("status NOT IN ('queued', 'running')");
+    if (filter.ended) where.push(`status NOT IN ${UNENDED}`);
     if (filter.afterSeq !== undefined) {
       where.push("seq > ?");
       args.push(filter.afterSeq);
@@ -504,7 +552,14 @@ export class SqliteJobStore implements JobStore {
 
   async queueDepth(): Promise<number> {
     return this.use(
-      () => this.db.prepare("SELECT COUNT(*) FROM items WHERE status = 'queued'").pluck().get() as number,
+      () =>
+        this.db
+          .prepare(
+            `SELECT (SELECT COUNT(*) FROM items WHERE status = 'queued')
+              + (SELECT COUNT(*) FROM items WHERE status = '${WAITING_ITEM_STATUS}')`,
+          )
+          .pluck()
+          .get() as number,
     );
   }
 
@@ -566,6 +621,7 @@ export class SqliteJobStore implements JobStore {
         itemId: r.item_id as string,
         payload: textJson(r.payload) ?? {},
         attempt: r.attempts as number,
+        ...(r.dep_failure ? { depFailure: r.dep_failure as string } : {}),
       }))
       .sort((a, b) => a.seq - b.seq);
   }
@@ -590,6 +646,9 @@ export class SqliteJobStore implements JobStore {
         .transaction(() => {
           const add = { succeeded: 0, failed: 0, skipped: 0, cancelled: 0 };
           const accepted: ItemOutcome[] = [];
+          const withDeps = s.jobItemDeps.get(jobId) === 1;
+          // Dependencies that succeeded release their dependants in one statement.
+          const succeeded: number[] = [];
           let last = 0;
           for (const o of outcomes) {
             if (o.retry) {
@@ -604,7 +663,11 @@ export class SqliteJobStore implements JobStore {
             accepted.push(o);
             add[COUNTER_COLUMN[o.status]]++;
             last = Math.max(last, o.finishedAt);
+            if (!withDeps) continue;
+            if (o.status === "succeeded") succeeded.push(o.key);
+            else this.releaseDependants(o.key, o.status);
           }
+          if (succeeded.length > 0) s.releaseSucceeded.run(JSON.stringify(succeeded));
           if (accepted.length > 0)
             s.counters.run(add.succeeded, add.failed, add.skipped, add.cancelled, currentItem, last, jobId);
           return accepted;
@@ -656,6 +719,7 @@ export class SqliteJobStore implements JobStore {
               continue;
             }
             s.abandon.run(o.status, o.error, JSON.stringify(o.result), now, r.id);
+            if (r.item_deps === 1) this.releaseDependants(r.id as number, o.status);
             s.counters.run(
               0,
               o.status === "failed" ? 1 : 0,
@@ -687,6 +751,11 @@ export class SqliteJobStore implements JobStore {
         })
         .immediate(),
     );
+  }
+
+  /** In a transaction: an item ended; its dependants count it off (see item-dependencies.ts). */
+  private releaseDependants(key: number, status: ItemFinalStatus): void {
+    this.stmts.releaseDependants.run({ dep: key, status });
   }
 
   async idleRunningJobs(): Promise<string[]> {
@@ -879,8 +948,9 @@ export class SqliteJobStore implements JobStore {
     );
   }
 
-  /** In a transaction: the job row goes, its items are listed for dropPurgedItems. */
+  /** In a transaction: the job row goes (and its items' dependency edges), its items are listed for dropPurgedItems. */
   private purge(id: string): void {
+    if (this.stmts.jobItemDeps.get(id) === 1) this.stmts.dropEdges.run(id);
     this.stmts.deleteJob.run(id);
     this.stmts.jobIdempotencyKeys.run(id);
     this.stmts.jobCachedResults.run(id);
