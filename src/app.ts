@@ -22,6 +22,7 @@ import type { ModelHostStatus, Register, RegisterContext } from "./queue/registe
 import { Retention } from "./queue/retention.js";
 import { Schedules } from "./queue/schedules.js";
 import { WorkerPool } from "./queue/worker-pool.js";
+import { stepInputsResolver } from "./api/workflow-submit.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
 import { lockDataDir } from "./store/sqlite/data-dir-lock.js";
@@ -192,7 +193,12 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     throw e;
   }
   if (config.workers > 0) {
-    pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
+    pool = new WorkerPool(store, registry, events, {
+      maxWorkers: config.workers,
+      log,
+      resolveInputs: stepInputsResolver(queue),
+      ...options.pool,
+    });
   }
   const unbridge = await bridgeEvents(store, events, log);
   const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
@@ -299,9 +305,14 @@ export async function createWorkerNode(
     await store.close();
     throw e;
   }
-  const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
-  const unbridge = await bridgeEvents(store, events, log);
   const workerQueue = new JobQueue(store, registry, events);
+  const pool = new WorkerPool(store, registry, events, {
+    maxWorkers: config.workers,
+    log,
+    resolveInputs: stepInputsResolver(workerQueue),
+    ...options.pool,
+  });
+  const unbridge = await bridgeEvents(store, events, log);
   const unlog = logJobLifecycle(workerQueue, events, log);
   const webhooks = webhookDispatcher(workerQueue, events, config, log, options);
   let stopped = false;

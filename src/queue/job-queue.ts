@@ -22,6 +22,7 @@ import {
   JobStateError,
   NotFoundError,
 } from "../errors.js";
+import { WORKFLOW_ID_KEY, type WorkflowRecord } from "../domain/workflow.js";
 import type { CacheCounts, JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
 import type { QueueEvents } from "./events.js";
@@ -47,6 +48,8 @@ export interface SubmitInput {
   runAt?: number | null | undefined;
   /** The same key with the same request gives the first job back (see idempotency.ts). */
   idempotency?: Idempotency | undefined;
+  /** Jobs this one waits for (their ids). */
+  dependsOn?: readonly string[] | undefined;
 }
 
 /** What a retry takes again (see JobQueue.retry); every field optional. */
@@ -149,8 +152,8 @@ export class JobQueue {
     await this.prepare(input);
   }
 
-  /** A submit validated (422s) and made into the job to store. */
-  private async prepare(input: SubmitInput): Promise<NewJob> {
+  /** A submit validated (422s) and made into the job to store (nothing stored). */
+  async prepare(input: SubmitInput): Promise<NewJob> {
     const field = input.itemsField ?? "items";
     const options = input.options ?? {};
     const processor = this.registry.get(input.type);
@@ -227,6 +230,45 @@ export class JobQueue {
       completedAt: null,
       updatedAt: job.createdAt,
     };
+  }
+
+  /**
+   * Stores a workflow and the jobs of its steps (already prepared, in an order where each comes after those
+   * it depends on; their metadata names the workflow), the workflow first. With `idempotency`, the key stands
+   * for the first step's job: a repeat of the request gets the workflow back.
+   */
+  async submitWorkflow(
+    workflow: WorkflowRecord,
+    jobs: readonly NewJob[],
+    dependsOn: ReadonlyMap<string, readonly string[]>,
+    idempotency?: Idempotency | undefined,
+  ): Promise<WorkflowRecord> {
+    const first = jobs[0];
+    if (!first) throw new InvalidInputError([{ loc: ["body", "steps"], msg: "A workflow needs a step", type: "value_error" }]);
+    const create = async () => {
+      await this.store.createWorkflow(workflow);
+      for (const job of jobs) await this.storeNew(job, job.type);
+      return this.get(first.id);
+    };
+    if (!idempotency) {
+      await create();
+      return workflow;
+    }
+    const job = await idempotentSubmit(this.store, idempotency, first.id, () => this.nowSeconds(), create);
+    const id = job.metadata[WORKFLOW_ID_KEY];
+    const stored = typeof id === "string" ? await this.store.getWorkflow(id) : null;
+    if (!stored) throw new NotFoundError("Workflow not found");
+    return stored;
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord> {
+    const workflow = await this.store.getWorkflow(id);
+    if (!workflow) throw new NotFoundError("Workflow not found");
+    return workflow;
+  }
+
+  listWorkflows(page: { limit: number; offset: number }): Promise<{ workflows: WorkflowRecord[]; total: number }> {
+    return this.store.listWorkflows(page);
   }
 
   /** Ended jobs whose webhook is due now and free to deliver (see JobStore.dueWebhooks). */

@@ -1,3 +1,4 @@
+import type { JobRecord } from "../domain/records.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
 import { isTransientStoreError } from "../store/transient-error.js";
@@ -10,6 +11,7 @@ import { slotToYield } from "./preemption.js";
 import type { ProcessorRegistry } from "./processor.js";
 import { resilientStore } from "./resilient-store.js";
 import { singleFlight } from "./single-flight.js";
+import { hasPendingInputs, type InputResolver, type ResolvedInputs } from "./step-inputs.js";
 
 export interface WorkerPoolOptions {
   /** Jobs run at once by this process. */
@@ -30,6 +32,8 @@ export interface WorkerPoolOptions {
   quantumMs: number;
   clock: Clock;
   log: Logger;
+  /** Resolves the inputs of jobs fed by earlier jobs (workflow steps); without it such jobs wait. */
+  resolveInputs?: InputResolver | undefined;
 }
 
 export const DEFAULT_POOL_OPTIONS = {
@@ -174,6 +178,10 @@ export class WorkerPool {
       const exclude = [...this.activeJobIds, ...this.quarantine.keys()];
       const job = await this.store.nextRunnableJob(exclude, toSeconds(now));
       if (!job || this.stopping) return;
+      if (hasPendingInputs(job)) {
+        await this.fillInputs(job);
+        continue;
+      }
       const runner = new JobRunner(
         {
           store: this.store,
@@ -214,6 +222,37 @@ export class WorkerPool {
         });
       this.runners.set(job.id, { runner, done });
     }
+  }
+
+  /**
+   * Gives a job fed by an earlier job its items (see InputResolver); with none it ends `completed` at once. A job
+   * whose source has not ended, or that this process cannot resolve, is set aside for a sweep's time; one whose
+   * items are not valid fails with the reason.
+   */
+  private async fillInputs(job: JobRecord): Promise<void> {
+    const later = () => {
+      this.quarantine.set(job.id, this.o.clock.now() + this.o.sweepMs);
+    };
+    const resolve = this.o.resolveInputs;
+    if (!resolve) return later();
+    let resolved: ResolvedInputs;
+    try {
+      resolved = await resolve(job);
+    } catch (e: unknown) {
+      if (isTransientStoreError(e)) return later();
+      const error = `inputs of the job could not be resolved: ${errorMessage(e)}`;
+      if (await this.store.failJob(job.id, error, toSeconds(this.o.clock.now())))
+        this.events.emit("job:finished", { jobId: job.id, status: "failed" });
+      return;
+    }
+    if (resolved === null) return later();
+    const now = toSeconds(this.o.clock.now());
+    if (!(await this.store.fillJobItems(job.id, resolved.items, resolved.metadata, now))) return;
+    this.o.log.info(`job ${job.id}: inputs resolved, ${resolved.items.length} item(s)`);
+    if (resolved.items.length > 0) return;
+    this.events.emit("job:started", { jobId: job.id });
+    const status = await this.store.finalizeJob(job.id, now);
+    if (status) this.events.emit("job:finished", { jobId: job.id, status });
   }
 
   /**

@@ -9,6 +9,7 @@ import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 import type { ResultCacheStore } from "./result-cache-store.js";
 import type { ScheduleStore } from "./schedule-store.js";
+import type { WorkflowStore } from "./workflow-store.js";
 
 /** The domain types the contract speaks in, for the backends (everything else imports src/domain). */
 export type { JsonObject } from "../domain/json.js";
@@ -31,6 +32,8 @@ export {
 } from "../domain/statuses.js";
 export type { CacheCounts, CachedResult, ResultCacheStore } from "./result-cache-store.js";
 export type { ScheduleRecord, ScheduleStore } from "./schedule-store.js";
+export type { WorkflowRecord } from "../domain/workflow.js";
+export type { WorkflowStore } from "./workflow-store.js";
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
 export interface ClaimedItem {
@@ -88,7 +91,7 @@ export interface StoreNotice {
   origin: string;
 }
 
-export interface JobStore extends ScheduleStore, ResultCacheStore {
+export interface JobStore extends ScheduleStore, ResultCacheStore, WorkflowStore {
   readonly backend: "sqlite" | "postgres";
   /**
    * Whether several processes share this store. Then claims honour `parallel` across all of them (at most
@@ -138,6 +141,8 @@ export interface JobStore extends ScheduleStore, ResultCacheStore {
   /**
    * The job with queued items due by `now` to run next, other than those listed: the highest priority first, then
    * within a priority the one served longest ago (never served first: see startJob, endTurn), then the oldest.
+   * A queued job with no items whose `metadata.inputs.state` is `pending` (a workflow step fed by an earlier
+   * step) counts as runnable: its runner resolves its inputs first (see fillJobItems).
    */
   nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
   /**

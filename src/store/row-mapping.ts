@@ -1,3 +1,4 @@
+import type { WorkflowRecord, WorkflowSpec } from "../domain/workflow.js";
 import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type {
   CacheCounts,
@@ -85,6 +86,17 @@ export function toScheduleRecord(r: Row, json: JsonColumn): ScheduleRecord {
     lastFiredAt: (r.last_fired_at as number | null) ?? null,
     lastJobId: (r.last_job_id as string | null) ?? null,
     createdAt: r.created_at as number,
+  };
+}
+
+/** A `workflows` row as a WorkflowRecord, on any backend. */
+export function toWorkflowRecord(r: Row, json: JsonColumn): WorkflowRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    createdAt: Number(r.created_at),
+    jobs: (json(r.jobs) ?? {}) as Record<string, string>,
+    spec: json(r.spec) as unknown as WorkflowSpec,
   };
 }
 

@@ -152,4 +152,18 @@ ALTER TABLE jobs SET (fillfactor = 70);
 CREATE INDEX items_failed ON items (job_id, seq) WHERE status = 'failed';
 `,
   },
+  {
+    version: 12,
+    name: "workflows: a record per workflow (its spec and the job of each step)",
+    sql: `
+CREATE TABLE workflows (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_at  DOUBLE PRECISION NOT NULL,
+  jobs        JSONB NOT NULL,
+  spec        JSONB NOT NULL
+);
+CREATE INDEX workflows_by_created ON workflows (created_at DESC, id DESC);
+`,
+  },
 ];

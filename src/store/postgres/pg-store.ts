@@ -25,9 +25,11 @@ import type {
   JobStore,
   JsonObject,
   LeaseSweep,
+  NewItem,
   NewJob,
   PurgeOutcome,
   ScheduleRecord,
+  WorkflowRecord,
   StoreNotice,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
@@ -41,6 +43,7 @@ import {
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
+  toWorkflowRecord,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
@@ -431,8 +434,9 @@ export class PostgresJobStore implements JobStore {
       this.pool,
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
         AND (j.run_at IS NULL OR j.run_at <= $2)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+        AND (EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= $2))
+          OR (j.status = 'queued' AND j.total = 0 AND j.metadata->'inputs'->>'state' = 'pending'))
         AND j.leased < j.parallel
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
@@ -679,6 +683,58 @@ export class PostgresJobStore implements JobStore {
         [id, status, error, now],
       );
       return status;
+    });
+  }
+
+  // --- workflows ---
+
+  async createWorkflow(w: WorkflowRecord): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO workflows (id, name, created_at, jobs, spec) VALUES ($1, $2, $3, $4, $5)",
+      [w.id, w.name, w.createdAt, JSON.stringify(w.jobs), JSON.stringify(w.spec)],
+    );
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM workflows WHERE id = $1", [id]);
+    return row ? toWorkflowRecord(row, jsonbJson) : null;
+  }
+
+  async listWorkflows(page: { limit: number; offset: number }): Promise<{
+    workflows: WorkflowRecord[];
+    total: number;
+  }> {
+    const [count] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM workflows");
+    const rows = await this.rows(
+      this.pool,
+      "SELECT * FROM workflows ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+      [page.limit, page.offset],
+    );
+    return { workflows: rows.map((r) => toWorkflowRecord(r, jsonbJson)), total: Number(count?.n ?? 0) };
+  }
+
+  async fillJobItems(
+    id: string,
+    items: readonly NewItem[],
+    metadata: JsonObject,
+    now: number,
+  ): Promise<boolean> {
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE jobs SET total = $2, metadata = metadata || $3::jsonb, updated_at = $4,
+          status = CASE WHEN $2 = 0 THEN 'running' ELSE status END,
+          started_at = CASE WHEN $2 = 0 THEN $4 ELSE started_at END
+        WHERE id = $1 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = $1)`,
+        [id, items.length, JSON.stringify(metadata), now],
+      );
+      if ((r.rowCount ?? 0) === 0) return false;
+      if (items.length > 0)
+        await c.query(
+          `INSERT INTO items (job_id, seq, item_id, payload)
+           SELECT $1, s, i, p::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) AS t(s, i, p)`,
+          [id, items.map((_, k) => k), items.map((it) => it.itemId), items.map((it) => JSON.stringify(it.payload))],
+        );
+      return true;
     });
   }
 

@@ -141,4 +141,18 @@ ALTER TABLE jobs ADD COLUMN served_at REAL;
 CREATE INDEX items_failed ON items (job_id, seq) WHERE status = 'failed';
 `,
   },
+  {
+    version: 12,
+    name: "workflows: a record per workflow (its spec and the job of each step)",
+    sql: `
+CREATE TABLE workflows (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  jobs        TEXT NOT NULL,
+  spec        TEXT NOT NULL
+);
+CREATE INDEX workflows_by_created ON workflows (created_at DESC, id DESC);
+`,
+  },
 ];

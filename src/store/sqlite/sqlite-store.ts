@@ -20,9 +20,11 @@ import type {
   JobStore,
   JsonObject,
   LeaseSweep,
+  NewItem,
   NewJob,
   PurgeOutcome,
   ScheduleRecord,
+  WorkflowRecord,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
@@ -35,6 +37,7 @@ import {
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
+  toWorkflowRecord,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
@@ -195,8 +198,9 @@ export class SqliteJobStore implements JobStore {
       nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
         AND (j.run_at IS NULL OR j.run_at <= ?)
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+        AND (EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= ?))
+          OR (j.status = 'queued' AND j.total = 0 AND json_extract(j.metadata, '$.inputs.state') = 'pending'))
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`),
       startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, @now),
         served_at = @now, updated_at = @now WHERE id = @id AND status IN ('queued', 'running')`),
@@ -691,6 +695,64 @@ export class SqliteJobStore implements JobStore {
 
   async idleRunningJobs(): Promise<string[]> {
     return this.use(() => this.stmts.idle.all() as string[]);
+  }
+
+  // --- workflows ---
+
+  async createWorkflow(w: WorkflowRecord): Promise<void> {
+    await this.use(() =>
+      this.db
+        .prepare("INSERT INTO workflows (id, name, created_at, jobs, spec) VALUES (?, ?, ?, ?, ?)")
+        .run(w.id, w.name, w.createdAt, JSON.stringify(w.jobs), JSON.stringify(w.spec)),
+    );
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    return this.use(() => {
+      const row = this.db.prepare("SELECT * FROM workflows WHERE id = ?").get(id) as Row | undefined;
+      return row ? toWorkflowRecord(row, textJson) : null;
+    });
+  }
+
+  async listWorkflows(page: { limit: number; offset: number }): Promise<{
+    workflows: WorkflowRecord[];
+    total: number;
+  }> {
+    return this.use(() => {
+      const total = this.db.prepare("SELECT COUNT(*) FROM workflows").pluck().get() as number;
+      const rows = this.db
+        .prepare("SELECT * FROM workflows ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")
+        .all(page.limit, page.offset) as Row[];
+      return { workflows: rows.map((r) => toWorkflowRecord(r, textJson)), total };
+    });
+  }
+
+  async fillJobItems(
+    id: string,
+    items: readonly NewItem[],
+    metadata: JsonObject,
+    now: number,
+  ): Promise<boolean> {
+    const empty = items.length === 0 ? 1 : 0;
+    return this.use(() =>
+      this.db
+        .transaction(() => {
+          const filled = this.db
+            .prepare(
+              `UPDATE jobs SET total = @total, metadata = json_patch(metadata, @patch), updated_at = @now,
+                status = CASE WHEN @empty = 1 THEN 'running' ELSE status END,
+                started_at = CASE WHEN @empty = 1 THEN @now ELSE started_at END
+              WHERE id = @id AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = @id)`,
+            )
+            .run({ total: items.length, patch: JSON.stringify(metadata), now, empty, id });
+          if (filled.changes === 0) return false;
+          items.forEach((item, seq) => {
+            this.stmts.insertItem.run(id, seq, item.itemId, JSON.stringify(item.payload));
+          });
+          return true;
+        })
+        .immediate(),
+    );
   }
 
   // --- schedules ---

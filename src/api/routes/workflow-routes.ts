@@ -1,0 +1,179 @@
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import type { FastifyInstance } from "fastify";
+import type { JsonObject } from "../../domain/json.js";
+import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
+import type { WorkflowSpec } from "../../domain/workflow.js";
+import { ConflictError, NotFoundError } from "../../errors.js";
+import { PROGRESS_INTERVAL_MS } from "../../queue/events.js";
+import type { JobQueue } from "../../queue/job-queue.js";
+import { idempotencyOf } from "../idempotency-key.js";
+import { ErrorResponse } from "../schemas.js";
+import { workflowAnswer } from "../workflow-answer.js";
+import {
+  ListWorkflowsQuery,
+  WorkflowAnswer,
+  WorkflowBody,
+  WorkflowCancelResponse,
+  WorkflowIdParams,
+  WorkflowListResponse,
+} from "../workflow-schemas.js";
+import { prepareWorkflow } from "../workflow-submit.js";
+
+const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
+const KEEPALIVE_MS = 15_000;
+
+export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue): void {
+  const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
+
+  app.post(
+    "/batch/workflows",
+    {
+      schema: {
+        tags: ["workflows"],
+        summary: "Submit a workflow: one job per step, each waiting for the steps it depends on",
+        body: WorkflowBody,
+        response: { 200: WorkflowAnswer, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      const idempotency = idempotencyOf(
+        "/batch/workflows",
+        request.headers["idempotency-key"],
+        body as unknown as JsonObject,
+      );
+      const spec: WorkflowSpec = { name: body.name, steps: body.steps };
+      const { workflow, jobs, dependsOn } = await prepareWorkflow(queue, spec);
+      const stored = await queue.submitWorkflow(workflow, jobs, dependsOn, idempotency);
+      return workflowAnswer(queue, stored);
+    },
+  );
+
+  app.get(
+    "/batch/workflows",
+    {
+      schema: {
+        tags: ["workflows"],
+        summary: "List workflows, newest first, with the total",
+        querystring: ListWorkflowsQuery,
+        response: { 200: WorkflowListResponse, 422: ErrorResponse },
+      },
+    },
+    async (request) => {
+      const { workflows, total } = await queue.listWorkflows(request.query);
+      return { workflows: await Promise.all(workflows.map((w) => workflowAnswer(queue, w))), total };
+    },
+  );
+
+  app.get(
+    "/batch/workflows/:workflow_id",
+    {
+      schema: {
+        tags: ["workflows"],
+        summary: "A workflow's status and progress, step by step (derived from its jobs)",
+        params: WorkflowIdParams,
+        response: { 200: WorkflowAnswer, ...errors },
+      },
+    },
+    async (request) => workflowAnswer(queue, await queue.getWorkflow(request.params.workflow_id)),
+  );
+
+  app.delete(
+    "/batch/workflows/:workflow_id",
+    {
+      schema: {
+        tags: ["workflows"],
+        summary: "Cancel every step of a workflow that has not ended",
+        params: WorkflowIdParams,
+        response: { 200: WorkflowCancelResponse, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const workflow = await queue.getWorkflow(request.params.workflow_id);
+      const cancelled: string[] = [];
+      for (const jobId of Object.values(workflow.jobs)) {
+        const job = await queue.find(jobId);
+        if (!job || FINAL_JOB_STATUSES.includes(job.status)) continue;
+        try {
+          await queue.cancel(jobId);
+          cancelled.push(jobId);
+        } catch (e: unknown) {
+          // Ended meanwhile (or cancelled with an earlier step, by the cascade).
+          if (!(e instanceof ConflictError) && !(e instanceof NotFoundError)) throw e;
+        }
+      }
+      if (cancelled.length === 0) {
+        const { status } = await workflowAnswer(queue, workflow);
+        throw new ConflictError(`Workflow cannot be cancelled (status: ${status})`);
+      }
+      return { status: "cancelled" as const, workflow_id: workflow.id, cancelled_jobs: cancelled };
+    },
+  );
+
+  app.get(
+    "/batch/workflows/:workflow_id/events",
+    {
+      schema: {
+        tags: ["events"],
+        summary:
+          "Server-Sent Events for a workflow: progress (the workflow's answer, ≤4/s) whenever one of its jobs moves, then completed | failed | cancelled",
+        params: WorkflowIdParams,
+        response: {
+          200: {
+            description: "Server-Sent Events: `event: progress|completed|failed|cancelled`, `data:` the workflow answer.",
+            content: { "text/event-stream": { schema: WorkflowAnswer } },
+          },
+          404: ErrorResponse,
+        },
+      },
+    },
+    async (request, reply) => {
+      const workflow = await queue.getWorkflow(request.params.workflow_id);
+      const ids = new Set(Object.values(workflow.jobs));
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      res.write(": connected\n\n");
+      let timer: NodeJS.Timeout | null = null;
+      let closed = false;
+      const offs: (() => void)[] = [];
+      const end = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(keepAlive);
+        if (timer) clearTimeout(timer);
+        for (const off of offs) off();
+        if (!res.writableEnded) res.end();
+      };
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+      const send = async () => {
+        timer = null;
+        if (closed) return;
+        const answer = await workflowAnswer(queue, workflow).catch(() => null);
+        if (!answer || closed) return;
+        const final = FINAL_JOB_STATUSES.includes(answer.status);
+        res.write(`event: ${final ? answer.status : "progress"}\ndata: ${JSON.stringify(answer)}\n\n`);
+        if (final) end();
+      };
+      const soon = () => {
+        if (!timer && !closed) timer = setTimeout(() => void send(), PROGRESS_INTERVAL_MS);
+      };
+      const mine = (p: { jobId: string }) => {
+        if (ids.has(p.jobId)) soon();
+      };
+      offs.push(
+        queue.events.on("job:started", mine),
+        queue.events.on("job:progress", mine),
+        queue.events.on("job:finished", mine),
+        queue.events.on("job:cancelled", mine),
+      );
+      request.raw.on("close", end);
+      await send();
+    },
+  );
+}
