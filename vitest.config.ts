@@ -22,6 +22,7 @@ const BACKEND_SUITES = [
   "tests/retries.test.ts",
   "tests/priorities.test.ts",
   "tests/result-cache.test.ts",
+  "tests/job-dependencies-store.test.ts",
 ];
 
 /**

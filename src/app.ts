@@ -8,6 +8,7 @@ import { OriginPolicy } from "./api/origin-policy.js";
 import type { GenericJobBody } from "./api/schemas.js";
 import { buildApi } from "./api/server.js";
 import { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookOptions } from "./api/webhooks/webhook-delivery.js";
+import { stepInputsResolver } from "./api/workflow-submit.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { registerBuiltinProcessors } from "./processors/builtin.js";
@@ -22,7 +23,6 @@ import type { ModelHostStatus, Register, RegisterContext } from "./queue/registe
 import { Retention } from "./queue/retention.js";
 import { Schedules } from "./queue/schedules.js";
 import { WorkerPool } from "./queue/worker-pool.js";
-import { stepInputsResolver } from "./api/workflow-submit.js";
 import type { JobStore } from "./store/job-store.js";
 import { openStore } from "./store/open-store.js";
 import { lockDataDir } from "./store/sqlite/data-dir-lock.js";

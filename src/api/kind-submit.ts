@@ -59,7 +59,12 @@ const checks = new WeakMap<JobKind, { full: ValidateFunction; withoutItems: Vali
  * A kind's submit body checked against its route's schema, as the route checks it (defaults filled in
  * place); `withoutItems`: its items field left out (a workflow step whose items an earlier step makes).
  */
-export function routeBodyIssues(kind: JobKind, route: SubmitRoute, body: JsonObject, withoutItems: boolean): FieldIssue[] {
+export function routeBodyIssues(
+  kind: JobKind,
+  route: SubmitRoute,
+  body: JsonObject,
+  withoutItems: boolean,
+): FieldIssue[] {
   let c = checks.get(kind);
   if (!c) {
     const schema: TObject = submitBody(kind, route);

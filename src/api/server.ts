@@ -21,8 +21,8 @@ import { registerDashboardRoute } from "./routes/dashboard-route.js";
 import { registerItemRoutes } from "./routes/item-routes.js";
 import { registerReadyRoute } from "./routes/ready-route.js";
 import { registerScheduleRoutes } from "./routes/schedule-routes.js";
-import { registerWorkflowRoutes } from "./routes/workflow-routes.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
+import { registerWorkflowRoutes } from "./routes/workflow-routes.js";
 import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
 

@@ -1,5 +1,5 @@
 import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
-import { workflowStatus, type WorkflowRecord } from "../domain/workflow.js";
+import { type WorkflowRecord, workflowStatus } from "../domain/workflow.js";
 import type { JobQueue } from "../queue/job-queue.js";
 import type { WorkflowAnswer } from "./workflow-schemas.js";
 

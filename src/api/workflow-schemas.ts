@@ -9,7 +9,10 @@ import { JsonObjectSchema, MAX_PARAM_LENGTH, PageLimit, PageOffset } from "./sch
 /** Steps in one workflow at most. */
 export const MAX_WORKFLOW_STEPS = 100;
 
-const StepId = Type.String({ pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", description: "Unique within the workflow." });
+const StepId = Type.String({
+  pattern: "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+  description: "Unique within the workflow.",
+});
 
 const InputSource = Type.Object(
   {
@@ -17,7 +20,8 @@ const InputSource = Type.Object(
     field: Type.String({
       minLength: 1,
       maxLength: 128,
-      description: "The field of the source step's item results holding an array of paths, e.g. files_changed.",
+      description:
+        "The field of the source step's item results holding an array of paths, e.g. files_changed.",
     }),
     filter: Type.Optional(
       Type.String({
@@ -39,14 +43,21 @@ export const WorkflowStepSchema = Type.Object(
     }),
     body: JsonObjectSchema({ default: {} }),
     depends_on: Type.Optional(
-      Type.Array(StepId, { maxItems: MAX_WORKFLOW_STEPS, uniqueItems: true, description: "Steps this one waits for." }),
+      Type.Array(StepId, {
+        maxItems: MAX_WORKFLOW_STEPS,
+        uniqueItems: true,
+        description: "Steps this one waits for.",
+      }),
     ),
     inputs: Type.Optional(
       Type.Object(
         Object.fromEntries(
           Object.entries(STEP_INPUT_FIELDS).map(([name, field]) => [
             name,
-            Type.Optional({ ...InputSource, description: `Fills the step's \`${field}\` with { path } items.` }),
+            Type.Optional({
+              ...InputSource,
+              description: `Fills the step's \`${field}\` with { path } items.`,
+            }),
           ]),
         ),
         {

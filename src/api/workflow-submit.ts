@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { JsonObject } from "../domain/json.js";
 import type { JobRecord, NewJob } from "../domain/records.js";
+import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import { stepPaths } from "../domain/step-paths.js";
 import {
   INPUTS_KEY,
@@ -14,7 +15,6 @@ import {
   type WorkflowSpec,
   type WorkflowStep,
 } from "../domain/workflow.js";
-import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 import { type FieldIssue, InvalidInputError } from "../errors.js";
 import type { JobQueue, SubmitInput } from "../queue/job-queue.js";
 import { kindNamed } from "../queue/job-type-alias.js";
@@ -40,7 +40,12 @@ function inStep(e: unknown, index: number, step: WorkflowStep): FieldIssue[] {
  * the request body). `body` defaults to the step's own (a step fed by inputs: without its items field, which
  * the resolver fills in later).
  */
-function stepSubmitInput(queue: JobQueue, step: WorkflowStep, body: JsonObject, pending: boolean): SubmitInput {
+function stepSubmitInput(
+  queue: JobQueue,
+  step: WorkflowStep,
+  body: JsonObject,
+  pending: boolean,
+): SubmitInput {
   const kind = kindNamed(queue.kinds(), step.type);
   const route = kind?.submit;
   const input = stepInput(step);
@@ -64,7 +69,11 @@ function stepSubmitInput(queue: JobQueue, step: WorkflowStep, body: JsonObject, 
   }
   if (input)
     throw new InvalidInputError([
-      { loc: ["body", input[0]], msg: `${step.type} has no submit route whose items inputs could fill`, type: "value_error.inputs" },
+      {
+        loc: ["body", input[0]],
+        msg: `${step.type} has no submit route whose items inputs could fill`,
+        type: "value_error.inputs",
+      },
     ]);
   const generic = { ...body, type: step.type };
   const issues = genericBodyIssues(generic);
@@ -80,7 +89,7 @@ function stepSubmitInput(queue: JobQueue, step: WorkflowStep, body: JsonObject, 
 export async function prepareWorkflow(
   queue: JobQueue,
   spec: WorkflowSpec,
-): Promise<{ workflow: WorkflowRecord; jobs: NewJob[]; dependsOn: Map<string, string[]> }> {
+): Promise<{ workflow: WorkflowRecord; jobs: NewJob[] }> {
   const { issues, order } = orderSteps(spec.steps);
   if (issues.length > 0) throw new InvalidInputError(issues);
   const index = new Map(spec.steps.map((s, i) => [s.id, i]));
@@ -99,12 +108,12 @@ export async function prepareWorkflow(
   const id = newWorkflowId();
   const jobs: Record<string, string> = {};
   for (const [stepId, job] of prepared) jobs[stepId] = job.id;
-  const dependsOn = new Map<string, string[]>();
   for (const step of order) {
     const job = prepared.get(step.id)!;
     job.metadata[WORKFLOW_ID_KEY] = id;
     job.metadata[WORKFLOW_STEP_KEY] = step.id;
-    dependsOn.set(job.id, (step.depends_on ?? []).map((d) => jobs[d]!));
+    const deps = (step.depends_on ?? []).map((d) => jobs[d]!);
+    if (deps.length > 0) job.dependsOn = deps;
     const input = stepInput(step);
     if (input) {
       const [name, source] = input;
@@ -118,7 +127,7 @@ export async function prepareWorkflow(
     }
   }
   const workflow: WorkflowRecord = { id, name: spec.name, createdAt: queue.nowSeconds(), jobs, spec };
-  return { workflow, jobs: order.map((s) => prepared.get(s.id)!), dependsOn };
+  return { workflow, jobs: order.map((s) => prepared.get(s.id)!) };
 }
 
 /**
@@ -142,7 +151,8 @@ export function stepInputsResolver(queue: JobQueue): InputResolver {
     }
     const workflow = await queue.getWorkflow(String(job.metadata[WORKFLOW_ID_KEY]));
     const step = workflow.spec.steps.find((s) => s.id === job.metadata[WORKFLOW_STEP_KEY]);
-    if (!step) throw new Error(`workflow ${workflow.id} has no step ${String(job.metadata[WORKFLOW_STEP_KEY])}`);
+    if (!step)
+      throw new Error(`workflow ${workflow.id} has no step ${String(job.metadata[WORKFLOW_STEP_KEY])}`);
     const body = { ...structuredClone(step.body), [pending.items_field]: paths.map((path) => ({ path })) };
     const input = stepSubmitInput(queue, step, body, false);
     const made = await queue.prepare(input);

@@ -38,6 +38,8 @@ export async function bridgeEvents(
     events.on("job:priority", (p) => !replaying && send("job:priority", p)),
     events.on("job:purged", (p) => !replaying && send("job:purged", p)),
     events.on("job:started", (p) => !replaying && send("job:started", p)),
+    events.on("job:waiting", (p) => !replaying && send("job:waiting", p)),
+    events.on("job:released", (p) => !replaying && send("job:released", p)),
     events.on("job:finished", (p) => {
       if (replaying) return;
       flushItems();
@@ -93,6 +95,8 @@ const EVENT_NAMES: ReadonlySet<string> = new Set([
   "job:priority",
   "job:purged",
   "job:started",
+  "job:waiting",
+  "job:released",
   "job:finished",
   "job:progress",
 ]);

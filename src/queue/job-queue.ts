@@ -1,5 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import {
+  DEFAULT_DEPENDENCY_FAILURE_POLICY,
+  type DependencyFailurePolicy,
+  UnknownDependencyError,
+} from "../domain/dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
@@ -15,6 +20,7 @@ import {
   type RetryInclude,
   storedItemStatus,
 } from "../domain/statuses.js";
+import { WORKFLOW_ID_KEY, type WorkflowRecord } from "../domain/workflow.js";
 import {
   ConflictError,
   type FieldIssue,
@@ -22,9 +28,9 @@ import {
   JobStateError,
   NotFoundError,
 } from "../errors.js";
-import { WORKFLOW_ID_KEY, type WorkflowRecord } from "../domain/workflow.js";
 import type { CacheCounts, JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
+import { announceDependents, followDependencies } from "./dependency-events.js";
 import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
 import { type JobKind, successWordOf } from "./job-kind.js";
@@ -48,8 +54,10 @@ export interface SubmitInput {
   runAt?: number | null | undefined;
   /** The same key with the same request gives the first job back (see idempotency.ts). */
   idempotency?: Idempotency | undefined;
-  /** Jobs this one waits for (their ids). */
+  /** Jobs this one waits on (src/domain/dependencies.ts); unknown ids are a 422 at `body.depends_on`. */
   dependsOn?: readonly string[] | undefined;
+  /** What a failed or cancelled dependency does to it (default skip: it is cancelled). */
+  onDependencyFailure?: DependencyFailurePolicy | undefined;
 }
 
 /** What a retry takes again (see JobQueue.retry); every field optional. */
@@ -107,7 +115,9 @@ export class JobQueue {
     private readonly registry: ProcessorRegistry,
     readonly events: QueueEvents,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    followDependencies(store, events);
+  }
 
   /** The queue's clock, in the contract's unit (epoch seconds). */
   nowSeconds(): number {
@@ -205,6 +215,8 @@ export class JobQueue {
       maxAttempts: retry.max_attempts,
       createdAt: toSeconds(this.clock.now()),
       runAt: input.runAt ?? null,
+      ...(input.dependsOn?.length ? { dependsOn: [...new Set(input.dependsOn)] } : {}),
+      ...(input.onDependencyFailure ? { onDependencyFailure: input.onDependencyFailure } : {}),
       items,
     };
   }
@@ -212,11 +224,42 @@ export class JobQueue {
   /** Stores a new job and says so; the record as stored, before any worker touched it. */
   private async storeNew(job: NewJob, type: string): Promise<JobRecord> {
     const items = job.items;
-    await this.store.createJob(job);
+    try {
+      await this.store.createJob(job);
+    } catch (e: unknown) {
+      if (!(e instanceof UnknownDependencyError)) throw e;
+      const unknown = new Set(e.ids);
+      throw new InvalidInputError(
+        (job.dependsOn ?? []).flatMap((id, index) =>
+          unknown.has(id)
+            ? [
+                {
+                  loc: ["body", "depends_on", index],
+                  msg: `Unknown job '${id}' (never submitted, or purged)`,
+                  type: "value_error.unknown_job",
+                },
+              ]
+            : [],
+        ),
+      );
+    }
     this.events.emit("job:submitted", { jobId: job.id, type, ...(job.runAt ? { runAt: job.runAt } : {}) });
+    if (job.dependsOn?.length) {
+      // Waiting, cancelled at once by a dependency that failed, or free to run: as stored.
+      const stored = await this.store.getJob(job.id);
+      if (stored?.status === "cancelled") {
+        this.events.emit("job:cancelled", { jobId: job.id });
+        this.events.emit("job:finished", { jobId: job.id, status: "cancelled" });
+      } else if (stored?.waitingFor.length)
+        this.events.emit("job:waiting", { jobId: job.id, waitingFor: stored.waitingFor });
+      if (stored) return stored;
+    }
     // The job as stored, before any worker touched it (a worker elsewhere may already be starting it).
     return {
       ...job,
+      dependsOn: [],
+      waitingFor: [],
+      onDependencyFailure: job.onDependencyFailure ?? DEFAULT_DEPENDENCY_FAILURE_POLICY,
       status: "queued",
       error: null,
       total: items.length,
@@ -240,11 +283,13 @@ export class JobQueue {
   async submitWorkflow(
     workflow: WorkflowRecord,
     jobs: readonly NewJob[],
-    dependsOn: ReadonlyMap<string, readonly string[]>,
     idempotency?: Idempotency | undefined,
   ): Promise<WorkflowRecord> {
     const first = jobs[0];
-    if (!first) throw new InvalidInputError([{ loc: ["body", "steps"], msg: "A workflow needs a step", type: "value_error" }]);
+    if (!first)
+      throw new InvalidInputError([
+        { loc: ["body", "steps"], msg: "A workflow needs a step", type: "value_error" },
+      ]);
     const create = async () => {
       await this.store.createWorkflow(workflow);
       for (const job of jobs) await this.storeNew(job, job.type);
@@ -267,7 +312,10 @@ export class JobQueue {
     return workflow;
   }
 
-  listWorkflows(page: { limit: number; offset: number }): Promise<{ workflows: WorkflowRecord[]; total: number }> {
+  listWorkflows(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ workflows: WorkflowRecord[]; total: number }> {
     return this.store.listWorkflows(page);
   }
 
@@ -390,9 +438,13 @@ export class JobQueue {
     return this.get(id);
   }
 
-  /** Cancels a queued or running job; running items are aborted by the workers that hold them. */
-  async cancel(id: string): Promise<void> {
-    const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()));
+  /**
+   * Cancels a queued or running job; running items are aborted by the workers that hold them. The jobs waiting
+   * on it are cancelled too (`cascade`, the default), down the chain; without, each follows its
+   * on_dependency_failure.
+   */
+  async cancel(id: string, cascade = true): Promise<void> {
+    const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()), cascade);
     if (outcome === "not_found") throw new NotFoundError("Job not found");
     if (outcome === "finished") {
       const job = await this.store.getJob(id);
@@ -400,6 +452,7 @@ export class JobQueue {
     }
     this.events.emit("job:cancelled", { jobId: id });
     void this.finishWhenSettled(id);
+    await announceDependents(this.store, this.events, id);
   }
 
   /**

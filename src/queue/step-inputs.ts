@@ -17,10 +17,5 @@ export type InputResolver = (job: JobRecord) => Promise<ResolvedInputs>;
 /** Whether a job still waits for its inputs to be resolved before it has items to run. */
 export function hasPendingInputs(job: JobRecord): boolean {
   const inputs = job.metadata[INPUTS_KEY];
-  return (
-    job.status === "queued" &&
-    job.total === 0 &&
-    isJsonObject(inputs) &&
-    inputs.state === "pending"
-  );
+  return job.status === "queued" && job.total === 0 && isJsonObject(inputs) && inputs.state === "pending";
 }

@@ -4,6 +4,7 @@ import type { JobStore } from "../store/job-store.js";
 import { isTransientStoreError } from "../store/transient-error.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
+import { announceDependents } from "./dependency-events.js";
 import type { QueueEvents } from "./events.js";
 import { JobRunner } from "./job-runner.js";
 import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
@@ -114,6 +115,11 @@ export class WorkerPool {
         if (runAt === undefined) this.rebalance();
       }),
       this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
+      // A job whose last dependency ended (here or on another node) may run now.
+      this.events.on("job:released", () => {
+        this.wake();
+        this.rebalance();
+      }),
       this.events.on("job:priority", ({ jobId, priority }) => {
         const held = this.runners.get(jobId);
         if (held) held.runner.priority = priority;
@@ -321,6 +327,9 @@ export class WorkerPool {
       const status = await this.store.finalizeJob(jobId, now);
       if (status) this.events.emit("job:finished", { jobId, status });
     }
+    // Jobs still waiting on dependencies that ended (never, unless an end's release was lost): released now.
+    for (const depId of await this.store.releaseEndedDependencies(now, 100))
+      await announceDependents(this.store, this.events, depId);
     if (swept.requeued > 0) {
       this.wake();
       for (const jobId of swept.jobIds) this.wakeForRetries(jobId);

@@ -8,7 +8,10 @@ export interface WorkflowStore {
   createWorkflow(workflow: WorkflowRecord): Promise<void>;
   getWorkflow(id: string): Promise<WorkflowRecord | null>;
   /** Workflows, newest first, with the total. */
-  listWorkflows(page: { limit: number; offset: number }): Promise<{ workflows: WorkflowRecord[]; total: number }>;
+  listWorkflows(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ workflows: WorkflowRecord[]; total: number }>;
   /**
    * Gives a queued job that has no items yet (a workflow step whose items come from an earlier step) its
    * items, and merges `metadata` into its metadata, in one transaction. With no items the job

@@ -2,7 +2,7 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
-import { ConflictError, InvalidInputError } from "../../errors.js";
+import { ConflictError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";

@@ -43,8 +43,8 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
         body as unknown as JsonObject,
       );
       const spec: WorkflowSpec = { name: body.name, steps: body.steps };
-      const { workflow, jobs, dependsOn } = await prepareWorkflow(queue, spec);
-      const stored = await queue.submitWorkflow(workflow, jobs, dependsOn, idempotency);
+      const { workflow, jobs } = await prepareWorkflow(queue, spec);
+      const stored = await queue.submitWorkflow(workflow, jobs, idempotency);
       return workflowAnswer(queue, stored);
     },
   );
@@ -120,7 +120,8 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
         params: WorkflowIdParams,
         response: {
           200: {
-            description: "Server-Sent Events: `event: progress|completed|failed|cancelled`, `data:` the workflow answer.",
+            description:
+              "Server-Sent Events: `event: progress|completed|failed|cancelled`, `data:` the workflow answer.",
             content: { "text/event-stream": { schema: WorkflowAnswer } },
           },
           404: ErrorResponse,

@@ -29,8 +29,8 @@ import type {
   NewJob,
   PurgeOutcome,
   ScheduleRecord,
-  WorkflowRecord,
   StoreNotice,
+  WorkflowRecord,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
@@ -44,8 +44,10 @@ import {
   toJobRecord,
   toScheduleRecord,
   toWorkflowRecord,
+  WAITING_COLUMN,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
+import { pgDependencies } from "./pg-dependencies.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
 type Db = pg.Pool | pg.PoolClient;
@@ -311,11 +313,16 @@ export class PostgresJobStore implements JobStore {
           ],
         );
       }
+      await pgDependencies.record(c, job, job.createdAt);
     });
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const [row] = await this.rows(this.pool, `SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = $1`, [id]);
+    const [row] = await this.rows(
+      this.pool,
+      `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.postgres} FROM jobs WHERE id = $1`,
+      [id],
+    );
     return row ? toJob(row) : null;
   }
 
@@ -328,7 +335,7 @@ export class PostgresJobStore implements JobStore {
     const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM jobs ${clause}`, args);
     const rows = await this.rows(
       this.pool,
-      `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.postgres} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, filter.limit, filter.offset],
     );
     return { jobs: rows.map(toJob), total: count?.n as number };
@@ -341,7 +348,7 @@ export class PostgresJobStore implements JobStore {
     return counts;
   }
 
-  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+  async cancelJob(id: string, now: number, cascade = true): Promise<CancelOutcome> {
     return this.tx(async (c) => {
       const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
       if (!job) return "not_found";
@@ -355,6 +362,7 @@ export class PostgresJobStore implements JobStore {
           cancelled = cancelled + $3 WHERE id = $1`,
         [id, now, cancelled.rowCount ?? 0, CANCELLED_BY_USER],
       );
+      await pgDependencies.ended(c, id, "cancelled", now, cascade);
       return "cancelled";
     });
   }
@@ -438,6 +446,7 @@ export class PostgresJobStore implements JobStore {
           AND (i.not_before IS NULL OR i.not_before <= $2))
           OR (j.status = 'queued' AND j.total = 0 AND j.metadata->'inputs'->>'state' = 'pending'))
         AND j.leased < j.parallel
+        AND NOT EXISTS (SELECT 1 FROM job_deps d WHERE d.job_id = j.id AND d.pending = 1)
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
     );
@@ -479,6 +488,7 @@ export class PostgresJobStore implements JobStore {
         [id, o.status, o.error, JSON.stringify(o.result), now],
       );
       await c.query("UPDATE jobs SET failed = failed + $2 WHERE id = $1", [id, items.rowCount ?? 0]);
+      await pgDependencies.ended(c, id, "failed", now, false);
       return true;
     });
   }
@@ -682,6 +692,7 @@ export class PostgresJobStore implements JobStore {
         "UPDATE jobs SET status = $2, error = $3, completed_at = $4, current_item = NULL, updated_at = $4 WHERE id = $1",
         [id, status, error, now],
       );
+      await pgDependencies.ended(c, id, status, now, false);
       return status;
     });
   }
@@ -732,7 +743,12 @@ export class PostgresJobStore implements JobStore {
         await c.query(
           `INSERT INTO items (job_id, seq, item_id, payload)
            SELECT $1, s, i, p::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) AS t(s, i, p)`,
-          [id, items.map((_, k) => k), items.map((it) => it.itemId), items.map((it) => JSON.stringify(it.payload))],
+          [
+            id,
+            items.map((_, k) => k),
+            items.map((it) => it.itemId),
+            items.map((it) => JSON.stringify(it.payload)),
+          ],
         );
       return true;
     });
@@ -906,6 +922,7 @@ export class PostgresJobStore implements JobStore {
       ]);
       if ((running.rowCount ?? 0) > 0) return "finishing";
       await c.query("DELETE FROM jobs WHERE id = $1", [id]);
+      await c.query("DELETE FROM job_deps WHERE job_id = $1", [id]);
       await c.query("DELETE FROM idempotency_keys WHERE job_id = $1", [id]);
       await c.query("DELETE FROM result_cache WHERE job_id = $1", [id]);
       await c.query("INSERT INTO purged_jobs (job_id, purged_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
@@ -932,6 +949,7 @@ export class PostgresJobStore implements JobStore {
           ORDER BY completed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING id),
       keys AS (DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM gone)),
+      deps AS (DELETE FROM job_deps WHERE job_id IN (SELECT id FROM gone)),
       cached AS (DELETE FROM result_cache WHERE job_id IN (SELECT id FROM gone))
       INSERT INTO purged_jobs (job_id, purged_at) SELECT id, $4 FROM gone ON CONFLICT DO NOTHING RETURNING job_id`,
       [endedBefore, wanted, limit, Date.now() / 1000],
@@ -966,6 +984,14 @@ export class PostgresJobStore implements JobStore {
   async reclaimSpace(): Promise<boolean> {
     // autovacuum's: deleted rows' space is reused by new ones, and the operator's VACUUM FULL returns it.
     return false;
+  }
+
+  async dependentsOf(id: string): Promise<string[]> {
+    return pgDependencies.dependentsOf(this.pool, id);
+  }
+
+  async releaseEndedDependencies(now: number, limit: number): Promise<string[]> {
+    return this.tx((c) => pgDependencies.releaseEnded(c, now, limit));
   }
 
   async idleRunningJobs(): Promise<string[]> {

@@ -38,9 +38,11 @@ import {
   toJobRecord,
   toScheduleRecord,
   toWorkflowRecord,
+  WAITING_COLUMN,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
+import { SqliteDependencies } from "./sqlite-dependencies.js";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -103,6 +105,7 @@ export class SqliteJobStore implements JobStore {
   readonly shared = false;
   readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
+  private readonly deps: SqliteDependencies;
 
   private readonly path: string;
   private readonly busyWaitMs: number;
@@ -126,6 +129,7 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma(`busy_timeout = ${this.busyWaitMs}`); // at start, nothing else to keep answering
     this.migrate();
     this.stmts = this.prepare();
+    this.deps = new SqliteDependencies(this.db);
     this.db.pragma(`busy_timeout = ${Math.min(BUSY_SPIN_MS, this.busyWaitMs)}`);
   }
 
@@ -187,7 +191,7 @@ export class SqliteJobStore implements JobStore {
         db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
         max_attempts, total, created_at, updated_at, run_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
-      getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = ?`),
+      getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.sqlite} FROM jobs WHERE id = ?`),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
       cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
         error = COALESCE(error, ?) WHERE id = ? AND status IN ('queued', 'running')`),
@@ -201,6 +205,7 @@ export class SqliteJobStore implements JobStore {
         AND (EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= ?))
           OR (j.status = 'queued' AND j.total = 0 AND json_extract(j.metadata, '$.inputs.state') = 'pending'))
+        AND NOT EXISTS (SELECT 1 FROM job_deps d WHERE d.job_id = j.id AND d.pending = 1)
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`),
       startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, @now),
         served_at = @now, updated_at = @now WHERE id = @id AND status IN ('queued', 'running')`),
@@ -263,6 +268,7 @@ export class SqliteJobStore implements JobStore {
         ORDER BY completed_at LIMIT ?`)
         .pluck(),
       deleteJob: db.prepare("DELETE FROM jobs WHERE id = ?"),
+      deleteJobDeps: db.prepare("DELETE FROM job_deps WHERE job_id = ?"),
       idempotencyKey: db.prepare(
         "SELECT fingerprint, job_id, created_at FROM idempotency_keys WHERE key = ?",
       ),
@@ -305,7 +311,7 @@ export class SqliteJobStore implements JobStore {
    */
   async createJob(job: NewJob): Promise<void> {
     const s = this.stmts;
-    const insertJob = () =>
+    const insertJob = () => {
       s.insertJob.run(
         job.id,
         job.type,
@@ -320,6 +326,8 @@ export class SqliteJobStore implements JobStore {
         job.createdAt,
         job.runAt ?? null,
       );
+      this.deps.record(job, job.createdAt);
+    };
     const insertItems = (from: number, to: number) => {
       for (let seq = from; seq < to; seq++) {
         const item = job.items[seq]!;
@@ -331,8 +339,8 @@ export class SqliteJobStore implements JobStore {
       await this.use(() =>
         this.db
           .transaction(() => {
-            insertJob();
             insertItems(0, n);
+            insertJob(); // after its items: a dependency's rule may cancel them at once
           })
           .immediate(),
       );
@@ -374,7 +382,7 @@ export class SqliteJobStore implements JobStore {
               .get(...args) as number,
             this.db
               .prepare(
-                `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+                `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.sqlite} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
               )
               .all(...args, filter.limit, filter.offset) as Row[],
           ] as const,
@@ -390,7 +398,7 @@ export class SqliteJobStore implements JobStore {
     return counts;
   }
 
-  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+  async cancelJob(id: string, now: number, cascade = true): Promise<CancelOutcome> {
     const s = this.stmts;
     return this.use(() =>
       this.db
@@ -400,6 +408,7 @@ export class SqliteJobStore implements JobStore {
           if (s.cancelJob.run(now, now, CANCELLED_BY_USER, id).changes === 0) return "finished";
           const n = s.cancelQueuedItems.run(now, id).changes;
           if (n > 0) s.addCancelled.run(n, id);
+          this.deps.ended(id, "cancelled", now, cascade);
           return "cancelled";
         })
         .immediate(),
@@ -540,6 +549,7 @@ export class SqliteJobStore implements JobStore {
           const o = failedOutcome(error, failure);
           const n = s.failQueuedItems.run({ ...o, result: JSON.stringify(o.result), now, id }).changes;
           if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
+          this.deps.ended(id, "failed", now, false);
           return true;
         })
         .immediate(),
@@ -687,10 +697,19 @@ export class SqliteJobStore implements JobStore {
           if (job?.status !== "running") return null;
           const { status, error } = jobEnd({ failed: job.failed as number, total: job.total as number });
           s.finalize.run(status, error, now, now, id);
+          this.deps.ended(id, status, now, false);
           return status;
         })
         .immediate(),
     );
+  }
+
+  async dependentsOf(id: string): Promise<string[]> {
+    return this.use(() => this.deps.dependentsOf(id));
+  }
+
+  async releaseEndedDependencies(now: number, limit: number): Promise<string[]> {
+    return this.use(() => this.db.transaction(() => this.deps.releaseEnded(now, limit)).immediate());
   }
 
   async idleRunningJobs(): Promise<string[]> {
@@ -944,6 +963,7 @@ export class SqliteJobStore implements JobStore {
   /** In a transaction: the job row goes, its items are listed for dropPurgedItems. */
   private purge(id: string): void {
     this.stmts.deleteJob.run(id);
+    this.stmts.deleteJobDeps.run(id);
     this.stmts.jobIdempotencyKeys.run(id);
     this.stmts.jobCachedResults.run(id);
     this.stmts.notePurged.run(id, Date.now() / 1000);
