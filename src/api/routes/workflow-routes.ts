@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type { WorkflowSpec } from "../../domain/workflow.js";
-import { ConflictError, NotFoundError } from "../../errors.js";
+import { ConflictError, JobStateError, NotFoundError } from "../../errors.js";
 import { PROGRESS_INTERVAL_MS } from "../../queue/events.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { idempotencyOf } from "../idempotency-key.js";
@@ -104,7 +104,7 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
       }
       if (cancelled.length === 0) {
         const { status } = await workflowAnswer(queue, workflow);
-        throw new ConflictError(`Workflow cannot be cancelled (status: ${status})`);
+        throw new JobStateError(`Workflow cannot be cancelled (status: ${status})`);
       }
       return { status: "cancelled" as const, workflow_id: workflow.id, cancelled_jobs: cancelled };
     },
