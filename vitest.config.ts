@@ -35,6 +35,7 @@ const SLOW_SUITES = [
   "tests/agent-batch.test.ts",
   "tests/agent-isolation.test.ts",
   "tests/cli-client.test.ts",
+  "tests/workflow-cli.test.ts",
   "tests/cli-story.test.ts",
   "tests/connection-flood.test.ts",
   "tests/crash-recovery.test.ts",

@@ -10,6 +10,7 @@ import { EXIT, exitForStatus } from "./exit-codes.js";
 import { addExportCommand } from "./export-command.js";
 import { addItemsCommand } from "./items-command.js";
 import { cachedNote, describeFailure, isFailed, type ResultEntry } from "./result-view.js";
+import { followWorkflow, type WorkflowView } from "./workflow-command.js";
 
 /** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
 const KINDS = new Map(
@@ -126,6 +127,26 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
   return exitForStatus(final.status);
 }
 
+/** `submit workflow <file>`: the kind name that submits a workflow (POST /batch/workflows) instead of a job. */
+const WORKFLOW = "workflow";
+
+/** Submits a workflow file (the POST /batch/workflows body); with --wait, follows it step by step. */
+async function submitWorkflow(file: string, opts: { wait?: boolean }, cmd: Command): Promise<number> {
+  const jobOnly = Object.keys(opts).filter((k) => k !== "wait");
+  if (jobOnly.length > 0)
+    throw new Error(
+      `--${jobOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to a job, not a workflow: set it in a step's body`,
+    );
+  const { api, json } = client(cmd);
+  const w = await api.request<WorkflowView>("POST", "/batch/workflows", readInput(file));
+  if (!opts.wait) {
+    console.log(json ? JSON.stringify(w) : w.workflow_id);
+    return EXIT.completed;
+  }
+  if (!json) console.error(`submitted ${w.workflow_id}`);
+  return followWorkflow(api, w.workflow_id, json);
+}
+
 /** submit, jobs, job, watch, cancel, priority, retry, stats: a client of a running server. */
 export function addClientCommands(program: Command): void {
   program
@@ -140,9 +161,9 @@ export function addClientCommands(program: Command): void {
   program
     .command("submit")
     .description(
-      `submit a batch: <${KIND_NAMES.join("|")}> <file.json|-> (a request body, or a list of items)`,
+      `submit a batch: <${KIND_NAMES.join("|")}> <file.json|-> (a request body, or a list of items); or a workflow: workflow <pipeline.json|->`,
     )
-    .argument("<kind>", KIND_NAMES.join(" | "))
+    .argument("<kind>", [...KIND_NAMES, WORKFLOW].join(" | "))
     .argument("<file>", "JSON file, or - for standard input")
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
     .option("--parallel <n>", "items at once (default: the kind's)", wholeNumber(1))
@@ -177,6 +198,7 @@ export function addClientCommands(program: Command): void {
         cmd: Command,
       ) =>
         run(async () => {
+          if (kind === WORKFLOW) return submitWorkflow(file, opts, cmd);
           // The submit name, or any name the kind answers to (`mcp`, `batch_tests`, `agent`).
           const target = KINDS.get(kind) ?? kindNamed(BUILTIN_KINDS, kind)?.submit;
           if (!target) throw new Error(`unknown kind '${kind}'; use one of ${KIND_NAMES.join(", ")}`);
