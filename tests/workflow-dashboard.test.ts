@@ -53,6 +53,9 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       await ollama.waitForRequest((s) => userTask(s.body).includes("slow"));
       browser ??= await launchChromium();
       const page = await browser.newPage();
+      page.setDefaultTimeout(10_000);
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
       await page.goto(`${t.url}/`);
       // The job list shows the recent workflows.
       await page.locator(`#workflowRows a[href="#/workflows/${id}"]`).click();

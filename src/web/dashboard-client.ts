@@ -237,6 +237,7 @@ async function route() {
 }
 window.addEventListener("hashchange", route);
 setupSubmitForm();
+setupWorkflowView();
 route(); startStream();
 `;
 

@@ -55,11 +55,13 @@ function workflowEvent(data) {
   if (view.workflow && workflowData && data && workflowData.steps.some((s) => s.job_id === data.job_id)) scheduleWorkflow();
 }
 
-$("workflowCancel").onclick = async () => {
-  if (!confirm("Cancel every step of " + view.workflow + " that has not ended?")) return;
-  try { await api("/batch/workflows/" + encodeURIComponent(view.workflow), { method: "DELETE" }); } catch (e) { $("workflowError").textContent = e.message; }
-  refreshWorkflow().catch(() => {});
-};
+function setupWorkflowView() {
+  $("workflowCancel").onclick = async () => {
+    if (!confirm("Cancel every step of " + view.workflow + " that has not ended?")) return;
+    try { await api("/batch/workflows/" + encodeURIComponent(view.workflow), { method: "DELETE" }); } catch (e) { $("workflowError").textContent = e.message; }
+    refreshWorkflow().catch(() => {});
+  };
+}
 
 async function loadWorkflows() {
   const { workflows, total } = await api("/batch/workflows?limit=10");
