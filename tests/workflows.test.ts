@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import type { TestApp } from "./helpers/test-app.js";
-import { waitForJobEnd } from "./helpers/test-app.js";
+import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
 
 const CODER = "qwen2.5-coder:7b";
 
@@ -74,6 +74,8 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect(res.body).toMatchObject({ name: "calc", status: expect.stringMatching(/queued|running/) });
     expect(res.body.steps.map((s: { id: string }) => s.id)).toEqual(["implement", "validate", "test"]);
     const [implement, validate, test] = res.body.steps as { job_id: string }[];
+    // The workflow's own event stream: progress as its jobs move, then its end.
+    const stream = fetch(`${t.url}/batch/workflows/${res.body.workflow_id}/events`).then((r) => r.text());
     // The later steps wait for the earlier ones (job dependencies) and have no items yet.
     const waiting = (await t.request("GET", `/batch/jobs/${validate!.job_id}?include_results=false`)).body;
     expect(waiting.status).toBe("queued");
@@ -105,6 +107,14 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect(tst.started_at).toBeGreaterThanOrEqual(val.completed_at);
     expect(done.progress.items_total).toBe(4);
     expect(done.progress.items_done).toBe(4);
+
+    const messages = (await stream).split("\n\n").filter((m) => m.startsWith("event: "));
+    expect(messages.slice(0, -1).every((m) => m.startsWith("event: progress\n"))).toBe(true);
+    expect(messages.at(-1)!.startsWith("event: completed\n")).toBe(true);
+    expect(JSON.parse(messages.at(-1)!.split("data: ")[1]!)).toMatchObject({
+      status: "completed",
+      progress: { steps_ended: 3 },
+    });
 
     const list = await t.request("GET", "/batch/workflows?limit=10");
     expect(list.body.total).toBe(1);
@@ -210,5 +220,48 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect((await t.request("GET", "/batch/jobs")).body.total).toBe(3);
     const other = await t.request("POST", "/batch/workflows", pipeline({ name: "other" }), key);
     expect(other.status).toBe(409);
+  });
+
+  it("fillJobItems: of two processes filling one pending job at once, one does; the job then runs its items", async () => {
+    const t = await startTestApp({ config: { workers: 0 } });
+    const store = t.app.store;
+    const pending = {
+      state: "pending",
+      items_field: "targets",
+      source: { step: "a", field: "f" },
+      source_job: "x",
+    };
+    await store.createJob({
+      id: "batch_validation-000000000001",
+      type: "batch_validation",
+      options: {},
+      metadata: { inputs: pending },
+      chunkSize: 10,
+      parallel: 2,
+      priority: 0,
+      maxAttempts: 1,
+      createdAt: 1,
+      items: [],
+    });
+    expect((await store.nextRunnableJob([], 10))?.id).toBe("batch_validation-000000000001");
+    const items = [
+      { itemId: "a", payload: { id: "a", path: "a.py" } },
+      { itemId: "b", payload: { id: "b", path: "b.py" } },
+    ];
+    const resolved = { inputs: { ...pending, state: "resolved", paths: 2 } };
+    const wins = await Promise.all([
+      store.fillJobItems("batch_validation-000000000001", items, resolved, 5),
+      store.fillJobItems("batch_validation-000000000001", items, resolved, 5),
+    ]);
+    expect(wins.filter(Boolean)).toHaveLength(1);
+    const job = await store.getJob("batch_validation-000000000001");
+    expect(job).toMatchObject({ status: "queued", total: 2, metadata: resolved });
+    expect((await store.listItems(job!.id, { limit: 10, offset: 0 })).items.map((i) => i.itemId)).toEqual([
+      "a",
+      "b",
+    ]);
+    // Runnable now for its items (no longer as a pending job), and a second fill does nothing.
+    expect((await store.nextRunnableJob([], 10))?.id).toBe(job!.id);
+    expect(await store.fillJobItems(job!.id, [], resolved, 6)).toBe(false);
   });
 });

@@ -15,7 +15,8 @@ export interface WorkflowStore {
   /**
    * Gives a queued job that has no items yet (a workflow step whose items come from an earlier step) its
    * items, and merges `metadata` into its metadata, in one transaction. With no items the job
-   * becomes `running` (so that finalizeJob, or the idle-job sweep after a crash, ends it `completed`). False when the job is not queued or already has items (another node filled it).
+   * becomes `running` (so that finalizeJob, or the idle-job sweep after a crash, ends it `completed`). Only a job whose `metadata.inputs.state` is still `pending` (the patch
+   * sets it to `resolved`): false when the job is not queued or another node filled it first.
    */
   fillJobItems(id: string, items: readonly NewItem[], metadata: JsonObject, now: number): Promise<boolean>;
 }

@@ -735,7 +735,8 @@ export class PostgresJobStore implements JobStore {
         `UPDATE jobs SET total = $2, metadata = metadata || $3::jsonb, updated_at = $4,
           status = CASE WHEN $2 = 0 THEN 'running' ELSE status END,
           started_at = CASE WHEN $2 = 0 THEN $4 ELSE started_at END
-        WHERE id = $1 AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = $1)`,
+        WHERE id = $1 AND status = 'queued' AND metadata->'inputs'->>'state' = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = $1)`,
         [id, items.length, JSON.stringify(metadata), now],
       );
       if ((r.rowCount ?? 0) === 0) return false;

@@ -761,7 +761,8 @@ export class SqliteJobStore implements JobStore {
               `UPDATE jobs SET total = @total, metadata = json_patch(metadata, @patch), updated_at = @now,
                 status = CASE WHEN @empty = 1 THEN 'running' ELSE status END,
                 started_at = CASE WHEN @empty = 1 THEN @now ELSE started_at END
-              WHERE id = @id AND status = 'queued' AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = @id)`,
+              WHERE id = @id AND status = 'queued' AND json_extract(metadata, '$.inputs.state') = 'pending'
+                AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = @id)`,
             )
             .run({ total: items.length, patch: JSON.stringify(metadata), now, empty, id });
           if (filled.changes === 0) return false;
