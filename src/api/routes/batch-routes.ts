@@ -12,7 +12,14 @@ import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../
 import { jobAnswer, toJobResponse } from "../job-response.js";
 import { kindItemIssues } from "../kind-checks.js";
 import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
-import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
+import {
+  CancelJobQuery,
+  CancelledResponse,
+  CancelOrPurgeResponse,
+  CleanupBody,
+  CleanupResponse,
+  DeleteJobQuery,
+} from "../retention-schemas.js";
 import {
   ErrorResponse,
   GenericJobBody,
@@ -24,7 +31,7 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
-import { retryOf, runAtOf } from "../submit-fields.js";
+import { dependenciesOf, retryOf, runAtOf } from "../submit-fields.js";
 import { webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
@@ -81,6 +88,7 @@ export function registerBatchRoutes(
           idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
           runAt: runAtOf(body, queue.nowSeconds()),
           retry: retryOf(body),
+          ...dependenciesOf(body),
         });
         return toJobResponse(job, queue.nowSeconds());
       },
@@ -188,7 +196,25 @@ export function registerBatchRoutes(
         await retention.purge(job_id);
         return { status: "purged" as const, job_id };
       }
-      await queue.cancel(job_id);
+      await queue.cancel(job_id, request.query.cascade);
+      return { status: "cancelled" as const, job_id };
+    },
+  );
+
+  app.post(
+    "/batch/jobs/:job_id/cancel",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Cancel a queued or running job (and, by default, the jobs waiting on it)",
+        params: JobIdParams,
+        querystring: CancelJobQuery,
+        response: { 200: CancelledResponse, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params;
+      await queue.cancel(job_id, request.query.cascade);
       return { status: "cancelled" as const, job_id };
     },
   );
