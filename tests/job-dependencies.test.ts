@@ -114,6 +114,11 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
       expect((await waitForJobEnd(t, run)).status).toBe("completed");
       expect((await waitForJobEnd(t, sibling)).status).toBe("completed");
       expect((await waitForJobEnd(t, good)).status).toBe("completed");
+      // A retry of the cancelled dependant has no dependencies of its own: it runs at once.
+      const retried = await t.request("POST", `/batch/jobs/${skip}/retry`, {});
+      expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+      expect(retried.body).toMatchObject({ depends_on: [], waiting_for: [] });
+      expect((await waitForJobEnd(t, retried.body.job_id)).status).toBe("completed");
       // A dependency that already failed applies the rule at submit.
       const late = await t.request("POST", "/batch/jobs", {
         type: "timed",
