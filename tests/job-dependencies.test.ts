@@ -30,6 +30,32 @@ function eventWithin(
   });
 }
 
+type SseEvent = { event: string; data: any };
+
+/** Reads an SSE response's events until `enough` says so (then cancels it) or the server closes it. */
+async function readSse(res: Response, enough: (events: SseEvent[]) => boolean): Promise<SseEvent[]> {
+  const events: SseEvent[] = [];
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return events;
+    buffer += decoder.decode(value, { stream: true });
+    for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
+      const block = buffer.slice(0, i);
+      buffer = buffer.slice(i + 2);
+      const event = /^event: (.+)$/m.exec(block)?.[1];
+      const data = /^data: (.+)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+    }
+    if (enough(events)) {
+      await reader.cancel();
+      return events;
+    }
+  }
+}
+
 async function submit(t: TestApp, body: Record<string, unknown>): Promise<string> {
   const res = await t.request("POST", "/batch/jobs", { parallel: 2, ...body });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
@@ -216,34 +242,26 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
   });
 
   it.runIf(enabled)(
-    "the SSE stream says `waiting`, then the job runs once its dependency completed",
+    "the SSE streams say `waiting`, then the job runs once its dependency completed",
     async () => {
       const gate = new GateProcessor();
       const t = await startTestApp({ register: processors(gate) });
       const a = await submit(t, { type: "gate", items: items(1) });
+      const all = await fetch(`${t.url}/batch/events`); // subscribed once it has answered
       const b = await submit(t, { type: "timed", items: items(1), depends_on: [a] });
-      const res = await fetch(`${t.url}/batch/jobs/${b}/events`);
-      const events: { event: string; data: any }[] = [];
-      const reader = (res.body as ReadableStream<Uint8Array>).getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
+      const seen = await readSse(all, (events) => events.some((e) => e.event === "waiting"));
+      expect(seen.find((e) => e.event === "waiting")).toMatchObject({
+        data: { job_id: b, waiting_for: [a] },
+      });
+      const one = await fetch(`${t.url}/batch/jobs/${b}/events`);
       let released = false;
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        for (let i = buffer.indexOf("\n\n"); i >= 0; i = buffer.indexOf("\n\n")) {
-          const block = buffer.slice(0, i);
-          buffer = buffer.slice(i + 2);
-          const event = /^event: (.+)$/m.exec(block)?.[1];
-          const data = /^data: (.+)$/m.exec(block)?.[1];
-          if (event && data) events.push({ event, data: JSON.parse(data) });
-        }
-        if (!released && events.some((e) => e.event === "waiting")) {
+      const events = await readSse(one, (got) => {
+        if (!released && got.some((e) => e.event === "waiting")) {
           released = true;
           gate.release();
         }
-      }
+        return false; // until the server closes the stream after the final event
+      });
       expect(events[0]).toMatchObject({
         event: "waiting",
         data: { job_id: b, waiting_for: [a], status: "queued" },
