@@ -23,6 +23,7 @@ const BACKEND_SUITES = [
   "tests/priorities.test.ts",
   "tests/result-cache.test.ts",
   "tests/job-dependencies-store.test.ts",
+  "tests/job-dependencies.test.ts",
   "tests/workflows.test.ts",
 ];
 

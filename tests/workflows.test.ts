@@ -195,6 +195,15 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
         { ...base, steps: [base.steps[0], { ...base.steps[1], type: "tests" }] },
         /tests takes its items in 'modules'/,
       ],
+      [
+        {
+          ...base,
+          steps: [
+            { ...base.steps[0], body: { ...base.steps[0]!.body, depends_on: ["batch_x-000000000000"] } },
+          ],
+        },
+        /step 'implement': Unknown job 'batch_x-000000000000'/,
+      ],
     ];
     for (const [body, msg] of cases) {
       const res = await t.request("POST", "/batch/workflows", body);

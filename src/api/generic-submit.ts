@@ -8,7 +8,7 @@ import { newWebhookState } from "../queue/webhook-state.js";
 import { unknownNameMessage } from "../util/closest-match.js";
 import { checkGenericSubmit } from "./kind-checks.js";
 import type { GenericJobBody } from "./schemas.js";
-import { retryOf, runAtOf } from "./submit-fields.js";
+import { dependenciesOf, retryOf, runAtOf } from "./submit-fields.js";
 import { webhookUrlIssues } from "./webhooks/webhook-url.js";
 
 /** A submit's metadata, with its webhook's state when it asked for one. */
@@ -51,6 +51,7 @@ export function genericSubmitInput(
     idempotency: extra.idempotency,
     runAt: runAtOf(body as unknown as JsonObject, queue.nowSeconds()),
     retry: retryOf(body),
+    ...dependenciesOf(body),
   };
 }
 

@@ -10,7 +10,7 @@ import { withWebhook } from "./generic-submit.js";
 import { kindItemIssues } from "./kind-checks.js";
 import { GenericJobBody } from "./schemas.js";
 import { submitBody } from "./submit-body.js";
-import { retryOf, runAtOf } from "./submit-fields.js";
+import { dependenciesOf, retryOf, runAtOf } from "./submit-fields.js";
 import { BODY_AJV_OPTIONS } from "./validators.js";
 import { webhookUrlIssues } from "./webhooks/webhook-url.js";
 
@@ -49,6 +49,7 @@ export function kindSubmitInput(
     idempotency,
     runAt: runAtOf(body, queue.nowSeconds()),
     retry: retryOf(body),
+    ...dependenciesOf(body),
   };
 }
 

@@ -81,6 +81,19 @@ function stepSubmitInput(
   return genericSubmitInput(queue, generic as unknown as GenericJobBody);
 }
 
+/** A 422 for any job a step's body waits on that does not exist (checked before anything is stored). */
+async function knownJobs(queue: JobQueue, ids: readonly string[]): Promise<void> {
+  const issues: FieldIssue[] = [];
+  for (const [index, id] of ids.entries())
+    if (!(await queue.find(id)))
+      issues.push({
+        loc: ["body", "depends_on", index],
+        msg: `Unknown job '${id}' (never submitted, or purged)`,
+        type: "value_error.unknown_job",
+      });
+  if (issues.length > 0) throw new InvalidInputError(issues);
+}
+
 /**
  * A workflow request as its record and the jobs of its steps (in dependency order, each naming the workflow
  * and its step in its metadata, a step fed by inputs with no items and its inputs pending), or a 422 naming
@@ -99,6 +112,7 @@ export async function prepareWorkflow(
     const i = index.get(step.id)!;
     try {
       const input = stepSubmitInput(queue, step, structuredClone(step.body), true);
+      await knownJobs(queue, input.dependsOn ?? []);
       prepared.set(step.id, await queue.prepare(input));
     } catch (e: unknown) {
       problems.push(...inStep(e, i, step));
@@ -112,8 +126,9 @@ export async function prepareWorkflow(
     const job = prepared.get(step.id)!;
     job.metadata[WORKFLOW_ID_KEY] = id;
     job.metadata[WORKFLOW_STEP_KEY] = step.id;
-    const deps = (step.depends_on ?? []).map((d) => jobs[d]!);
-    if (deps.length > 0) job.dependsOn = deps;
+    // The jobs of the steps it depends on, after any job its body names itself (`depends_on` of job ids).
+    const deps = [...(job.dependsOn ?? []), ...(step.depends_on ?? []).map((d) => jobs[d]!)];
+    if (deps.length > 0) job.dependsOn = [...new Set(deps)];
     const input = stepInput(step);
     if (input) {
       const [name, source] = input;

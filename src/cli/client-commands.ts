@@ -1,5 +1,6 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { DEPENDENCY_FAILURE_POLICIES } from "../domain/dependencies.js";
 import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import { RETRY_LIMITS } from "../domain/retry-policy.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
@@ -181,6 +182,11 @@ export function addClientCommands(program: Command): void {
     )
     .option("--cache", "answer items from earlier identical successful results (cache: true)")
     .option("--cache-ttl <seconds>", "how long this job's results answer later items", wholeNumber(1))
+    .option("--depends-on <job...>", "wait until these jobs ended (depends_on)")
+    .option(
+      "--on-dependency-failure <rule>",
+      `${DEPENDENCY_FAILURE_POLICIES.join("|")}: a failed or cancelled dependency cancels this job (skip, the default) or not (run)`,
+    )
     .action(
       (
         kind: string,
@@ -194,6 +200,8 @@ export function addClientCommands(program: Command): void {
           priority?: number;
           cache?: boolean;
           cacheTtl?: number;
+          dependsOn?: string[];
+          onDependencyFailure?: string;
         },
         cmd: Command,
       ) =>
@@ -217,6 +225,8 @@ export function addClientCommands(program: Command): void {
           if (opts.priority !== undefined) body.priority = opts.priority;
           if (opts.cache) body.cache = true;
           if (opts.cacheTtl !== undefined) body.cache_ttl_seconds = opts.cacheTtl;
+          if (opts.dependsOn !== undefined) body.depends_on = opts.dependsOn;
+          if (opts.onDependencyFailure !== undefined) body.on_dependency_failure = opts.onDependencyFailure;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
@@ -293,12 +303,16 @@ export function addClientCommands(program: Command): void {
 
   program
     .command("cancel")
-    .description("cancel a queued or running job")
+    .description("cancel a queued or running job, and the jobs waiting on it")
     .argument("<id>")
-    .action((id: string, _opts: unknown, cmd: Command) =>
+    .option("--no-cascade", "leave the jobs waiting on it to their on_dependency_failure rule")
+    .action((id: string, opts: { cascade: boolean }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const r = await api.request<{ job_id: string }>("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
+        const r = await api.request<{ job_id: string }>(
+          "DELETE",
+          `/batch/jobs/${encodeURIComponent(id)}${opts.cascade ? "" : "?cascade=false"}`,
+        );
         console.log(json ? JSON.stringify(r) : `cancelled ${r.job_id}`);
         return EXIT.completed;
       }),

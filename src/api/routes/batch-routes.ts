@@ -12,7 +12,14 @@ import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../
 import { jobAnswer, toJobResponse } from "../job-response.js";
 import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
 import { kindSubmitInput } from "../kind-submit.js";
-import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
+import {
+  CancelJobQuery,
+  CancelledResponse,
+  CancelOrPurgeResponse,
+  CleanupBody,
+  CleanupResponse,
+  DeleteJobQuery,
+} from "../retention-schemas.js";
 import {
   ErrorResponse,
   GenericJobBody,
@@ -159,7 +166,25 @@ export function registerBatchRoutes(
         await retention.purge(job_id);
         return { status: "purged" as const, job_id };
       }
-      await queue.cancel(job_id);
+      await queue.cancel(job_id, request.query.cascade);
+      return { status: "cancelled" as const, job_id };
+    },
+  );
+
+  app.post(
+    "/batch/jobs/:job_id/cancel",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Cancel a queued or running job (and, by default, the jobs waiting on it)",
+        params: JobIdParams,
+        querystring: CancelJobQuery,
+        response: { 200: CancelledResponse, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => {
+      const { job_id } = request.params;
+      await queue.cancel(job_id, request.query.cascade);
       return { status: "cancelled" as const, job_id };
     },
   );

@@ -76,7 +76,8 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
     {
       schema: {
         tags: ["events"],
-        summary: "Server-Sent Events for one job: progress (≤4/s), item, then completed | failed | cancelled",
+        summary:
+          "Server-Sent Events for one job: waiting (on depends_on), progress (≤4/s), item, then completed | failed | cancelled",
         params: JobIdParams,
         response: { ...sseResponse(job), 404: ErrorResponse },
       },

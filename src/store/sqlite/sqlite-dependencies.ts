@@ -44,18 +44,26 @@ export class SqliteDependencies {
   record(job: NewJob, now: number): void {
     const deps = [...new Set(job.dependsOn ?? [])];
     if (deps.length === 0) return;
-    const statuses = deps.map((id) => this.s.status.get(id) as JobStatus | undefined);
-    const unknown = deps.filter((_, i) => statuses[i] === undefined);
-    if (unknown.length > 0) throw new UnknownDependencyError(unknown);
+    const statuses = this.statuses(deps);
     this.s.setDeps.run(JSON.stringify(deps), job.onDependencyFailure ?? null, job.id);
     deps.forEach((dep, i) => {
-      const status = statuses[i] as JobStatus;
-      this.s.insert.run(job.id, dep, FINAL_JOB_STATUSES.includes(status) ? 0 : 1);
+      this.s.insert.run(job.id, dep, FINAL_JOB_STATUSES.includes(statuses[i]!) ? 0 : 1);
     });
     if (job.onDependencyFailure === "run") return;
     const failed = deps.findIndex((_, i) => statuses[i] === "failed" || statuses[i] === "cancelled");
     if (failed >= 0)
       this.ended(job.id, "cancelled", now, false, dependencyError(deps[failed]!, statuses[failed]!));
+  }
+
+  /**
+   * The dependencies' statuses; throws UnknownDependencyError for those that do not exist. (A large job, stored
+   * in pieces, asks before its first piece too, so that a submit refused leaves no items behind.)
+   */
+  statuses(deps: readonly string[]): JobStatus[] {
+    const statuses = deps.map((id) => this.s.status.get(id) as JobStatus | undefined);
+    const unknown = deps.filter((_, i) => statuses[i] === undefined);
+    if (unknown.length > 0) throw new UnknownDependencyError(unknown);
+    return statuses as JobStatus[];
   }
 
   /**

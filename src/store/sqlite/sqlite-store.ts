@@ -346,6 +346,7 @@ export class SqliteJobStore implements JobStore {
       );
       return;
     }
+    if (job.dependsOn?.length) await this.use(() => this.deps.statuses([...new Set(job.dependsOn)]));
     for (let from = 0; from < n; from += INSERT_PIECE) {
       await this.use(() =>
         this.db.transaction(() => insertItems(from, Math.min(n, from + INSERT_PIECE))).immediate(),
