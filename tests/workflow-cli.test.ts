@@ -5,6 +5,7 @@ import { type ChatBody, type Reply, toolResults } from "./fixtures/fake-ollama.j
 import { fakeOllama } from "./helpers/agent-app.js";
 import { runCli, serveArgs, startServerProcess } from "./helpers/server-process.js";
 import { tempDir } from "./helpers/temp.js";
+import { threeStepPipeline } from "./helpers/workflow-pipeline.js";
 
 const CODER = "qwen2.5-coder:7b";
 
@@ -27,37 +28,7 @@ describe("CLI: submit workflow, workflow get|cancel, through the built CLI again
     const dir = tempDir();
     const s = await startServerProcess(serveArgs(dir, "--sandbox", "off", "--ollama-url", ollama.url));
     const file = join(dir, "pipeline.json");
-    writeFileSync(
-      file,
-      JSON.stringify({
-        name: "app",
-        steps: [
-          {
-            id: "implement",
-            type: "agent",
-            body: {
-              tasks: [{ description: "write app.py and its test" }],
-              check_command: "true",
-              reviewer_model: null,
-            },
-          },
-          {
-            id: "validate",
-            type: "validation",
-            depends_on: ["implement"],
-            body: { check_command: "test -s" },
-            inputs: { targets_from: { step: "implement", field: "files_changed", filter: "*.py" } },
-          },
-          {
-            id: "test",
-            type: "tests",
-            depends_on: ["validate"],
-            body: { test_command: "test -s" },
-            inputs: { modules_from: { step: "implement", field: "files_changed", filter: "test_*.py" } },
-          },
-        ],
-      }),
-    );
+    writeFileSync(file, JSON.stringify(threeStepPipeline("app", "write app.py and its test")));
     const r = await runCli(["submit", "workflow", file, "--wait", "--server", s.url]);
     expect(r.stderr).toMatch(/submitted workflow-[0-9a-f]{12}/);
     expect(r.code, r.stderr).toBe(0);

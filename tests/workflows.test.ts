@@ -3,6 +3,7 @@ import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fak
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import type { TestApp } from "./helpers/test-app.js";
 import { startTestApp, waitForJobEnd } from "./helpers/test-app.js";
+import { threeStepPipeline } from "./helpers/workflow-pipeline.js";
 
 const CODER = "qwen2.5-coder:7b";
 
@@ -29,32 +30,7 @@ const writesThree = (b: ChatBody): Reply =>
 
 /** The README's pipeline: implement, validate what it wrote, test it. */
 const pipeline = (extra: Record<string, unknown> = {}) => ({
-  name: "calc",
-  steps: [
-    {
-      id: "implement",
-      type: "agent",
-      body: {
-        tasks: [{ id: "calc", description: "Write calc.py with its tests" }],
-        check_command: "true",
-        reviewer_model: null,
-      },
-    },
-    {
-      id: "validate",
-      type: "validation",
-      depends_on: ["implement"],
-      body: { check_command: "test -s" },
-      inputs: { targets_from: { step: "implement", field: "files_changed", filter: "*.py" } },
-    },
-    {
-      id: "test",
-      type: "tests",
-      depends_on: ["validate"],
-      body: { test_command: "test -s" },
-      inputs: { modules_from: { step: "implement", field: "files_changed", filter: "test_*.py" } },
-    },
-  ],
+  ...threeStepPipeline("calc", "Write calc.py with its tests"),
   ...extra,
 });
 

@@ -7,30 +7,20 @@ import { PLAIN_JSON_SERIALIZER } from "../job-answer-stream.js";
 import { followJobEvents, type StreamMessage } from "../job-events.js";
 import { anyJobSchema } from "../kind-schemas.js";
 import { ErrorResponse, JobIdParams, literals } from "../schemas.js";
-
-const KEEPALIVE_MS = 15_000;
+import { openEventStream } from "../sse.js";
 
 /** Serves a subscription as Server-Sent Events until the client leaves (or the job ends). */
 function serveSse(queue: JobQueue, request: FastifyRequest, reply: FastifyReply, jobId: string | null): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache, no-transform",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  res.write(": connected\n\n");
-  const send = (m: StreamMessage) => {
-    if (!res.writableEnded) res.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`);
-  };
-  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+  const sse = openEventStream(reply);
   const end = () => {
-    clearInterval(keepAlive);
     stop();
-    if (!res.writableEnded) res.end();
+    sse.end();
   };
-  const stop = followJobEvents(queue, { jobId, send, onEnd: end });
+  const stop = followJobEvents(queue, {
+    jobId,
+    send: (m: StreamMessage) => sse.send(m.event, m.data),
+    onEnd: end,
+  });
   request.raw.on("close", end);
 }
 

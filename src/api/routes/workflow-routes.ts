@@ -8,6 +8,7 @@ import { PROGRESS_INTERVAL_MS } from "../../queue/events.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { ErrorResponse } from "../schemas.js";
+import { openEventStream } from "../sse.js";
 import { workflowAnswer } from "../workflow-answer.js";
 import {
   ListWorkflowsQuery,
@@ -20,7 +21,6 @@ import {
 import { prepareWorkflow } from "../workflow-submit.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
-const KEEPALIVE_MS = 15_000;
 
 export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue): void {
   const app = fastify.withTypeProvider<TypeBoxTypeProvider>();
@@ -131,38 +131,25 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
     async (request, reply) => {
       const workflow = await queue.getWorkflow(request.params.workflow_id);
       const ids = new Set(Object.values(workflow.jobs));
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
-        "x-accel-buffering": "no",
-      });
-      res.write(": connected\n\n");
+      const sse = openEventStream(reply);
       let timer: NodeJS.Timeout | null = null;
-      let closed = false;
       const offs: (() => void)[] = [];
       const end = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(keepAlive);
         if (timer) clearTimeout(timer);
-        for (const off of offs) off();
-        if (!res.writableEnded) res.end();
+        for (const off of offs.splice(0)) off();
+        sse.end();
       };
-      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
       const send = async () => {
         timer = null;
-        if (closed) return;
+        if (sse.ended) return;
         const answer = await workflowAnswer(queue, workflow).catch(() => null);
-        if (!answer || closed) return;
+        if (!answer || sse.ended) return;
         const final = FINAL_JOB_STATUSES.includes(answer.status);
-        res.write(`event: ${final ? answer.status : "progress"}\ndata: ${JSON.stringify(answer)}\n\n`);
+        sse.send(final ? answer.status : "progress", answer);
         if (final) end();
       };
       const soon = () => {
-        if (!timer && !closed) timer = setTimeout(() => void send(), PROGRESS_INTERVAL_MS);
+        if (!timer && !sse.ended) timer = setTimeout(() => void send(), PROGRESS_INTERVAL_MS);
       };
       const mine = (p: { jobId: string }) => {
         if (ids.has(p.jobId)) soon();
