@@ -4,35 +4,12 @@ import { type Reply, userTask } from "./fixtures/fake-ollama.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import { chromiumPresent, launchChromium } from "./helpers/chromium.js";
 import { waitForJobEnd } from "./helpers/test-app.js";
+import { threeStepPipeline } from "./helpers/workflow-pipeline.js";
 
 const CODER = "qwen2.5-coder:7b";
 
 /** A coder that never answers (the workflow's first step stays running until cancelled). */
 const hold = (): Reply => ({ content: "…", delayMs: 600_000 });
-
-const spec = (description: string) => ({
-  name: "pipeline",
-  steps: [
-    {
-      id: "implement",
-      type: "agent",
-      body: { tasks: [{ description }], check_command: "true", reviewer_model: null },
-    },
-    {
-      id: "validate",
-      type: "validation",
-      depends_on: ["implement"],
-      body: { check_command: "test -s" },
-      inputs: { targets_from: { step: "implement", field: "files_changed", filter: "*.py" } },
-    },
-    {
-      id: "notes",
-      type: "validation",
-      depends_on: ["implement"],
-      body: { targets: [{ path: "m.py" }], check_command: "true" },
-    },
-  ],
-});
 
 describe("dashboard: a workflow drawn as its steps, in headless Chromium", () => {
   const enabled = chromiumPresent();
@@ -47,7 +24,11 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       const ollama = await fakeOllama([CODER]);
       ollama.script(CODER, hold);
       const { t } = await agentApp(ollama.url);
-      const res = await t.request("POST", "/batch/workflows", spec("write m.py (slow)"));
+      const res = await t.request(
+        "POST",
+        "/batch/workflows",
+        threeStepPipeline("pipeline", "write m.py (slow)"),
+      );
       expect(res.status).toBe(200);
       const id = res.body.workflow_id as string;
       await ollama.waitForRequest((s) => userTask(s.body).includes("slow"));
@@ -61,7 +42,7 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       await page.locator(`#workflowRows a[href="#/workflows/${id}"]`).click();
       await page.locator('#workflowSteps [data-step="implement"]').waitFor();
       expect(await page.locator("#workflowTitle").textContent()).toBe(`pipeline (${id})`);
-      // implement first, validate and notes after it (one column to its right).
+      // implement first, validate after it, test after validate: a column each.
       expect(
         await page
           .locator('.step-col[data-depth="0"] .step')
@@ -71,7 +52,12 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
         await page
           .locator('.step-col[data-depth="1"] .step')
           .evaluateAll((e) => e.map((x) => x.getAttribute("data-step"))),
-      ).toEqual(["validate", "notes"]);
+      ).toEqual(["validate"]);
+      expect(
+        await page
+          .locator('.step-col[data-depth="2"] .step')
+          .evaluateAll((e) => e.map((x) => x.getAttribute("data-step"))),
+      ).toEqual(["test"]);
       const status = (step: string) =>
         page.locator(`#workflowSteps [data-step="${step}"] .badge`).textContent();
       expect(await status("implement")).toBe("running");
@@ -82,7 +68,7 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       await expect
         .poll(() => page.locator("#workflowStatus .badge").textContent(), { timeout: 15_000 })
         .toBe("cancelled");
-      for (const step of ["implement", "validate", "notes"])
+      for (const step of ["implement", "validate", "test"])
         await expect.poll(() => status(step), { timeout: 15_000 }).toBe("cancelled");
       expect(await page.locator("#workflowCancel").isDisabled()).toBe(true);
       for (const step of res.body.steps) await waitForJobEnd(t, step.job_id);
@@ -91,7 +77,7 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       await page.locator("#jobWorkflow a").waitFor();
       expect(await page.locator("#jobWorkflow").textContent()).toBe(`step validate of workflow ${id}`);
       await page.locator("#jobWorkflow a").click();
-      await page.locator('#workflowSteps [data-step="notes"]').waitFor();
+      await page.locator('#workflowSteps [data-step="test"]').waitFor();
       await page.close();
     },
   );
