@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { type ChatBody, type Reply, toolResults, userTask } from "./fixtures/fake-ollama.js";
 import { agentApp, fakeOllama } from "./helpers/agent-app.js";
 import type { TestApp } from "./helpers/test-app.js";
@@ -122,6 +123,21 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     const res = await t.request("POST", "/batch/workflows", pipeline());
     expect(res.status).toBe(200);
     await ollama.waitForRequest((s) => userTask(s.body).includes("calc.py"));
+    // A WebSocket follows the workflow too: subscribed, its answer now, then its end.
+    const ws = new WebSocket(`${t.url.replace("http", "ws")}/batch/ws`);
+    const messages: { event: string; data: any }[] = [];
+    const ended = new Promise<void>((resolve) =>
+      ws.on("message", (raw) => {
+        const m = JSON.parse(raw.toString());
+        messages.push(m);
+        if (m.event === "cancelled") resolve();
+      }),
+    );
+    await new Promise((r) => ws.once("open", r));
+    ws.send(JSON.stringify({ subscribe_workflow: res.body.workflow_id }));
+    await expect.poll(() => messages.some((m) => m.event === "progress")).toBe(true);
+    expect(messages[0]).toEqual({ event: "subscribed", data: { workflow_id: res.body.workflow_id } });
+    expect(messages[1]!.data).toMatchObject({ workflow_id: res.body.workflow_id, status: "running" });
     const del = await t.request("DELETE", `/batch/workflows/${res.body.workflow_id}`);
     expect(del.status).toBe(200);
     expect(del.body.cancelled_jobs).toContain(res.body.steps[0].job_id);
@@ -135,6 +151,13 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     // Nothing of the later steps ever ran, and a second cancel is a 409.
     expect(done.progress.items_total).toBe(1);
     expect((await t.request("DELETE", `/batch/workflows/${res.body.workflow_id}`)).status).toBe(409);
+    await ended;
+    ws.close();
+    expect(messages.at(-1)!.data.steps.map((s: { status: string }) => s.status)).toEqual([
+      "cancelled",
+      "cancelled",
+      "cancelled",
+    ]);
   });
 
   it("cycles, unknown steps, inputs from a step not depended on and bad bodies are 422s naming the step; nothing is queued", async () => {

@@ -306,6 +306,11 @@ export class JobQueue {
     return stored;
   }
 
+  /** The workflow, or null when there is none. */
+  findWorkflow(id: string): Promise<WorkflowRecord | null> {
+    return this.store.getWorkflow(id);
+  }
+
   async getWorkflow(id: string): Promise<WorkflowRecord> {
     const workflow = await this.store.getWorkflow(id);
     if (!workflow) throw new NotFoundError("Workflow not found");

@@ -8,6 +8,7 @@ import { followJobEvents, type StreamMessage } from "../job-events.js";
 import { anyJobSchema } from "../kind-schemas.js";
 import { ErrorResponse, JobIdParams, literals } from "../schemas.js";
 import { openEventStream } from "../sse.js";
+import { followWorkflow } from "../workflow-events.js";
 
 /** Serves a subscription as Server-Sent Events until the client leaves (or the job ends). */
 function serveSse(queue: JobQueue, request: FastifyRequest, reply: FastifyReply, jobId: string | null): void {
@@ -101,7 +102,8 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
       websocket: true,
       schema: {
         tags: ["events"],
-        summary: 'WebSocket with the same messages ({"event","data"}); send {"subscribe": "<job_id>" | "*"}',
+        summary:
+          'WebSocket with the same messages ({"event","data"}); send {"subscribe": "<job_id>" | "*"}, or {"subscribe_workflow": "<workflow_id>"} for a workflow\'s progress, {"unsubscribe": "<job_id>" | "*" | "workflow:<workflow_id>"} to stop',
         querystring: WsQuery,
       },
     },
@@ -116,11 +118,29 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
         subs.set(target, followJobEvents(queue, { jobId, send, onEnd: () => subs.delete(target) }));
         send({ event: "subscribed", data: { job_id: jobId } });
       };
+      // A workflow's progress: {"event": "progress" | completed | failed | cancelled, "data": <workflow answer>}.
+      const subscribeWorkflow = async (id: string) => {
+        const target = `workflow:${id}`;
+        if (subs.has(target)) return;
+        const workflow = await queue.findWorkflow(id);
+        if (!workflow) {
+          send({ event: "error", data: { detail: `Workflow not found: ${id}` } });
+          return;
+        }
+        const stop = followWorkflow(
+          queue,
+          workflow,
+          (event, data) => send({ event, data }),
+          () => subs.delete(target),
+        );
+        subs.set(target, stop);
+        send({ event: "subscribed", data: { workflow_id: id } });
+      };
       const q = request.query as Static<typeof WsQuery>;
       if (q.job_id) subscribe(q.job_id);
       if (q.all) subscribe("*");
       socket.on("message", (raw: Buffer) => {
-        let msg: { subscribe?: unknown; unsubscribe?: unknown };
+        let msg: { subscribe?: unknown; subscribe_workflow?: unknown; unsubscribe?: unknown };
         try {
           msg = JSON.parse(raw.toString()) as typeof msg;
         } catch {
@@ -128,6 +148,7 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
           return;
         }
         if (typeof msg.subscribe === "string") subscribe(msg.subscribe);
+        if (typeof msg.subscribe_workflow === "string") void subscribeWorkflow(msg.subscribe_workflow);
         if (typeof msg.unsubscribe === "string") {
           subs.get(msg.unsubscribe)?.();
           subs.delete(msg.unsubscribe);

@@ -4,12 +4,12 @@ import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type { WorkflowSpec } from "../../domain/workflow.js";
 import { ConflictError, JobStateError, NotFoundError } from "../../errors.js";
-import { PROGRESS_INTERVAL_MS } from "../../queue/events.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { ErrorResponse } from "../schemas.js";
 import { openEventStream } from "../sse.js";
 import { workflowAnswer } from "../workflow-answer.js";
+import { followWorkflow } from "../workflow-events.js";
 import {
   ListWorkflowsQuery,
   WorkflowAnswer,
@@ -130,38 +130,18 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
     },
     async (request, reply) => {
       const workflow = await queue.getWorkflow(request.params.workflow_id);
-      const ids = new Set(Object.values(workflow.jobs));
       const sse = openEventStream(reply);
-      let timer: NodeJS.Timeout | null = null;
-      const offs: (() => void)[] = [];
+      const stop = followWorkflow(
+        queue,
+        workflow,
+        (event, answer) => sse.send(event, answer),
+        () => sse.end(),
+      );
       const end = () => {
-        if (timer) clearTimeout(timer);
-        for (const off of offs.splice(0)) off();
+        stop();
         sse.end();
       };
-      const send = async () => {
-        timer = null;
-        if (sse.ended) return;
-        const answer = await workflowAnswer(queue, workflow).catch(() => null);
-        if (!answer || sse.ended) return;
-        const final = FINAL_JOB_STATUSES.includes(answer.status);
-        sse.send(final ? answer.status : "progress", answer);
-        if (final) end();
-      };
-      const soon = () => {
-        if (!timer && !sse.ended) timer = setTimeout(() => void send(), PROGRESS_INTERVAL_MS);
-      };
-      const mine = (p: { jobId: string }) => {
-        if (ids.has(p.jobId)) soon();
-      };
-      offs.push(
-        queue.events.on("job:started", mine),
-        queue.events.on("job:progress", mine),
-        queue.events.on("job:finished", mine),
-        queue.events.on("job:cancelled", mine),
-      );
       request.raw.on("close", end);
-      await send();
     },
   );
 }
