@@ -58,6 +58,7 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect(waiting.status).toBe("queued");
     expect(waiting.metadata).toMatchObject({ workflow_id: res.body.workflow_id, workflow_step: "validate" });
     expect(waiting.metadata.inputs).toMatchObject({ state: "pending", source_job: implement!.job_id });
+    expect(waiting).toMatchObject({ workflow_id: res.body.workflow_id, depends_on: [implement!.job_id] });
 
     const done = await waitForWorkflowEnd(t, res.body.workflow_id);
     expect(done.status).toBe("completed");
