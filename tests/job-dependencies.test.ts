@@ -62,6 +62,15 @@ async function submit(t: TestApp, body: Record<string, unknown>): Promise<string
   return res.body.job_id as string;
 }
 
+/** A one-item `timed` job waiting on `deps` (with the rule `run` when given). */
+const dependant = (t: TestApp, deps: string[], rule?: "run") =>
+  submit(t, {
+    type: "timed",
+    items: items(1),
+    depends_on: deps,
+    ...(rule ? { on_dependency_failure: rule } : {}),
+  });
+
 const job = async (t: TestApp, id: string) => (await t.request("GET", `/batch/jobs/${id}`)).body;
 
 function processors(gate: GateProcessor, timed: Processor = new TimedProcessor(1)) {
@@ -115,14 +124,9 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
       const bad = await submit(t, { type: "gate", items: items(2, "f", { fail: true }) });
       const good = await submit(t, { type: "gate", items: items(1, "g") });
       const skip = await submit(t, { type: "timed", items: items(2), depends_on: [bad, good] });
-      const chained = await submit(t, { type: "timed", items: items(1), depends_on: [skip] });
-      const run = await submit(t, {
-        type: "timed",
-        items: items(1),
-        depends_on: [bad],
-        on_dependency_failure: "run",
-      });
-      const sibling = await submit(t, { type: "timed", items: items(1), depends_on: [good] });
+      const chained = await dependant(t, [skip]);
+      const run = await dependant(t, [bad], "run");
+      const sibling = await dependant(t, [good]);
       const cancelled = eventWithin(t, "job:finished", chained, 10_000);
       gate.release();
       expect((await waitForJobEnd(t, bad)).status).toBe("failed");
@@ -199,18 +203,8 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
     const gate = new GateProcessor();
     const t = await startTestApp({ register: processors(gate) });
     const a = await submit(t, { type: "gate", items: items(1) });
-    const b = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [a],
-      on_dependency_failure: "run",
-    });
-    const c = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [b],
-      on_dependency_failure: "run",
-    });
+    const b = await dependant(t, [a], "run");
+    const c = await dependant(t, [b], "run");
     const res = await t.request("POST", `/batch/jobs/${a}/cancel`, undefined, {
       "content-type": "application/json",
     });
@@ -225,13 +219,8 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
     });
 
     const p = await submit(t, { type: "gate", items: items(1) });
-    const q = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [p],
-      on_dependency_failure: "run",
-    });
-    const r = await submit(t, { type: "timed", items: items(1), depends_on: [p] });
+    const q = await dependant(t, [p], "run");
+    const r = await dependant(t, [p]);
     expect((await t.request("DELETE", `/batch/jobs/${p}?cascade=false`)).status).toBe(200);
     expect((await waitForJobEnd(t, q)).status).toBe("completed");
     expect(await waitForJobEnd(t, r)).toMatchObject({
@@ -248,7 +237,7 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
       const t = await startTestApp({ register: processors(gate) });
       const a = await submit(t, { type: "gate", items: items(1) });
       const all = await fetch(`${t.url}/batch/events`); // subscribed once it has answered
-      const b = await submit(t, { type: "timed", items: items(1), depends_on: [a] });
+      const b = await dependant(t, [a]);
       const seen = await readSse(all, (events) => events.some((e) => e.event === "waiting"));
       expect(seen.find((e) => e.event === "waiting")).toMatchObject({
         data: { job_id: b, waiting_for: [a] },
