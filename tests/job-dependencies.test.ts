@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { QueueEventMap } from "../src/queue/events.js";
 import type { Processor } from "../src/queue/processor.js";
+import type { PostgresJobStore } from "../src/store/postgres/pg-store.js";
+import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { GateProcessor, TimedProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, postgresAvailable } from "./helpers/backend.js";
 import { tempDir } from "./helpers/temp.js";
@@ -256,6 +258,25 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
         data: { job_id: b, waiting_for: [a], status: "queued" },
       });
       expect(events.at(-1)).toMatchObject({ event: "completed", data: { job_id: b, waiting_for: [] } });
+    },
+  );
+
+  it.runIf(enabled)(
+    "the workers' sweep releases a job whose dependency ended without releasing it",
+    async () => {
+      const t = await startTestApp({ register: processors(new GateProcessor()) });
+      const later = t.app.queue.nowSeconds() + 3600;
+      const a = await submit(t, { type: "timed", items: items(1), run_at: later });
+      const b = await dependant(t, [a]);
+      // A's end written behind the store's back: nothing released B.
+      const sql = `UPDATE jobs SET status = 'completed', completed_at = ${later} WHERE id = '${a}'`;
+      if (t.app.store instanceof SqliteJobStore) t.app.store.db.exec(sql);
+      else await (t.app.store as PostgresJobStore).pool.query(sql);
+      expect(await job(t, b)).toMatchObject({ status: "queued", waiting_for: [a] });
+      const released = eventWithin(t, "job:released", b, 10_000);
+      await t.app.pool?.sweep();
+      await released;
+      expect(await waitForJobEnd(t, b)).toMatchObject({ status: "completed", waiting_for: [] });
     },
   );
 
