@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { QueueEventMap } from "../src/queue/events.js";
 import type { Processor } from "../src/queue/processor.js";
+import type { PostgresJobStore } from "../src/store/postgres/pg-store.js";
+import { SqliteJobStore } from "../src/store/sqlite/sqlite-store.js";
 import { GateProcessor, TimedProcessor } from "./fixtures/test-processors.js";
 import { BACKEND, postgresAvailable } from "./helpers/backend.js";
 import { tempDir } from "./helpers/temp.js";
@@ -62,6 +64,15 @@ async function submit(t: TestApp, body: Record<string, unknown>): Promise<string
   return res.body.job_id as string;
 }
 
+/** A one-item `timed` job waiting on `deps` (with the rule `run` when given). */
+const dependant = (t: TestApp, deps: string[], rule?: "run") =>
+  submit(t, {
+    type: "timed",
+    items: items(1),
+    depends_on: deps,
+    ...(rule ? { on_dependency_failure: rule } : {}),
+  });
+
 const job = async (t: TestApp, id: string) => (await t.request("GET", `/batch/jobs/${id}`)).body;
 
 function processors(gate: GateProcessor, timed: Processor = new TimedProcessor(1)) {
@@ -115,14 +126,9 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
       const bad = await submit(t, { type: "gate", items: items(2, "f", { fail: true }) });
       const good = await submit(t, { type: "gate", items: items(1, "g") });
       const skip = await submit(t, { type: "timed", items: items(2), depends_on: [bad, good] });
-      const chained = await submit(t, { type: "timed", items: items(1), depends_on: [skip] });
-      const run = await submit(t, {
-        type: "timed",
-        items: items(1),
-        depends_on: [bad],
-        on_dependency_failure: "run",
-      });
-      const sibling = await submit(t, { type: "timed", items: items(1), depends_on: [good] });
+      const chained = await dependant(t, [skip]);
+      const run = await dependant(t, [bad], "run");
+      const sibling = await dependant(t, [good]);
       const cancelled = eventWithin(t, "job:finished", chained, 10_000);
       gate.release();
       expect((await waitForJobEnd(t, bad)).status).toBe("failed");
@@ -199,18 +205,8 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
     const gate = new GateProcessor();
     const t = await startTestApp({ register: processors(gate) });
     const a = await submit(t, { type: "gate", items: items(1) });
-    const b = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [a],
-      on_dependency_failure: "run",
-    });
-    const c = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [b],
-      on_dependency_failure: "run",
-    });
+    const b = await dependant(t, [a], "run");
+    const c = await dependant(t, [b], "run");
     const res = await t.request("POST", `/batch/jobs/${a}/cancel`, undefined, {
       "content-type": "application/json",
     });
@@ -225,13 +221,8 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
     });
 
     const p = await submit(t, { type: "gate", items: items(1) });
-    const q = await submit(t, {
-      type: "timed",
-      items: items(1),
-      depends_on: [p],
-      on_dependency_failure: "run",
-    });
-    const r = await submit(t, { type: "timed", items: items(1), depends_on: [p] });
+    const q = await dependant(t, [p], "run");
+    const r = await dependant(t, [p]);
     expect((await t.request("DELETE", `/batch/jobs/${p}?cascade=false`)).status).toBe(200);
     expect((await waitForJobEnd(t, q)).status).toBe("completed");
     expect(await waitForJobEnd(t, r)).toMatchObject({
@@ -248,7 +239,7 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
       const t = await startTestApp({ register: processors(gate) });
       const a = await submit(t, { type: "gate", items: items(1) });
       const all = await fetch(`${t.url}/batch/events`); // subscribed once it has answered
-      const b = await submit(t, { type: "timed", items: items(1), depends_on: [a] });
+      const b = await dependant(t, [a]);
       const seen = await readSse(all, (events) => events.some((e) => e.event === "waiting"));
       expect(seen.find((e) => e.event === "waiting")).toMatchObject({
         data: { job_id: b, waiting_for: [a] },
@@ -267,6 +258,25 @@ describe(`job dependencies over the API (${BACKEND})`, async () => {
         data: { job_id: b, waiting_for: [a], status: "queued" },
       });
       expect(events.at(-1)).toMatchObject({ event: "completed", data: { job_id: b, waiting_for: [] } });
+    },
+  );
+
+  it.runIf(enabled)(
+    "the workers' sweep releases a job whose dependency ended without releasing it",
+    async () => {
+      const t = await startTestApp({ register: processors(new GateProcessor()) });
+      const later = t.app.queue.nowSeconds() + 3600;
+      const a = await submit(t, { type: "timed", items: items(1), run_at: later });
+      const b = await dependant(t, [a]);
+      // A's end written behind the store's back: nothing released B.
+      const sql = `UPDATE jobs SET status = 'completed', completed_at = ${later} WHERE id = '${a}'`;
+      if (t.app.store instanceof SqliteJobStore) t.app.store.db.exec(sql);
+      else await (t.app.store as PostgresJobStore).pool.query(sql);
+      expect(await job(t, b)).toMatchObject({ status: "queued", waiting_for: [a] });
+      const released = eventWithin(t, "job:released", b, 10_000);
+      await t.app.pool?.sweep();
+      await released;
+      expect(await waitForJobEnd(t, b)).toMatchObject({ status: "completed", waiting_for: [] });
     },
   );
 

@@ -148,6 +148,10 @@ export function registerBatchRoutes(
       jobAnswer(queue, await queue.setPriority(request.params.job_id, request.body.priority)),
   );
 
+  const cancel = async (job_id: string, cascade: boolean) => {
+    await queue.cancel(job_id, cascade);
+    return { status: "cancelled" as const, job_id };
+  };
   app.delete(
     "/batch/jobs/:job_id",
     {
@@ -166,8 +170,7 @@ export function registerBatchRoutes(
         await retention.purge(job_id);
         return { status: "purged" as const, job_id };
       }
-      await queue.cancel(job_id, request.query.cascade);
-      return { status: "cancelled" as const, job_id };
+      return cancel(job_id, request.query.cascade);
     },
   );
 
@@ -182,11 +185,7 @@ export function registerBatchRoutes(
         response: { 200: CancelledResponse, 409: ErrorResponse, ...errors },
       },
     },
-    async (request) => {
-      const { job_id } = request.params;
-      await queue.cancel(job_id, request.query.cascade);
-      return { status: "cancelled" as const, job_id };
-    },
+    async (request) => cancel(request.params.job_id, request.query.cascade),
   );
 
   if (retention)

@@ -19,7 +19,10 @@ export const pgDependencies = {
   async record(c: pg.PoolClient, job: NewJob, now: number): Promise<void> {
     const deps = [...new Set(job.dependsOn ?? [])];
     if (deps.length === 0) return;
-    const found = await c.query("SELECT id, status FROM jobs WHERE id = ANY($1::text[]) FOR SHARE", [deps]);
+    const found = await c.query(
+      "SELECT id, status FROM jobs WHERE id = ANY($1::text[]) ORDER BY id FOR SHARE",
+      [deps],
+    );
     const status = new Map(found.rows.map((r) => [r.id as string, r.status as JobStatus]));
     const unknown = deps.filter((id) => !status.has(id));
     if (unknown.length > 0) throw new UnknownDependencyError(unknown);

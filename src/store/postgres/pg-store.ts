@@ -282,6 +282,18 @@ export class PostgresJobStore implements JobStore {
   }
 
   async createJob(job: NewJob): Promise<void> {
+    // Its dependencies' share locks may meet a chain of dependency ends locking the same rows in another
+    // order: PostgreSQL then aborts one transaction (deadlock_detected), and this one is simply made again.
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.insertJob(job);
+      } catch (e: unknown) {
+        if ((e as { code?: unknown }).code !== "40P01" || tries >= 3) throw e;
+      }
+    }
+  }
+
+  private async insertJob(job: NewJob): Promise<void> {
     await this.tx(async (c) => {
       await c.query(
         `INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority, max_attempts, total,
