@@ -37,6 +37,7 @@ const SLOW_SUITES = [
   "tests/agent-isolation.test.ts",
   "tests/cli-client.test.ts",
   "tests/workflow-cli.test.ts",
+  "tests/workflow-nodes.test.ts",
   "tests/cli-story.test.ts",
   "tests/connection-flood.test.ts",
   "tests/crash-recovery.test.ts",
