@@ -117,6 +117,22 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect(done.steps[2].status).toBe("completed");
   });
 
+  it("a failed step cancels the steps after it (with the reason) and the workflow fails", async () => {
+    const ollama = await fakeOllama([CODER]);
+    ollama.script(CODER, writesThree);
+    const { t } = await agentApp(ollama.url);
+    const spec = pipeline();
+    Object.assign(spec.steps[0]!.body, { check_command: "false", max_loops: 1 });
+    const res = await t.request("POST", "/batch/workflows", spec);
+    expect(res.status).toBe(200);
+    const done = await waitForWorkflowEnd(t, res.body.workflow_id);
+    expect(done.status).toBe("failed");
+    const [implement, validate, test] = done.steps;
+    expect([implement.status, validate.status, test.status]).toEqual(["failed", "cancelled", "cancelled"]);
+    expect(validate.error).toBe(`dependency ${implement.job_id} failed`);
+    expect(validate.total).toBe(0);
+  });
+
   it("DELETE cancels every step that has not ended (the running one and those waiting on it)", async () => {
     const ollama = await fakeOllama([CODER]);
     ollama.script(CODER, () => ({ content: "…", delayMs: 600_000 }));
