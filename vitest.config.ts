@@ -23,6 +23,9 @@ const BACKEND_SUITES = [
   "tests/priorities.test.ts",
   "tests/result-cache.test.ts",
   "tests/item-dependencies.test.ts",
+  "tests/job-dependencies-store.test.ts",
+  "tests/job-dependencies.test.ts",
+  "tests/workflows.test.ts",
 ];
 
 /**
@@ -34,6 +37,8 @@ const SLOW_SUITES = [
   "tests/agent-batch.test.ts",
   "tests/agent-isolation.test.ts",
   "tests/cli-client.test.ts",
+  "tests/workflow-cli.test.ts",
+  "tests/workflow-nodes.test.ts",
   "tests/cli-story.test.ts",
   "tests/connection-flood.test.ts",
   "tests/crash-recovery.test.ts",

@@ -8,6 +8,7 @@ import { OriginPolicy } from "./api/origin-policy.js";
 import type { GenericJobBody } from "./api/schemas.js";
 import { buildApi } from "./api/server.js";
 import { WEBHOOK_DEFAULTS, WebhookDispatcher, type WebhookOptions } from "./api/webhooks/webhook-delivery.js";
+import { stepInputsResolver } from "./api/workflow-submit.js";
 import type { ServerConfig } from "./config/server-config.js";
 import { ConfigError, errorMessage } from "./errors.js";
 import { registerBuiltinProcessors } from "./processors/builtin.js";
@@ -192,7 +193,12 @@ export async function createApp(config: ServerConfig, options: CreateAppOptions 
     throw e;
   }
   if (config.workers > 0) {
-    pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
+    pool = new WorkerPool(store, registry, events, {
+      maxWorkers: config.workers,
+      log,
+      resolveInputs: stepInputsResolver(queue),
+      ...options.pool,
+    });
   }
   const unbridge = await bridgeEvents(store, events, log);
   const retention = new Retention(store, events, { retentionDays: config.retentionDays, log });
@@ -299,9 +305,14 @@ export async function createWorkerNode(
     await store.close();
     throw e;
   }
-  const pool = new WorkerPool(store, registry, events, { maxWorkers: config.workers, log, ...options.pool });
-  const unbridge = await bridgeEvents(store, events, log);
   const workerQueue = new JobQueue(store, registry, events);
+  const pool = new WorkerPool(store, registry, events, {
+    maxWorkers: config.workers,
+    log,
+    resolveInputs: stepInputsResolver(workerQueue),
+    ...options.pool,
+  });
+  const unbridge = await bridgeEvents(store, events, log);
   const unlog = logJobLifecycle(workerQueue, events, log);
   const webhooks = webhookDispatcher(workerQueue, events, config, log, options);
   let stopped = false;

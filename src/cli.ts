@@ -10,6 +10,7 @@ import { addRunCommand } from "./cli/run-command.js";
 import { addScheduleCommands } from "./cli/schedule-command.js";
 import { addServeCommand } from "./cli/serve-command.js";
 import { addWorkerCommand } from "./cli/worker-command.js";
+import { addWorkflowCommands } from "./cli/workflow-command.js";
 import { errorMessage } from "./errors.js";
 import { logFatal } from "./util/logger.js";
 import { VERSION } from "./version.js";
@@ -31,6 +32,7 @@ addMcpConfigCommand(program);
 addRunCommand(program);
 addEvalCommand(program);
 addClientCommands(program);
+addWorkflowCommands(program);
 addScheduleCommands(program); // after the client commands: it reads their --server, --api-key, --json
 
 program.parseAsync(process.argv).catch((e: unknown) => {

@@ -13,6 +13,9 @@ const JOB_KEYS = [
   "created_at",
   "started_at",
   "completed_at",
+  "depends_on",
+  "waiting_for",
+  "workflow_id",
   "metadata",
 ];
 const PROGRESS_KEYS = [

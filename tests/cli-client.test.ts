@@ -72,6 +72,31 @@ describe("CLI client against a real server", () => {
     });
   });
 
+  it("submit --depends-on JOB... --on-dependency-failure; cancel --no-cascade; unknown ids exit 3 naming them", async () => {
+    const s = await server();
+    const log = join(s.dir, "sleep.log");
+    const first = await slowJob(s.url, "a", log);
+    const second = await slowJob(s.url, "b", log);
+    const body = JSON.stringify({ targets: [{ path: "a.txt" }], check_command: "true" });
+    const args = ["submit", "validation", "-", "--json", "--server", s.url, "--depends-on", first, second];
+    const waiting = await runCli([...args, "--on-dependency-failure", "run"], {}, body);
+    expect(waiting.code).toBe(0);
+    const job = JSON.parse(waiting.stdout);
+    expect(job).toMatchObject({
+      status: "queued",
+      depends_on: [first, second],
+      waiting_for: [first, second],
+    });
+    const unknown = await runCli([...args, "batch_tests-000000000000"], {}, body);
+    expect(unknown.code).toBe(3);
+    expect(unknown.stderr).toMatch(/batch_tests-000000000000/);
+    const cancel = await runCli(["cancel", first, "--no-cascade", "--server", s.url]);
+    expect(cancel.code).toBe(0);
+    const after = await runCli(["job", job.job_id, "--json", "--server", s.url]);
+    expect(JSON.parse(after.stdout)).toMatchObject({ status: "queued", waiting_for: [second] });
+    await runCli(["cancel", second, "--server", s.url]);
+  });
+
   it("exit 2 when the job is cancelled while watching; cancel, job, jobs, stats, retry", async () => {
     const s = await server();
     const log = join(s.dir, "runs.log");

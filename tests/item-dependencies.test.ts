@@ -269,7 +269,7 @@ describe(`item dependencies, through the API (${BACKEND})`, async () => {
       const opt = await t.request("POST", "/batch/jobs", {
         type: "ordered",
         items: [{ id: "a" }],
-        options: { on_dependency_failure: "never" },
+        on_dependency_failure: "never",
       });
       expect(opt.status).toBe(422);
       expect((await t.request("GET", "/batch/jobs")).body.total).toBe(0);
@@ -307,10 +307,10 @@ describe(`item dependencies, through the API (${BACKEND})`, async () => {
       expect(r.get("anyway")?.status).toBe("success");
       expect(job).toMatchObject({ status: "failed", succeeded: 4, failed: 1, skipped: 2 });
 
-      // The job option sets every item's policy; an item's own wins.
+      // The job's policy is every item's; an item's own wins.
       const opt = await t.request("POST", "/batch/jobs", {
         type: "ordered",
-        options: { on_dependency_failure: "run" },
+        on_dependency_failure: "run",
         items: [
           { id: "x", fail: true },
           { id: "y", depends_on: ["x"] },

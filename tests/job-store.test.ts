@@ -34,7 +34,7 @@ describe(`job store (${BACKEND})`, async () => {
       expect(store.db.pragma("synchronous", { simple: true })).toBe(1);
       expect(store.db.pragma("busy_timeout", { simple: true })).toBe(20);
       expect(store.db.prepare("SELECT version FROM schema_migrations").pluck().all()).toEqual([
-        1, 2, 3, 4, 5, 6, 7, 9, 10,
+        1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12,
       ]);
       await store.close();
     },

@@ -1,8 +1,3 @@
-import {
-  type DependencyFailurePolicy,
-  dependencyPolicyProblem,
-  ON_DEPENDENCY_FAILURE_FIELD,
-} from "../domain/item-dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import type { JobRecord } from "../domain/records.js";
 import { InvalidInputError } from "../errors.js";
@@ -13,7 +8,7 @@ import { newWebhookState } from "../queue/webhook-state.js";
 import { unknownNameMessage } from "../util/closest-match.js";
 import { checkGenericSubmit } from "./kind-checks.js";
 import type { GenericJobBody } from "./schemas.js";
-import { retryOf, runAtOf } from "./submit-fields.js";
+import { dependenciesOf, retryOf, runAtOf } from "./submit-fields.js";
 import { webhookUrlIssues } from "./webhooks/webhook-url.js";
 
 /** A submit's metadata, with its webhook's state when it asked for one. */
@@ -45,18 +40,11 @@ export function genericSubmitInput(
       },
     ]);
   const kind = queue.kind(type);
-  // The items' default policy for a failed dependency is a job option of every type (the queue applies it).
-  const { [ON_DEPENDENCY_FAILURE_FIELD]: policy, ...options } = body.options;
-  const problem = dependencyPolicyProblem(policy);
-  if (problem !== null)
-    throw new InvalidInputError([
-      { loc: ["body", "options", ON_DEPENDENCY_FAILURE_FIELD], msg: problem, type: "value_error.const" },
-    ]);
+  const options = body.options;
   return {
     type,
     items: body.items,
     options: kind ? checkGenericSubmit(kind, body.items, options) : options,
-    onDependencyFailure: policy as DependencyFailurePolicy | undefined,
     chunkSize: body.chunk_size,
     parallel: body.parallel,
     priority: body.priority,
@@ -64,6 +52,7 @@ export function genericSubmitInput(
     idempotency: extra.idempotency,
     runAt: runAtOf(body as unknown as JsonObject, queue.nowSeconds()),
     retry: retryOf(body),
+    ...dependenciesOf(body),
   };
 }
 

@@ -22,7 +22,8 @@ export interface JobEventOptions {
 
 /**
  * Follows the queue's typed event bus for one job or all: `progress` (the JobResponse without results) at
- * most every PROGRESS_INTERVAL_MS per job, `item` as items finish, and a final event named after the end status.
+ * most every PROGRESS_INTERVAL_MS per job, `waiting` (the same) when a job is stored waiting on other jobs and
+ * `progress` when they ended and released it, `item` as items finish, and a final event named after the end status.
  */
 export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void {
   const interval = o.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
@@ -37,6 +38,12 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     if (!job || closed || FINAL_JOB_STATUSES.includes(job.status)) return;
     lastSent.set(jobId, Date.now());
     o.send({ event: "progress", data: toJobResponse(job, queue.nowSeconds()) });
+  };
+  /** A job stored waiting on other jobs: the `waiting` event, its answer (waiting_for lists them). */
+  const sendWaiting = async (jobId: string) => {
+    const job = await snapshot(jobId);
+    if (!job || closed || job.status !== "queued" || job.waitingFor.length === 0) return;
+    o.send({ event: "waiting", data: toJobResponse(job, queue.nowSeconds()) });
   };
   const progress = ({ jobId }: { jobId: string }) => {
     if (!matches(jobId) || pending.has(jobId)) return;
@@ -64,8 +71,12 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
       o.onEnd?.();
     }
   };
+  // A one-job stream of a job that waits on other jobs starts by saying so.
+  if (o.jobId !== null) void sendWaiting(o.jobId);
   const offs = [
     queue.events.on("job:submitted", ({ jobId }) => matches(jobId) && void sendProgress(jobId)),
+    queue.events.on("job:waiting", ({ jobId }) => matches(jobId) && void sendWaiting(jobId)),
+    queue.events.on("job:released", ({ jobId }) => matches(jobId) && void sendProgress(jobId)),
     queue.events.on("job:started", progress),
     queue.events.on("job:progress", progress),
     queue.events.on("job:finished", (p) => void finished(p)),

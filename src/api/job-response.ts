@@ -19,6 +19,7 @@ export function toJobResponse(
   const progress = progressSnapshot(job, nowSeconds);
   const metadata: Record<string, unknown> = { ...job.metadata };
   if (job.startedAt !== null || FINAL_JOB_STATUSES.includes(job.status)) metadata.progress = progress;
+  if (job.dependsOn.length > 0) metadata.waiting_for = job.waitingFor;
   let result: Static<typeof JobResponse>["result"] = null;
   if (FINAL_JOB_STATUSES.includes(job.status)) {
     const summary: Static<typeof JobSummary> = {
@@ -43,6 +44,9 @@ export function toJobResponse(
     created_at: job.createdAt,
     started_at: job.startedAt,
     completed_at: job.completedAt,
+    depends_on: job.dependsOn,
+    waiting_for: job.waitingFor,
+    workflow_id: typeof job.metadata.workflow_id === "string" ? job.metadata.workflow_id : null,
     metadata,
   };
 }

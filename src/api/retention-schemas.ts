@@ -2,12 +2,28 @@ import { type Static, Type } from "typebox";
 import { FINAL_JOB_STATUSES } from "../domain/statuses.js";
 
 /** `DELETE /batch/jobs/{id}`: cancels, or with `purge=true` deletes an ended job and its items. */
+/** `cascade`: whether a cancel also cancels the jobs waiting on the job (README: Job dependencies). */
+const Cascade = Type.Boolean({
+  default: true,
+  description:
+    "also cancel the jobs that wait on this one (depends_on), and theirs, whatever their on_dependency_failure; false: each follows its on_dependency_failure",
+});
+
 export const DeleteJobQuery = Type.Object({
   purge: Type.Boolean({
     default: false,
     description: "delete the job (ended ones only) and its items, instead of cancelling it",
   }),
+  cascade: Cascade,
 });
+
+/** `POST /batch/jobs/{id}/cancel`. */
+export const CancelJobQuery = Type.Object({ cascade: Cascade });
+
+export const CancelledResponse = Type.Object(
+  { status: Type.Literal("cancelled"), job_id: Type.String() },
+  { title: "Cancelled" },
+);
 
 export const CancelOrPurgeResponse = Type.Object(
   {

@@ -120,6 +120,18 @@ export const JobAnswer = (entry: TSchema, title: string, resultTitle: string) =>
       created_at: Type.Number({ description: "epoch seconds" }),
       started_at: Nullable(Type.Number()),
       completed_at: Nullable(Type.Number()),
+      depends_on: Type.Array(Type.String(), {
+        description: "The jobs this one waits on, as submitted (`depends_on`); [] for none.",
+      }),
+      waiting_for: Type.Array(Type.String(), {
+        description:
+          "Those of depends_on that have not ended yet: while any is left the job stays queued (also metadata.waiting_for).",
+      }),
+      workflow_id: Nullable(
+        Type.String({
+          description: "The workflow the job is a step of (metadata.workflow_id); null for none.",
+        }),
+      ),
       metadata: FreeObject,
     },
     { title },

@@ -22,6 +22,7 @@ import { registerItemRoutes } from "./routes/item-routes.js";
 import { registerReadyRoute } from "./routes/ready-route.js";
 import { registerScheduleRoutes } from "./routes/schedule-routes.js";
 import { registerStreamRoutes } from "./routes/stream-routes.js";
+import { registerWorkflowRoutes } from "./routes/workflow-routes.js";
 import { MAX_PARAM_LENGTH } from "./schemas.js";
 import { installValidators } from "./validators.js";
 
@@ -136,6 +137,7 @@ export async function buildApi(queue: JobQueue, options: ApiOptions): Promise<Fa
   if (options.schedules) registerScheduleRoutes(app, queue, options.schedules);
   registerItemRoutes(app, queue);
   registerStreamRoutes(app, queue);
+  registerWorkflowRoutes(app, queue);
   registerDashboardRoute(app, queue, { authRequired: options.apiKeys.length > 0 });
   const metrics = options.metrics;
   if (metrics) {

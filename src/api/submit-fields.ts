@@ -1,4 +1,10 @@
 import { type Static, Type } from "typebox";
+import {
+  DEFAULT_DEPENDENCY_FAILURE_POLICY,
+  DEPENDENCY_FAILURE_POLICIES,
+  type DependencyFailurePolicy,
+  MAX_DEPENDENCIES,
+} from "../domain/dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import {
@@ -94,6 +100,33 @@ export function retryOf(body: {
   return body.retry;
 }
 
+/** `depends_on`: the jobs a new job waits on (README: Job dependencies). */
+export const DependsOnField = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+  maxItems: MAX_DEPENDENCIES,
+  uniqueItems: true,
+  description:
+    "Job ids this job waits on: it stays queued (metadata.waiting_for, `waiting_for`) until they all ended. A completed one releases it; a failed or cancelled one cancels it with error `dependency <id> failed` unless on_dependency_failure is run. Unknown ids (never submitted, or purged) are a 422 and nothing is queued.",
+  examples: [["agent-0123456789ab"]],
+});
+
+/** `on_dependency_failure`: what a failed or cancelled dependency does to the job. */
+export const OnDependencyFailureField = Type.Union(literals(DEPENDENCY_FAILURE_POLICIES), {
+  description: `What a dependency that did not succeed does. To the job, a job in depends_on that failed or was cancelled — skip: the job is cancelled (error "dependency <id> failed" or "... was cancelled"); run: it runs anyway once all its dependencies ended. To its items (unless an item says its own), an item in their depends_on that did not succeed — skip: the item ends skipped; run: it runs anyway. Default ${DEFAULT_DEPENDENCY_FAILURE_POLICY}.`,
+});
+
+/** A submit's dependencies as the queue takes them. */
+export function dependenciesOf(body: { depends_on?: unknown; on_dependency_failure?: unknown }): {
+  dependsOn?: string[];
+  onDependencyFailure?: DependencyFailurePolicy;
+} {
+  return {
+    ...(Array.isArray(body.depends_on) ? { dependsOn: body.depends_on.map(String) } : {}),
+    ...(body.on_dependency_failure === "run" || body.on_dependency_failure === "skip"
+      ? { onDependencyFailure: body.on_dependency_failure }
+      : {}),
+  };
+}
+
 /** A job's priority: higher runs first (the PATCH body takes the same field). */
 export const Priority = Type.Integer({
   ...PRIORITY_BOUNDS,
@@ -110,6 +143,8 @@ export const COMMON_SUBMIT_FIELDS = {
   idempotency_key: IdempotencyKeyField,
   webhook_url: WebhookUrl,
   retry: Type.Optional(RetryField),
+  depends_on: Type.Optional(DependsOnField),
+  on_dependency_failure: Type.Optional(OnDependencyFailureField),
 
   priority: Type.Optional({ ...Priority, default: DEFAULT_PRIORITY }),
   run_at: Type.Optional(

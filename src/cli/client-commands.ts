@@ -1,5 +1,6 @@
 import { Presets, SingleBar } from "cli-progress";
 import type { Command } from "commander";
+import { DEPENDENCY_FAILURE_POLICIES } from "../domain/dependencies.js";
 import { DEFAULT_PRIORITY, PRIORITY_BOUNDS } from "../domain/priority.js";
 import { RETRY_LIMITS } from "../domain/retry-policy.js";
 import { BUILTIN_KINDS } from "../processors/builtin-kinds.js";
@@ -10,6 +11,7 @@ import { EXIT, exitForStatus } from "./exit-codes.js";
 import { addExportCommand } from "./export-command.js";
 import { addItemsCommand } from "./items-command.js";
 import { cachedNote, describeFailure, isFailed, type ResultEntry } from "./result-view.js";
+import { followWorkflow, type WorkflowView } from "./workflow-command.js";
 
 /** The `submit` kinds: the built-in job kinds' submit routes, by their CLI name. */
 const KINDS = new Map(
@@ -126,6 +128,26 @@ async function follow(api: ApiClient, jobId: string, json: boolean): Promise<num
   return exitForStatus(final.status);
 }
 
+/** `submit workflow <file>`: the kind name that submits a workflow (POST /batch/workflows) instead of a job. */
+const WORKFLOW = "workflow";
+
+/** Submits a workflow file (the POST /batch/workflows body); with --wait, follows it step by step. */
+async function submitWorkflow(file: string, opts: { wait?: boolean }, cmd: Command): Promise<number> {
+  const jobOnly = Object.keys(opts).filter((k) => k !== "wait");
+  if (jobOnly.length > 0)
+    throw new Error(
+      `--${jobOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to a job, not a workflow: set it in a step's body`,
+    );
+  const { api, json } = client(cmd);
+  const w = await api.request<WorkflowView>("POST", "/batch/workflows", readInput(file));
+  if (!opts.wait) {
+    console.log(json ? JSON.stringify(w) : w.workflow_id);
+    return EXIT.completed;
+  }
+  if (!json) console.error(`submitted ${w.workflow_id}`);
+  return followWorkflow(api, w.workflow_id, json);
+}
+
 /** submit, jobs, job, watch, cancel, priority, retry, stats: a client of a running server. */
 export function addClientCommands(program: Command): void {
   program
@@ -140,9 +162,9 @@ export function addClientCommands(program: Command): void {
   program
     .command("submit")
     .description(
-      `submit a batch: <${KIND_NAMES.join("|")}> <file.json|-> (a request body, or a list of items)`,
+      `submit a batch: <${KIND_NAMES.join("|")}> <file.json|-> (a request body, or a list of items); or a workflow: workflow <pipeline.json|->`,
     )
-    .argument("<kind>", KIND_NAMES.join(" | "))
+    .argument("<kind>", [...KIND_NAMES, WORKFLOW].join(" | "))
     .argument("<file>", "JSON file, or - for standard input")
     .option("--wait", "follow the job to its end (exit 0 completed, 1 failed, 2 cancelled)")
     .option("--parallel <n>", "items at once (default: the kind's)", wholeNumber(1))
@@ -160,6 +182,11 @@ export function addClientCommands(program: Command): void {
     )
     .option("--cache", "answer items from earlier identical successful results (cache: true)")
     .option("--cache-ttl <seconds>", "how long this job's results answer later items", wholeNumber(1))
+    .option("--depends-on <job...>", "wait until these jobs ended (depends_on)")
+    .option(
+      "--on-dependency-failure <rule>",
+      `${DEPENDENCY_FAILURE_POLICIES.join("|")}: a failed or cancelled dependency cancels this job, and a dependency item that did not succeed skips its dependants (skip, the default), or not (run)`,
+    )
     .action(
       (
         kind: string,
@@ -173,10 +200,13 @@ export function addClientCommands(program: Command): void {
           priority?: number;
           cache?: boolean;
           cacheTtl?: number;
+          dependsOn?: string[];
+          onDependencyFailure?: string;
         },
         cmd: Command,
       ) =>
         run(async () => {
+          if (kind === WORKFLOW) return submitWorkflow(file, opts, cmd);
           // The submit name, or any name the kind answers to (`mcp`, `batch_tests`, `agent`).
           const target = KINDS.get(kind) ?? kindNamed(BUILTIN_KINDS, kind)?.submit;
           if (!target) throw new Error(`unknown kind '${kind}'; use one of ${KIND_NAMES.join(", ")}`);
@@ -195,6 +225,8 @@ export function addClientCommands(program: Command): void {
           if (opts.priority !== undefined) body.priority = opts.priority;
           if (opts.cache) body.cache = true;
           if (opts.cacheTtl !== undefined) body.cache_ttl_seconds = opts.cacheTtl;
+          if (opts.dependsOn !== undefined) body.depends_on = opts.dependsOn;
+          if (opts.onDependencyFailure !== undefined) body.on_dependency_failure = opts.onDependencyFailure;
           const { api, json } = client(cmd);
           const job = await api.request<JobView>("POST", target.path, body);
           if (!opts.wait) {
@@ -271,12 +303,16 @@ export function addClientCommands(program: Command): void {
 
   program
     .command("cancel")
-    .description("cancel a queued or running job")
+    .description("cancel a queued or running job, and the jobs waiting on it")
     .argument("<id>")
-    .action((id: string, _opts: unknown, cmd: Command) =>
+    .option("--no-cascade", "leave the jobs waiting on it to their on_dependency_failure rule")
+    .action((id: string, opts: { cascade: boolean }, cmd: Command) =>
       run(async () => {
         const { api, json } = client(cmd);
-        const r = await api.request<{ job_id: string }>("DELETE", `/batch/jobs/${encodeURIComponent(id)}`);
+        const r = await api.request<{ job_id: string }>(
+          "DELETE",
+          `/batch/jobs/${encodeURIComponent(id)}${opts.cascade ? "" : "?cascade=false"}`,
+        );
         console.log(json ? JSON.stringify(r) : `cancelled ${r.job_id}`);
         return EXIT.completed;
       }),

@@ -1,30 +1,10 @@
+import { DEPENDS_ON_FIELD } from "./dependencies.js";
+
 /**
  * Dependencies between the items of one job (`depends_on: ["task1", …]`): the words and the rules both
  * engines and the API share. An item with dependencies waits (stored status WAITING_ITEM_STATUS, answered as
  * `queued`) until each has ended; one that did not succeed skips it, unless its policy says `run`.
  */
-
-/** What an item does when a dependency did not succeed: end `skipped` (default) or run anyway. */
-export const DEPENDENCY_FAILURE_POLICIES = ["skip", "run"] as const;
-export type DependencyFailurePolicy = (typeof DEPENDENCY_FAILURE_POLICIES)[number];
-export const DEFAULT_DEPENDENCY_FAILURE_POLICY: DependencyFailurePolicy = "skip";
-
-/** A stored `on_dependency_failure` value as a policy (undefined when absent or not one). */
-export function dependencyPolicyOf(value: unknown): DependencyFailurePolicy | undefined {
-  return (DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(value)
-    ? (value as DependencyFailurePolicy)
-    : undefined;
-}
-
-/** What is wrong with an `on_dependency_failure` value (an item's or a job option's); null when it is fine. */
-export function dependencyPolicyProblem(value: unknown): string | null {
-  if (value === undefined || (DEPENDENCY_FAILURE_POLICIES as readonly unknown[]).includes(value)) return null;
-  return `on_dependency_failure must be one of: ${DEPENDENCY_FAILURE_POLICIES.join(", ")}`;
-}
-
-/** The item fields (and the job option) that say it. */
-export const DEPENDS_ON_FIELD = "depends_on";
-export const ON_DEPENDENCY_FAILURE_FIELD = "on_dependency_failure";
 
 /**
  * How the error of a skipped dependant ends, after `dependency <id>`, by how its dependency ended. The stores

@@ -1,3 +1,4 @@
+import type { DependencyFailurePolicy } from "./dependencies.js";
 import type { JsonObject } from "./json.js";
 import type { AttemptLogEntry } from "./retry-policy.js";
 import type { ItemStatus, JobStatus } from "./statuses.js";
@@ -27,6 +28,10 @@ export interface NewJob {
   createdAt: number;
   /** Not before (epoch seconds); absent or null: at once. */
   runAt?: number | null;
+  /** Jobs this one waits on (ids; see src/domain/dependencies.ts). */
+  dependsOn?: readonly string[];
+  /** What a failed or cancelled dependency does to it (default skip: it is cancelled). */
+  onDependencyFailure?: DependencyFailurePolicy;
   items: NewItem[];
 }
 
@@ -58,6 +63,11 @@ export interface JobRecord extends ItemCounts {
   startedAt: number | null;
   completedAt: number | null;
   updatedAt: number;
+  /** The jobs it depends on, as submitted ([] for none). */
+  dependsOn: string[];
+  /** Those of them that have not ended yet: while any is left, the job stays queued and is never started. */
+  waitingFor: string[];
+  onDependencyFailure: DependencyFailurePolicy;
 }
 
 export interface JobFilter {

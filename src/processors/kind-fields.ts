@@ -1,5 +1,5 @@
 import { Type } from "typebox";
-import { DEPENDENCY_FAILURE_POLICIES } from "../domain/item-dependencies.js";
+import { DEPENDENCY_FAILURE_POLICIES } from "../domain/dependencies.js";
 import { CACHE_TTL_DEFAULT_SECONDS, CACHE_TTL_MAX_SECONDS } from "../queue/result-cache.js";
 
 /** Schema parts the built-in job kinds share. */

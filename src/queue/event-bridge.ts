@@ -39,6 +39,8 @@ export async function bridgeEvents(
     events.on("job:purged", (p) => !replaying && send("job:purged", p)),
     events.on("job:started", (p) => !replaying && send("job:started", p)),
     events.on("job:slots", (p) => !replaying && send("job:slots", p)),
+    events.on("job:waiting", (p) => !replaying && send("job:waiting", p)),
+    events.on("job:released", (p) => !replaying && send("job:released", p)),
     events.on("job:finished", (p) => {
       if (replaying) return;
       flushItems();
@@ -95,6 +97,8 @@ const EVENT_NAMES: ReadonlySet<string> = new Set([
   "job:purged",
   "job:started",
   "job:slots",
+  "job:waiting",
+  "job:released",
   "job:finished",
   "job:progress",
 ]);

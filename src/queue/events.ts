@@ -5,6 +5,10 @@ import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 export interface QueueEventMap {
   /** `runAt`: the job waits until then (epoch seconds). */
   "job:submitted": { jobId: string; type: string; runAt?: number };
+  /** A job was stored waiting on other jobs (`depends_on`) that have not ended yet. */
+  "job:waiting": { jobId: string; waitingFor: string[] };
+  /** The last dependency of a waiting job ended: it may run now. */
+  "job:released": { jobId: string };
   "job:started": { jobId: string };
   "job:progress": { jobId: string };
   /** A node wrote results that free slots of a job another node asked for: nodes look for work now. */

@@ -1,12 +1,14 @@
 import {
   DEFAULT_DEPENDENCY_FAILURE_POLICY,
-  type DEPENDENCY_FAILURE_SUFFIX,
   DEPENDS_ON_FIELD,
   type DependencyFailurePolicy,
-  dependencyGraph,
   dependencyPolicyProblem,
-  type ItemDependencyInput,
   ON_DEPENDENCY_FAILURE_FIELD,
+} from "../domain/dependencies.js";
+import {
+  type DEPENDENCY_FAILURE_SUFFIX,
+  dependencyGraph,
+  type ItemDependencyInput,
 } from "../domain/item-dependencies.js";
 import type { NewItem } from "../domain/records.js";
 import type { FieldIssue } from "../errors.js";

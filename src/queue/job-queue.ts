@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import {
+  DEFAULT_DEPENDENCY_FAILURE_POLICY,
   DEPENDS_ON_FIELD,
   type DependencyFailurePolicy,
-  dependencyPolicyOf,
-  ON_DEPENDENCY_FAILURE_FIELD,
-} from "../domain/item-dependencies.js";
+  UnknownDependencyError,
+} from "../domain/dependencies.js";
 import type { JsonObject } from "../domain/json.js";
 import { addUsage, type UsageByModel } from "../domain/model-usage.js";
 import { cancelledByUser } from "../domain/outcome-rules.js";
@@ -21,6 +21,7 @@ import {
   type RetryInclude,
   storedItemStatus,
 } from "../domain/statuses.js";
+import { WORKFLOW_ID_KEY, type WorkflowRecord } from "../domain/workflow.js";
 import {
   ConflictError,
   type FieldIssue,
@@ -30,6 +31,7 @@ import {
 } from "../errors.js";
 import type { CacheCounts, JobStore } from "../store/job-store.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
+import { announceDependents, followDependencies } from "./dependency-events.js";
 import type { QueueEvents } from "./events.js";
 import { type Idempotency, idempotentSubmit } from "./idempotency.js";
 import { type OutsideDependency, withDependencies } from "./item-dependency-submit.js";
@@ -54,7 +56,12 @@ export interface SubmitInput {
   runAt?: number | null | undefined;
   /** The same key with the same request gives the first job back (see idempotency.ts). */
   idempotency?: Idempotency | undefined;
-  /** What its items do when a dependency did not succeed, unless an item says (default skip). */
+  /** Jobs this one waits on (src/domain/dependencies.ts); unknown ids are a 422 at `body.depends_on`. */
+  dependsOn?: readonly string[] | undefined;
+  /**
+   * What a dependency that did not succeed does (default skip): to the job, a failed or cancelled job it waits
+   * on (skip: it is cancelled); to its items, an item they depend on, unless an item says (skip: it is skipped).
+   */
   onDependencyFailure?: DependencyFailurePolicy | undefined;
   /** How an item outside the job that an item depends on ended (a retry's items); undefined: unknown. */
   outsideDependency?: OutsideDependency | undefined;
@@ -115,7 +122,9 @@ export class JobQueue {
     private readonly registry: ProcessorRegistry,
     readonly events: QueueEvents,
     private readonly clock: Clock = systemClock,
-  ) {}
+  ) {
+    followDependencies(store, events);
+  }
 
   /** The queue's clock, in the contract's unit (epoch seconds). */
   nowSeconds(): number {
@@ -160,8 +169,8 @@ export class JobQueue {
     await this.prepare(input);
   }
 
-  /** A submit validated (422s) and made into the job to store. */
-  private async prepare(input: SubmitInput): Promise<NewJob> {
+  /** A submit validated (422s) and made into the job to store (nothing stored). */
+  async prepare(input: SubmitInput): Promise<NewJob> {
     const field = input.itemsField ?? "items";
     const options = input.options ?? {};
     const processor = this.registry.get(input.type);
@@ -203,8 +212,6 @@ export class JobQueue {
     const metadata: JsonObject = { ...input.metadata };
     if (input.runAt) metadata.run_at = input.runAt;
     if (input.retry) metadata.retry = retry;
-    // Kept with the job: its retry applies it again.
-    if (input.onDependencyFailure) metadata[ON_DEPENDENCY_FAILURE_FIELD] = input.onDependencyFailure;
     return {
       id: newJobId(input.type),
       type: input.type,
@@ -216,6 +223,8 @@ export class JobQueue {
       maxAttempts: retry.max_attempts,
       createdAt: toSeconds(this.clock.now()),
       runAt: input.runAt ?? null,
+      ...(input.dependsOn?.length ? { dependsOn: [...new Set(input.dependsOn)] } : {}),
+      ...(input.onDependencyFailure ? { onDependencyFailure: input.onDependencyFailure } : {}),
       items,
     };
   }
@@ -223,11 +232,42 @@ export class JobQueue {
   /** Stores a new job and says so; the record as stored, before any worker touched it. */
   private async storeNew(job: NewJob, type: string): Promise<JobRecord> {
     const items = job.items;
-    await this.store.createJob(job);
+    try {
+      await this.store.createJob(job);
+    } catch (e: unknown) {
+      if (!(e instanceof UnknownDependencyError)) throw e;
+      const unknown = new Set(e.ids);
+      throw new InvalidInputError(
+        (job.dependsOn ?? []).flatMap((id, index) =>
+          unknown.has(id)
+            ? [
+                {
+                  loc: ["body", "depends_on", index],
+                  msg: `Unknown job '${id}' (never submitted, or purged)`,
+                  type: "value_error.unknown_job",
+                },
+              ]
+            : [],
+        ),
+      );
+    }
     this.events.emit("job:submitted", { jobId: job.id, type, ...(job.runAt ? { runAt: job.runAt } : {}) });
+    if (job.dependsOn?.length) {
+      // Waiting, cancelled at once by a dependency that failed, or free to run: as stored.
+      const stored = await this.store.getJob(job.id);
+      if (stored?.status === "cancelled") {
+        this.events.emit("job:cancelled", { jobId: job.id });
+        this.events.emit("job:finished", { jobId: job.id, status: "cancelled" });
+      } else if (stored?.waitingFor.length)
+        this.events.emit("job:waiting", { jobId: job.id, waitingFor: stored.waitingFor });
+      if (stored) return stored;
+    }
     // The job as stored, before any worker touched it (a worker elsewhere may already be starting it).
     return {
       ...job,
+      dependsOn: [],
+      waitingFor: [],
+      onDependencyFailure: job.onDependencyFailure ?? DEFAULT_DEPENDENCY_FAILURE_POLICY,
       status: "queued",
       error: null,
       total: items.length,
@@ -241,6 +281,55 @@ export class JobQueue {
       completedAt: null,
       updatedAt: job.createdAt,
     };
+  }
+
+  /**
+   * Stores a workflow and the jobs of its steps (already prepared, in an order where each comes after those
+   * it depends on; their metadata names the workflow), the workflow first. With `idempotency`, the key stands
+   * for the first step's job: a repeat of the request gets the workflow back.
+   */
+  async submitWorkflow(
+    workflow: WorkflowRecord,
+    jobs: readonly NewJob[],
+    idempotency?: Idempotency | undefined,
+  ): Promise<WorkflowRecord> {
+    const first = jobs[0];
+    if (!first)
+      throw new InvalidInputError([
+        { loc: ["body", "steps"], msg: "A workflow needs a step", type: "value_error" },
+      ]);
+    const create = async () => {
+      await this.store.createWorkflow(workflow);
+      for (const job of jobs) await this.storeNew(job, job.type);
+      return this.get(first.id);
+    };
+    if (!idempotency) {
+      await create();
+      return workflow;
+    }
+    const job = await idempotentSubmit(this.store, idempotency, first.id, () => this.nowSeconds(), create);
+    const id = job.metadata[WORKFLOW_ID_KEY];
+    const stored = typeof id === "string" ? await this.store.getWorkflow(id) : null;
+    if (!stored) throw new NotFoundError("Workflow not found");
+    return stored;
+  }
+
+  /** The workflow, or null when there is none. */
+  findWorkflow(id: string): Promise<WorkflowRecord | null> {
+    return this.store.getWorkflow(id);
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord> {
+    const workflow = await this.store.getWorkflow(id);
+    if (!workflow) throw new NotFoundError("Workflow not found");
+    return workflow;
+  }
+
+  listWorkflows(page: {
+    limit: number;
+    offset: number;
+  }): Promise<{ workflows: WorkflowRecord[]; total: number }> {
+    return this.store.listWorkflows(page);
   }
 
   /** Ended jobs whose webhook is due now and free to deliver (see JobStore.dueWebhooks). */
@@ -362,9 +451,13 @@ export class JobQueue {
     return this.get(id);
   }
 
-  /** Cancels a queued or running job; running items are aborted by the workers that hold them. */
-  async cancel(id: string): Promise<void> {
-    const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()));
+  /**
+   * Cancels a queued or running job; running items are aborted by the workers that hold them. The jobs waiting
+   * on it are cancelled too (`cascade`, the default), down the chain; without, each follows its
+   * on_dependency_failure.
+   */
+  async cancel(id: string, cascade = true): Promise<void> {
+    const outcome = await this.store.cancelJob(id, toSeconds(this.clock.now()), cascade);
     if (outcome === "not_found") throw new NotFoundError("Job not found");
     if (outcome === "finished") {
       const job = await this.store.getJob(id);
@@ -372,6 +465,7 @@ export class JobQueue {
     }
     this.events.emit("job:cancelled", { jobId: id });
     void this.finishWhenSettled(id);
+    await announceDependents(this.store, this.events, id);
   }
 
   /**
@@ -438,7 +532,8 @@ export class JobQueue {
       retry: job.metadata.retry ? retryPolicyOf(job.metadata, job.maxAttempts) : undefined,
       metadata,
       outsideDependency: await this.endedDependencies(id, items),
-      onDependencyFailure: dependencyPolicyOf(job.metadata[ON_DEPENDENCY_FAILURE_FIELD]),
+      // The items' policy again (the retry has no job dependencies: its source's were met).
+      onDependencyFailure: job.onDependencyFailure,
     });
     const previous = Array.isArray(job.metadata.retried_by) ? (job.metadata.retried_by as string[]) : [];
     await this.store.mergeJobMetadata(id, { retried_by: [...previous, retried.id] });

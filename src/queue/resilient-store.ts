@@ -20,6 +20,8 @@ const RETRIED = new Set<string>([
   "sweepLeases",
   "finalizeJob",
   "idleRunningJobs",
+  "dependentsOf",
+  "releaseEndedDependencies",
   "publish",
 ]);
 

@@ -1,8 +1,10 @@
+import type { JobRecord } from "../domain/records.js";
 import { ConfigError, errorMessage } from "../errors.js";
 import type { JobStore } from "../store/job-store.js";
 import { isTransientStoreError } from "../store/transient-error.js";
 import { type Logger, silentLogger } from "../util/logger.js";
 import { type Clock, systemClock, toSeconds } from "./clock.js";
+import { announceDependents } from "./dependency-events.js";
 import type { QueueEvents } from "./events.js";
 import { JobRunner } from "./job-runner.js";
 import { newOwnerId, ownerIsDead, retireOwnerId, workerIdOf } from "./owner.js";
@@ -10,6 +12,7 @@ import { slotToYield } from "./preemption.js";
 import type { ProcessorRegistry } from "./processor.js";
 import { resilientStore } from "./resilient-store.js";
 import { singleFlight } from "./single-flight.js";
+import { hasPendingInputs, type InputResolver, type ResolvedInputs } from "./step-inputs.js";
 
 export interface WorkerPoolOptions {
   /** Jobs run at once by this process. */
@@ -30,6 +33,8 @@ export interface WorkerPoolOptions {
   quantumMs: number;
   clock: Clock;
   log: Logger;
+  /** Resolves the inputs of jobs fed by earlier jobs (workflow steps); without it such jobs wait. */
+  resolveInputs?: InputResolver | undefined;
 }
 
 export const DEFAULT_POOL_OPTIONS = {
@@ -110,6 +115,11 @@ export class WorkerPool {
         if (runAt === undefined) this.rebalance();
       }),
       this.events.on("job:cancelled", ({ jobId }) => this.runners.get(jobId)?.runner.cancel()),
+      // A job whose last dependency ended (here or on another node) may run now.
+      this.events.on("job:released", () => {
+        this.wake();
+        this.rebalance();
+      }),
       this.events.on("job:priority", ({ jobId, priority }) => {
         const held = this.runners.get(jobId);
         if (held) held.runner.priority = priority;
@@ -185,6 +195,10 @@ export class WorkerPool {
         return;
       }
       if (!job || this.stopping) return;
+      if (hasPendingInputs(job)) {
+        await this.fillInputs(job);
+        continue;
+      }
       const runner = new JobRunner(
         {
           store: this.store,
@@ -225,6 +239,37 @@ export class WorkerPool {
         });
       this.runners.set(job.id, { runner, done });
     }
+  }
+
+  /**
+   * Gives a job fed by an earlier job its items (see InputResolver); with none it ends `completed` at once. A job
+   * whose source has not ended, or that this process cannot resolve, is set aside for a sweep's time; one whose
+   * items are not valid fails with the reason.
+   */
+  private async fillInputs(job: JobRecord): Promise<void> {
+    const later = () => {
+      this.quarantine.set(job.id, this.o.clock.now() + this.o.sweepMs);
+    };
+    const resolve = this.o.resolveInputs;
+    if (!resolve) return later();
+    let resolved: ResolvedInputs;
+    try {
+      resolved = await resolve(job);
+    } catch (e: unknown) {
+      if (isTransientStoreError(e)) return later();
+      const error = `inputs of the job could not be resolved: ${errorMessage(e)}`;
+      if (await this.store.failJob(job.id, error, toSeconds(this.o.clock.now())))
+        this.events.emit("job:finished", { jobId: job.id, status: "failed" });
+      return;
+    }
+    if (resolved === null) return later();
+    const now = toSeconds(this.o.clock.now());
+    if (!(await this.store.fillJobItems(job.id, resolved.items, resolved.metadata, now))) return;
+    this.o.log.info(`job ${job.id}: inputs resolved, ${resolved.items.length} item(s)`);
+    if (resolved.items.length > 0) return;
+    this.events.emit("job:started", { jobId: job.id });
+    const status = await this.store.finalizeJob(job.id, now);
+    if (status) this.events.emit("job:finished", { jobId: job.id, status });
   }
 
   /**
@@ -293,6 +338,9 @@ export class WorkerPool {
       const status = await this.store.finalizeJob(jobId, now);
       if (status) this.events.emit("job:finished", { jobId, status });
     }
+    // Jobs still waiting on dependencies that ended (never, unless an end's release was lost): released now.
+    for (const depId of await this.store.releaseEndedDependencies(now, 100))
+      await announceDependents(this.store, this.events, depId);
     if (swept.requeued > 0) {
       this.wake();
       for (const jobId of swept.jobIds) this.wakeForRetries(jobId);

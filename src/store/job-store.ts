@@ -9,6 +9,7 @@ import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import type { ItemFinalStatus, JobStatus } from "../domain/statuses.js";
 import type { ResultCacheStore } from "./result-cache-store.js";
 import type { ScheduleStore } from "./schedule-store.js";
+import type { WorkflowStore } from "./workflow-store.js";
 
 /** The domain types the contract speaks in, for the backends (everything else imports src/domain). */
 export type { JsonObject } from "../domain/json.js";
@@ -29,8 +30,10 @@ export {
   JOB_STATUSES,
   type JobStatus,
 } from "../domain/statuses.js";
+export type { WorkflowRecord } from "../domain/workflow.js";
 export type { CacheCounts, CachedResult, ResultCacheStore } from "./result-cache-store.js";
 export type { ScheduleRecord, ScheduleStore } from "./schedule-store.js";
+export type { WorkflowStore } from "./workflow-store.js";
 
 /** An item handed to a worker under a lease; `attempt` fences its result. */
 export interface ClaimedItem {
@@ -93,7 +96,7 @@ export interface StoreNotice {
   origin: string;
 }
 
-export interface JobStore extends ScheduleStore, ResultCacheStore {
+export interface JobStore extends ScheduleStore, ResultCacheStore, WorkflowStore {
   readonly backend: "sqlite" | "postgres";
   /**
    * Whether several processes share this store. Then claims honour `parallel` across all of them (at most
@@ -106,12 +109,26 @@ export interface JobStore extends ScheduleStore, ResultCacheStore {
   subscribe?(listener: (notice: StoreNotice) => void): Promise<() => Promise<void>>;
 
   // --- API side ---
+  /**
+   * Stores a job and its items. With `dependsOn` (job dependencies) it records what the job waits on in the
+   * same write: a dependency not ended yet keeps it queued and never started (see nextRunnableJob) until it
+   * ends; one that completed counts as met; one already failed or cancelled cancels the new job at once
+   * (error "dependency <id> failed" / "... was cancelled") unless its onDependencyFailure is "run". Throws
+   * UnknownDependencyError (src/domain/dependencies.ts), storing nothing, when a dependency does not exist
+   * (never did, or was purged). On a shared store the dependencies' rows are read under a share lock, so a
+   * dependency ending at the same moment on another node either sees the new job waiting, or is seen ended.
+   */
   createJob(job: NewJob): Promise<void>;
   getJob(id: string): Promise<JobRecord | null>;
   listJobs(filter: JobFilter): Promise<{ jobs: JobRecord[]; total: number }>;
   countJobsByStatus(): Promise<Record<JobStatus, number>>;
-  /** Marks the job cancelled (and its queued items), unless it already ended. */
-  cancelJob(id: string, now: number): Promise<CancelOutcome>;
+  /**
+   * Marks the job cancelled (and its queued items), unless it already ended. Like every end of a job (see
+   * "Job dependencies" below), it releases the jobs waiting on it in the same write; with `cascade` (the
+   * default) every job waiting on it is cancelled too, and theirs in turn, whatever their onDependencyFailure;
+   * without, each follows its own rule.
+   */
+  cancelJob(id: string, now: number, cascade?: boolean): Promise<CancelOutcome>;
   /** A page of a job's items; `total` is -1 when `countTotal` is false. */
   listItems(jobId: string, filter: ItemFilter): Promise<{ items: ItemRecord[]; total: number }>;
   /** Sets the priority of a job that is queued or running; false when there is no such job or it ended. */
@@ -143,6 +160,8 @@ export interface JobStore extends ScheduleStore, ResultCacheStore {
   /**
    * The job with queued items due by `now` to run next, other than those listed: the highest priority first, then
    * within a priority the one served longest ago (never served first: see startJob, endTurn), then the oldest.
+   * A queued job with no items whose `metadata.inputs.state` is `pending` (a workflow step fed by an earlier
+   * step) counts as runnable: its runner resolves its inputs first (see fillJobItems).
    */
   nextRunnableJob(excludeIds: readonly string[], now: number): Promise<JobRecord | null>;
   /**
@@ -206,6 +225,22 @@ export interface JobStore extends ScheduleStore, ResultCacheStore {
   finalizeJob(id: string, now: number): Promise<JobStatus | null>;
   /** Running jobs with no queued or running items left (e.g. a crash right before finalize). */
   idleRunningJobs(): Promise<string[]>;
+
+  // --- job dependencies ---
+  // Every call that ends a job (finalizeJob, failJob, cancelJob) also, in the same transaction, stops the
+  // job's own waiting and releases the jobs waiting on it: a completed dependency is met; a failed or cancelled
+  // one cancels each waiting job whose onDependencyFailure is "skip" (error "dependency <id> failed" / "...
+  // was cancelled"), which ends it and so releases the jobs waiting on IT the same way, down the chain. A job
+  // whose last dependency ended is runnable at once. Retention purges only ended jobs, so a job that others
+  // still wait on is never purged; a purged dependency that someone still waits on (it cannot happen but by
+  // hand) counts as completed.
+  /** The jobs that depend on `id` (waiting or not), by id. */
+  dependentsOf(id: string): Promise<string[]>;
+  /**
+   * The safety sweep: dependencies that ended (or are gone) while jobs still wait on them — up to `limit` —
+   * are applied as at their end; returns their ids. Finds nothing unless something went wrong.
+   */
+  releaseEndedDependencies(now: number, limit: number): Promise<string[]>;
 
   // --- idempotency ---
   /**

@@ -1,5 +1,7 @@
+import { DEFAULT_DEPENDENCY_FAILURE_POLICY } from "../domain/dependencies.js";
 import type { AttemptLogEntry } from "../domain/retry-policy.js";
 import { answeredItemStatus } from "../domain/statuses.js";
+import type { WorkflowRecord, WorkflowSpec } from "../domain/workflow.js";
 import type {
   CacheCounts,
   CachedResult,
@@ -18,6 +20,23 @@ export type Row = Record<string, unknown>;
  */
 export const RETRYING_COLUMN = `(SELECT COUNT(*) FROM items r WHERE r.job_id = jobs.id AND r.status = 'queued'
   AND r.not_before IS NOT NULL) AS retrying`;
+
+/**
+ * A jobs query's extra column: the dependencies the job still waits for (its pending job_deps rows), read only
+ * for a job that has dependencies. SQLite answers JSON text, PostgreSQL a text[].
+ */
+export const WAITING_COLUMN = {
+  sqlite: `CASE WHEN jobs.depends_on IS NULL THEN NULL ELSE (SELECT json_group_array(d.dep_id) FROM job_deps d
+    WHERE d.job_id = jobs.id AND d.pending = 1) END AS waiting_for`,
+  postgres: `CASE WHEN jobs.depends_on IS NULL THEN NULL ELSE ARRAY(SELECT d.dep_id FROM job_deps d
+    WHERE d.job_id = jobs.id AND d.pending = 1) END AS waiting_for`,
+} as const;
+
+/** A list of ids from a JSON text, a jsonb array or a text[] column; NULL: none. */
+function idsOf(v: unknown): string[] {
+  const parsed = typeof v === "string" ? (JSON.parse(v) as unknown) : v;
+  return Array.isArray(parsed) ? parsed.map(String) : [];
+}
 
 /** How a backend turns a JSON column into an object (SQLite stores text, PostgreSQL's jsonb arrives parsed). */
 export type JsonColumn = (value: unknown) => JsonObject | null;
@@ -47,6 +66,18 @@ export function toJobRecord(r: Row, json: JsonColumn): JobRecord {
     startedAt: (r.started_at as number | null) ?? null,
     completedAt: (r.completed_at as number | null) ?? null,
     updatedAt: r.updated_at as number,
+    ...dependenciesOf(r),
+  };
+}
+
+/** A job row's dependencies: all of them in their submitted order, and those still waited for. */
+function dependenciesOf(r: Row): Pick<JobRecord, "dependsOn" | "waitingFor" | "onDependencyFailure"> {
+  const dependsOn = idsOf(r.depends_on);
+  const pending = new Set(idsOf(r.waiting_for));
+  return {
+    dependsOn,
+    waitingFor: dependsOn.filter((id) => pending.has(id)),
+    onDependencyFailure: r.on_dependency_failure === "run" ? "run" : DEFAULT_DEPENDENCY_FAILURE_POLICY,
   };
 }
 
@@ -87,6 +118,17 @@ export function toScheduleRecord(r: Row, json: JsonColumn): ScheduleRecord {
     lastFiredAt: (r.last_fired_at as number | null) ?? null,
     lastJobId: (r.last_job_id as string | null) ?? null,
     createdAt: r.created_at as number,
+  };
+}
+
+/** A `workflows` row as a WorkflowRecord, on any backend. */
+export function toWorkflowRecord(r: Row, json: JsonColumn): WorkflowRecord {
+  return {
+    id: r.id as string,
+    name: r.name as string,
+    createdAt: Number(r.created_at),
+    jobs: (json(r.jobs) ?? {}) as Record<string, string>,
+    spec: json(r.spec) as unknown as WorkflowSpec,
   };
 }
 

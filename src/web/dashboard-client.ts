@@ -1,5 +1,6 @@
 import { RENDERERS_JS } from "./dashboard-renderers.js";
 import { SUBMIT_FORM_JS } from "./submit-form.js";
+import { WORKFLOW_VIEW_JS } from "./workflow-view.js";
 
 /**
  * The page's script, served at /dashboard.js (the page allows scripts from its own origin only): routing
@@ -9,7 +10,7 @@ const APP_JS = String.raw`
 const $ = (id) => document.getElementById(id);
 const PAGE = 50;
 let key = sessionStorage.getItem("ollama-coder-key") || "";
-let view = { job: null, itemOffset: 0 };
+let view = { job: null, workflow: null, itemOffset: 0 };
 let stream = null;
 const fmtTime = (t) => t ? new Date(t * 1000).toLocaleString() : "";
 const fmtEta = (s) => s == null ? "" : s === 0 ? "—" : s < 90 ? Math.round(s) + " s" : s < 5400 ? Math.round(s / 60) + " min" : (s / 3600).toFixed(1) + " h";
@@ -120,6 +121,7 @@ function renderJob(j) {
   const table = usage ? usageTable(usage) : null;
   $("jobUsage").replaceChildren(...(table ? [el("strong", { text: "Tokens per model" }), table] : []));
   $("jobError").textContent = j.error || "";
+  workflowLink(j);
   const live = !CONFIG.finalJobStatuses.includes(j.status);
   $("cancelButton").disabled = !live;
   // Failed items, and the items a cancel left unrun (the server's default for a retry).
@@ -186,6 +188,8 @@ async function refreshJob() { if (!view.job) return; renderJob(await api("/batch
 function scheduleItems() { if (!itemsTimer) itemsTimer = setTimeout(() => { itemsTimer = null; loadItems().catch(() => {}); }, 500); }
 
 function onEvent(name, data) {
+  if (name !== "item") workflowEvent(data);
+  if (view.workflow) return;
   if (name === "item") { if (view.job === data.job_id) scheduleItems(); return; }
   if (!data || !data.job_id) return;
   if (view.job === data.job_id) { renderJob(data); if (name !== "progress") scheduleItems(); }
@@ -220,15 +224,20 @@ async function startStream() {
 
 async function route() {
   const m = /^#\/jobs\/(.+)$/.exec(location.hash);
+  const w = /^#\/workflows\/(.+)$/.exec(location.hash);
   view.job = m ? decodeURIComponent(m[1]) : null; view.itemOffset = 0; view.data = null;
-  $("listView").classList.toggle("hidden", !!view.job); $("jobView").classList.toggle("hidden", !view.job);
+  view.workflow = w ? decodeURIComponent(w[1]) : null; workflowData = null;
+  $("listView").classList.toggle("hidden", !!view.job || !!view.workflow); $("jobView").classList.toggle("hidden", !view.job);
+  $("workflowView").classList.toggle("hidden", !view.workflow);
   try {
     await loadStats();
-    if (view.job) { await refreshJob(); await loadItems(); } else await loadJobs();
+    if (view.workflow) await refreshWorkflow();
+    else if (view.job) { await refreshJob(); await loadItems(); } else { await loadJobs(); await loadWorkflows(); }
   } catch (e) { if (e.message !== "unauthorized") console.error(e); }
 }
 window.addEventListener("hashchange", route);
 setupSubmitForm();
+setupWorkflowView();
 route(); startStream();
 `;
 
@@ -239,6 +248,7 @@ export const DASHBOARD_JS = [
   'const CONFIG = JSON.parse(document.getElementById("oc-config").textContent);',
   RENDERERS_JS,
   SUBMIT_FORM_JS,
+  WORKFLOW_VIEW_JS,
   APP_JS,
   "})();",
 ].join("\n");

@@ -49,6 +49,7 @@ export function dashboardPage(config: DashboardConfig): string {
         <div class="error" id="submitError"></div>
       </form>
     </details>
+    <div id="workflowList" class="hidden"><strong>Workflows</strong><ul id="workflowRows" class="workflow-rows"></ul></div>
     <div class="toolbar">
       <input type="search" id="jobSearch" placeholder="search jobs: id, type, status" aria-label="search jobs">
       <select id="statusFilter" aria-label="status"><option value="">all statuses</option></select>
@@ -70,6 +71,7 @@ export function dashboardPage(config: DashboardConfig): string {
     <div id="jobBar"></div>
     <div class="cards" id="jobCards"></div>
     <div class="usage" id="jobUsage"></div>
+    <div id="jobWorkflow"></div>
     <div class="error" id="jobError"></div>
     <div class="toolbar">
       <strong>Items</strong><span class="muted">(failed first)</span>
@@ -79,6 +81,18 @@ export function dashboardPage(config: DashboardConfig): string {
     </div>
     <table><thead><tr><th>#</th><th>item</th><th>status</th><th>outcome</th></tr></thead><tbody id="itemRows"></tbody></table>
     <div class="pager"><button id="prevPage">‹ prev</button><span class="muted" id="pageInfo"></span><button id="nextPage">next ›</button></div>
+  </section>
+  <section id="workflowView" class="hidden">
+    <div class="toolbar">
+      <a href="#/">← all jobs</a>
+      <h2 id="workflowTitle" style="margin:0;font-size:16px"></h2>
+      <span id="workflowStatus"></span>
+      <span style="margin-left:auto"></span>
+      <button id="workflowCancel" class="danger">Cancel workflow</button>
+    </div>
+    <div class="muted" id="workflowProgress"></div>
+    <div class="error" id="workflowError"></div>
+    <div class="steps" id="workflowSteps"></div>
   </section>
 </main>
 <div class="modal hidden" id="keyModal"><div>

@@ -46,6 +46,11 @@ export const DASHBOARD_CSS = /* css */ `
   .bartext { font-size:11px; color:var(--muted); margin-top:2px; }
   .bartext .n-bad { color:var(--bad); }
   .muted { color:var(--muted); } .num { font-variant-numeric:tabular-nums; } .failed-count { color:var(--bad); font-weight:600; }
+  .steps { display:flex; gap:28px; align-items:flex-start; margin:12px 0; overflow-x:auto; }
+  .step-col { display:flex; flex-direction:column; gap:10px; min-width:210px; }
+  .step { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:10px 12px; display:flex; flex-direction:column; gap:4px; }
+  .step-head { display:flex; justify-content:space-between; gap:8px; align-items:center; }
+  .workflow-rows { margin:6px 0 12px; padding-left:18px; }
   .cards { display:grid; grid-template-columns:repeat(auto-fit,minmax(150px,1fr)); gap:10px; margin:12px 0; }
   .card { background:var(--panel); border:1px solid var(--line); border-radius:8px; padding:10px 12px; }
   .card .k { color:var(--muted); font-size:12px; } .card .v { font-size:18px; font-weight:600; }

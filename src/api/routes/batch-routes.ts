@@ -2,17 +2,24 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import type { FastifyInstance } from "fastify";
 import type { JsonObject } from "../../domain/json.js";
 import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
-import { ConflictError, InvalidInputError } from "../../errors.js";
+import { ConflictError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
-import { submitGenericJob, withWebhook } from "../generic-submit.js";
+import { submitGenericJob } from "../generic-submit.js";
 import { idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
 import { jobAnswer, toJobResponse } from "../job-response.js";
-import { kindItemIssues } from "../kind-checks.js";
 import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
-import { CancelOrPurgeResponse, CleanupBody, CleanupResponse, DeleteJobQuery } from "../retention-schemas.js";
+import { kindSubmitInput } from "../kind-submit.js";
+import {
+  CancelJobQuery,
+  CancelledResponse,
+  CancelOrPurgeResponse,
+  CleanupBody,
+  CleanupResponse,
+  DeleteJobQuery,
+} from "../retention-schemas.js";
 import {
   ErrorResponse,
   GenericJobBody,
@@ -24,17 +31,8 @@ import {
   StatsResponse,
 } from "../schemas.js";
 import { submitBody } from "../submit-body.js";
-import { retryOf, runAtOf } from "../submit-fields.js";
-import { webhookUrlIssues } from "../webhooks/webhook-url.js";
 
 const errors = { 400: ErrorResponse, 404: ErrorResponse, 422: ErrorResponse };
-
-/** The fields of `source` named in `fields` (what an item or a job's options keep of a request). */
-function pick(source: JsonObject, fields: readonly string[]): JsonObject {
-  const out: JsonObject = {};
-  for (const f of fields) if (source[f] !== undefined) out[f] = source[f];
-  return out;
-}
 
 export function registerBatchRoutes(
   fastify: FastifyInstance,
@@ -47,8 +45,6 @@ export function registerBatchRoutes(
   for (const kind of queue.kinds()) {
     const route = kind.submit;
     if (!route) continue;
-    const itemFields = Object.keys(kind.item.properties);
-    const optionFields = Object.keys(kind.options.properties);
     app.post(
       route.path,
       {
@@ -62,26 +58,8 @@ export function registerBatchRoutes(
       },
       async (request) => {
         const body = request.body as JsonObject;
-        const raw = body[route.itemsField] as JsonObject[];
-        const issues = [
-          ...webhookUrlIssues(body.webhook_url),
-          ...kindItemIssues(kind, raw, route.itemsField),
-        ];
-        if (issues.length > 0) throw new InvalidInputError(issues.slice(0, 100));
-        const items = raw.map((item) => pick(item, itemFields));
-        const job = await queue.submit({
-          type: kind.type,
-          items,
-          options: pick(body, optionFields),
-          chunkSize: body.chunk_size as number,
-          parallel: body.parallel as number,
-          priority: body.priority as number,
-          metadata: withWebhook({ [route.totalKey]: items.length }, body.webhook_url),
-          itemsField: route.itemsField,
-          idempotency: idempotencyOf(route.path, request.headers["idempotency-key"], body),
-          runAt: runAtOf(body, queue.nowSeconds()),
-          retry: retryOf(body),
-        });
+        const idempotency = idempotencyOf(route.path, request.headers["idempotency-key"], body);
+        const job = await queue.submit(kindSubmitInput(queue, kind, route, body, idempotency));
         return toJobResponse(job, queue.nowSeconds());
       },
     );
@@ -170,6 +148,10 @@ export function registerBatchRoutes(
       jobAnswer(queue, await queue.setPriority(request.params.job_id, request.body.priority)),
   );
 
+  const cancel = async (job_id: string, cascade: boolean) => {
+    await queue.cancel(job_id, cascade);
+    return { status: "cancelled" as const, job_id };
+  };
   app.delete(
     "/batch/jobs/:job_id",
     {
@@ -188,9 +170,22 @@ export function registerBatchRoutes(
         await retention.purge(job_id);
         return { status: "purged" as const, job_id };
       }
-      await queue.cancel(job_id);
-      return { status: "cancelled" as const, job_id };
+      return cancel(job_id, request.query.cascade);
     },
+  );
+
+  app.post(
+    "/batch/jobs/:job_id/cancel",
+    {
+      schema: {
+        tags: ["jobs"],
+        summary: "Cancel a queued or running job (and, by default, the jobs waiting on it)",
+        params: JobIdParams,
+        querystring: CancelJobQuery,
+        response: { 200: CancelledResponse, 409: ErrorResponse, ...errors },
+      },
+    },
+    async (request) => cancel(request.params.job_id, request.query.cascade),
   );
 
   if (retention)

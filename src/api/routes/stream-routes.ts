@@ -7,30 +7,21 @@ import { PLAIN_JSON_SERIALIZER } from "../job-answer-stream.js";
 import { followJobEvents, type StreamMessage } from "../job-events.js";
 import { anyJobSchema } from "../kind-schemas.js";
 import { ErrorResponse, JobIdParams, literals } from "../schemas.js";
-
-const KEEPALIVE_MS = 15_000;
+import { openEventStream } from "../sse.js";
+import { followWorkflow } from "../workflow-events.js";
 
 /** Serves a subscription as Server-Sent Events until the client leaves (or the job ends). */
 function serveSse(queue: JobQueue, request: FastifyRequest, reply: FastifyReply, jobId: string | null): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache, no-transform",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  res.write(": connected\n\n");
-  const send = (m: StreamMessage) => {
-    if (!res.writableEnded) res.write(`event: ${m.event}\ndata: ${JSON.stringify(m.data)}\n\n`);
-  };
-  const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+  const sse = openEventStream(reply);
   const end = () => {
-    clearInterval(keepAlive);
     stop();
-    if (!res.writableEnded) res.end();
+    sse.end();
   };
-  const stop = followJobEvents(queue, { jobId, send, onEnd: end });
+  const stop = followJobEvents(queue, {
+    jobId,
+    send: (m: StreamMessage) => sse.send(m.event, m.data),
+    onEnd: end,
+  });
   request.raw.on("close", end);
 }
 
@@ -76,7 +67,8 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
     {
       schema: {
         tags: ["events"],
-        summary: "Server-Sent Events for one job: progress (≤4/s), item, then completed | failed | cancelled",
+        summary:
+          "Server-Sent Events for one job: waiting (on depends_on), progress (≤4/s), item, then completed | failed | cancelled",
         params: JobIdParams,
         response: { ...sseResponse(job), 404: ErrorResponse },
       },
@@ -110,7 +102,8 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
       websocket: true,
       schema: {
         tags: ["events"],
-        summary: 'WebSocket with the same messages ({"event","data"}); send {"subscribe": "<job_id>" | "*"}',
+        summary:
+          'WebSocket with the same messages ({"event","data"}); send {"subscribe": "<job_id>" | "*"}, or {"subscribe_workflow": "<workflow_id>"} for a workflow\'s progress, {"unsubscribe": "<job_id>" | "*" | "workflow:<workflow_id>"} to stop',
         querystring: WsQuery,
       },
     },
@@ -125,11 +118,29 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
         subs.set(target, followJobEvents(queue, { jobId, send, onEnd: () => subs.delete(target) }));
         send({ event: "subscribed", data: { job_id: jobId } });
       };
+      // A workflow's progress: {"event": "progress" | completed | failed | cancelled, "data": <workflow answer>}.
+      const subscribeWorkflow = async (id: string) => {
+        const target = `workflow:${id}`;
+        if (subs.has(target)) return;
+        const workflow = await queue.findWorkflow(id);
+        if (!workflow) {
+          send({ event: "error", data: { detail: `Workflow not found: ${id}` } });
+          return;
+        }
+        const stop = followWorkflow(
+          queue,
+          workflow,
+          (event, data) => send({ event, data }),
+          () => subs.delete(target),
+        );
+        subs.set(target, stop);
+        send({ event: "subscribed", data: { workflow_id: id } });
+      };
       const q = request.query as Static<typeof WsQuery>;
       if (q.job_id) subscribe(q.job_id);
       if (q.all) subscribe("*");
       socket.on("message", (raw: Buffer) => {
-        let msg: { subscribe?: unknown; unsubscribe?: unknown };
+        let msg: { subscribe?: unknown; subscribe_workflow?: unknown; unsubscribe?: unknown };
         try {
           msg = JSON.parse(raw.toString()) as typeof msg;
         } catch {
@@ -137,6 +148,7 @@ export function registerStreamRoutes(app: FastifyInstance, queue: JobQueue): voi
           return;
         }
         if (typeof msg.subscribe === "string") subscribe(msg.subscribe);
+        if (typeof msg.subscribe_workflow === "string") void subscribeWorkflow(msg.subscribe_workflow);
         if (typeof msg.unsubscribe === "string") {
           subs.get(msg.unsubscribe)?.();
           subs.delete(msg.unsubscribe);

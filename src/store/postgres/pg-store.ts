@@ -32,6 +32,7 @@ import type {
   PurgeOutcome,
   ScheduleRecord,
   StoreNotice,
+  WorkflowRecord,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
@@ -44,8 +45,11 @@ import {
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
+  toWorkflowRecord,
+  WAITING_COLUMN,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
+import { pgDependencies } from "./pg-dependencies.js";
 import { PG_MIGRATIONS } from "./pg-migrations.js";
 
 type Db = pg.Pool | pg.PoolClient;
@@ -296,6 +300,18 @@ export class PostgresJobStore implements JobStore {
   }
 
   async createJob(job: NewJob): Promise<void> {
+    // Its dependencies' share locks may meet a chain of dependency ends locking the same rows in another
+    // order: PostgreSQL then aborts one transaction (deadlock_detected), and this one is simply made again.
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.insertJob(job);
+      } catch (e: unknown) {
+        if ((e as { code?: unknown }).code !== "40P01" || tries >= 3) throw e;
+      }
+    }
+  }
+
+  private async insertJob(job: NewJob): Promise<void> {
     const withDeps = hasItemDependencies(job);
     await this.tx(async (c) => {
       await c.query(
@@ -335,6 +351,7 @@ export class PostgresJobStore implements JobStore {
         );
       }
       if (withDeps) await this.insertEdges(c, job);
+      await pgDependencies.record(c, job, job.createdAt);
     });
   }
 
@@ -378,7 +395,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async getJob(id: string): Promise<JobRecord | null> {
-    const [row] = await this.rows(this.pool, `SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = $1`, [id]);
+    const [row] = await this.rows(
+      this.pool,
+      `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.postgres} FROM jobs WHERE id = $1`,
+      [id],
+    );
     return row ? toJob(row) : null;
   }
 
@@ -391,7 +412,7 @@ export class PostgresJobStore implements JobStore {
     const [count] = await this.rows(this.pool, `SELECT COUNT(*) AS n FROM jobs ${clause}`, args);
     const rows = await this.rows(
       this.pool,
-      `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
+      `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.postgres} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT $${args.length + 1} OFFSET $${args.length + 2}`,
       [...args, filter.limit, filter.offset],
     );
     return { jobs: rows.map(toJob), total: count?.n as number };
@@ -404,7 +425,7 @@ export class PostgresJobStore implements JobStore {
     return counts;
   }
 
-  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+  async cancelJob(id: string, now: number, cascade = true): Promise<CancelOutcome> {
     return this.tx(async (c) => {
       const [job] = await this.rows(c, "SELECT status FROM jobs WHERE id = $1 FOR UPDATE", [id]);
       if (!job) return "not_found";
@@ -418,6 +439,7 @@ export class PostgresJobStore implements JobStore {
           cancelled = cancelled + $3 WHERE id = $1`,
         [id, now, cancelled.rowCount ?? 0, CANCELLED_BY_USER],
       );
+      await pgDependencies.ended(c, id, "cancelled", now, cascade);
       return "cancelled";
     });
   }
@@ -503,9 +525,11 @@ export class PostgresJobStore implements JobStore {
       this.pool,
       `SELECT * FROM jobs j WHERE j.status IN ('queued', 'running') AND NOT (j.id = ANY($1::text[]))
         AND (j.run_at IS NULL OR j.run_at <= $2)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+        AND (EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= $2))
+          OR (j.status = 'queued' AND j.total = 0 AND j.metadata->'inputs'->>'state' = 'pending'))
         AND j.leased < j.parallel
+        AND NOT EXISTS (SELECT 1 FROM job_deps d WHERE d.job_id = j.id AND d.pending = 1)
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`,
       [excludeIds, now],
     );
@@ -547,6 +571,7 @@ export class PostgresJobStore implements JobStore {
         [id, o.status, o.error, JSON.stringify(o.result), now],
       );
       await c.query("UPDATE jobs SET failed = failed + $2 WHERE id = $1", [id, items.rowCount ?? 0]);
+      await pgDependencies.ended(c, id, "failed", now, false);
       return true;
     });
   }
@@ -781,7 +806,66 @@ export class PostgresJobStore implements JobStore {
         "UPDATE jobs SET status = $2, error = $3, completed_at = $4, current_item = NULL, updated_at = $4 WHERE id = $1",
         [id, status, error, now],
       );
+      await pgDependencies.ended(c, id, status, now, false);
       return status;
+    });
+  }
+
+  // --- workflows ---
+
+  async createWorkflow(w: WorkflowRecord): Promise<void> {
+    await this.pool.query(
+      "INSERT INTO workflows (id, name, created_at, jobs, spec) VALUES ($1, $2, $3, $4, $5)",
+      [w.id, w.name, w.createdAt, JSON.stringify(w.jobs), JSON.stringify(w.spec)],
+    );
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    const [row] = await this.rows(this.pool, "SELECT * FROM workflows WHERE id = $1", [id]);
+    return row ? toWorkflowRecord(row, jsonbJson) : null;
+  }
+
+  async listWorkflows(page: { limit: number; offset: number }): Promise<{
+    workflows: WorkflowRecord[];
+    total: number;
+  }> {
+    const [count] = await this.rows(this.pool, "SELECT COUNT(*) AS n FROM workflows");
+    const rows = await this.rows(
+      this.pool,
+      "SELECT * FROM workflows ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2",
+      [page.limit, page.offset],
+    );
+    return { workflows: rows.map((r) => toWorkflowRecord(r, jsonbJson)), total: Number(count?.n ?? 0) };
+  }
+
+  async fillJobItems(
+    id: string,
+    items: readonly NewItem[],
+    metadata: JsonObject,
+    now: number,
+  ): Promise<boolean> {
+    return this.tx(async (c) => {
+      const r = await c.query(
+        `UPDATE jobs SET total = $2, metadata = metadata || $3::jsonb, updated_at = $4,
+          status = CASE WHEN $2 = 0 THEN 'running' ELSE status END,
+          started_at = CASE WHEN $2 = 0 THEN $4 ELSE started_at END
+        WHERE id = $1 AND status = 'queued' AND metadata->'inputs'->>'state' = 'pending'
+          AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = $1)`,
+        [id, items.length, JSON.stringify(metadata), now],
+      );
+      if ((r.rowCount ?? 0) === 0) return false;
+      if (items.length > 0)
+        await c.query(
+          `INSERT INTO items (job_id, seq, item_id, payload)
+           SELECT $1, s, i, p::jsonb FROM unnest($2::int[], $3::text[], $4::text[]) AS t(s, i, p)`,
+          [
+            id,
+            items.map((_, k) => k),
+            items.map((it) => it.itemId),
+            items.map((it) => JSON.stringify(it.payload)),
+          ],
+        );
+      return true;
     });
   }
 
@@ -958,6 +1042,7 @@ export class PostgresJobStore implements JobStore {
       ]);
       if ((running.rowCount ?? 0) > 0) return "finishing";
       await c.query("DELETE FROM jobs WHERE id = $1", [id]);
+      await c.query("DELETE FROM job_deps WHERE job_id = $1", [id]);
       await c.query("DELETE FROM idempotency_keys WHERE job_id = $1", [id]);
       await c.query("DELETE FROM result_cache WHERE job_id = $1", [id]);
       await c.query("INSERT INTO purged_jobs (job_id, purged_at) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
@@ -984,6 +1069,7 @@ export class PostgresJobStore implements JobStore {
           ORDER BY completed_at LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING id),
       keys AS (DELETE FROM idempotency_keys WHERE job_id IN (SELECT id FROM gone)),
+      deps AS (DELETE FROM job_deps WHERE job_id IN (SELECT id FROM gone)),
       cached AS (DELETE FROM result_cache WHERE job_id IN (SELECT id FROM gone))
       INSERT INTO purged_jobs (job_id, purged_at) SELECT id, $4 FROM gone ON CONFLICT DO NOTHING RETURNING job_id`,
       [endedBefore, wanted, limit, Date.now() / 1000],
@@ -1020,6 +1106,14 @@ export class PostgresJobStore implements JobStore {
   async reclaimSpace(): Promise<boolean> {
     // autovacuum's: deleted rows' space is reused by new ones, and the operator's VACUUM FULL returns it.
     return false;
+  }
+
+  async dependentsOf(id: string): Promise<string[]> {
+    return pgDependencies.dependentsOf(this.pool, id);
+  }
+
+  async releaseEndedDependencies(now: number, limit: number): Promise<string[]> {
+    return this.tx((c) => pgDependencies.releaseEnded(c, now, limit));
   }
 
   async idleRunningJobs(): Promise<string[]> {

@@ -156,4 +156,34 @@ CREATE INDEX item_deps_by_dep ON item_deps (dep, item);
 CREATE INDEX items_waiting ON items (job_id, seq) WHERE status = 'waiting';
 `,
   },
+  {
+    version: 11,
+    name: "job dependencies: what each job waits on, by dependency",
+    // jobs.depends_on (from version 1) keeps the list as submitted; job_deps one row per (job, dependency),
+    // pending until the dependency ends. A job with a pending row is never started.
+    sql: `
+ALTER TABLE jobs ADD COLUMN on_dependency_failure TEXT;
+CREATE TABLE job_deps (
+  job_id   TEXT NOT NULL,
+  dep_id   TEXT NOT NULL,
+  pending  INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (job_id, dep_id)
+);
+CREATE INDEX job_deps_by_dep ON job_deps (dep_id) WHERE pending = 1;
+`,
+  },
+  {
+    version: 12,
+    name: "workflows: a record per workflow (its spec and the job of each step)",
+    sql: `
+CREATE TABLE workflows (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  created_at  REAL NOT NULL,
+  jobs        TEXT NOT NULL,
+  spec        TEXT NOT NULL
+);
+CREATE INDEX workflows_by_created ON workflows (created_at DESC, id DESC);
+`,
+  },
 ];

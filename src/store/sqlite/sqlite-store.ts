@@ -26,9 +26,11 @@ import type {
   JobStore,
   JsonObject,
   LeaseSweep,
+  NewItem,
   NewJob,
   PurgeOutcome,
   ScheduleRecord,
+  WorkflowRecord,
 } from "../job-store.js";
 import { JOB_STATUSES } from "../job-store.js";
 import { workerIdOf } from "../owner-id.js";
@@ -41,9 +43,12 @@ import {
   toItemRecord,
   toJobRecord,
   toScheduleRecord,
+  toWorkflowRecord,
+  WAITING_COLUMN,
 } from "../row-mapping.js";
 import { StoreUnavailableError } from "../transient-error.js";
 import { SQLITE_MIGRATIONS } from "./migrations.js";
+import { SqliteDependencies } from "./sqlite-dependencies.js";
 
 export interface SqliteStoreOptions {
   /** File path, or ":memory:". */
@@ -106,6 +111,7 @@ export class SqliteJobStore implements JobStore {
   readonly shared = false;
   readonly db: Database.Database;
   private readonly stmts: ReturnType<SqliteJobStore["prepare"]>;
+  private readonly deps: SqliteDependencies;
 
   private readonly path: string;
   private readonly busyWaitMs: number;
@@ -129,6 +135,7 @@ export class SqliteJobStore implements JobStore {
     this.db.pragma(`busy_timeout = ${this.busyWaitMs}`); // at start, nothing else to keep answering
     this.migrate();
     this.stmts = this.prepare();
+    this.deps = new SqliteDependencies(this.db);
     this.db.pragma(`busy_timeout = ${Math.min(BUSY_SPIN_MS, this.busyWaitMs)}`);
   }
 
@@ -207,7 +214,7 @@ export class SqliteJobStore implements JobStore {
         status = CASE WHEN deps_pending = 1 THEN 'queued' ELSE status END
         WHERE id IN (SELECT item FROM item_deps WHERE dep = @dep) AND status = '${WAITING_ITEM_STATUS}'`),
       dropEdges: db.prepare("DELETE FROM item_deps WHERE item IN (SELECT id FROM items WHERE job_id = ?)"),
-      getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN} FROM jobs WHERE id = ?`),
+      getJob: db.prepare(`SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.sqlite} FROM jobs WHERE id = ?`),
       countByStatus: db.prepare("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status"),
       cancelJob: db.prepare(`UPDATE jobs SET status = 'cancelled', completed_at = ?, updated_at = ?,
         error = COALESCE(error, ?) WHERE id = ? AND status IN ('queued', 'running')`),
@@ -218,8 +225,10 @@ export class SqliteJobStore implements JobStore {
       nextJob: db.prepare(`SELECT * FROM jobs j WHERE j.status IN ('queued', 'running')
         AND (j.run_at IS NULL OR j.run_at <= ?)
         AND NOT EXISTS (SELECT 1 FROM json_each(?) x WHERE x.value = j.id)
-        AND EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
+        AND (EXISTS (SELECT 1 FROM items i WHERE i.job_id = j.id AND i.status = 'queued'
           AND (i.not_before IS NULL OR i.not_before <= ?))
+          OR (j.status = 'queued' AND j.total = 0 AND json_extract(j.metadata, '$.inputs.state') = 'pending'))
+        AND NOT EXISTS (SELECT 1 FROM job_deps d WHERE d.job_id = j.id AND d.pending = 1)
         ORDER BY j.priority DESC, j.served_at ASC NULLS FIRST, j.created_at ASC LIMIT 1`),
       startJob: db.prepare(`UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, @now),
         served_at = @now, updated_at = @now WHERE id = @id AND status IN ('queued', 'running')`),
@@ -280,6 +289,7 @@ export class SqliteJobStore implements JobStore {
         ORDER BY completed_at LIMIT ?`)
         .pluck(),
       deleteJob: db.prepare("DELETE FROM jobs WHERE id = ?"),
+      deleteJobDeps: db.prepare("DELETE FROM job_deps WHERE job_id = ?"),
       idempotencyKey: db.prepare(
         "SELECT fingerprint, job_id, created_at FROM idempotency_keys WHERE key = ?",
       ),
@@ -322,7 +332,7 @@ export class SqliteJobStore implements JobStore {
    */
   async createJob(job: NewJob): Promise<void> {
     const s = this.stmts;
-    const insertJob = () =>
+    const insertJob = () => {
       s.insertJob.run(
         job.id,
         job.type,
@@ -338,6 +348,8 @@ export class SqliteJobStore implements JobStore {
         job.runAt ?? null,
         withDeps ? 1 : 0,
       );
+      this.deps.record(job, job.createdAt);
+    };
     const withDeps = hasItemDependencies(job);
     // Row keys by position, for the dependency edges (written once every item is in).
     const keys: number[] = [];
@@ -366,14 +378,15 @@ export class SqliteJobStore implements JobStore {
       await this.use(() =>
         this.db
           .transaction(() => {
-            insertJob();
             insertItems(0, n);
             if (withDeps) insertEdges(0, n);
+            insertJob(); // after its items: a dependency's rule may cancel them at once
           })
           .immediate(),
       );
       return;
     }
+    if (job.dependsOn?.length) await this.use(() => this.deps.statuses([...new Set(job.dependsOn)]));
     for (let from = 0; from < n; from += INSERT_PIECE) {
       await this.use(() =>
         this.db.transaction(() => insertItems(from, Math.min(n, from + INSERT_PIECE))).immediate(),
@@ -416,7 +429,7 @@ export class SqliteJobStore implements JobStore {
               .get(...args) as number,
             this.db
               .prepare(
-                `SELECT *, ${RETRYING_COLUMN} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+                `SELECT *, ${RETRYING_COLUMN}, ${WAITING_COLUMN.sqlite} FROM jobs ${clause} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
               )
               .all(...args, filter.limit, filter.offset) as Row[],
           ] as const,
@@ -432,7 +445,7 @@ export class SqliteJobStore implements JobStore {
     return counts;
   }
 
-  async cancelJob(id: string, now: number): Promise<CancelOutcome> {
+  async cancelJob(id: string, now: number, cascade = true): Promise<CancelOutcome> {
     const s = this.stmts;
     return this.use(() =>
       this.db
@@ -442,6 +455,7 @@ export class SqliteJobStore implements JobStore {
           if (s.cancelJob.run(now, now, CANCELLED_BY_USER, id).changes === 0) return "finished";
           const n = s.cancelQueuedItems.run(now, id).changes;
           if (n > 0) s.addCancelled.run(n, id);
+          this.deps.ended(id, "cancelled", now, cascade);
           return "cancelled";
         })
         .immediate(),
@@ -591,6 +605,7 @@ export class SqliteJobStore implements JobStore {
           const o = failedOutcome(error, failure);
           const n = s.failQueuedItems.run({ ...o, result: JSON.stringify(o.result), now, id }).changes;
           if (n > 0) s.counters.run(0, n, 0, 0, null, now, id);
+          this.deps.ended(id, "failed", now, false);
           return true;
         })
         .immediate(),
@@ -747,6 +762,7 @@ export class SqliteJobStore implements JobStore {
           if (job?.status !== "running") return null;
           const { status, error } = jobEnd({ failed: job.failed as number, total: job.total as number });
           s.finalize.run(status, error, now, now, id);
+          this.deps.ended(id, status, now, false);
           return status;
         })
         .immediate(),
@@ -758,8 +774,75 @@ export class SqliteJobStore implements JobStore {
     this.stmts.releaseDependants.run({ dep: key, status });
   }
 
+  async dependentsOf(id: string): Promise<string[]> {
+    return this.use(() => this.deps.dependentsOf(id));
+  }
+
+  async releaseEndedDependencies(now: number, limit: number): Promise<string[]> {
+    return this.use(() => this.db.transaction(() => this.deps.releaseEnded(now, limit)).immediate());
+  }
+
   async idleRunningJobs(): Promise<string[]> {
     return this.use(() => this.stmts.idle.all() as string[]);
+  }
+
+  // --- workflows ---
+
+  async createWorkflow(w: WorkflowRecord): Promise<void> {
+    await this.use(() =>
+      this.db
+        .prepare("INSERT INTO workflows (id, name, created_at, jobs, spec) VALUES (?, ?, ?, ?, ?)")
+        .run(w.id, w.name, w.createdAt, JSON.stringify(w.jobs), JSON.stringify(w.spec)),
+    );
+  }
+
+  async getWorkflow(id: string): Promise<WorkflowRecord | null> {
+    return this.use(() => {
+      const row = this.db.prepare("SELECT * FROM workflows WHERE id = ?").get(id) as Row | undefined;
+      return row ? toWorkflowRecord(row, textJson) : null;
+    });
+  }
+
+  async listWorkflows(page: { limit: number; offset: number }): Promise<{
+    workflows: WorkflowRecord[];
+    total: number;
+  }> {
+    return this.use(() => {
+      const total = this.db.prepare("SELECT COUNT(*) FROM workflows").pluck().get() as number;
+      const rows = this.db
+        .prepare("SELECT * FROM workflows ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?")
+        .all(page.limit, page.offset) as Row[];
+      return { workflows: rows.map((r) => toWorkflowRecord(r, textJson)), total };
+    });
+  }
+
+  async fillJobItems(
+    id: string,
+    items: readonly NewItem[],
+    metadata: JsonObject,
+    now: number,
+  ): Promise<boolean> {
+    const empty = items.length === 0 ? 1 : 0;
+    return this.use(() =>
+      this.db
+        .transaction(() => {
+          const filled = this.db
+            .prepare(
+              `UPDATE jobs SET total = @total, metadata = json_patch(metadata, @patch), updated_at = @now,
+                status = CASE WHEN @empty = 1 THEN 'running' ELSE status END,
+                started_at = CASE WHEN @empty = 1 THEN @now ELSE started_at END
+              WHERE id = @id AND status = 'queued' AND json_extract(metadata, '$.inputs.state') = 'pending'
+                AND NOT EXISTS (SELECT 1 FROM items WHERE job_id = @id)`,
+            )
+            .run({ total: items.length, patch: JSON.stringify(metadata), now, empty, id });
+          if (filled.changes === 0) return false;
+          items.forEach((item, seq) => {
+            this.stmts.insertItem.run(id, seq, item.itemId, JSON.stringify(item.payload));
+          });
+          return true;
+        })
+        .immediate(),
+    );
   }
 
   // --- schedules ---
@@ -952,6 +1035,7 @@ export class SqliteJobStore implements JobStore {
   private purge(id: string): void {
     if (this.stmts.jobItemDeps.get(id) === 1) this.stmts.dropEdges.run(id);
     this.stmts.deleteJob.run(id);
+    this.stmts.deleteJobDeps.run(id);
     this.stmts.jobIdempotencyKeys.run(id);
     this.stmts.jobCachedResults.run(id);
     this.stmts.notePurged.run(id, Date.now() / 1000);
