@@ -26,11 +26,7 @@ export const pgDependencies = {
     const status = new Map(found.rows.map((r) => [r.id as string, r.status as JobStatus]));
     const unknown = deps.filter((id) => !status.has(id));
     if (unknown.length > 0) throw new UnknownDependencyError(unknown);
-    await c.query("UPDATE jobs SET depends_on = $2, on_dependency_failure = $3 WHERE id = $1", [
-      job.id,
-      JSON.stringify(deps),
-      job.onDependencyFailure ?? null,
-    ]);
+    await c.query("UPDATE jobs SET depends_on = $2 WHERE id = $1", [job.id, JSON.stringify(deps)]);
     await c.query(
       `INSERT INTO job_deps (job_id, dep_id, pending)
         SELECT $1, d, p FROM unnest($2::text[], $3::int[]) AS t(d, p) ON CONFLICT DO NOTHING`,

@@ -316,8 +316,8 @@ export class PostgresJobStore implements JobStore {
     await this.tx(async (c) => {
       await c.query(
         `INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority, max_attempts, total,
-          created_at, updated_at, run_at, item_deps)
-          VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12)`,
+          created_at, updated_at, run_at, item_deps, on_dependency_failure)
+          VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13)`,
         [
           job.id,
           job.type,
@@ -331,6 +331,7 @@ export class PostgresJobStore implements JobStore {
           job.createdAt,
           job.runAt ?? null,
           withDeps ? 1 : 0,
+          job.onDependencyFailure ?? null,
         ],
       );
       for (let start = 0; start < job.items.length; start += INSERT_BATCH) {

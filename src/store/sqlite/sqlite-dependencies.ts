@@ -15,7 +15,7 @@ export class SqliteDependencies {
     this.s = {
       status: db.prepare("SELECT status FROM jobs WHERE id = ?").pluck(),
       insert: db.prepare("INSERT OR IGNORE INTO job_deps (job_id, dep_id, pending) VALUES (?, ?, ?)"),
-      setDeps: db.prepare("UPDATE jobs SET depends_on = ?, on_dependency_failure = ? WHERE id = ?"),
+      setDeps: db.prepare("UPDATE jobs SET depends_on = ? WHERE id = ?"),
       stopWaiting: db.prepare("UPDATE job_deps SET pending = 0 WHERE job_id = ? AND pending = 1"),
       release: db
         .prepare("UPDATE job_deps SET pending = 0 WHERE dep_id = ? AND pending = 1 RETURNING job_id")
@@ -45,7 +45,7 @@ export class SqliteDependencies {
     const deps = [...new Set(job.dependsOn ?? [])];
     if (deps.length === 0) return;
     const statuses = this.statuses(deps);
-    this.s.setDeps.run(JSON.stringify(deps), job.onDependencyFailure ?? null, job.id);
+    this.s.setDeps.run(JSON.stringify(deps), job.id);
     deps.forEach((dep, i) => {
       this.s.insert.run(job.id, dep, FINAL_JOB_STATUSES.includes(statuses[i]!) ? 0 : 1);
     });

@@ -195,8 +195,8 @@ export class SqliteJobStore implements JobStore {
     return {
       insertJob:
         db.prepare(`INSERT INTO jobs (id, type, status, options, metadata, chunk_size, parallel, priority,
-        max_attempts, total, created_at, updated_at, run_at, item_deps)
-        VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        max_attempts, total, created_at, updated_at, run_at, item_deps, on_dependency_failure)
+        VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertItem: db.prepare("INSERT INTO items (job_id, seq, item_id, payload) VALUES (?, ?, ?, ?)"),
       insertDependant: db.prepare(`INSERT INTO items (job_id, seq, item_id, payload, status, deps_pending,
         dep_failure, dep_run) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -347,6 +347,7 @@ export class SqliteJobStore implements JobStore {
         job.createdAt,
         job.runAt ?? null,
         withDeps ? 1 : 0,
+        job.onDependencyFailure ?? null,
       );
       this.deps.record(job, job.createdAt);
     };
