@@ -34,14 +34,11 @@ export function withDependencies(
   field: string,
 ): FieldIssue[] {
   const issues: FieldIssue[] = [];
-  const inputs: ItemDependencyInput[] = [];
-  const policies: (DependencyFailurePolicy | undefined)[] = [];
+  // First a look that allocates nothing per item: most jobs have no dependencies at all.
   let any = false;
   for (let index = 0; index < items.length; index++) {
-    const { itemId, payload } = items[index]!;
+    const payload = items[index]!.payload;
     const raw = payload[DEPENDS_ON_FIELD];
-    const policy = payload[ON_DEPENDENCY_FAILURE_FIELD];
-    let dependsOn: string[] = [];
     if (raw !== undefined && raw !== null) {
       if (!Array.isArray(raw) || raw.some((x) => typeof x !== "string" || x === "")) {
         issues.push({
@@ -49,20 +46,24 @@ export function withDependencies(
           msg: "depends_on must be a list of item ids (non-empty strings) of this job",
           type: "type_error.list",
         });
-      } else dependsOn = raw as string[];
+      } else if (raw.length > 0) any = true;
     }
-    const problem = dependencyPolicyProblem(policy);
+    const problem = dependencyPolicyProblem(payload[ON_DEPENDENCY_FAILURE_FIELD]);
     if (problem !== null)
       issues.push({
         loc: ["body", field, index, ON_DEPENDENCY_FAILURE_FIELD],
         msg: problem,
         type: "value_error.const",
       });
-    if (dependsOn.length > 0) any = true;
-    inputs.push({ itemId, dependsOn });
-    policies.push(policy as DependencyFailurePolicy | undefined);
   }
   if (!any || issues.length > 0) return issues;
+  const inputs: ItemDependencyInput[] = items.map(({ itemId, payload }) => ({
+    itemId,
+    dependsOn: (payload[DEPENDS_ON_FIELD] as string[] | undefined) ?? [],
+  }));
+  const policies = items.map(
+    (i) => i.payload[ON_DEPENDENCY_FAILURE_FIELD] as DependencyFailurePolicy | undefined,
+  );
   const { graph, issues: graphIssues } = dependencyGraph(inputs, indexOf, input.outsideDependency);
   for (const i of graphIssues)
     issues.push({ loc: ["body", field, i.index, ...i.at], msg: i.msg, type: i.type });
