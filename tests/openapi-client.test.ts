@@ -130,6 +130,16 @@ describe("a client generated from /openapi.json (openapi-typescript)", () => {
       $ref: "#/components/schemas/PathTarget",
     });
     expect(schemas.AgentTasksResult.properties.usage).toEqual({ $ref: "#/components/schemas/UsageByModel" });
+    // A retry may be sent without a body (all its fields are optional); a submit may not.
+    expect(doc.components.requestBodies.RetryRequest.required).toBe(false);
+    expect(doc.components.requestBodies.ValidationRequest.required).toBe(true);
+    // Every submit route says it takes an Idempotency-Key header and may answer 409 for a reused one.
+    for (const path of ["/batch/validation", "/batch/agent-tasks", "/batch/jobs", "/batch/workflows"]) {
+      const post = doc.paths[path].post;
+      const header = post.parameters?.find((p: { in: string; name: string }) => p.in === "header");
+      expect(header, path).toMatchObject({ name: "idempotency-key", required: false });
+      expect(post.responses, path).toHaveProperty("409");
+    }
   });
 
   it("describes what the server answers: real answers validate against the document's schemas", async () => {

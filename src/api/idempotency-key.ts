@@ -20,6 +20,23 @@ export const IdempotencyKeyField = Type.Optional(
 );
 
 /**
+ * The `Idempotency-Key` header of the submit routes, for the OpenAPI document; its value is checked by
+ * idempotencyOf (a clearer 422 than a schema's), so any other header passes.
+ */
+export const IdempotencyHeaders = Type.Object(
+  {
+    "idempotency-key": Type.Optional(
+      Type.String({
+        description:
+          "Submit at most once: the same key with the same request within 24 hours answers the first job (200); with a different request, 409. 1 to 255 printable ASCII characters without spaces. Same as the body's idempotency_key.",
+        examples: ["3f2b1c9e-7a4d-4e7b-9a51-0c2d6f1e8b77"],
+      }),
+    ),
+  },
+  { additionalProperties: true },
+);
+
+/**
  * The request's idempotency (header `Idempotency-Key`, or body field `idempotency_key`; both must agree), or
  * undefined. The fingerprint covers the route and the body as validated (defaults filled in), without the key.
  */

@@ -60,15 +60,21 @@ function responseSchemas(response: unknown, schemas: Section): void {
     if (isNode(media) && media.schema !== undefined) media.schema = walk(media.schema, false, schemas);
 }
 
-/** A request body, named after its schema's title (its parts in `schemas`). */
+/**
+ * A request body, named after its schema's title (its parts in `schemas`). A body none of whose fields is
+ * required may be left out (such routes take no body: `config: { bodyOptional: true }`, e.g. retry).
+ */
 function requestBody(body: unknown, schemas: Section, bodies: Section): unknown {
   if (!isNode(body) || !isNode(body.content)) return body;
   let title: string | undefined;
+  let optional = true;
   for (const media of Object.values(body.content)) {
     if (!isNode(media) || !isNode(media.schema)) continue;
     if (typeof media.schema.title === "string") title = media.schema.title;
+    if (Array.isArray(media.schema.required) && media.schema.required.length > 0) optional = false;
     media.schema = walk(media.schema, true, schemas, false);
   }
+  if (optional) body.required = false;
   return title === undefined ? body : bodies.name(title, body);
 }
 

@@ -7,7 +7,7 @@ import type { JobQueue } from "../../queue/job-queue.js";
 import { resolveJobType } from "../../queue/job-type-alias.js";
 import type { Retention } from "../../queue/retention.js";
 import { submitGenericJob } from "../generic-submit.js";
-import { idempotencyOf } from "../idempotency-key.js";
+import { IdempotencyHeaders, idempotencyOf } from "../idempotency-key.js";
 import { jobAnswerJson, jobListJson, PLAIN_JSON_SERIALIZER, sendJson } from "../job-answer-stream.js";
 import { jobAnswer, toJobResponse } from "../job-response.js";
 import { anyJobSchema, kindJobSchema } from "../kind-schemas.js";
@@ -52,7 +52,8 @@ export function registerBatchRoutes(
           tags: ["batch"],
           summary: route.summary,
           body: submitBody(kind, route),
-          response: { 200: kindJobSchema(kind), ...errors },
+          headers: IdempotencyHeaders,
+          response: { 200: kindJobSchema(kind), 409: ErrorResponse, ...errors },
         },
         ...PLAIN_JSON_SERIALIZER,
       },
@@ -72,7 +73,8 @@ export function registerBatchRoutes(
         tags: ["batch"],
         summary: "Submit items of any registered job type",
         body: GenericJobBody,
-        response: { 200: AnyJob, ...errors },
+        headers: IdempotencyHeaders,
+        response: { 200: AnyJob, 409: ErrorResponse, ...errors },
       },
       ...PLAIN_JSON_SERIALIZER,
     },

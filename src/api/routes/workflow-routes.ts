@@ -5,7 +5,7 @@ import { FINAL_JOB_STATUSES } from "../../domain/statuses.js";
 import type { WorkflowSpec } from "../../domain/workflow.js";
 import { ConflictError, JobStateError, NotFoundError } from "../../errors.js";
 import type { JobQueue } from "../../queue/job-queue.js";
-import { idempotencyOf } from "../idempotency-key.js";
+import { IdempotencyHeaders, idempotencyOf } from "../idempotency-key.js";
 import { ErrorResponse } from "../schemas.js";
 import { openEventStream } from "../sse.js";
 import { workflowAnswer } from "../workflow-answer.js";
@@ -32,6 +32,7 @@ export function registerWorkflowRoutes(fastify: FastifyInstance, queue: JobQueue
         tags: ["workflows"],
         summary: "Submit a workflow: one job per step, each waiting for the steps it depends on",
         body: WorkflowBody,
+        headers: IdempotencyHeaders,
         response: { 200: WorkflowAnswer, 409: ErrorResponse, ...errors },
       },
     },
