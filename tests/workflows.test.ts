@@ -247,6 +247,51 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect(other.status).toBe(409);
   });
 
+  it("a step the database cannot take midway: a 503, and the steps already stored are cancelled, not run alone", async () => {
+    const ollama = await fakeOllama([CODER]);
+    ollama.script(CODER, () => ({ content: "…", delayMs: 600_000 }));
+    const { t } = await agentApp(ollama.url, { graceSeconds: 0.2 });
+    const store = t.app.store;
+    const createJob = store.createJob.bind(store);
+    let calls = 0;
+    store.createJob = async (job) => {
+      if (++calls === 2) throw Object.assign(new Error("disk I/O error"), { code: "SQLITE_IOERR" });
+      return createJob(job);
+    };
+    const res = await t.request("POST", "/batch/workflows", pipeline());
+    expect(res.status).toBe(503);
+    store.createJob = createJob;
+    const { jobs } = (await t.request("GET", "/batch/jobs")).body;
+    expect(jobs).toHaveLength(1); // the first step, stored before the fault
+    expect(jobs[0]).toMatchObject({ status: "cancelled", metadata: { workflow_step: "implement" } });
+  });
+
+  it("a step of a type without a route of its own takes POST /batch/jobs's body; the workflow goes with its last job", async () => {
+    const quick = {
+      async processItem() {
+        return { status: "succeeded" as const };
+      },
+    };
+    const t = await startTestApp({ register: (r) => r.register("quick", quick) });
+    const res = await t.request("POST", "/batch/workflows", {
+      name: "two quick steps",
+      steps: [
+        { id: "a", type: "quick", body: { items: [{ id: "x" }], parallel: 2 } },
+        { id: "b", type: "quick", depends_on: ["a"], body: { items: [{ id: "y" }, { id: "z" }] } },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const ended = await waitForWorkflowEnd(t, res.body.workflow_id);
+    expect(ended).toMatchObject({ status: "completed" });
+    const b = (await t.request("GET", `/batch/jobs/${ended.steps[1].job_id}`)).body;
+    expect(b.result.summary).toMatchObject({ total: 2, successful: 2 });
+    // A workflow made just now is not dropped while its jobs are there; once they are all deleted, it goes.
+    const cleaned = await t.request("POST", "/batch/cleanup", { older_than_days: 0 });
+    expect(cleaned.body.deleted).toBe(2);
+    expect((await t.request("GET", `/batch/workflows/${res.body.workflow_id}`)).status).toBe(404);
+    expect((await t.request("GET", "/batch/workflows")).body.total).toBe(0);
+  });
+
   it("fillJobItems: of two processes filling one pending job at once, one does; the job then runs its items", async () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const store = t.app.store;

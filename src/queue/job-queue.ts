@@ -300,7 +300,18 @@ export class JobQueue {
       ]);
     const create = async () => {
       await this.store.createWorkflow(workflow);
-      for (const job of jobs) await this.storeNew(job, job.type);
+      const stored: string[] = [];
+      try {
+        for (const job of jobs) {
+          await this.storeNew(job, job.type);
+          stored.push(job.id);
+        }
+      } catch (e: unknown) {
+        // A step could not be stored (the database went away midway): the steps stored before it are cancelled,
+        // so that no half of a workflow runs on its own (best effort: the database may still be away).
+        for (const id of stored) await this.cancel(id).catch(() => undefined);
+        throw e;
+      }
       return this.get(first.id);
     };
     if (!idempotency) {

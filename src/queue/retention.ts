@@ -100,6 +100,14 @@ export class Retention {
       this.options.log.info(
         `${why}: deleted ${ids.length} job(s) that ended more than ${olderThanDays} day(s) ago${statuses ? ` (${statuses.join(", ")})` : ""}: ${ids.slice(0, 5).join(", ")}${ids.length > 5 ? ", …" : ""}`,
       );
+    // A workflow goes with the last of its jobs (one made before the cut-off, whose jobs are all stored).
+    for (;;) {
+      const gone = await this.store.dropEmptyWorkflows(before, JOBS_PER_STEP);
+      if (gone.length > 0)
+        this.options.log.info(`${why}: deleted ${gone.length} workflow(s) with no job left`);
+      if (gone.length < JOBS_PER_STEP || this.stopped) break;
+      await turn();
+    }
     return { deleted: ids.length, job_ids: ids };
   }
 

@@ -13,6 +13,11 @@ export interface WorkflowStore {
     offset: number;
   }): Promise<{ workflows: WorkflowRecord[]; total: number }>;
   /**
+   * Deletes up to `limit` workflows created before `createdBefore` (epoch seconds) none of whose jobs is left
+   * (all purged); returns their ids.
+   */
+  dropEmptyWorkflows(createdBefore: number, limit: number): Promise<string[]>;
+  /**
    * Gives a queued job that has no items yet (a workflow step whose items come from an earlier step) its
    * items, and merges `metadata` into its metadata, in one transaction. With no items the job
    * becomes `running` (so that finalizeJob, or the idle-job sweep after a crash, ends it `completed`). Only a job whose `metadata.inputs.state` is still `pending` (the patch

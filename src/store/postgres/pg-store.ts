@@ -826,6 +826,17 @@ export class PostgresJobStore implements JobStore {
     return row ? toWorkflowRecord(row, jsonbJson) : null;
   }
 
+  async dropEmptyWorkflows(createdBefore: number, limit: number): Promise<string[]> {
+    const rows = await this.rows(
+      this.pool,
+      `DELETE FROM workflows WHERE id IN (SELECT w.id FROM workflows w WHERE w.created_at < $1
+        AND NOT EXISTS (SELECT 1 FROM jsonb_each_text(w.jobs) j JOIN jobs ON jobs.id = j.value) LIMIT $2)
+      RETURNING id`,
+      [createdBefore, limit],
+    );
+    return rows.map((r) => r.id as string);
+  }
+
   async listWorkflows(page: { limit: number; offset: number }): Promise<{
     workflows: WorkflowRecord[];
     total: number;

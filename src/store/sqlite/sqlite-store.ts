@@ -804,6 +804,20 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  async dropEmptyWorkflows(createdBefore: number, limit: number): Promise<string[]> {
+    return this.use(
+      () =>
+        this.db
+          .prepare(
+            `DELETE FROM workflows WHERE id IN (SELECT w.id FROM workflows w WHERE w.created_at < ?
+              AND NOT EXISTS (SELECT 1 FROM json_each(w.jobs) j JOIN jobs ON jobs.id = j.value) LIMIT ?)
+            RETURNING id`,
+          )
+          .pluck()
+          .all(createdBefore, limit) as string[],
+    );
+  }
+
   async listWorkflows(page: { limit: number; offset: number }): Promise<{
     workflows: WorkflowRecord[];
     total: number;
