@@ -67,7 +67,7 @@ describe("a workflow's steps: order, cycles, inputs", () => {
 });
 
 describe("a step's paths from its source's results", () => {
-  it("collects arrays of paths over the results, de-duplicated in order, filtered by a glob", () => {
+  it("collects arrays of paths over the results, de-duplicated in order, filtered by a glob", async () => {
     const results = [
       { files_changed: ["src/a.py", "README.md"] },
       { files_changed: ["src/a.py", "b.py", "docs/x.md"] },
@@ -75,16 +75,16 @@ describe("a step's paths from its source's results", () => {
       { other: ["c.py"] },
       { files_changed: [3, "", ".hidden.py"] },
     ];
-    expect(stepPaths(results, "files_changed")).toEqual([
+    expect(await stepPaths(results, "files_changed")).toEqual([
       "src/a.py",
       "README.md",
       "b.py",
       "docs/x.md",
       ".hidden.py",
     ]);
-    expect(stepPaths(results, "files_changed", "*.py")).toEqual(["src/a.py", "b.py", ".hidden.py"]);
-    expect(stepPaths(results, "files_changed", "src/**")).toEqual(["src/a.py"]);
-    expect(stepPaths(results, "files_changed", "*.rs")).toEqual([]);
-    expect(stepPaths(results, "other")).toEqual(["c.py"]);
+    expect(await stepPaths(results, "files_changed", "*.py")).toEqual(["src/a.py", "b.py", ".hidden.py"]);
+    expect(await stepPaths(results, "files_changed", "src/**")).toEqual(["src/a.py"]);
+    expect(await stepPaths(results, "files_changed", "*.rs")).toEqual([]);
+    expect(await stepPaths(results, "other")).toEqual(["c.py"]);
   });
 });

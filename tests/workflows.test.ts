@@ -292,6 +292,42 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect((await t.request("GET", "/batch/workflows")).body.total).toBe(0);
   });
 
+  it("a filter that would make a backtracking glob take years is matched at once; a filter that is no glob is a 422", async () => {
+    const emit = {
+      async processItem(item: Record<string, unknown>) {
+        return { status: "succeeded" as const, fields: { files_changed: item.files as string[] } };
+      },
+    };
+    const t = await startTestApp({ register: (r) => r.register("emit", emit) });
+    const long = `src/${"a".repeat(100)}.py`;
+    const workflow = (filter: string) => ({
+      name: "hostile filter",
+      steps: [
+        { id: "a", type: "emit", body: { items: [{ id: "x", files: [long, "b.py"] }] } },
+        {
+          id: "v",
+          type: "validation",
+          depends_on: ["a"],
+          body: {},
+          inputs: { targets_from: { step: "a", field: "files_changed", filter } },
+        },
+      ],
+    });
+    const res = await t.request("POST", "/batch/workflows", workflow(`${"*a".repeat(12)}*b`));
+    expect(res.status).toBe(200);
+    const ended = await waitForWorkflowEnd(t, res.body.workflow_id);
+    expect(ended.status).toBe("completed");
+    const v = (await t.request("GET", `/batch/jobs/${ended.steps[1].job_id}`)).body;
+    expect(v.total_items ?? v.result.summary.total).toBe(0);
+    expect((await t.request("GET", "/health")).status).toBe(200);
+    const bad = await t.request("POST", "/batch/workflows", workflow("{a,b"));
+    expect(bad.status).toBe(422);
+    expect(bad.body.detail[0]).toMatchObject({
+      loc: ["body", "steps", 1, "inputs", "targets_from", "filter"],
+      msg: expect.stringMatching(/not a glob it can use: a '\{' has no matching '\}'/),
+    });
+  });
+
   it("fillJobItems: of two processes filling one pending job at once, one does; the job then runs its items", async () => {
     const t = await startTestApp({ config: { workers: 0 } });
     const store = t.app.store;

@@ -26,8 +26,9 @@ const InputSource = Type.Object(
     filter: Type.Optional(
       Type.String({
         minLength: 1,
-        maxLength: 512,
-        description: "A glob the paths must match (*.py matches in any directory; src/** a path).",
+        maxLength: 256,
+        description:
+          "A glob the paths must match: * (not /), ** (any depth), ?, [a-z], [!a-z], {a,b} (at most 8 patterns in all), \\x; *.py matches in any directory, src/**/*.py under src.",
       }),
     ),
   },

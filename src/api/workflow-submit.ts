@@ -158,7 +158,7 @@ export function stepInputsResolver(queue: JobQueue): InputResolver {
     const results: JsonObject[] = [];
     for await (const page of queue.itemPages(source.id, { status: "succeeded" }))
       for (const item of page) if (item.result) results.push(item.result);
-    const paths = stepPaths(results, pending.source.field, pending.source.filter);
+    const paths = await stepPaths(results, pending.source.field, pending.source.filter);
     const resolved: JsonObject = { ...pending, state: "resolved", paths: paths.length };
     if (paths.length === 0) {
       resolved.note = `step '${pending.source.step}' reported no ${pending.source.field}${pending.source.filter ? ` matching ${pending.source.filter}` : ""}: nothing to run`;

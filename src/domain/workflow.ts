@@ -1,4 +1,5 @@
 import type { FieldIssue } from "../errors.js";
+import { Glob, GlobError } from "./glob.js";
 import type { JsonObject } from "./json.js";
 import type { JobStatus } from "./statuses.js";
 
@@ -140,6 +141,18 @@ export function orderSteps(steps: readonly WorkflowStep[]): { issues: FieldIssue
     const input = stepInput(step);
     if (!input) return;
     const [name, source] = input;
+    if (source.filter !== undefined) {
+      try {
+        new Glob(source.filter);
+      } catch (e: unknown) {
+        if (!(e instanceof GlobError)) throw e;
+        issues.push({
+          loc: at(i, "inputs", name, "filter"),
+          msg: `Step '${step.id}': the filter is not a glob it can use: ${e.message}`,
+          type: "value_error.glob",
+        });
+      }
+    }
     if (!ancestorsOf(step, byId).has(source.step))
       issues.push({
         loc: at(i, "inputs", name, "step"),
