@@ -76,19 +76,20 @@ describe("the dependency graph of a job's items", () => {
     expect(graph.deps).toEqual([null, [0], [0, 1]]);
   });
 
-  it("checks 100,000 items in one chain (no recursion) and a cycle at its end, fast", () => {
+  it("checks 100,000 items in one chain (no recursion) and a cycle through all of it, named by its ends", () => {
     const n = 100_000;
     const chain = Array.from({ length: n }, (_, i) => ({
       id: `t${i}`,
       depends_on: i > 0 ? [`t${i - 1}`] : [],
     }));
-    const started = performance.now();
     expect(graphOf(chain).issues).toEqual([]);
     chain[0]!.depends_on = [`t${n - 1}`];
     const looped = graphOf(chain).issues;
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(looped).toHaveLength(1);
-    expect(looped[0]?.msg).toMatch(/^cycle: t0 -> t99999 -> t99998 -> .* -> t1 -> t0$/);
+    expect(looped[0]?.msg).toMatch(
+      /^cycle: t0 -> t99999 -> t99998 -> (t\d+ -> ){7}… \(99981 more\) -> (t\d+ -> ){8}t1 -> t0$/,
+    );
+    expect(looped[0]?.msg.length).toBeLessThan(300);
   });
 });
 

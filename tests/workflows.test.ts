@@ -220,6 +220,14 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
         },
         /step 'implement': Unknown job 'batch_x-000000000000'/,
       ],
+      [
+        { ...base, steps: [{ ...base.steps[0], body: { ...base.steps[0]!.body, idempotency_key: "k1" } }] },
+        /step 'implement': a step's body takes no idempotency_key/,
+      ],
+      [
+        { ...base, steps: [{ ...base.steps[0], body: { ...base.steps[0]!.body, type: "batch_tests" } }] },
+        /step 'implement': the step's type is 'agent': leave type out of its body/,
+      ],
     ];
     for (const [body, msg] of cases) {
       const res = await t.request("POST", "/batch/workflows", body);

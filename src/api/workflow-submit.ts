@@ -46,6 +46,22 @@ function stepSubmitInput(
   body: JsonObject,
   pending: boolean,
 ): SubmitInput {
+  // What a step's body may not say: its key is the workflow's (Idempotency-Key on the workflow), its type the
+  // step's own.
+  const refused: FieldIssue[] = [];
+  if (body.idempotency_key !== undefined)
+    refused.push({
+      loc: ["body", "idempotency_key"],
+      msg: "a step's body takes no idempotency_key: give the workflow an Idempotency-Key",
+      type: "extra_forbidden",
+    });
+  if (body.type !== undefined && body.type !== step.type)
+    refused.push({
+      loc: ["body", "type"],
+      msg: `the step's type is '${step.type}': leave type out of its body`,
+      type: "value_error.type",
+    });
+  if (refused.length > 0) throw new InvalidInputError(refused);
   const kind = kindNamed(queue.kinds(), step.type);
   const route = kind?.submit;
   const input = stepInput(step);

@@ -109,12 +109,23 @@ export function dependencyGraph(
       issues.push({
         index: cycle[0]!,
         at: [DEPENDS_ON_FIELD],
-        msg: `cycle: ${names.join(" -> ")}`,
+        msg: `cycle: ${cycleText(names)}`,
         type: "value_error.dependency_cycle",
       });
     }
   }
   return { graph: { deps, outsideFailure }, issues };
+}
+
+/** Ids named in a cycle's message at most, at each end (a cycle through 100,000 items is not a 1 MB answer). */
+const CYCLE_IDS_SHOWN = 10;
+
+/** `a -> b -> c -> a`, or with a long cycle its ends and how many items it goes through in between. */
+function cycleText(names: readonly string[]): string {
+  if (names.length <= 2 * CYCLE_IDS_SHOWN + 1) return names.join(" -> ");
+  const head = names.slice(0, CYCLE_IDS_SHOWN).join(" -> ");
+  const tail = names.slice(-CYCLE_IDS_SHOWN).join(" -> ");
+  return `${head} -> … (${names.length - 2 * CYCLE_IDS_SHOWN} more) -> ${tail}`;
 }
 
 /**

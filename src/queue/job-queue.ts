@@ -21,7 +21,7 @@ import {
   type RetryInclude,
   storedItemStatus,
 } from "../domain/statuses.js";
-import { WORKFLOW_ID_KEY, type WorkflowRecord } from "../domain/workflow.js";
+import { INPUTS_KEY, WORKFLOW_ID_KEY, WORKFLOW_STEP_KEY, type WorkflowRecord } from "../domain/workflow.js";
 import {
   ConflictError,
   type FieldIssue,
@@ -525,6 +525,8 @@ export class JobQueue {
     const metadata: JsonObject = {};
     for (const [k, v] of Object.entries(job.metadata)) {
       if (k === "progress" || k === "retried_by" || k === "retry_of") continue;
+      // A retry of a workflow's step is a job of its own: the workflow keeps the step's job it was made with.
+      if (k === WORKFLOW_ID_KEY || k === WORKFLOW_STEP_KEY || k === INPUTS_KEY) continue;
       if (k === "webhook") {
         const webhook = carriedWebhook(v); // the new job's own delivery, to the same URL
         if (webhook) metadata[k] = webhook;
