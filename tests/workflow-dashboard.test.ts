@@ -42,6 +42,8 @@ describe("dashboard: a workflow drawn as its steps, in headless Chromium", () =>
       await page.locator(`#workflowRows a[href="#/workflows/${id}"]`).click();
       await page.locator('#workflowSteps [data-step="implement"]').waitFor();
       expect(await page.locator("#workflowTitle").textContent()).toBe(`pipeline (${id})`);
+      // The name is isolated: a right-to-left mark in it could not turn the id around.
+      expect(await page.locator("#workflowTitle bdi").textContent()).toBe("pipeline");
       // implement first, validate after it, test after validate: a column each.
       expect(
         await page

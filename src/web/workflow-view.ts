@@ -34,7 +34,8 @@ function stepBox(s) {
 
 function renderWorkflow(w) {
   workflowData = w;
-  $("workflowTitle").textContent = w.name + " (" + w.workflow_id + ")";
+  // A name is the client's text: isolated, so that a right-to-left mark in it cannot turn the id around.
+  $("workflowTitle").replaceChildren(el("bdi", { text: w.name }), " (" + w.workflow_id + ")");
   $("workflowStatus").replaceChildren(badge(w.status));
   const p = w.progress;
   $("workflowProgress").textContent = p.steps_ended + " of " + p.steps_total + " steps ended · " + p.items_done + " of " + p.items_total + " items";
@@ -67,7 +68,7 @@ async function loadWorkflows() {
   const { workflows, total } = await api("/batch/workflows?limit=10");
   $("workflowList").classList.toggle("hidden", total === 0);
   $("workflowRows").replaceChildren(...workflows.map((w) => el("li", {},
-    el("a", { href: "#/workflows/" + encodeURIComponent(w.workflow_id), text: w.name }), " ", badge(w.status),
+    el("a", { href: "#/workflows/" + encodeURIComponent(w.workflow_id) }, el("bdi", { text: w.name })), " ", badge(w.status),
     el("span", { class: "muted", text: " " + w.progress.steps_ended + "/" + w.progress.steps_total + " steps · " + w.workflow_id }))));
 }
 
