@@ -253,6 +253,7 @@ describe("workflows: one job per step, wired by dependencies, fed by earlier ste
     expect((await t.request("GET", "/batch/jobs")).body.total).toBe(3);
     const other = await t.request("POST", "/batch/workflows", pipeline({ name: "other" }), key);
     expect(other.status).toBe(409);
+    expect(other.body.detail).toContain(`different request (workflow ${first.body.workflow_id})`);
   });
 
   it("a step the database cannot take midway: a 503, and the steps already stored are cancelled, not run alone", async () => {

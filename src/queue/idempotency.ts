@@ -27,6 +27,8 @@ export async function idempotentSubmit(
   jobId: string,
   nowSeconds: () => number,
   create: () => Promise<JobRecord>,
+  /** How a 409 names what holds the key (default: its job; a workflow names itself). */
+  holderName: (jobId: string) => Promise<string> = async (id) => `job ${id}`,
 ): Promise<JobRecord> {
   for (let wait = 10; ; wait = Math.min(wait * 2, 200)) {
     const now = nowSeconds();
@@ -54,7 +56,7 @@ export async function idempotentSubmit(
     }
     if (held.fingerprint !== idem.fingerprint)
       throw new IdempotencyConflictError(
-        `Idempotency key '${idem.key}' was used within the last 24 hours for a different request (job ${held.jobId}); use a new key for a new request`,
+        `Idempotency key '${idem.key}' was used within the last 24 hours for a different request (${await holderName(held.jobId)}); use a new key for a new request`,
       );
     const job = await store.getJob(held.jobId);
     if (job) return job;

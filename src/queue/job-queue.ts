@@ -318,7 +318,18 @@ export class JobQueue {
       await create();
       return workflow;
     }
-    const job = await idempotentSubmit(this.store, idempotency, first.id, () => this.nowSeconds(), create);
+    const workflowOf = async (jobId: string) => {
+      const id = (await this.store.getJob(jobId))?.metadata[WORKFLOW_ID_KEY];
+      return typeof id === "string" ? `workflow ${id}` : `job ${jobId}`;
+    };
+    const job = await idempotentSubmit(
+      this.store,
+      idempotency,
+      first.id,
+      () => this.nowSeconds(),
+      create,
+      workflowOf,
+    );
     const id = job.metadata[WORKFLOW_ID_KEY];
     const stored = typeof id === "string" ? await this.store.getWorkflow(id) : null;
     if (!stored) throw new NotFoundError("Workflow not found");
