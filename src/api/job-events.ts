@@ -33,18 +33,28 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
   const matches = (jobId: string) => o.jobId === null || o.jobId === jobId;
   const snapshot = async (jobId: string): Promise<JobRecord | null> => (closed ? null : queue.find(jobId));
 
-  const sendProgress = async (jobId: string) => {
+  /** Jobs this stream said `waiting` of: it says so once per job, whichever event made it look first. */
+  const saidWaiting = new Set<string>();
+  /**
+   * The job as it is now: `waiting` (once) while it waits on other jobs, else `progress`. Events may be read in
+   * another order than they were emitted (each reads the store), so a job's first answer is whichever comes.
+   */
+  const sendProgress = async (jobId: string, how: "event" | "first" | "only-waiting" = "event") => {
     const job = await snapshot(jobId);
     if (!job || closed || FINAL_JOB_STATUSES.includes(job.status)) return;
-    lastSent.set(jobId, Date.now());
+    if (job.status === "queued" && job.waitingFor.length > 0) {
+      if (saidWaiting.has(jobId)) return;
+      saidWaiting.add(jobId);
+      o.send({ event: "waiting", data: toJobResponse(job, queue.nowSeconds()) });
+      return;
+    }
+    if (how === "only-waiting") return;
+    // The stream's first look is not a progress event: it does not hold the next one back.
+    if (how === "event") lastSent.set(jobId, Date.now());
     o.send({ event: "progress", data: toJobResponse(job, queue.nowSeconds()) });
   };
   /** A job stored waiting on other jobs: the `waiting` event, its answer (waiting_for lists them). */
-  const sendWaiting = async (jobId: string) => {
-    const job = await snapshot(jobId);
-    if (!job || closed || job.status !== "queued" || job.waitingFor.length === 0) return;
-    o.send({ event: "waiting", data: toJobResponse(job, queue.nowSeconds()) });
-  };
+  const sendWaiting = (jobId: string) => sendProgress(jobId, "only-waiting");
   const progress = ({ jobId }: { jobId: string }) => {
     if (!matches(jobId) || pending.has(jobId)) return;
     const wait = Math.max(0, interval - (Date.now() - (lastSent.get(jobId) ?? 0)));
@@ -71,8 +81,6 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
       o.onEnd?.();
     }
   };
-  // A one-job stream of a job that waits on other jobs starts by saying so.
-  if (o.jobId !== null) void sendWaiting(o.jobId);
   const offs = [
     queue.events.on("job:submitted", ({ jobId }) => matches(jobId) && void sendProgress(jobId)),
     queue.events.on("job:waiting", ({ jobId }) => matches(jobId) && void sendWaiting(jobId)),
@@ -99,7 +107,7 @@ export function followJobEvents(queue: JobQueue, o: JobEventOptions): () => void
     void snapshot(id).then((job) => {
       if (!job || closed) return;
       if (FINAL_JOB_STATUSES.includes(job.status)) void finished({ jobId: id });
-      else o.send({ event: "progress", data: toJobResponse(job, queue.nowSeconds()) });
+      else void sendProgress(id, "first"); // `waiting` for a job that waits on other jobs
     });
   }
   return stop;
