@@ -103,6 +103,7 @@ describe("a client generated from /openapi.json (openapi-typescript)", () => {
       "ItemPage",
       "JobList",
       "EventMessage",
+      "WaitingMessage",
       "ItemEvent",
       "PathTarget",
       "AgentTask",

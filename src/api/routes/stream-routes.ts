@@ -35,6 +35,14 @@ const EventMessage = (job: TSchema) =>
   Type.Union(
     [
       Type.Object({ event: Type.Literal("progress"), data: job }, { title: "ProgressMessage" }),
+      Type.Object(
+        { event: Type.Literal("waiting"), data: job },
+        {
+          title: "WaitingMessage",
+          description:
+            "The job is queued until the jobs in its waiting_for end (depends_on); said once, before its progress.",
+        },
+      ),
       Type.Object({ event: Type.Literal("item"), data: ItemEvent }, { title: "ItemMessage" }),
       Type.Object(
         { event: Type.Union(literals(FINAL_JOB_STATUSES)), data: job },
