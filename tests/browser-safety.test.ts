@@ -154,6 +154,14 @@ describe("cross-site requests", () => {
       ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), webhook_url: "http://evil.example/" })],
       ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), delay_seconds: 60 })],
       ["PATCH", `/batch/jobs/${queued}`, JSON.stringify({ priority: 100 })],
+      // This session's routes: a cancel (with its cascade), a workflow, a job waiting on another.
+      ["POST", `/batch/jobs/${queued}/cancel`, undefined],
+      [
+        "POST",
+        "/batch/workflows",
+        JSON.stringify({ name: "w", steps: [{ id: "a", type: "noop", body: { items: [{}] } }] }),
+      ],
+      ["POST", "/batch/jobs", JSON.stringify({ ...JSON.parse(job), depends_on: [queued] })],
     ] as const) {
       for (const headers of [evil, noCors]) {
         const res = await raw(t, method, path, { ...headers, "idempotency-key": "k" }, body);
@@ -163,6 +171,8 @@ describe("cross-site requests", () => {
     expect(await t.app.store.getJob(id)).not.toBeNull(); // not purged, not cleaned up
     expect(await jobCount(t)).toBe(2); // nothing retried or submitted
     expect((await t.app.store.getJob(queued))?.priority).toBe(0);
+    expect((await t.app.store.getJob(queued))?.status).toBe("queued"); // not cancelled
+    expect((await t.request("GET", "/batch/workflows")).body.total).toBe(0);
     expect((await t.request("GET", "/batch/schedules")).body).toEqual({ schedules: [] });
   });
 
